@@ -1,0 +1,63 @@
+/* Physical memory and notes of a dump, whatever its form (engine-private).
+ * Each form is one file (format_*.c) behind the table in format.h. */
+#ifndef VR_DUMP_H
+#define VR_DUMP_H
+
+#include "error.h"
+#include "facts.h"
+
+#define VR_PAGE_SIZE 4096u
+
+struct vr_dump;
+
+/* Registers saved for one CPU (NT_PRSTATUS, or QEMU's CPU note). */
+struct vr_dump_cpu {
+	int pid;              /* pr_pid of NT_PRSTATUS, -1 unknown */
+	struct vr_regs regs;
+};
+
+struct vr_dump_info {
+	const char *form;        /* see vr_input_info.form */
+	const char *compression; /* "none", "zlib", "lzo", "snappy", "zstd", "mixed" */
+	int dump_level;          /* -1 unknown */
+	bool incomplete;         /* the dump says it was cut short */
+	uint64_t size_bytes;     /* sum of the files' sizes */
+	uint64_t max_pfn;        /* highest page frame described + 1, 0 unknown */
+	uint64_t pages_present;  /* pages with data in the dump, 0 unknown */
+	uint64_t pages_total;    /* pages of RAM described, 0 unknown */
+	/* utsname from the diskdump header, "" when the form has none */
+	char sysname[65], nodename[65], release[65], version[65], machine[65];
+	int64_t dump_time;       /* seconds, from the diskdump header, -1 unknown */
+};
+
+/* Opens one dump (n_paths > 1: the parts of a --split dump). Detection is by
+ * content. A text file that is not a dump opens as form "text". */
+struct vr_error *vr_dump_open(const char *const *paths, size_t n_paths, struct vr_dump **ret);
+void vr_dump_destroy(struct vr_dump *d);
+
+const struct vr_dump_info *vr_dump_get_info(const struct vr_dump *d);
+bool vr_dump_has_memory(const struct vr_dump *d);
+
+/* Reads physical memory; VR_ERR_NOT_PRESENT names the first missing page. */
+struct vr_error *vr_dump_read_phys(struct vr_dump *d, uint64_t paddr, void *buf, size_t len);
+/* Whether the page holding paddr is in the dump (cheap, no decompression). */
+bool vr_dump_page_present(struct vr_dump *d, uint64_t paddr);
+
+/* ELF dumps whose PT_LOADs carry virtual addresses (kdump's /proc/vmcore
+ * maps the kernel image, the direct map, ...): translate through them.
+ * VR_ERR_NOT_FOUND when no segment covers vaddr. */
+struct vr_error *vr_dump_elf_vtop(const struct vr_dump *d, uint64_t vaddr, uint64_t *ret);
+
+/* VMCOREINFO text (NULL when the dump carries none). */
+const char *vr_dump_vmcoreinfo(const struct vr_dump *d, size_t *ret_len);
+
+size_t vr_dump_n_cpus(const struct vr_dump *d);
+const struct vr_dump_cpu *vr_dump_cpu(const struct vr_dump *d, size_t i);
+
+/* Whole text for form "text", else NULL. */
+const char *vr_dump_text(const struct vr_dump *d, size_t *ret_len);
+
+/* Path of the (first) file, for messages. */
+const char *vr_dump_path(const struct vr_dump *d);
+
+#endif

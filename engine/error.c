@@ -1,0 +1,111 @@
+#define _GNU_SOURCE
+#include "error.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct vr_error vr_error_oom = {
+	.code = VR_ERR_NOMEM,
+	.is_static = true,
+	.message = (char *)"out of memory",
+};
+
+struct vr_error *vr_error_vcreate(enum vr_error_code code, const char *fmt, va_list ap)
+{
+	struct vr_error *err = malloc(sizeof(*err));
+	if (!err)
+		return &vr_error_oom;
+	if (vasprintf(&err->message, fmt, ap) < 0) {
+		free(err);
+		return &vr_error_oom;
+	}
+	err->code = code;
+	err->is_static = false;
+	return err;
+}
+
+struct vr_error *vr_error_create(enum vr_error_code code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	struct vr_error *err = vr_error_vcreate(code, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+struct vr_error *vr_error_wrap(struct vr_error *err, const char *fmt, ...)
+{
+	if (!err || err->is_static)
+		return err;
+	char *ctx = NULL, *msg = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vasprintf(&ctx, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return err; /* keep the inner message rather than lose it */
+	if (asprintf(&msg, "%s: %s", ctx, err->message) < 0) {
+		free(ctx);
+		return err;
+	}
+	free(ctx);
+	free(err->message);
+	err->message = msg;
+	return err;
+}
+
+void vr_error_destroy(struct vr_error *err)
+{
+	if (!err || err->is_static)
+		return;
+	free(err->message);
+	free(err);
+}
+
+bool vr_error_catch(struct vr_error *err)
+{
+	if (!err)
+		return false;
+	vr_error_destroy(err);
+	return true;
+}
+
+struct vr_error *vr_grow(void *items, size_t *cap, size_t need, size_t elsize, size_t limit)
+{
+	if (need <= *cap)
+		return NULL;
+	if (need > limit)
+		return vr_error_create(VR_ERR_LIMIT, "more than %zu entries", limit);
+	size_t ncap = *cap ? *cap : 8;
+	while (ncap < need)
+		ncap *= 2;
+	if (ncap > limit)
+		ncap = limit;
+	void **p = items;
+	void *n = realloc(*p, ncap * elsize);
+	if (!n)
+		return &vr_error_oom;
+	*p = n;
+	*cap = ncap;
+	return NULL;
+}
+
+char *vr_strdup(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+char *vr_strndup(const char *s, size_t n)
+{
+	return s ? strndup(s, n) : NULL;
+}
+
+char *vr_asprintf(const char *fmt, ...)
+{
+	char *s = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	return r < 0 ? NULL : s;
+}

@@ -1,0 +1,59 @@
+/* vr_error: every fallible function returns one, NULL on success. */
+#ifndef VR_ERROR_H
+#define VR_ERROR_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+enum vr_error_code {
+	VR_ERR_NOMEM = 1,
+	VR_ERR_IO,          /* the OS refused a read/open */
+	VR_ERR_FORMAT,      /* input is corrupt, truncated or hostile */
+	VR_ERR_NOT_PRESENT, /* a page that the dump does not hold (filtered, never captured) */
+	VR_ERR_FAULT,       /* a virtual address that the page tables do not map */
+	VR_ERR_NOT_FOUND,   /* a symbol, type, member or key that is not there */
+	VR_ERR_UNSUPPORTED, /* a valid input we do not handle */
+	VR_ERR_LIMIT,       /* a count or size beyond a sanity bound */
+	VR_ERR_USAGE,       /* caller mistake, bad option */
+};
+
+struct vr_error {
+	enum vr_error_code code;
+	bool is_static;
+	char *message;
+};
+
+/* The static out-of-memory error: reporting an error never allocates. */
+extern struct vr_error vr_error_oom;
+
+struct vr_error *vr_error_create(enum vr_error_code code, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+struct vr_error *vr_error_vcreate(enum vr_error_code code, const char *fmt, va_list ap);
+/* Prefix context to err's message ("context: inner"); takes ownership of err,
+ * passes NULL through. */
+struct vr_error *vr_error_wrap(struct vr_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void vr_error_destroy(struct vr_error *err);
+/* Convenience: destroy and return true when err was non-NULL. */
+bool vr_error_catch(struct vr_error *err);
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+static inline void vr_freep(void *p) { free(*(void **)p); }
+#define _cleanup_free_ _cleanup_(vr_freep)
+static inline void vr_error_destroyp(struct vr_error **e) { vr_error_destroy(*e); }
+#define _cleanup_error_ _cleanup_(vr_error_destroyp)
+
+/* Grow *items (of element size elsize) so that it holds at least need
+ * elements; *cap is updated. Bounded by limit elements (VR_ERR_LIMIT). */
+struct vr_error *vr_grow(void *items, size_t *cap, size_t need, size_t elsize, size_t limit);
+
+/* strdup that reports out-of-memory as NULL; vr_strndup copies at most n
+ * bytes and always terminates. */
+char *vr_strdup(const char *s);
+char *vr_strndup(const char *s, size_t n);
+/* asprintf returning NULL on failure. */
+char *vr_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

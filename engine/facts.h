@@ -1,0 +1,189 @@
+/* The facts the engine establishes about a crashed kernel. Plain data with
+ * owned strings; analyzers read them, report/ prints them. A field that could
+ * not be established is NULL (strings), -1 (signed ids) or has its *_known
+ * flag false: never a guess. */
+#ifndef VR_FACTS_H
+#define VR_FACTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* x86-64 register set, in the order of the kernel's struct pt_regs /
+ * ELF user_regs_struct (arch/x86/include/asm/user_64.h). */
+enum vr_reg {
+	VR_R15, VR_R14, VR_R13, VR_R12, VR_RBP, VR_RBX, VR_R11, VR_R10,
+	VR_R9, VR_R8, VR_RAX, VR_RCX, VR_RDX, VR_RSI, VR_RDI, VR_ORIG_RAX,
+	VR_RIP, VR_CS, VR_EFLAGS, VR_RSP, VR_SS, VR_FS_BASE, VR_GS_BASE,
+	VR_DS, VR_ES, VR_FS, VR_GS,
+	VR_NREGS
+};
+/* Names as the kernel prints them ("RAX", "RIP", ...). */
+extern const char *const vr_reg_names[VR_NREGS];
+
+struct vr_regs {
+	uint64_t r[VR_NREGS];
+	uint64_t cr2, cr3;
+	bool valid;
+	bool has_cr; /* cr2/cr3 known (QEMU notes, or the log's register dump) */
+};
+
+struct vr_inline {
+	char *symbol;
+	char *file;
+	int line; /* 0 = unknown */
+};
+
+struct vr_frame {
+	uint64_t address;
+	char *symbol;      /* NULL when no symbol covers address */
+	uint64_t offset;
+	uint64_t size;     /* 0 = unknown */
+	char *module;      /* NULL for the kernel image */
+	char *file;        /* NULL = unknown */
+	int line;          /* 0 = unknown */
+	struct vr_inline *inlined;
+	size_t n_inlined;
+	bool reliable;
+	bool exception;    /* this frame is an exception/interrupt frame (pt_regs) */
+	struct vr_regs *regs; /* registers of an exception frame, else NULL */
+	char *stack;       /* "task", "irq", "nmi", "df", "mce", "db", "entry", or NULL */
+};
+
+struct vr_trace {
+	struct vr_frame *frames;
+	size_t n_frames;
+	char *stop_reason; /* why the unwind ended early, NULL if it reached the end */
+};
+
+struct vr_cpu {
+	int cpu;
+	int pid;           /* -1 unknown */
+	char *comm;
+	uint64_t task;     /* task_struct address, 0 unknown */
+	char *state;       /* "running", "idle", "panic", "stopped", ... */
+	bool panic;
+	struct vr_regs regs; /* saved at the crash (NT_PRSTATUS / QEMU note) */
+	struct vr_trace trace;
+};
+
+struct vr_task {
+	int pid;
+	int tgid;
+	char comm[17];
+	char state;        /* the kernel's letter: R S D T t X Z P I */
+	int cpu;           /* -1 unknown */
+	uint64_t task;     /* task_struct address */
+	bool is_idle;
+	bool is_current;   /* current task of its CPU */
+	bool on_cpu;
+	double blocked_s;  /* seconds since it last ran, <0 unknown */
+	uint64_t sp;       /* saved kernel stack pointer (thread.sp) */
+	uint64_t stack;    /* base of its kernel stack */
+	struct vr_trace trace; /* filled for blocked tasks */
+};
+
+struct vr_module {
+	uint64_t addr;     /* struct module address */
+	char *name;
+	uint64_t base;
+	uint64_t size;
+	char *state;       /* "live", "coming", "going", "unformed" */
+	char *taints;      /* letters, e.g. "OE" */
+	char *version;
+	char *srcversion;
+	bool out_of_tree;
+	int sig_ok;        /* 1 signed and verified, 0 not, -1 unknown */
+	uint64_t text_base, text_size; /* the module's executable region */
+};
+
+struct vr_log_record {
+	uint64_t ts_nsec;
+	uint64_t seq;
+	int level;         /* 0-7, -1 unknown */
+	int facility;
+	uint32_t caller_id; /* 0 unknown; bit 31 set = CPU id, else thread id */
+	bool cont;         /* continuation of the previous record */
+	char *text;        /* may contain '\n' for multi-line records */
+};
+
+struct vr_log {
+	struct vr_log_record *records;
+	size_t n_records;
+	char *source;      /* "printk_ringbuffer", "log_buf", "text" */
+};
+
+struct vr_system {
+	char *release;
+	char *version;
+	char *machine;
+	char *nodename;
+	int cpus;          /* possible, -1 unknown */
+	int cpus_online;
+	uint64_t memory_bytes; /* 0 unknown */
+	double uptime_s;   /* <0 unknown */
+	int64_t crash_time; /* unix seconds, <0 unknown */
+	double load_average[3];
+	bool load_known;
+	int64_t tasks;     /* <0 unknown */
+	uint64_t taint_mask;
+	bool taint_known;
+	char *taint_letters;
+};
+
+struct vr_panic {
+	char *message;
+	int cpu;           /* -1 unknown */
+	int pid;           /* -1 unknown */
+	char *comm;
+	uint64_t task;
+	char **sources;    /* "panic_cpu", "prstatus", "log", ... each with its value */
+	size_t n_sources;
+};
+
+/* Everything the engine collected. Each part may be absent (n = 0 / NULL);
+ * the reason is in the status list of the collector that owned it. */
+struct vr_facts {
+	struct vr_system system;
+	struct vr_panic panic;
+	struct vr_cpu *cpus;
+	size_t n_cpus;
+	struct vr_task *tasks;
+	size_t n_tasks;
+	struct vr_module *modules;
+	size_t n_modules;
+	struct vr_log log;
+	/* Raw text of the input when the dump is a kernel log text. */
+	char *text;
+	size_t text_len;
+};
+
+/* One step of the pipeline (an engine collector or an analyzer) and how it
+ * went: the contract's analyzers[] entries. */
+struct vr_step {
+	char *name;
+	const char *status; /* "ok", "partial", "skipped", "error" (static strings) */
+	char *reason;       /* NULL when ok */
+	double ms;
+};
+
+/* Where steps record their status and the run's warnings. */
+struct vr_diag {
+	struct vr_step *steps;
+	size_t n_steps, cap_steps;
+	char **warnings;
+	size_t n_warnings, cap_warnings;
+};
+
+void vr_diag_step(struct vr_diag *d, const char *name, const char *status, double ms,
+		  const char *reason_fmt, ...) __attribute__((format(printf, 5, 6)));
+void vr_diag_warn(struct vr_diag *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void vr_diag_deinit(struct vr_diag *d);
+/* Milliseconds from a monotonic clock, for step timings. */
+double vr_now_ms(void);
+
+void vr_frame_deinit(struct vr_frame *f);
+void vr_trace_deinit(struct vr_trace *t);
+void vr_facts_deinit(struct vr_facts *f);
+
+#endif

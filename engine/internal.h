@@ -1,0 +1,143 @@
+/* Engine-private: the kernel object and the interfaces between engine
+ * parts. Analyzers must not include this. */
+#ifndef VR_INTERNAL_H
+#define VR_INTERNAL_H
+
+#include "dump.h"
+#include "error.h"
+#include "facts.h"
+#include "kernel.h"
+#include "vmcoreinfo.h"
+
+struct vr_symtab;   /* symbols.c */
+struct vr_dwarf;    /* dwarf.c */
+struct vr_types;    /* types.c: layout cache over VMCOREINFO, BTF, DWARF */
+struct vr_btf;      /* btf.c */
+struct vr_orc;      /* unwind_orc.c */
+
+/* x86-64 address-space layout, established by x86_64.c. */
+struct vr_x86_64 {
+	bool la57;               /* 5-level paging */
+	uint64_t pgd;            /* physical address of the kernel top-level page table */
+	uint64_t kaslr_offset;   /* KERNELOFFSET */
+	uint64_t phys_base;
+	uint64_t page_offset;    /* direct map base (page_offset_base) */
+	uint64_t vmalloc_start;
+	uint64_t vmemmap_start;
+	uint64_t kernel_start;   /* __START_KERNEL_map */
+	uint64_t modules_start, modules_end;
+	bool ready;
+};
+
+/* Interfaces of an architecture; x86-64 is the one implemented. */
+struct vr_arch {
+	const char *name;
+	/* Establish the layout from VMCOREINFO, the dump's notes and memory. */
+	struct vr_error *(*init)(struct vr_kernel *k);
+	/* Kernel virtual to physical (page tables; direct map shortcut). */
+	struct vr_error *(*translate)(struct vr_kernel *k, uint64_t vaddr, uint64_t *ret);
+};
+extern const struct vr_arch vr_arch_x86_64;
+
+struct vr_kernel {
+	struct vr_dump *dump;
+	struct vr_vmcoreinfo *vmcoreinfo; /* NULL when the dump has none */
+	const struct vr_arch *arch;
+	struct vr_x86_64 x86;
+	struct vr_input_info input;
+	struct vr_diag *diag;            /* where open-time warnings go */
+
+	/* vmlinux, when one matches (match "yes" or "unknown") */
+	char *vmlinux_path;
+	int vmlinux_fd;
+	struct Elf *vmlinux_elf;
+
+	struct vr_symtab *symtab;        /* kernel + module symbols */
+	struct vr_dwarf *dwarf;          /* NULL without debug info */
+	struct vr_btf *btf;              /* NULL without BTF */
+	struct vr_types *types;
+	struct vr_orc *orc;
+
+	char **module_dirs;
+	size_t n_module_dirs;
+
+	/* Facts collected so far (collectors later in the order read earlier
+	 * ones: the unwinder reads tasks and modules). */
+	struct vr_facts *facts;
+
+	/* Small cache of translated pages: see memory.c */
+	void *mem_cache;
+};
+
+/* ---- memory.c ---- */
+/* Read with a translation; reports VR_ERR_FAULT / VR_ERR_NOT_PRESENT. */
+struct vr_error *vr_read_u64(struct vr_kernel *k, uint64_t vaddr, uint64_t *ret);
+struct vr_error *vr_read_u32(struct vr_kernel *k, uint64_t vaddr, uint32_t *ret);
+/* Reads a NUL-terminated string of at most max bytes (always terminated). */
+struct vr_error *vr_read_string(struct vr_kernel *k, uint64_t vaddr, char *buf, size_t max);
+struct vr_error *vr_read_phys(struct vr_kernel *k, uint64_t paddr, void *buf, size_t len);
+
+/* ---- symbols.c: sorted symbol tables, O(log n) ---- */
+struct vr_symbol {
+	const char *name;
+	uint64_t address;
+	uint64_t size;      /* 0 unknown */
+	const char *module; /* NULL: kernel image */
+	char type;          /* nm-style letter: 't', 'T', 'd', ... */
+};
+/* Load the kernel's symbols: from the vmlinux symtab (relocated by the
+ * KASLR offset) when one is in use, else from kallsyms in dump memory. */
+struct vr_error *vr_symbols_load_kernel(struct vr_kernel *k);
+/* Add one module's symbols (from its in-memory symtab); called by the
+ * module collector for each module it finds. */
+struct vr_error *vr_symbols_add_module(struct vr_kernel *k, const char *module,
+				       const struct vr_symbol *syms, size_t n);
+/* Lookup by address: the symbol covering addr (or the nearest before it,
+ * within its size when known). */
+bool vr_symbols_lookup_addr(struct vr_kernel *k, uint64_t addr, struct vr_symbol *ret);
+/* Lookup by name (kernel first, then modules). */
+bool vr_symbols_lookup_name(struct vr_kernel *k, const char *name, uint64_t *ret);
+void vr_symtab_destroy(struct vr_symtab *st);
+
+/* ---- vmlinux.c: discovery and match check ---- */
+struct vr_error *vr_vmlinux_attach(struct vr_kernel *k, const char *explicit_path,
+				   bool no_discovery);
+
+/* ---- dwarf.c: file:line and inlines (libdw), lazily ---- */
+struct vr_error *vr_dwarf_source(struct vr_kernel *k, uint64_t addr, struct vr_frame *f);
+
+/* ---- types.c: layout cache. type is the tag-less name ("task_struct");
+ * member may be a dotted path ("thread.sp"). Sources in order: VMCOREINFO,
+ * BTF (vmlinux .BTF or in-memory), DWARF. ---- */
+struct vr_member {
+	uint64_t offset;  /* bytes */
+	uint64_t size;    /* bytes, 0 unknown */
+};
+struct vr_error *vr_type_member(struct vr_kernel *k, const char *type, const char *member,
+				struct vr_member *ret);
+struct vr_error *vr_type_size(struct vr_kernel *k, const char *type, uint64_t *ret);
+struct vr_error *vr_type_member_name(struct vr_kernel *k, const char *type, uint64_t offset,
+				     char **ret);
+/* Value of an enumerator (e.g. "MODULE_STATE_LIVE"), from BTF or DWARF. */
+struct vr_error *vr_type_enum_value(struct vr_kernel *k, const char *name, int64_t *ret);
+void vr_types_destroy(struct vr_types *t);
+
+/* ---- collectors: each fills its part of k->facts; errors are recorded by
+ * the caller as the step's status. A collector that produced part of its
+ * facts returns an error of code VR_ERR_NOT_PRESENT/FAULT after filling
+ * what it could and the step is "partial". ---- */
+struct vr_error *vr_collect_system(struct vr_kernel *k, struct vr_facts *f);   /* system.c */
+struct vr_error *vr_collect_log(struct vr_kernel *k, struct vr_facts *f);      /* printk.c */
+struct vr_error *vr_collect_tasks(struct vr_kernel *k, struct vr_facts *f);    /* tasks.c */
+struct vr_error *vr_collect_modules(struct vr_kernel *k, struct vr_facts *f);  /* modules.c */
+struct vr_error *vr_collect_cpus(struct vr_kernel *k, struct vr_facts *f);     /* stack.c: cpus[] + traces */
+struct vr_error *vr_collect_blocked(struct vr_kernel *k, struct vr_facts *f);  /* stack.c: traces of D tasks */
+struct vr_error *vr_collect_panic(struct vr_kernel *k, struct vr_facts *f);    /* panic.c */
+
+/* ---- unwinder (unwind.c, unwind_orc.c) ---- */
+/* Unwind from regs (a CPU's saved registers, or a switch frame), appending
+ * symbolized frames to trace. */
+struct vr_error *vr_unwind(struct vr_kernel *k, const struct vr_regs *regs, int cpu,
+			   struct vr_trace *trace);
+
+#endif

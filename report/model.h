@@ -1,0 +1,133 @@
+/* The report model: the engine's facts plus the analyzers' conclusions.
+ * Every emitter (json.c, text.c, markdown.c, email.c) prints this and only
+ * this; nothing is computed while printing. */
+#ifndef VR_MODEL_H
+#define VR_MODEL_H
+
+#include <stdio.h>
+
+#include "../engine/error.h"
+#include "../engine/facts.h"
+#include "../engine/kernel.h"
+
+#define VR_SCHEMA_VERSION "1.0"
+
+struct vr_crash {
+	const char *kind;       /* contract crash.kind; "unknown" when none found */
+	char *title;            /* the kernel's own headline, e.g. "BUG: kernel NULL pointer dereference, address: 0000000000000008" */
+	bool fault_address_known;
+	uint64_t fault_address;
+	const char *access;     /* "read", "write", "exec", NULL */
+	bool error_code_known;
+	uint64_t error_code;    /* #PF error code */
+	bool ip_known;
+	struct vr_frame ip;     /* where it happened */
+	char *code;             /* "Code:" bytes as the log printed them, NULL if none */
+	struct vr_regs regs;    /* the register dump of the oops (regs.valid) */
+	struct vr_trace trace;  /* the Call Trace as the log printed it */
+	char *bug_file;         /* "kernel BUG at FILE:LINE" / WARNING at FILE:LINE */
+	int bug_line;
+	char *cpu_line;         /* "CPU: 1 PID: 83 Comm: sh Tainted: ..." */
+	int cpu, pid;           /* from the oops header, -1 unknown */
+	char *comm;
+	char *taint;            /* taint letters printed in the oops header */
+	char *hardware;         /* "Hardware name:" */
+	char **modules_linked;  /* "Modules linked in:" */
+	size_t n_modules_linked;
+	char **secondary;       /* titles of later reports in the same log */
+	size_t n_secondary;
+	size_t log_first_line;  /* index into the log lines where the report starts */
+	size_t log_last_line;
+};
+
+struct vr_pointer {
+	const char *class;      /* contract pointer.class, NULL: no pointer analysis */
+	bool value_known;
+	uint64_t value;
+	char *reg;              /* "RAX" */
+	bool offset_known;
+	int64_t offset;         /* displacement added to the register */
+	char *member;           /* "struct foo.bar" */
+	char *explanation;
+	char **disassembly;     /* lines, the faulting one marked with "=>" */
+	size_t n_disassembly;
+	char *instruction;      /* the faulting instruction */
+	int code_matches;       /* 1 Code: bytes equal memory, 0 differ, -1 not checked */
+};
+
+struct vr_blame {
+	const char *culprit;    /* module, kernel, hardware, firmware, operator, unknown */
+	char *module;
+	char *function;
+	char *file;
+	int line;
+	const char *confidence; /* high, medium, low */
+	char **reasons;
+	size_t n_reasons;
+};
+
+struct vr_finding {
+	char *rule;
+	char *title;
+	const char *severity;   /* info, warning, error, critical */
+	char *advice;
+	char **evidence;
+	size_t n_evidence;
+};
+
+struct vr_signature {
+	char *id;
+	char **frames;
+	size_t n_frames;
+};
+
+/* Hung tasks and lockups (analyzers/hang.c). */
+struct vr_waiter {
+	int pid;
+	char *comm;
+	char *waits_on;         /* "mutex 0xffff... (my_lock)" */
+	int owner_pid;          /* -1 unknown */
+	char *owner_comm;
+};
+struct vr_hang {
+	const char *kind;       /* hung-task, soft-lockup, hard-lockup, rcu-stall; NULL none */
+	int stuck_cpu;          /* -1 */
+	char *stuck_function;
+	struct vr_waiter *waiters;
+	size_t n_waiters;
+};
+
+struct vr_report {
+	const struct vr_input_info *input; /* owned by the kernel object */
+	struct vr_facts *facts;            /* owned by the caller */
+	struct vr_crash crash;
+	struct vr_pointer pointer;
+	struct vr_blame blame;
+	struct vr_hang hang;
+	struct vr_finding *findings;
+	size_t n_findings, cap_findings;
+	struct vr_signature signature;
+	struct vr_diag *diag;              /* analyzers[] and warnings[] */
+	const char *tool_version;
+	bool redact;                       /* --redact applies to every format */
+};
+
+void vr_report_init(struct vr_report *r, const struct vr_input_info *input,
+		    struct vr_facts *facts, struct vr_diag *diag);
+void vr_report_deinit(struct vr_report *r);
+struct vr_error *vr_report_add_finding(struct vr_report *r, const char *rule, const char *title,
+				       const char *severity, const char *advice,
+				       char **evidence, size_t n_evidence);
+/* Severity rank: info 0 .. critical 3, -1 for an unknown word. */
+int vr_severity_rank(const char *severity);
+
+/* Emitters: each writes the whole report to f. */
+enum vr_format { VR_FORMAT_TEXT, VR_FORMAT_MARKDOWN, VR_FORMAT_JSON, VR_FORMAT_EMAIL };
+struct vr_error *vr_format_parse(const char *name, enum vr_format *ret);
+struct vr_emit_options {
+	bool color;       /* text only: ANSI colour */
+};
+struct vr_error *vr_report_emit(const struct vr_report *r, enum vr_format fmt,
+				const struct vr_emit_options *opts, FILE *out);
+
+#endif

@@ -1,0 +1,18 @@
+# Writes OUT: a C file holding every rule file given in FILES as a byte
+# array, with its base name, for rules/rules.c to load as the built-in rules.
+set(body "/* Generated from rules/*.yaml by rules/embed.cmake. */\n#include <stddef.h>\n")
+set(table "")
+set(i 0)
+list(SORT FILES)
+foreach(f ${FILES})
+  file(READ ${f} hex HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," hex "${hex}")
+  get_filename_component(name ${f} NAME)
+  string(APPEND body "static const unsigned char rule_${i}[] = {${hex} 0};\n")
+  string(APPEND table "  {\"${name}\", (const char *)rule_${i}, sizeof(rule_${i}) - 1},\n")
+  math(EXPR i "${i} + 1")
+endforeach()
+string(APPEND body "struct vr_builtin_rule { const char *name; const char *text; size_t len; };\n")
+string(APPEND body "const struct vr_builtin_rule vr_builtin_rules[] = {\n${table}  {NULL, NULL, 0}\n};\n")
+string(APPEND body "const size_t vr_n_builtin_rules = ${i};\n")
+file(WRITE ${OUT} "${body}")
