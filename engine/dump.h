@@ -3,6 +3,8 @@
 #ifndef VR_DUMP_H
 #define VR_DUMP_H
 
+#include <stdio.h>
+
 #include "error.h"
 #include "facts.h"
 
@@ -31,7 +33,10 @@ struct vr_dump_info {
 };
 
 /* Opens one dump (n_paths > 1: the parts of a --split dump). Detection is by
- * content. A text file that is not a dump opens as form "text". */
+ * content. A text file that is not a dump opens as form "text".
+ * A --split dump opened from all its parts (in any order) has form "split";
+ * one part opened alone is form "kdump" holding only its pfn range. A
+ * flattened file (makedumpfile -F) is read in place, form "flattened". */
 struct vr_error *vr_dump_open(const char *const *paths, size_t n_paths, struct vr_dump **ret);
 void vr_dump_destroy(struct vr_dump *d);
 
@@ -59,5 +64,9 @@ const char *vr_dump_text(const struct vr_dump *d, size_t *ret_len);
 
 /* Path of the (first) file, for messages. */
 const char *vr_dump_path(const struct vr_dump *d);
+
+/* Prints form, compression, dump level, pages present/total, CPUs and
+ * vmcoreinfo size, one "key: value" per line (for tools and tests). */
+void vr_dump_describe(const struct vr_dump *d, FILE *f);
 
 #endif

@@ -26,6 +26,8 @@ struct vr_x86_64 {
 	uint64_t vmemmap_start;
 	uint64_t kernel_start;   /* __START_KERNEL_map */
 	uint64_t modules_start, modules_end;
+	uint64_t sme_mask;       /* NUMBER(sme_mask): memory-encryption bit in entries */
+	bool phys_base_known;    /* phys_base may legitimately be 0 */
 	bool ready;
 };
 
@@ -68,6 +70,12 @@ struct vr_kernel {
 	/* Small cache of translated pages: see memory.c */
 	void *mem_cache;
 };
+
+/* ---- teardown: each part frees its own state; all accept NULL ---- */
+void vr_dwarf_destroy(struct vr_dwarf *d);   /* dwarf.c */
+void vr_btf_destroy(struct vr_btf *b);       /* btf.c */
+void vr_orc_destroy(struct vr_orc *o);       /* unwind_orc.c */
+void vr_memory_deinit(struct vr_kernel *k);  /* memory.c: frees k->mem_cache */
 
 /* ---- memory.c ---- */
 /* Read with a translation; reports VR_ERR_FAULT / VR_ERR_NOT_PRESENT. */

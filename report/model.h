@@ -109,7 +109,7 @@ struct vr_report {
 	struct vr_signature signature;
 	struct vr_diag *diag;              /* analyzers[] and warnings[] */
 	const char *tool_version;
-	bool redact;                       /* --redact applies to every format */
+	bool timings;                      /* include per-step ms (varies run to run) */
 };
 
 void vr_report_init(struct vr_report *r, const struct vr_input_info *input,
@@ -121,11 +121,18 @@ struct vr_error *vr_report_add_finding(struct vr_report *r, const char *rule, co
 /* Severity rank: info 0 .. critical 3, -1 for an unknown word. */
 int vr_severity_rank(const char *severity);
 
+/* --redact: rewrites the model's strings in place (host names, IP and MAC
+ * addresses, user names, command lines), before any emitter runs. The
+ * input paths are redacted by the caller, who owns them. */
+struct vr_error *vr_report_redact(struct vr_report *r);
+
 /* Emitters: each writes the whole report to f. */
 enum vr_format { VR_FORMAT_TEXT, VR_FORMAT_MARKDOWN, VR_FORMAT_JSON, VR_FORMAT_EMAIL };
 struct vr_error *vr_format_parse(const char *name, enum vr_format *ret);
 struct vr_emit_options {
-	bool color;       /* text only: ANSI colour */
+	bool color;            /* text only: ANSI colour */
+	const char *mail_to;   /* email only: To: (default root@localhost) */
+	const char *mail_from; /* email only: From: */
 };
 struct vr_error *vr_report_emit(const struct vr_report *r, enum vr_format fmt,
 				const struct vr_emit_options *opts, FILE *out);

@@ -1,0 +1,663 @@
+/* The bad-pointer classifier: decodes the faulting instruction, finds the
+ * register the address came from and says what the bad value is (NULL, an
+ * error pointer, a poison value, a flipped bit...). Also lists the code
+ * around the fault like `crash> dis -l` and checks the log's Code: bytes
+ * against the code in dump memory.
+ *
+ * Kernel facts used:
+ *  - ERR_PTR values are -MAX_ERRNO..-1, MAX_ERRNO 4095 (include/linux/err.h);
+ *  - the first page is never mapped, and user mappings start at
+ *    mmap_min_addr (65536 on Debian, security/Kconfig DEFAULT_MMAP_MIN_ADDR);
+ *  - x86-64 4-level paging: an address is canonical when bits 63..47 are
+ *    all equal; user space ends at 0x00007fffffffffff;
+ *  - the kernel's "Code:" line holds 42 bytes before the faulting
+ *    instruction and 21 from it, the first byte of it in <..>
+ *    (arch/x86/kernel/dumpstack.c, show_opcodes(), OPCODE_BUFSIZE 64);
+ *  - vmap'ed kernel stacks have an unmapped guard page below their base
+ *    (kernel/fork.c, alloc_thread_stack_node() via __vmalloc_node_range).
+ * Poison values come from the rules' magic: section (rules/magic.yaml). */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../rules/rules.h"
+#include "analyzer.h"
+#include "disasm.h"
+
+#define CODE_MAX 64               /* bytes of a Code: line */
+#define FUNC_MAX (64u << 10)      /* bytes decoded from a function's start */
+#define LIST_BEFORE 12            /* instructions listed before the fault */
+#define LIST_AFTER 6
+#define PAGE 4096ull
+#define MMAP_MIN_ADDR 65536ull
+#define MAX_ERRNO 4095ull
+#define USER_END 0x0000800000000000ull
+#define KERNEL_START 0xffff800000000000ull
+#define STACK_GUARD 8192ull       /* below a stack base, counted as its guard */
+
+static void ruleset_destroyp(struct vr_ruleset **rs)
+{
+	vr_ruleset_destroy(*rs);
+}
+
+static const char *errno_name(int e)
+{
+	static const struct {
+		int e;
+		const char *name;
+	} t[] = {
+		{1, "EPERM"}, {2, "ENOENT"}, {3, "ESRCH"}, {4, "EINTR"}, {5, "EIO"}, {6, "ENXIO"},
+		{7, "E2BIG"}, {9, "EBADF"}, {10, "ECHILD"}, {11, "EAGAIN"}, {12, "ENOMEM"},
+		{13, "EACCES"}, {14, "EFAULT"}, {16, "EBUSY"}, {17, "EEXIST"}, {18, "EXDEV"},
+		{19, "ENODEV"}, {20, "ENOTDIR"}, {21, "EISDIR"}, {22, "EINVAL"}, {23, "ENFILE"},
+		{24, "EMFILE"}, {25, "ENOTTY"}, {27, "EFBIG"}, {28, "ENOSPC"}, {30, "EROFS"},
+		{32, "EPIPE"}, {34, "ERANGE"}, {35, "EDEADLK"}, {36, "ENAMETOOLONG"},
+		{38, "ENOSYS"}, {39, "ENOTEMPTY"}, {40, "ELOOP"}, {61, "ENODATA"}, {62, "ETIME"},
+		{71, "EPROTO"}, {74, "EBADMSG"}, {75, "EOVERFLOW"}, {95, "EOPNOTSUPP"},
+		{103, "ECONNABORTED"}, {104, "ECONNRESET"}, {105, "ENOBUFS"}, {110, "ETIMEDOUT"},
+		{111, "ECONNREFUSED"}, {113, "EHOSTUNREACH"}, {121, "EREMOTEIO"}, {122, "EDQUOT"},
+		{125, "ECANCELED"}, {512, "ERESTARTSYS"}, {513, "ERESTARTNOINTR"},
+		{517, "EPROBE_DEFER"}, {524, "ENOTSUPP"}, {526, "EIOCBQUEUED"},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (t[i].e == e)
+			return t[i].name;
+	return NULL;
+}
+
+/* The contract's class names as static strings (a magic entry's class
+ * lives in a rule set that does not outlive the analysis). */
+static const char *class_name(const char *c)
+{
+	static const char *const names[] = {
+		"null", "near-null", "err-ptr", "list-poison", "slab-poison", "redzone",
+		"page-poison", "non-canonical", "user-address", "bit-flip", "stack-guard",
+		"unmapped", "unknown",
+	};
+	for (size_t i = 0; c && i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(names[i], c))
+			return names[i];
+	return "unknown";
+}
+
+static bool is_err_ptr(uint64_t v)
+{
+	return v >= (uint64_t)-MAX_ERRNO;
+}
+
+static bool canonical(uint64_t v)
+{
+	uint64_t top = v >> 47;
+	return top == 0 || top == 0x1ffff;
+}
+
+/* "+0x10", "-0x8" or "" for 0. */
+static void fmt_off(char *buf, size_t cap, int64_t off)
+{
+	if (!off)
+		buf[0] = '\0';
+	else if (off < 0)
+		snprintf(buf, cap, "-0x%" PRIx64, -(uint64_t)off);
+	else
+		snprintf(buf, cap, "+0x%" PRIx64, (uint64_t)off);
+}
+
+struct ctx {
+	struct vr_analysis *a;
+	struct vr_report *r;
+	const struct vr_ruleset *rules;
+	bool mem;                      /* dump memory readable */
+	const struct vr_regs *regs;
+	/* the faulting instruction */
+	bool have_insn;
+	struct vr_insn insn;
+	/* the base register's value, when known */
+	bool have_base;
+	uint64_t base_value;
+};
+
+static bool kernel_mapped(struct ctx *c, uint64_t addr)
+{
+	uint64_t phys;
+	if (!c->mem || !canonical(addr) || addr < KERNEL_START)
+		return false;
+	struct vr_error *err = vr_kernel_translate(c->a->kernel, addr, &phys);
+	if (!err)
+		return true;
+	vr_error_destroy(err);
+	return false;
+}
+
+/* 1 unmapped, 0 mapped, -1 cannot tell */
+static int kernel_unmapped(struct ctx *c, uint64_t addr)
+{
+	uint64_t phys;
+	if (!c->mem)
+		return -1;
+	struct vr_error *err = vr_kernel_translate(c->a->kernel, addr, &phys);
+	if (!err)
+		return 0;
+	int r = err->code == VR_ERR_FAULT ? 1 : -1;
+	vr_error_destroy(err);
+	return r;
+}
+
+/* A bad kernel address one bit away from a mapped address, or from a
+ * register's (kernel pointer) value: a flipped bit in memory or a bus. */
+static bool bit_flip(struct ctx *c, uint64_t addr, int *ret_bit, char *how, size_t cap)
+{
+	if (c->regs && c->regs->valid) {
+		for (int i = 0; i <= VR_RDI; i++) {
+			uint64_t v = c->regs->r[i];
+			uint64_t x = v ^ addr;
+			if (c->have_base && (x == 0 || (x & (x - 1))))
+				x = v ^ c->base_value; /* the pointer before the offset was added */
+			if (v < KERNEL_START || !canonical(v) || !x || (x & (x - 1)))
+				continue;
+			*ret_bit = __builtin_ctzll(x);
+			snprintf(how, cap, "%s (0x%016" PRIx64 ")", vr_reg_names[i], v);
+			return true;
+		}
+	}
+	if (!c->mem)
+		return false;
+	for (int b = 0; b < 64; b++) {
+		uint64_t cand = addr ^ (1ull << b);
+		if (cand >= KERNEL_START && kernel_mapped(c, cand)) {
+			*ret_bit = b;
+			snprintf(how, cap, "the mapped address 0x%016" PRIx64, cand);
+			return true;
+		}
+	}
+	return false;
+}
+
+static void set_expl(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_expl(struct ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = NULL;
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	free(c->r->pointer.explanation);
+	c->r->pointer.explanation = s;
+}
+
+/* The stack base of a task whose guard area holds addr. */
+static const struct vr_task *stack_guard_task(struct ctx *c, uint64_t addr)
+{
+	const struct vr_facts *f = c->a->facts;
+	for (size_t i = 0; f && i < f->n_tasks; i++) {
+		uint64_t s = f->tasks[i].stack;
+		if (s && s >= STACK_GUARD && addr < s && addr >= s - STACK_GUARD)
+			return &f->tasks[i];
+	}
+	return NULL;
+}
+
+/* Classify from the value of the base register (when known). Returns true
+ * when the value alone settles it. */
+static bool classify_value(struct ctx *c, const char *reg, uint64_t v, int64_t disp)
+{
+	struct vr_pointer *p = &c->r->pointer;
+	char off[32];
+	fmt_off(off, sizeof(off), disp);
+	if (v == 0) {
+		p->class = "null";
+		if (disp)
+			set_expl(c, "%s is NULL and the instruction accessed offset 0x%" PRIx64
+				 " from it: a NULL pointer to a structure was dereferenced",
+				 reg, (uint64_t)(disp < 0 ? -disp : disp));
+		else
+			set_expl(c, "%s is NULL and was dereferenced", reg);
+		return true;
+	}
+	if (is_err_ptr(v)) {
+		int e = (int)-(int64_t)v;
+		const char *name = errno_name(e);
+		p->class = "err-ptr";
+		char nm[32] = "";
+		if (name)
+			snprintf(nm, sizeof(nm), " (-%s)", name);
+		if (disp)
+			set_expl(c, "%s holds ERR_PTR(-%d)%s; %s0x%" PRIx64 " was added to it: an error "
+				 "return was used as an object pointer without an IS_ERR() check",
+				 reg, e, nm, disp < 0 ? "-" : "", (uint64_t)(disp < 0 ? -disp : disp));
+		else
+			set_expl(c, "%s holds ERR_PTR(-%d)%s: an error return was used as an object "
+				 "pointer without an IS_ERR() check", reg, e, nm);
+		return true;
+	}
+	int64_t delta = 0;
+	const struct vr_magic *m = vr_ruleset_magic(c->rules, v, &delta);
+	if (m) {
+		p->class = class_name(m->class);
+		char d[32];
+		fmt_off(d, sizeof(d), delta);
+		set_expl(c, "%s holds %s%s (0x%016" PRIx64 ")%s%s: %s", reg, m->name, d, v,
+			 disp ? "; the access added " : "", disp ? off : "",
+			 m->meaning ? m->meaning : "a poison value");
+		return true;
+	}
+	return false;
+}
+
+/* Classify from the faulting address. */
+static void classify_address(struct ctx *c, uint64_t addr, const char *reg, bool from_value)
+{
+	struct vr_pointer *p = &c->r->pointer;
+	const struct vr_crash *cr = &c->r->crash;
+	const char *what = from_value ? "the computed address" : "the fault address";
+	char how[96];
+	int bit;
+	int64_t delta = 0;
+	const struct vr_magic *m;
+
+	if (addr < PAGE) {
+		p->class = addr ? "near-null" : "null";
+		if (addr)
+			set_expl(c, "%s 0x%" PRIx64 " is in the first page: a NULL pointer plus a member "
+				 "offset of 0x%" PRIx64 " was dereferenced", what, addr, addr);
+		else
+			set_expl(c, "%s is NULL: a NULL pointer was dereferenced", what);
+		return;
+	}
+	if (addr < MMAP_MIN_ADDR) {
+		p->class = "near-null";
+		set_expl(c, "%s 0x%" PRIx64 " is below mmap_min_addr (65536): most likely a NULL "
+			 "pointer plus a large offset, or a small integer used as a pointer", what, addr);
+		return;
+	}
+	if (is_err_ptr(addr)) {
+		int e = (int)-(int64_t)addr;
+		const char *name = errno_name(e);
+		p->class = "err-ptr";
+		set_expl(c, "%s 0x%016" PRIx64 " is ERR_PTR(-%d)%s%s: an error return was used as a "
+			 "pointer without an IS_ERR() check", what, addr, e, name ? " -" : "",
+			 name ? name : "");
+		return;
+	}
+	if ((m = vr_ruleset_magic(c->rules, addr, &delta))) {
+		char d[32];
+		fmt_off(d, sizeof(d), delta);
+		p->class = class_name(m->class);
+		set_expl(c, "%s 0x%016" PRIx64 " is %s%s: %s", what, addr, m->name, d,
+			 m->meaning ? m->meaning : "a poison value");
+		return;
+	}
+	if (!canonical(addr)) {
+		if (bit_flip(c, addr, &bit, how, sizeof(how)) && canonical(addr ^ (1ull << bit))) {
+			p->class = "bit-flip";
+			set_expl(c, "%s 0x%016" PRIx64 " is non-canonical and differs from %s only in "
+				 "bit %d: a flipped bit, which points at failing memory or CPU",
+				 what, addr, how, bit);
+			return;
+		}
+		p->class = "non-canonical";
+		set_expl(c, "%s 0x%016" PRIx64 " is non-canonical (bits 63-47 differ): the pointer%s%s "
+			 "was overwritten with data, not a valid address", what, addr,
+			 reg ? " in " : "", reg ? reg : "");
+		return;
+	}
+	if (addr < USER_END) {
+		p->class = "user-address";
+		const char *why = "";
+		if (cr->access && !strcmp(cr->access, "exec"))
+			why = "; SMEP stopped the kernel from executing user memory";
+		else if (cr->error_code_known && (cr->error_code & 1) && !(cr->error_code & 4))
+			why = "; the page was present, so SMAP stopped a kernel access to user memory";
+		set_expl(c, "%s 0x%016" PRIx64 " is a user-space address%s: the kernel used a user "
+			 "pointer directly (without copy_from_user) or an integer as a pointer",
+			 what, addr, why);
+		return;
+	}
+	const struct vr_task *t = stack_guard_task(c, addr);
+	if (t) {
+		p->class = "stack-guard";
+		set_expl(c, "%s 0x%016" PRIx64 " is in the guard area just below the kernel stack "
+			 "of %s (pid %d) at 0x%016" PRIx64 ": the stack overflowed", what, addr,
+			 t->comm, t->pid, t->stack);
+		return;
+	}
+	int un = kernel_unmapped(c, addr);
+	if (un == 1) {
+		if (bit_flip(c, addr, &bit, how, sizeof(how))) {
+			p->class = "bit-flip";
+			set_expl(c, "%s 0x%016" PRIx64 " is unmapped and differs from %s only in bit "
+				 "%d: a flipped bit, which points at failing memory or CPU",
+				 what, addr, how, bit);
+			return;
+		}
+		p->class = "unmapped";
+		set_expl(c, "%s 0x%016" PRIx64 " is not mapped in the kernel's page tables: a stale "
+			 "pointer to freed vmalloc/module memory or a corrupted pointer", what, addr);
+		return;
+	}
+	p->class = "unknown";
+	if (un == 0)
+		set_expl(c, "%s 0x%016" PRIx64 " is mapped: the access broke the page's protection "
+			 "(a write to read-only data or an execute of data)", what, addr);
+	else
+		set_expl(c, "%s 0x%016" PRIx64 " is a kernel address that vmreport could not check "
+			 "without dump memory", what, addr);
+}
+
+/* The registers of the fault: the oops' dump, else the exception frame of
+ * the panicking CPU's trace whose RIP is the crash IP. */
+static const struct vr_regs *fault_regs(struct ctx *c)
+{
+	const struct vr_crash *cr = &c->r->crash;
+	if (cr->regs.valid)
+		return &cr->regs;
+	const struct vr_facts *f = c->a->facts;
+	for (size_t i = 0; f && i < f->n_cpus; i++) {
+		const struct vr_trace *t = &f->cpus[i].trace;
+		for (size_t j = 0; j < t->n_frames; j++) {
+			const struct vr_frame *fr = &t->frames[j];
+			if (fr->exception && fr->regs && fr->regs->valid &&
+			    (!cr->ip_known || fr->regs->r[VR_RIP] == cr->ip.address))
+				return fr->regs;
+		}
+	}
+	return NULL;
+}
+
+static struct vr_error *add_line(struct vr_pointer *p, size_t *cap, char *line)
+{
+	if (!line)
+		return &vr_error_oom;
+	struct vr_error *err = vr_grow(&p->disassembly, cap, p->n_disassembly + 1,
+				       sizeof(*p->disassembly), 256);
+	if (err) {
+		free(line);
+		return err;
+	}
+	p->disassembly[p->n_disassembly++] = line;
+	return NULL;
+}
+
+/* Lines like `crash> dis -l`: a "FILE: LINE" header when the source line
+ * changes, then "0xADDR <sym+off>:\tinsn", the faulting one marked "=>". */
+static struct vr_error *listing(struct ctx *c, const struct vr_insn *v, size_t n, size_t fault_i,
+				const char *sym, uint64_t sym_start, bool sym_known)
+{
+	struct vr_pointer *p = &c->r->pointer;
+	size_t cap = p->n_disassembly;
+	size_t from = fault_i > LIST_BEFORE ? fault_i - LIST_BEFORE : 0;
+	size_t to = fault_i + LIST_AFTER < n ? fault_i + LIST_AFTER + 1 : n;
+	char *last_file = NULL;
+	int last_line = 0;
+	struct vr_error *err = NULL;
+	for (size_t i = from; !err && i < to; i++) {
+		if (c->a->kernel) {
+			char *file = NULL;
+			int line = 0;
+			if (!vr_error_catch(vr_kernel_source_line(c->a->kernel, v[i].address, &file, &line)) &&
+			    file && line > 0 && (line != last_line || !last_file || strcmp(file, last_file))) {
+				err = add_line(p, &cap, vr_asprintf("%s: %d", file, line));
+				free(last_file);
+				last_file = file;
+				last_line = line;
+				file = NULL;
+			}
+			free(file);
+			if (err)
+				break;
+		}
+		char where[160] = "";
+		if (sym && sym_known && v[i].address >= sym_start)
+			snprintf(where, sizeof(where), " <%s+%" PRIu64 ">", sym, v[i].address - sym_start);
+		err = add_line(p, &cap, vr_asprintf("%s0x%016" PRIx64 "%s:\t%s", i == fault_i ? "=> " : "   ",
+						     v[i].address, where, v[i].text));
+	}
+	free(last_file);
+	return err;
+}
+
+static void add_mismatch_finding(struct ctx *c, const uint8_t *log, const uint8_t *mem, size_t len,
+				 uint64_t start)
+{
+	char *ev[4] = {0};
+	size_t n = 0, diffs = 0, first = len;
+	for (size_t i = 0; i < len; i++)
+		if (log[i] != mem[i]) {
+			diffs++;
+			if (first == len)
+				first = i;
+		}
+	ev[n++] = vr_asprintf("%zu of %zu code bytes differ between the log and dump memory", diffs, len);
+	if (first < len)
+		ev[n++] = vr_asprintf("first difference at 0x%016" PRIx64 ": log 0x%02x, memory 0x%02x",
+				      start + first, log[first], mem[first]);
+	for (size_t i = 0; i < n; i++)
+		if (!ev[i])
+			n = i;
+	vr_error_catch(vr_report_add_finding(
+		c->r, "code-mismatch", "The code in memory differs from the code the oops printed",
+		"warning",
+		"The instructions around the fault changed between the oops and the dump. "
+		"Unless the code was patched at run time (live patching, ftrace, static keys), "
+		"this is memory corruption of kernel text: suspect hardware or a stray write.",
+		ev, n));
+	for (size_t i = 0; i < 4; i++)
+		free(ev[i]);
+}
+
+static struct vr_error *run(struct vr_analysis *a, const char **skipped)
+{
+	struct vr_report *r = a->report;
+	struct vr_crash *cr = &r->crash;
+	struct vr_pointer *p = &r->pointer;
+	_cleanup_(ruleset_destroyp) struct vr_ruleset *own = NULL;
+	struct ctx c = {.a = a, .r = r, .rules = a->rules};
+	if (!c.rules) {
+		struct vr_error *err = vr_ruleset_create(false, &own);
+		if (err)
+			return vr_error_wrap(err, "loading the built-in magic values");
+		c.rules = own;
+	}
+	c.mem = a->kernel && vr_kernel_has_memory(a->kernel);
+	c.regs = fault_regs(&c);
+
+	/* ---- code bytes: the log's Code: line and dump memory ---- */
+	uint8_t logcode[CODE_MAX];
+	size_t loglen = 0, logfault = 0;
+	bool have_log = cr->code &&
+			!vr_error_catch(vr_code_parse(cr->code, logcode, sizeof(logcode), &loglen, &logfault));
+	uint64_t ip = cr->ip_known ? cr->ip.address : (c.regs ? c.regs->r[VR_RIP] : 0);
+	bool ip_known = cr->ip_known || (c.regs != NULL);
+
+	_cleanup_free_ uint8_t *func = NULL;
+	size_t funclen = 0;
+	uint64_t func_start = ip;
+	bool sym_known = cr->ip_known && cr->ip.symbol && cr->ip.offset < FUNC_MAX;
+	if (c.mem && ip_known) {
+		func_start = sym_known ? ip - cr->ip.offset : ip;
+		funclen = (size_t)(ip - func_start) + 32;
+		func = malloc(funclen);
+		if (!func)
+			return &vr_error_oom;
+		if (vr_error_catch(vr_kernel_read(a->kernel, func_start, func, funclen))) {
+			/* The function's start may be on a page the dump lacks. */
+			func_start = ip;
+			funclen = 32;
+			if (vr_error_catch(vr_kernel_read(a->kernel, ip, func, funclen))) {
+				free(func);
+				func = NULL;
+				funclen = 0;
+			}
+		}
+	}
+
+	/* ---- compare the Code: bytes with memory ---- */
+	if (have_log && c.mem && ip_known) {
+		uint8_t mem[CODE_MAX];
+		uint64_t start = ip - logfault;
+		if (!vr_error_catch(vr_kernel_read(a->kernel, start, mem, loglen))) {
+			p->code_matches = !memcmp(mem, logcode, loglen);
+			if (!p->code_matches)
+				add_mismatch_finding(&c, logcode, mem, loglen, start);
+		}
+	}
+
+	/* ---- decode ---- */
+	struct vr_insn *v = NULL;
+	size_t n = 0, fault_i = 0;
+	bool listed = false;
+	if (func) {
+		if (!vr_error_catch(vr_disasm_range(func, funclen, func_start, 4096, &v, &n))) {
+			for (size_t i = 0; i < n; i++)
+				if (v[i].address == ip) {
+					fault_i = i;
+					listed = true;
+				}
+		}
+		if (!listed) {
+			free(v);
+			v = NULL;
+			n = 0;
+		}
+	}
+	if (!listed && have_log && ip_known) {
+		if (!vr_error_catch(vr_disasm_window(logcode, loglen, logfault, ip, &v, &n))) {
+			for (size_t i = 0; i < n; i++)
+				if (v[i].address == ip) {
+					fault_i = i;
+					listed = true;
+				}
+		}
+		if (!listed) {
+			free(v);
+			v = NULL;
+			n = 0;
+		}
+		if (listed)
+			sym_known = cr->ip_known && cr->ip.symbol && cr->ip.offset < FUNC_MAX;
+	}
+	if (!listed && have_log && !ip_known) {
+		/* No address: decode at offset 0 for the operand alone. */
+		struct vr_insn one;
+		if (!vr_error_catch(vr_disasm_one(logcode + logfault, loglen - logfault, 0, &one))) {
+			c.have_insn = true;
+			c.insn = one;
+		}
+	}
+	if (listed) {
+		c.have_insn = true;
+		c.insn = v[fault_i];
+		struct vr_error *err = listing(&c, v, n, fault_i, cr->ip.symbol,
+					       ip - (sym_known ? cr->ip.offset : 0), sym_known);
+		if (err && err->code == VR_ERR_NOMEM) {
+			free(v);
+			return err;
+		}
+		vr_error_destroy(err);
+	}
+	free(v);
+	if (c.have_insn) {
+		free(p->instruction);
+		p->instruction = vr_strdup(c.insn.text);
+	}
+
+	/* ---- classify ---- */
+	bool faulting_kind = cr->fault_address_known || (cr->kind && (!strcmp(cr->kind, "null-deref") ||
+				!strcmp(cr->kind, "page-fault") || !strcmp(cr->kind, "gpf") ||
+				!strcmp(cr->kind, "sysrq") || !strcmp(cr->kind, "kasan") ||
+				!strcmp(cr->kind, "stack-overflow") || !strcmp(cr->kind, "double-fault")));
+	if (!faulting_kind) {
+		if (!c.have_insn)
+			*skipped = "the crash is not a faulting memory access";
+		return NULL;
+	}
+
+	/* An exec fault at the IP itself: the kernel jumped to a bad address. */
+	if (cr->fault_address_known && ip_known && cr->fault_address == ip) {
+		p->value_known = true;
+		p->value = ip;
+		p->reg = vr_strdup("RIP");
+		classify_address(&c, ip, "RIP", false);
+		char *old = p->explanation;
+		p->explanation = vr_asprintf("the kernel jumped to 0x%016" PRIx64 " (a bad function "
+					     "pointer or return address); %s", ip, old ? old : "");
+		free(old);
+		return NULL;
+	}
+
+	bool have_value = false;
+	uint64_t value = 0;
+	const char *reg = NULL;
+	int64_t disp = 0;
+	if (c.have_insn && c.insn.has_mem && !c.insn.rip_relative) {
+		disp = c.insn.disp;
+		p->offset_known = true;
+		p->offset = disp;
+		if (c.insn.base >= 0) {
+			reg = vr_reg_names[c.insn.base];
+			if (c.regs) {
+				value = c.regs->r[c.insn.base];
+				have_value = true;
+			}
+		} else if (c.insn.index >= 0) {
+			reg = vr_reg_names[c.insn.index];
+			if (c.regs) {
+				value = c.regs->r[c.insn.index];
+				have_value = true;
+			}
+		}
+		if (reg)
+			p->reg = vr_strdup(reg);
+	}
+	if (have_value) {
+		p->value_known = true;
+		p->value = value;
+		c.have_base = c.insn.base >= 0;
+		c.base_value = value;
+		/* An index register scaled and added to a base: the base's value
+		 * alone is not the pointer; classify by the address then. */
+		bool simple = c.insn.base >= 0 && (c.insn.index < 0 || c.insn.scale == 0);
+		if (c.insn.segment_override)
+			simple = false;
+		if (simple && classify_value(&c, reg, value, disp))
+			return NULL;
+	}
+	uint64_t addr;
+	bool from_value = false;
+	if (cr->fault_address_known) {
+		addr = cr->fault_address;
+	} else if (have_value && c.insn.base >= 0 && !c.insn.segment_override) {
+		addr = value + (uint64_t)disp;
+		if (c.insn.index >= 0 && c.regs)
+			addr += c.regs->r[c.insn.index] * (uint64_t)(c.insn.scale ? c.insn.scale : 1);
+		from_value = true;
+	} else {
+		if (!p->class)
+			*skipped = "neither the fault address nor the register of the access is known";
+		return NULL;
+	}
+	if (!p->value_known) {
+		p->value_known = true;
+		p->value = addr;
+	}
+	classify_address(&c, addr, reg, from_value);
+	if (reg && have_value && p->explanation && addr != value) {
+		char d[32];
+		fmt_off(d, sizeof(d), disp);
+		char *old = p->explanation;
+		p->explanation = vr_asprintf("%s; it came from %s (0x%016" PRIx64 ")%s", old, reg, value,
+					     disp ? d : "");
+		if (!p->explanation)
+			p->explanation = old;
+		else
+			free(old);
+	}
+	return NULL;
+}
+
+const struct vr_analyzer vr_analyzer_pointer = {
+	.name = "pointer",
+	.needs = VR_NEED_CRASH,
+	.run = run,
+};

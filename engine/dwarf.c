@@ -1,0 +1,634 @@
+/* Source lines and inline chains from DWARF (libdw), for the kernel image
+ * and for modules whose debug files can be found.
+ *
+ * Nothing is indexed up front: a lookup finds its compile unit through
+ * .debug_aranges (dwarf_addrdie), then reads that unit's line table and
+ * scopes; libdw caches both per unit. A 6.1 vmlinux carries ~160 MB of
+ * .debug_info, so a whole-tree pass would cost seconds and hundreds of MB.
+ *
+ * Frame convention (the pairs addr2line -f -i prints): every function in
+ * the chain comes with the location inside it. f->inlined[0] is the
+ * innermost inlined function with the line-table location of the address;
+ * each next entry is its caller with the call site (DW_AT_call_file/line);
+ * f->file and f->line are the location inside the out-of-line function
+ * (f->symbol), i.e. the call site of the outermost inlined function, or the
+ * line-table location when nothing is inlined there.
+ *
+ * Modules: a module's debug file (NAME.ko, NAME.ko.debug; '-' and '_' are
+ * the same in module names) is looked for under each --modules directory
+ * and /usr/lib/debug/lib/modules/RELEASE. It is opened as an offline
+ * module with libdwfl, which applies the .ko's relocations to its DWARF;
+ * its executable sections are placed where the kernel's module loader puts
+ * them (kernel/module/main.c layout_sections(): SHF_EXECINSTR sections,
+ * except .init*, in ELF order, each aligned, from the start of the module's
+ * text). Other sections are not placed, so only addresses in the module's
+ * core text resolve. Modules are matched by name only. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dwarf.h"
+#include "internal.h"
+
+#define DWARF_MAX_SCOPES 64   /* inline nesting depth we report */
+#define DWARF_MAX_MODULES 4096
+#define DWARF_MAX_DIR_ENTRIES 200000
+#define DWARF_MAX_DIR_DEPTH 12
+
+struct dwarf_module {
+	char *name;   /* normalized: '-' -> '_' */
+	char *path;   /* debug file, NULL when none was found */
+	Dwfl *dwfl;
+	Dwfl_Module *mod;
+	uint64_t text_base;
+	bool tried;
+	/* Section placement computed from the .ko's headers. */
+	struct {
+		char *name;
+		uint64_t addr;
+	} *secs;
+	size_t n_secs;
+};
+
+struct ko_file {
+	char *name; /* normalized module name */
+	char *path;
+};
+
+struct vr_dwarf {
+	Dwarf *dbg;          /* vmlinux */
+	bool tried;
+	char *reason;        /* why dbg is NULL */
+	struct dwarf_module *mods;
+	size_t n_mods, cap_mods;
+	struct ko_file *kos; /* debug files found under the module dirs */
+	size_t n_kos, cap_kos;
+	bool kos_listed;
+};
+
+struct vr_error *vr_dwarf_error(const char *what)
+{
+	return vr_error_create(VR_ERR_FORMAT, "%s: %s", what, dwarf_errmsg(-1));
+}
+
+void vr_dwarf_destroy(struct vr_dwarf *d)
+{
+	if (!d)
+		return;
+	if (d->dbg)
+		dwarf_end(d->dbg);
+	for (size_t i = 0; i < d->n_mods; i++) {
+		struct dwarf_module *m = &d->mods[i];
+		if (m->dwfl)
+			dwfl_end(m->dwfl);
+		for (size_t j = 0; j < m->n_secs; j++)
+			free(m->secs[j].name);
+		free(m->secs);
+		free(m->name);
+		free(m->path);
+	}
+	for (size_t i = 0; i < d->n_kos; i++) {
+		free(d->kos[i].name);
+		free(d->kos[i].path);
+	}
+	free(d->kos);
+	free(d->mods);
+	free(d->reason);
+	free(d);
+}
+
+static struct vr_error *dwarf_state(struct vr_kernel *k, struct vr_dwarf **ret)
+{
+	if (!k->dwarf) {
+		k->dwarf = calloc(1, sizeof(*k->dwarf));
+		if (!k->dwarf)
+			return &vr_error_oom;
+	}
+	*ret = k->dwarf;
+	return NULL;
+}
+
+struct vr_error *vr_dwarf_vmlinux(struct vr_kernel *k, Dwarf **ret)
+{
+	struct vr_dwarf *d;
+	struct vr_error *err = dwarf_state(k, &d);
+	if (err)
+		return err;
+	if (!d->tried) {
+		d->tried = true;
+		if (!k->vmlinux_elf) {
+			d->reason = vr_strdup("no vmlinux in use");
+		} else {
+			/* libdw decompresses SHF_COMPRESSED (and .zdebug)
+			 * sections itself. */
+			d->dbg = dwarf_begin_elf(k->vmlinux_elf, DWARF_C_READ, NULL);
+			if (!d->dbg)
+				d->reason = vr_asprintf("%s: no DWARF: %s", k->vmlinux_path,
+							dwarf_errmsg(-1));
+		}
+	}
+	if (!d->dbg)
+		return vr_error_create(VR_ERR_NOT_FOUND, "%s",
+				       d->reason ? d->reason : "no DWARF");
+	*ret = d->dbg;
+	return NULL;
+}
+
+/* ---- file names ---- */
+
+/* Path relative to the build directory: "kernel/sched/core.c" rather than
+ * "/build/linux-x/debian/build/build_amd64_none_cloud-amd64/kernel/sched/core.c". */
+static char *trim_path(const char *path, const char *comp_dir)
+{
+	if (!path)
+		return NULL;
+	if (comp_dir && *comp_dir) {
+		size_t n = strlen(comp_dir);
+		while (n > 1 && comp_dir[n - 1] == '/')
+			n--;
+		if (strncmp(path, comp_dir, n) == 0 && path[n] == '/')
+			path += n + 1;
+	}
+	while (path[0] == '.' && path[1] == '/')
+		path += 2;
+	if (path[0] == '/') {
+		/* Assembly units often name their source by the absolute
+		 * path of the source tree ("/build/reproducible-path/
+		 * linux-6.1.192/arch/x86/kernel/head_64.S"): keep the part
+		 * from the kernel's top-level directory on. */
+		static const char *const top[] = {
+			"/arch/", "/block/", "/certs/", "/crypto/", "/drivers/", "/fs/",
+			"/include/", "/init/", "/io_uring/", "/ipc/", "/kernel/", "/lib/",
+			"/mm/", "/net/", "/security/", "/sound/", "/virt/",
+		};
+		const char *best = NULL;
+		for (size_t i = 0; i < sizeof(top) / sizeof(top[0]); i++) {
+			const char *p = strstr(path, top[i]);
+			if (p && (!best || p < best))
+				best = p;
+		}
+		if (best)
+			path = best + 1;
+	}
+	return vr_strdup(path);
+}
+
+static const char *cu_comp_dir(Dwarf_Die *cu)
+{
+	Dwarf_Attribute a;
+	return dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &a));
+}
+
+/* File name of DW_AT_call_file of an inlined_subroutine. */
+static char *call_file(Dwarf_Die *cu, Dwarf_Die *inl)
+{
+	Dwarf_Attribute a;
+	Dwarf_Word idx;
+	Dwarf_Files *files;
+	size_t n;
+	if (!dwarf_attr(inl, DW_AT_call_file, &a) || dwarf_formudata(&a, &idx) != 0)
+		return NULL;
+	if (dwarf_getsrcfiles(cu, &files, &n) != 0 || idx >= n)
+		return NULL;
+	return trim_path(dwarf_filesrc(files, idx, NULL, NULL), cu_comp_dir(cu));
+}
+
+static int call_line(Dwarf_Die *inl)
+{
+	Dwarf_Attribute a;
+	Dwarf_Word line;
+	if (!dwarf_attr(inl, DW_AT_call_line, &a) || dwarf_formudata(&a, &line) != 0 ||
+	    line > INT32_MAX)
+		return 0;
+	return (int)line;
+}
+
+/* ---- lookup in one compile unit ---- */
+
+struct chain_entry {
+	const char *name; /* owned by libdw */
+	char *file;
+	int line;
+};
+
+static void set_str(char **dst, char *src)
+{
+	free(*dst);
+	*dst = src;
+}
+
+/* Fills f from the unit cu at pc (the address as the DWARF has it). */
+static struct vr_error *source_in_cu(Dwarf_Die *cu, Dwarf_Addr pc, struct vr_frame *f)
+{
+	char *file = NULL;
+	int line = 0;
+	Dwarf_Line *dl = dwarf_getsrc_die(cu, pc);
+	if (dl) {
+		int l;
+		file = trim_path(dwarf_linesrc(dl, NULL, NULL), cu_comp_dir(cu));
+		if (dwarf_lineno(dl, &l) == 0 && l > 0)
+			line = l;
+	}
+
+	/* dwarf_getscopes() gives the scopes around pc up to the innermost
+	 * function; past an inlined instance it continues with the scopes of
+	 * the inlined function's abstract definition, not with its caller.
+	 * The caller is found with dwarf_getscopes_die() on the inlined
+	 * instance (as eu-addr2line -i does). */
+	Dwarf_Die *scopes = NULL;
+	int n = dwarf_getscopes(cu, pc, &scopes);
+	Dwarf_Die fn;
+	bool have_fn = false;
+	for (int i = 0; i < n; i++) {
+		int tag = dwarf_tag(&scopes[i]);
+		if (tag == DW_TAG_inlined_subroutine || tag == DW_TAG_subprogram) {
+			fn = scopes[i];
+			have_fn = true;
+			break;
+		}
+	}
+	free(scopes);
+
+	struct chain_entry chain[DWARF_MAX_SCOPES];
+	size_t nc = 0;
+	/* Each function gets the location in it: the line table for the
+	 * innermost, then the call site recorded on the inlined instance
+	 * just inside it. */
+	char *loc_file = file;
+	int loc_line = line;
+	file = NULL;
+	while (have_fn && nc < DWARF_MAX_SCOPES) {
+		int tag = dwarf_tag(&fn);
+		chain[nc++] = (struct chain_entry){ dwarf_diename(&fn), loc_file, loc_line };
+		loc_file = NULL;
+		loc_line = 0;
+		if (tag != DW_TAG_inlined_subroutine)
+			break;
+		loc_file = call_file(cu, &fn);
+		loc_line = call_line(&fn);
+		Dwarf_Die *outer = NULL;
+		int m = dwarf_getscopes_die(&fn, &outer);
+		have_fn = false;
+		for (int j = 1; j < m; j++) {
+			int t = dwarf_tag(&outer[j]);
+			if (t == DW_TAG_inlined_subroutine || t == DW_TAG_subprogram) {
+				fn = outer[j];
+				have_fn = true;
+				break;
+			}
+		}
+		free(outer);
+	}
+
+	if (nc == 0) {
+		/* No function scope (assembly): the line table is all. */
+		if (loc_file)
+			set_str(&f->file, loc_file);
+		if (loc_line)
+			f->line = loc_line;
+		return NULL;
+	}
+	free(loc_file); /* a call site beyond the last scope kept */
+
+	struct vr_error *err = NULL;
+	size_t ni = nc - 1;
+	struct vr_inline *inl = ni ? calloc(ni, sizeof(*inl)) : NULL;
+	if (ni && !inl)
+		err = &vr_error_oom;
+	for (size_t i = 0; !err && i < ni; i++) {
+		inl[i].symbol = vr_strdup(chain[i].name ? chain[i].name : "??");
+		inl[i].file = chain[i].file;
+		inl[i].line = chain[i].line;
+		chain[i].file = NULL;
+		if (!inl[i].symbol)
+			err = &vr_error_oom;
+	}
+	if (err) {
+		for (size_t i = 0; inl && i < ni; i++) {
+			free(inl[i].symbol);
+			free(inl[i].file);
+		}
+		free(inl);
+		for (size_t i = 0; i < nc; i++)
+			free(chain[i].file);
+		return err;
+	}
+	if (chain[nc - 1].file)
+		set_str(&f->file, chain[nc - 1].file);
+	if (chain[nc - 1].line)
+		f->line = chain[nc - 1].line;
+	/* Replace any previous chain. */
+	for (size_t i = 0; i < f->n_inlined; i++) {
+		free(f->inlined[i].symbol);
+		free(f->inlined[i].file);
+	}
+	free(f->inlined);
+	f->inlined = inl;
+	f->n_inlined = ni;
+	return NULL;
+}
+
+/* ---- modules ---- */
+
+static char *normalize_module_name(const char *name, size_t len)
+{
+	char *s = vr_strndup(name, len);
+	for (char *p = s; p && *p; p++)
+		if (*p == '-')
+			*p = '_';
+	return s;
+}
+
+/* Records every NAME.ko / NAME.ko.debug under dir (bounded walk). */
+static void list_kos(struct vr_dwarf *d, const char *dir, int depth, size_t *budget)
+{
+	if (depth > DWARF_MAX_DIR_DEPTH)
+		return;
+	DIR *dh = opendir(dir);
+	if (!dh)
+		return;
+	struct dirent *de;
+	while ((de = readdir(dh)) && *budget > 0) {
+		(*budget)--;
+		if (de->d_name[0] == '.')
+			continue;
+		_cleanup_free_ char *path = vr_asprintf("%s/%s", dir, de->d_name);
+		if (!path)
+			break;
+		struct stat st;
+		if (lstat(path, &st) != 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			list_kos(d, path, depth + 1, budget);
+			continue;
+		}
+		if (!S_ISREG(st.st_mode))
+			continue;
+		size_t len = strlen(de->d_name);
+		size_t base;
+		if (len > 9 && strcmp(de->d_name + len - 9, ".ko.debug") == 0)
+			base = len - 9;
+		else if (len > 3 && strcmp(de->d_name + len - 3, ".ko") == 0)
+			base = len - 3;
+		else
+			continue;
+		if (vr_error_catch(vr_grow(&d->kos, &d->cap_kos, d->n_kos + 1, sizeof(*d->kos),
+					   DWARF_MAX_MODULES * 4)))
+			break;
+		char *name = normalize_module_name(de->d_name, base);
+		char *p = vr_strdup(path);
+		if (!name || !p) {
+			free(name);
+			free(p);
+			break;
+		}
+		d->kos[d->n_kos++] = (struct ko_file){ name, p };
+	}
+	closedir(dh);
+}
+
+static const char *find_ko(struct vr_kernel *k, struct vr_dwarf *d, const char *name)
+{
+	if (!d->kos_listed) {
+		d->kos_listed = true;
+		size_t budget = DWARF_MAX_DIR_ENTRIES;
+		/* --modules directories first: they are the user's choice. */
+		for (size_t i = 0; i < k->n_module_dirs; i++)
+			list_kos(d, k->module_dirs[i], 0, &budget);
+		const char *rel = k->vmcoreinfo ? vr_vmcoreinfo_get(k->vmcoreinfo, "OSRELEASE") : NULL;
+		if (rel && *rel && !strchr(rel, '/')) {
+			_cleanup_free_ char *dir = vr_asprintf("/usr/lib/debug/lib/modules/%s", rel);
+			if (dir)
+				list_kos(d, dir, 0, &budget);
+		}
+	}
+	for (size_t i = 0; i < d->n_kos; i++)
+		if (strcmp(d->kos[i].name, name) == 0)
+			return d->kos[i].path;
+	return NULL;
+}
+
+static int module_section_address(Dwfl_Module *mod, void **userdata, const char *modname,
+				  Dwarf_Addr base, const char *secname, GElf_Word shndx,
+				  const GElf_Shdr *shdr, Dwarf_Addr *addr)
+{
+	struct dwarf_module *m = *userdata;
+	*addr = (Dwarf_Addr)-1;
+	if (!m)
+		return 0;
+	for (size_t i = 0; i < m->n_secs; i++)
+		if (strcmp(m->secs[i].name, secname) == 0) {
+			*addr = m->secs[i].addr;
+			break;
+		}
+	return 0;
+}
+
+static int module_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+				 Dwarf_Addr base, const char *file_name, const char *debuglink,
+				 GElf_Word crc, char **ret)
+{
+	return -1; /* the file given is the debug file */
+}
+
+static const Dwfl_Callbacks module_callbacks = {
+	.find_debuginfo = module_find_debuginfo,
+	.section_address = module_section_address,
+};
+
+/* Places the .ko's core executable sections as layout_sections() does. */
+static struct vr_error *module_layout(struct dwarf_module *m)
+{
+	int fd = open(m->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return vr_error_create(VR_ERR_IO, "opening %s: %m", m->path);
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	struct vr_error *err = NULL;
+	size_t shstrndx;
+	if (!elf || elf_getshdrstrndx(elf, &shstrndx) < 0) {
+		err = vr_error_create(VR_ERR_FORMAT, "reading %s: %s", m->path, elf_errmsg(-1));
+		goto out;
+	}
+	uint64_t off = 0;
+	Elf_Scn *scn = NULL;
+	size_t cap = 0;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		if ((sh.sh_flags & (SHF_ALLOC | SHF_EXECINSTR)) != (SHF_ALLOC | SHF_EXECINSTR))
+			continue;
+		const char *name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (!name || strncmp(name, ".init", 5) == 0)
+			continue;
+		uint64_t align = sh.sh_addralign ? sh.sh_addralign : 1;
+		if (align & (align - 1) || align > (1u << 20) || sh.sh_size > (1ull << 32)) {
+			err = vr_error_create(VR_ERR_FORMAT, "%s: section %s has a bad size or alignment",
+					      m->path, name);
+			goto out;
+		}
+		off = (off + align - 1) & ~(align - 1);
+		if ((err = vr_grow(&m->secs, &cap, m->n_secs + 1, sizeof(*m->secs), 1024)))
+			goto out;
+		char *n = vr_strdup(name);
+		if (!n) {
+			err = &vr_error_oom;
+			goto out;
+		}
+		m->secs[m->n_secs].name = n;
+		m->secs[m->n_secs].addr = m->text_base + off;
+		m->n_secs++;
+		off += sh.sh_size;
+	}
+out:
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	return err;
+}
+
+static struct vr_error *module_open(struct vr_kernel *k, struct vr_dwarf *d,
+				    const struct vr_module *vm, struct dwarf_module **ret)
+{
+	_cleanup_free_ char *name = normalize_module_name(vm->name, strlen(vm->name));
+	if (!name)
+		return &vr_error_oom;
+	for (size_t i = 0; i < d->n_mods; i++)
+		if (strcmp(d->mods[i].name, name) == 0 && d->mods[i].text_base == vm->text_base) {
+			*ret = &d->mods[i];
+			return d->mods[i].mod ? NULL
+					      : vr_error_create(VR_ERR_NOT_FOUND,
+								"no debug info for module %s", vm->name);
+		}
+	struct vr_error *err = vr_grow(&d->mods, &d->cap_mods, d->n_mods + 1, sizeof(*d->mods),
+				       DWARF_MAX_MODULES);
+	if (err)
+		return err;
+	struct dwarf_module *m = &d->mods[d->n_mods++];
+	memset(m, 0, sizeof(*m));
+	m->name = name;
+	name = NULL;
+	m->text_base = vm->text_base ? vm->text_base : vm->base;
+	m->tried = true;
+	*ret = m;
+	const char *path = find_ko(k, d, m->name);
+	if (!path)
+		return vr_error_create(VR_ERR_NOT_FOUND, "no debug file for module %s", vm->name);
+	if (!(m->path = vr_strdup(path)))
+		return &vr_error_oom;
+	if ((err = module_layout(m)))
+		return err;
+	m->dwfl = dwfl_begin(&module_callbacks);
+	if (!m->dwfl)
+		return vr_error_create(VR_ERR_FORMAT, "libdwfl: %s", dwfl_errmsg(-1));
+	dwfl_report_begin(m->dwfl);
+	Dwfl_Module *mod = dwfl_report_offline(m->dwfl, m->name, m->path, -1);
+	dwfl_report_end(m->dwfl, NULL, NULL);
+	if (!mod)
+		return vr_error_create(VR_ERR_FORMAT, "opening %s: %s", m->path, dwfl_errmsg(-1));
+	void **ud;
+	dwfl_module_info(mod, &ud, NULL, NULL, NULL, NULL, NULL, NULL);
+	*ud = m;
+	m->mod = mod;
+	return NULL;
+}
+
+static const struct vr_module *module_of(struct vr_kernel *k, uint64_t addr)
+{
+	if (!k->facts)
+		return NULL;
+	for (size_t i = 0; i < k->facts->n_modules; i++) {
+		const struct vr_module *m = &k->facts->modules[i];
+		if (!m->name)
+			continue;
+		uint64_t base = m->text_size ? m->text_base : m->base;
+		uint64_t size = m->text_size ? m->text_size : m->size;
+		if (addr >= base && addr - base < size)
+			return m;
+	}
+	return NULL;
+}
+
+static struct vr_error *module_source(struct vr_kernel *k, uint64_t addr, struct vr_frame *f)
+{
+	const struct vr_module *vm = module_of(k, addr);
+	if (!vm)
+		return vr_error_create(VR_ERR_NOT_FOUND, "0x%llx is in no known module",
+				       (unsigned long long)addr);
+	struct vr_dwarf *d;
+	struct dwarf_module *m;
+	struct vr_error *err = dwarf_state(k, &d);
+	if (!err)
+		err = module_open(k, d, vm, &m);
+	if (err)
+		return err;
+	Dwarf_Addr bias;
+	Dwarf_Die *cu = dwfl_module_addrdie(m->mod, addr, &bias);
+	if (!cu)
+		return vr_error_create(VR_ERR_NOT_FOUND, "%s: no DWARF covers 0x%llx", m->path,
+				       (unsigned long long)addr);
+	return source_in_cu(cu, addr - bias, f);
+}
+
+/* ---- public ---- */
+
+struct vr_error *vr_dwarf_source(struct vr_kernel *k, uint64_t addr, struct vr_frame *f)
+{
+	Dwarf *dbg;
+	struct vr_error *err = vr_dwarf_vmlinux(k, &dbg);
+	if (!err) {
+		/* The vmlinux is linked at its unrandomized address. */
+		Dwarf_Addr pc = addr - k->x86.kaslr_offset;
+		Dwarf_Die cu;
+		if (dwarf_addrdie(dbg, pc, &cu))
+			return source_in_cu(&cu, pc, f);
+	}
+	if (err && err->code == VR_ERR_NOMEM)
+		return err;
+	struct vr_error *merr = module_source(k, addr, f);
+	if (!merr) {
+		vr_error_destroy(err);
+		return NULL;
+	}
+	if (err) {
+		merr = vr_error_wrap(merr, "%s", err->message);
+		vr_error_destroy(err);
+	}
+	return vr_error_wrap(merr, "source of 0x%llx", (unsigned long long)addr);
+}
+
+struct vr_error *vr_kernel_source_line(struct vr_kernel *k, uint64_t addr, char **ret_file,
+				       int *ret_line)
+{
+	/* The line table's own answer: the innermost location, as addr2line
+	 * prints without -i. */
+	struct vr_frame f = { .address = addr };
+	struct vr_error *err = vr_dwarf_source(k, addr, &f);
+	if (err) {
+		vr_frame_deinit(&f);
+		return err;
+	}
+	char *file;
+	int line;
+	if (f.n_inlined) {
+		file = f.inlined[0].file;
+		line = f.inlined[0].line;
+		f.inlined[0].file = NULL;
+	} else {
+		file = f.file;
+		line = f.line;
+		f.file = NULL;
+	}
+	vr_frame_deinit(&f);
+	*ret_file = file;
+	*ret_line = line;
+	return NULL;
+}

@@ -1,0 +1,335 @@
+/* ELF64 core dumps of x86-64 kernels:
+ *  - kdump's /proc/vmcore as saved by cp/makedumpfile -E: PT_LOADs carry
+ *    both the kernel virtual address (p_vaddr: the kernel image map and the
+ *    direct map, kernel/crash_core.c crash_prepare_elf64_headers) and the
+ *    physical address; makedumpfile -E leaves filtered pages out by
+ *    splitting segments or by p_filesz < p_memsz;
+ *  - QEMU's dump-guest-memory: PT_LOADs with physical addresses (p_vaddr 0
+ *    unless paging was requested), plus "QEMU" CPU-state notes
+ *    (dump/dump.c, target/i386/arch_dump.c).
+ * Bytes of [p_filesz, p_memsz) were not captured and read as not present.
+ * The headers are parsed by hand (all fields little-endian) so that every
+ * offset is checked against the file before use. */
+#include <inttypes.h>
+#include <string.h>
+
+#include "cursor.h"
+#include "format.h"
+#include "notes.h"
+
+#define ET_CORE 4
+#define EM_X86_64 62
+#define PT_LOAD 1
+#define PT_NOTE 4
+#define PN_XNUM 0xffff
+#define MAX_PHDRS (1u << 20)
+
+struct seg {
+	uint64_t start; /* paddr or vaddr */
+	uint64_t filesz, memsz;
+	uint64_t offset;
+	uint64_t paddr; /* for the vaddr map */
+};
+
+struct elf_state {
+	struct seg *phys;   /* sorted by start */
+	uint64_t *phys_maxend; /* prefix max of start+memsz */
+	size_t n_phys;
+	struct seg *virt;   /* segments with a real p_vaddr, sorted by vaddr */
+	uint64_t *virt_maxend;
+	size_t n_virt;
+};
+
+static int cmp_seg(const void *a, const void *b)
+{
+	const struct seg *x = a, *y = b;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return x->memsz > y->memsz ? -1 : x->memsz < y->memsz;
+}
+
+static struct vr_error *prefix_max(struct seg *s, size_t n, uint64_t **ret)
+{
+	uint64_t *m = malloc((n ? n : 1) * sizeof(*m));
+	if (!m)
+		return &vr_error_oom;
+	uint64_t cur = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t e = s[i].start + s[i].memsz;
+		if (e > cur)
+			cur = e;
+		m[i] = cur;
+	}
+	*ret = m;
+	return NULL;
+}
+
+/* The segment holding addr; with file data at addr when want_data. Walks
+ * back from the last segment starting at or below addr while earlier
+ * segments may still reach it (overlaps: the kernel image segment lies
+ * inside a RAM segment). */
+static const struct seg *find(const struct seg *s, const uint64_t *maxend, size_t n, uint64_t addr,
+			      bool want_data)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	const struct seg *any = NULL;
+	for (size_t i = lo; i-- > 0;) {
+		if (maxend[i] <= addr)
+			break;
+		uint64_t in = addr - s[i].start;
+		if (in < s[i].filesz)
+			return &s[i];
+		if (in < s[i].memsz && !any)
+			any = &s[i];
+	}
+	return want_data ? NULL : any;
+}
+
+static void elf_close(struct vr_dump *d)
+{
+	struct elf_state *st = d->priv;
+	if (!st)
+		return;
+	free(st->phys);
+	free(st->phys_maxend);
+	free(st->virt);
+	free(st->virt_maxend);
+	free(st);
+	d->priv = NULL;
+}
+
+static uint64_t union_pages(const struct seg *s, size_t n, bool data)
+{
+	/* pages covered by the union of sorted intervals */
+	uint64_t total = 0, cur_lo = 0, cur_hi = 0;
+	bool open = false;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t lo = s[i].start / VR_PAGE_SIZE;
+		uint64_t len = data ? s[i].filesz : s[i].memsz;
+		if (!len)
+			continue;
+		uint64_t hi = (s[i].start + len + VR_PAGE_SIZE - 1) / VR_PAGE_SIZE;
+		if (open && lo <= cur_hi) {
+			if (hi > cur_hi)
+				cur_hi = hi;
+			continue;
+		}
+		if (open)
+			total += cur_hi - cur_lo;
+		cur_lo = lo;
+		cur_hi = hi;
+		open = true;
+	}
+	if (open)
+		total += cur_hi - cur_lo;
+	return total;
+}
+
+static struct vr_error *elf_open(struct vr_dump *d, const uint8_t *head, size_t head_len)
+{
+	struct vr_source *s = &d->src[0];
+	const char *path = s->path;
+	if (head_len < 4 || memcmp(head, "\x7f" "ELF", 4) != 0)
+		return VR_FORMAT_NOT_MINE;
+	if (head_len < 64)
+		return vr_error_create(VR_ERR_FORMAT,
+				       "%s: ELF header: short read at offset 0x%zx: unexpected end of file",
+				       path, head_len);
+	if (head[4] != 2)
+		return vr_error_create(VR_ERR_UNSUPPORTED,
+				       "%s: ELF header at offset 0x4: only 64-bit ELF cores are supported",
+				       path);
+	if (head[5] != 1)
+		return vr_error_create(VR_ERR_UNSUPPORTED,
+				       "%s: ELF header at offset 0x5: only little-endian ELF cores are supported",
+				       path);
+	struct vr_cursor c;
+	vr_cursor_init(&c, head, 64);
+	vr_cursor_skip(&c, 16);
+	uint16_t type = vr_cursor_u16(&c), machine = vr_cursor_u16(&c);
+	vr_cursor_skip(&c, 4 + 8); /* e_version, e_entry */
+	uint64_t phoff = vr_cursor_u64(&c), shoff = vr_cursor_u64(&c);
+	vr_cursor_skip(&c, 4 + 2); /* e_flags, e_ehsize */
+	uint16_t phentsize = vr_cursor_u16(&c);
+	uint32_t phnum = vr_cursor_u16(&c);
+	if (type != ET_CORE)
+		return vr_error_create(VR_ERR_FORMAT,
+				       "%s: ELF header at offset 0x10: type %u is not a core file", path,
+				       type);
+	if (machine != EM_X86_64)
+		return vr_error_create(VR_ERR_UNSUPPORTED,
+				       "%s: ELF header at offset 0x12: machine %u is not x86-64", path,
+				       machine);
+	if (phentsize != 56)
+		return vr_error_create(VR_ERR_FORMAT,
+				       "%s: ELF header at offset 0x36: program header size %u is not 56",
+				       path, phentsize);
+	if (phnum == PN_XNUM) {
+		/* more than 65534 segments: the count is in section 0's sh_info
+		 * (ELF gABI "Extended numbering"); kdump uses it on big machines */
+		uint8_t sh0[64];
+		struct vr_error *err = vr_source_pread(s, sh0, sizeof(sh0), shoff, "section header 0");
+		if (err)
+			return vr_error_wrap(err, "%s", path);
+		phnum = vr_le32(sh0 + 44);
+	}
+	if (phnum == 0 || phnum > MAX_PHDRS)
+		return vr_error_create(VR_ERR_LIMIT,
+				       "%s: ELF header: %u program headers (expected 1 to %u)", path,
+				       phnum, MAX_PHDRS);
+	if (phoff > s->size || (uint64_t)phnum * 56 > s->size - phoff)
+		return vr_error_create(VR_ERR_FORMAT,
+				       "%s: program headers at offset 0x%" PRIx64
+				       " run past the end of the file (0x%" PRIx64 ")",
+				       path, phoff, s->size);
+	size_t ph_len = (size_t)phnum * 56;
+	_cleanup_free_ uint8_t *ph = malloc(ph_len);
+	if (!ph)
+		return &vr_error_oom;
+	struct vr_error *err = vr_source_pread(s, ph, ph_len, phoff, "program headers");
+	if (err)
+		return vr_error_wrap(err, "%s", path);
+
+	struct elf_state *st = calloc(1, sizeof(*st));
+	if (!st)
+		return &vr_error_oom;
+	d->priv = st;
+	size_t n_load = 0, notes_len = 0;
+	for (uint32_t i = 0; i < phnum; i++) {
+		const uint8_t *p = ph + (size_t)i * 56;
+		uint32_t pt = vr_le32(p);
+		if (pt == PT_LOAD)
+			n_load++;
+		else if (pt == PT_NOTE) {
+			uint64_t fsz = vr_le64(p + 32);
+			if (fsz > VR_MAX_NOTES_BYTES || notes_len + fsz > VR_MAX_NOTES_BYTES)
+				return vr_error_create(VR_ERR_LIMIT,
+						       "%s: program header %u at offset 0x%" PRIx64
+						       ": notes of %" PRIu64 " bytes exceed the limit",
+						       path, i, phoff + (uint64_t)i * 56, fsz);
+			notes_len += fsz;
+		}
+	}
+	st->phys = calloc(n_load ? n_load : 1, sizeof(*st->phys));
+	st->virt = calloc(n_load ? n_load : 1, sizeof(*st->virt));
+	_cleanup_free_ uint8_t *notes = malloc(notes_len ? notes_len : 1);
+	if (!st->phys || !st->virt || !notes)
+		return &vr_error_oom;
+	size_t notes_pos = 0;
+	for (uint32_t i = 0; i < phnum; i++) {
+		const uint8_t *p = ph + (size_t)i * 56;
+		uint64_t where = phoff + (uint64_t)i * 56;
+		uint32_t pt = vr_le32(p);
+		uint64_t off = vr_le64(p + 8), vaddr = vr_le64(p + 16), paddr = vr_le64(p + 24);
+		uint64_t filesz = vr_le64(p + 32), memsz = vr_le64(p + 40);
+		if (pt == PT_NOTE) {
+			if (off > s->size || filesz > s->size - off) {
+				/* notes cut off: keep what the file holds */
+				d->info.incomplete = true;
+				filesz = off > s->size ? 0 : s->size - off;
+			}
+			err = vr_source_pread(s, notes + notes_pos, (size_t)filesz, off, "notes");
+			if (err)
+				return vr_error_wrap(err, "%s: program header %u", path, i);
+			notes_pos += (size_t)filesz;
+			continue;
+		}
+		if (pt != PT_LOAD)
+			continue;
+		if (filesz > memsz)
+			return vr_error_create(VR_ERR_FORMAT,
+					       "%s: program header %u at offset 0x%" PRIx64
+					       ": p_filesz 0x%" PRIx64 " exceeds p_memsz 0x%" PRIx64,
+					       path, i, where, filesz, memsz);
+		if (paddr + memsz < paddr || (vaddr && vaddr + memsz < vaddr))
+			return vr_error_create(VR_ERR_FORMAT,
+					       "%s: program header %u at offset 0x%" PRIx64
+					       ": segment wraps the address space",
+					       path, i, where);
+		if (off > s->size || filesz > s->size - off) {
+			/* a truncated dump: the rest of the segment is missing */
+			d->info.incomplete = true;
+			filesz = off > s->size ? 0 : s->size - off;
+		}
+		st->phys[st->n_phys++] = (struct seg){ paddr, filesz, memsz, off, paddr };
+		/* QEMU without paging writes p_vaddr 0: no virtual map then */
+		if (vaddr)
+			st->virt[st->n_virt++] = (struct seg){ vaddr, filesz, memsz, off, paddr };
+	}
+	qsort(st->phys, st->n_phys, sizeof(*st->phys), cmp_seg);
+	qsort(st->virt, st->n_virt, sizeof(*st->virt), cmp_seg);
+	if ((err = prefix_max(st->phys, st->n_phys, &st->phys_maxend)) ||
+	    (err = prefix_max(st->virt, st->n_virt, &st->virt_maxend)))
+		return err;
+
+	struct vr_notes nt;
+	err = vr_notes_parse(notes, notes_pos, &nt);
+	if (err)
+		return vr_error_wrap(err, "%s: notes", path);
+	d->cpus = nt.cpus;
+	d->n_cpus = nt.n_cpus;
+	d->vmcoreinfo = nt.vmcoreinfo;
+	d->vmcoreinfo_len = nt.vmcoreinfo_len;
+	d->info.form = nt.qemu ? "qemu-elf" : "elf";
+	d->info.compression = "none";
+	uint64_t max_end = st->n_phys ? st->phys_maxend[st->n_phys - 1] : 0;
+	d->info.max_pfn = (max_end + VR_PAGE_SIZE - 1) / VR_PAGE_SIZE;
+	d->info.pages_total = union_pages(st->phys, st->n_phys, false);
+	d->info.pages_present = union_pages(st->phys, st->n_phys, true);
+	return NULL;
+}
+
+static struct vr_error *elf_read(struct vr_dump *d, uint64_t paddr, void *buf, size_t len)
+{
+	struct elf_state *st = d->priv;
+	uint8_t *p = buf;
+	while (len) {
+		const struct seg *sg = find(st->phys, st->phys_maxend, st->n_phys, paddr, true);
+		if (!sg)
+			return vr_error_create(VR_ERR_NOT_PRESENT,
+					       "physical address 0x%" PRIx64 " is not in the dump", paddr);
+		uint64_t in = paddr - sg->start;
+		size_t n = (size_t)(sg->filesz - in < len ? sg->filesz - in : len);
+		struct vr_error *err = vr_source_pread(&d->src[0], p, n, sg->offset + in, "memory");
+		if (err)
+			return vr_error_wrap(err, "%s: physical address 0x%" PRIx64, d->src[0].path,
+					     paddr);
+		p += n;
+		paddr += n;
+		len -= n;
+	}
+	return NULL;
+}
+
+static bool elf_present(struct vr_dump *d, uint64_t pfn)
+{
+	struct elf_state *st = d->priv;
+	return find(st->phys, st->phys_maxend, st->n_phys, pfn * VR_PAGE_SIZE, true) != NULL;
+}
+
+static struct vr_error *elf_vtop(const struct vr_dump *d, uint64_t vaddr, uint64_t *ret)
+{
+	const struct elf_state *st = d->priv;
+	const struct seg *sg = find(st->virt, st->virt_maxend, st->n_virt, vaddr, false);
+	if (!sg)
+		return vr_error_create(VR_ERR_NOT_FOUND,
+				       "no ELF segment maps virtual address 0x%" PRIx64, vaddr);
+	*ret = sg->paddr + (vaddr - sg->start);
+	return NULL;
+}
+
+const struct vr_format vr_format_elf = {
+	.name = "elf",
+	.open = elf_open,
+	.close = elf_close,
+	.read = elf_read,
+	.present = elf_present,
+	.vtop = elf_vtop,
+};

@@ -1,0 +1,293 @@
+/* makedumpfile's flattened format (makedumpfile -F, for writing a dump to
+ * a pipe): a 4096-byte header starting "makedumpfile" with big-endian type
+ * and version, then records of {int64 offset, int64 size} (big-endian)
+ * followed by size bytes that belong at offset of the real dump file, and
+ * an end record {-1, -1} (makedumpfile.h struct makedumpfile_header,
+ * makedumpfile_data_header, END_FLAG_FLAT_HEADER).
+ *
+ * Rather than rebuild the file (makedumpfile -R), we index the records
+ * once into sorted, non-overlapping extents and serve reads of the
+ * reconstructed file from them (vr_source_pread); a later record wins where
+ * records overlap, as it would when rebuilding. */
+#include <inttypes.h>
+#include <string.h>
+
+#include "cursor.h"
+#include "format.h"
+
+#define FLAT_HEADER_SIZE 4096
+#define FLAT_SIG "makedumpfile"
+#define MAX_RECORDS (64u << 20)
+
+struct rec {
+	uint64_t off, len, pos, seq;
+};
+
+static int cmp_rec(const void *a, const void *b)
+{
+	const struct rec *x = a, *y = b;
+	if (x->off != y->off)
+		return x->off < y->off ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* max-heap of record indexes by seq */
+static void heap_push(size_t *h, size_t *n, const struct rec *r, size_t v)
+{
+	size_t i = (*n)++;
+	h[i] = v;
+	while (i) {
+		size_t p = (i - 1) / 2;
+		if (r[h[p]].seq >= r[h[i]].seq)
+			break;
+		size_t t = h[p];
+		h[p] = h[i];
+		h[i] = t;
+		i = p;
+	}
+}
+
+static void heap_pop(size_t *h, size_t *n, const struct rec *r)
+{
+	h[0] = h[--(*n)];
+	size_t i = 0;
+	for (;;) {
+		size_t l = 2 * i + 1, g = i;
+		if (l < *n && r[h[l]].seq > r[h[g]].seq)
+			g = l;
+		if (l + 1 < *n && r[h[l + 1]].seq > r[h[g]].seq)
+			g = l + 1;
+		if (g == i)
+			break;
+		size_t t = h[g];
+		h[g] = h[i];
+		h[i] = t;
+		i = g;
+	}
+}
+
+static struct vr_error *add_extent(struct vr_flat_extent **ext, size_t *n, size_t *cap,
+				   uint64_t off, uint64_t len, uint64_t pos)
+{
+	if (*n && (*ext)[*n - 1].off + (*ext)[*n - 1].len == off &&
+	    (*ext)[*n - 1].pos + (*ext)[*n - 1].len == pos) {
+		(*ext)[*n - 1].len += len;
+		return NULL;
+	}
+	struct vr_error *err = vr_grow(ext, cap, *n + 1, sizeof(**ext), 2 * (size_t)MAX_RECORDS);
+	if (err)
+		return err;
+	(*ext)[(*n)++] = (struct vr_flat_extent){ off, len, pos };
+	return NULL;
+}
+
+/* Painter's sweep over the record boundaries: in each elementary interval
+ * the covering record with the highest sequence number wins. */
+static struct vr_error *resolve_overlaps(const struct rec *r, size_t n, struct vr_flat_extent **ret,
+					 size_t *ret_n)
+{
+	struct vr_error *err = NULL;
+	uint64_t *b = malloc(2 * n * sizeof(*b));
+	size_t *heap = malloc(n * sizeof(*heap));
+	struct vr_flat_extent *ext = NULL;
+	size_t n_ext = 0, cap = 0, nb = 0, nh = 0, j = 0;
+	if (!b || !heap) {
+		err = &vr_error_oom;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		b[nb++] = r[i].off;
+		b[nb++] = r[i].off + r[i].len;
+	}
+	qsort(b, nb, sizeof(*b), cmp_u64);
+	for (size_t i = 0; i + 1 < nb; i++) {
+		uint64_t lo = b[i], hi = b[i + 1];
+		if (lo == hi)
+			continue;
+		while (j < n && r[j].off <= lo)
+			heap_push(heap, &nh, r, j++);
+		while (nh && r[heap[0]].off + r[heap[0]].len <= lo)
+			heap_pop(heap, &nh, r);
+		if (!nh)
+			continue;
+		const struct rec *w = &r[heap[0]];
+		err = add_extent(&ext, &n_ext, &cap, lo, hi - lo, w->pos + (lo - w->off));
+		if (err)
+			goto out;
+	}
+	*ret = ext;
+	*ret_n = n_ext;
+	ext = NULL;
+out:
+	free(b);
+	free(heap);
+	free(ext);
+	return err;
+}
+
+/* Buffered sequential reader over the raw file for the record headers. */
+struct reader {
+	int fd;
+	uint8_t buf[1 << 16];
+	uint64_t buf_pos;
+	size_t buf_len;
+};
+
+struct vr_error *vr_flattened_index(struct vr_source *s)
+{
+	if (s->ext)
+		return NULL;
+	uint8_t hdr[32];
+	if (s->file_size < FLAT_HEADER_SIZE)
+		return VR_FORMAT_NOT_MINE;
+	struct vr_error *err = vr_source_pread(s, hdr, sizeof(hdr), 0, "flattened header");
+	if (err)
+		return vr_error_wrap(err, "%s", s->path);
+	if (memcmp(hdr, FLAT_SIG, sizeof(FLAT_SIG)) != 0) /* includes the NUL */
+		return VR_FORMAT_NOT_MINE;
+	uint64_t type = vr_be64(hdr + 16), version = vr_be64(hdr + 24);
+	if (type != 1)
+		return vr_error_create(VR_ERR_UNSUPPORTED,
+				       "%s: flattened header at offset 0x10: unknown type %" PRIu64,
+				       s->path, type);
+	if (version < 1 || version > 16)
+		return vr_error_create(VR_ERR_UNSUPPORTED,
+				       "%s: flattened header at offset 0x18: unknown version %" PRIu64,
+				       s->path, version);
+
+	struct rec *recs = NULL;
+	size_t n = 0, cap = 0;
+	uint64_t pos = FLAT_HEADER_SIZE, size = 0;
+	bool sorted = true;
+	struct reader *rd = malloc(sizeof(*rd));
+	if (!rd)
+		return &vr_error_oom;
+	rd->fd = s->fd;
+	rd->buf_len = 0;
+	rd->buf_pos = 0;
+	while (pos + 16 <= s->file_size) {
+		if (pos < rd->buf_pos || pos + 16 > rd->buf_pos + rd->buf_len) {
+			uint64_t left = s->file_size - pos;
+			size_t want = left < sizeof(rd->buf) ? (size_t)left : sizeof(rd->buf);
+			err = vr_source_pread(s, rd->buf, want, pos, "flattened record header");
+			if (err)
+				goto fail;
+			rd->buf_pos = pos;
+			rd->buf_len = want;
+		}
+		const uint8_t *h = rd->buf + (pos - rd->buf_pos);
+		int64_t off = (int64_t)vr_be64(h), len = (int64_t)vr_be64(h + 8);
+		if (off == -1 && len == -1)
+			break;
+		if (off < 0 || len <= 0 || (uint64_t)off > (1ull << 52) || (uint64_t)len > (1ull << 40)) {
+			err = vr_error_create(VR_ERR_FORMAT,
+					      "%s: flattened record at offset 0x%" PRIx64
+					      ": bad offset %" PRId64 " or size %" PRId64,
+					      s->path, pos, off, len);
+			goto fail;
+		}
+		uint64_t data = pos + 16, l = (uint64_t)len;
+		if (l > s->file_size - data)
+			l = s->file_size - data; /* truncated: keep what is there */
+		err = vr_grow(&recs, &cap, n + 1, sizeof(*recs), MAX_RECORDS);
+		if (err) {
+			err = vr_error_wrap(err, "%s: flattened records", s->path);
+			goto fail;
+		}
+		if (n && (uint64_t)off < recs[n - 1].off + recs[n - 1].len)
+			sorted = false;
+		recs[n] = (struct rec){ (uint64_t)off, l, data, n };
+		n++;
+		if ((uint64_t)off + l > size)
+			size = (uint64_t)off + l;
+		pos = data + (uint64_t)len;
+		if (l == 0)
+			break;
+	}
+	free(rd);
+	rd = NULL;
+
+	struct vr_flat_extent *ext = NULL;
+	size_t n_ext = 0;
+	if (sorted) {
+		/* the common case: records already in order and disjoint */
+		size_t ecap = 0;
+		for (size_t i = 0; i < n; i++) {
+			err = add_extent(&ext, &n_ext, &ecap, recs[i].off, recs[i].len, recs[i].pos);
+			if (err)
+				break;
+		}
+	} else {
+		qsort(recs, n, sizeof(*recs), cmp_rec);
+		err = resolve_overlaps(recs, n, &ext, &n_ext);
+	}
+	if (err) {
+		free(ext);
+		goto fail;
+	}
+	if (!ext) {
+		ext = malloc(sizeof(*ext)); /* an empty but flattened file */
+		if (!ext) {
+			err = &vr_error_oom;
+			goto fail;
+		}
+	}
+	free(recs);
+	s->ext = ext;
+	s->n_ext = n_ext;
+	s->size = size;
+	return NULL;
+fail:
+	free(rd);
+	free(recs);
+	return err;
+}
+
+static struct vr_error *flattened_open(struct vr_dump *d, const uint8_t *head, size_t head_len)
+{
+	struct vr_source *s = &d->src[0];
+	if (head_len < sizeof(FLAT_SIG) || memcmp(head, FLAT_SIG, sizeof(FLAT_SIG)) != 0)
+		return VR_FORMAT_NOT_MINE;
+	struct vr_error *err = vr_flattened_index(s);
+	if (err)
+		return err;
+	uint8_t inner_head[VR_PROBE_HEAD];
+	size_t n = s->size < sizeof(inner_head) ? (size_t)s->size : sizeof(inner_head);
+	err = vr_source_pread(s, inner_head, n, 0, "the flattened content's header");
+	if (err)
+		return vr_error_wrap(err, "%s", s->path);
+	static const struct vr_format *const inner[] = { &vr_format_diskdump, &vr_format_elf };
+	for (size_t i = 0; i < 2; i++) {
+		d->fmt = inner[i];
+		err = inner[i]->open(d, inner_head, n);
+		if (err == VR_FORMAT_NOT_MINE)
+			continue;
+		/* QEMU writes its kdump output flattened; its own form name
+		 * says more than "flattened" */
+		if (!err && strncmp(d->info.form, "qemu-", 5) != 0)
+			d->info.form = "flattened";
+		return err;
+	}
+	d->fmt = &vr_format_flattened;
+	return vr_error_create(VR_ERR_FORMAT,
+			       "%s: flattened file holds neither a kdump-compressed nor an ELF dump "
+			       "(offset 0 of its content: unknown signature)",
+			       s->path);
+}
+
+static void flattened_close(struct vr_dump *d)
+{
+	(void)d; /* the extents belong to the source */
+}
+
+const struct vr_format vr_format_flattened = {
+	.name = "flattened",
+	.open = flattened_open,
+	.close = flattened_close,
+};

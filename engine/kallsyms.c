@@ -1,0 +1,283 @@
+/* kallsyms: the kernel's own symbol table, as scripts/kallsyms.c lays it out
+ * and kernel/kallsyms.c reads it.
+ *
+ *  kallsyms_num_syms     unsigned int
+ *  kallsyms_names        per symbol: a length byte (when its top bit is set,
+ *                        a second byte holds bits 7..14: "big" symbols,
+ *                        Linux 6.1, commit 73bbb94466fd), then that many
+ *                        token indices; the expansion's first character is
+ *                        the nm type letter, the rest the name
+ *  kallsyms_token_table  256 NUL-terminated strings
+ *  kallsyms_token_index  u16 offsets of each token in the table
+ *  kallsyms_offsets      int per symbol (CONFIG_KALLSYMS_BASE_RELATIVE):
+ *                        address = relative_base + (u32)offset, except with
+ *                        CONFIG_KALLSYMS_ABSOLUTE_PERCPU (x86-64 SMP), where
+ *                        offset >= 0 is an absolute value (per-CPU symbols)
+ *                        and offset < 0 means relative_base - 1 - offset
+ *  kallsyms_addresses    unsigned long per symbol (without BASE_RELATIVE)
+ *
+ * Symbols are in address order. There are no sizes; callers derive them
+ * from the next symbol, as the kernel does (kallsyms_lookup_size_offset).
+ */
+#include "kallsyms.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "cursor.h"
+#include "vmcoreinfo.h"
+
+#define MAX_SYMS (1u << 22)
+/* KSYM_NAME_LEN is 512 since 6.1 (128 before); one name's expansion
+ * cannot usefully be longer. */
+#define MAX_NAME 1024
+#define NAMES_CHUNK 16384u
+#define MAX_NAMES_BYTES (256u << 20)
+
+struct vr_error *vr_kallsyms_tables_from_vmcoreinfo(const struct vr_vmcoreinfo *vi,
+						    struct vr_kallsyms_tables *ret)
+{
+	struct vr_kallsyms_tables t = {0};
+	if (!vi)
+		return vr_error_create(VR_ERR_NOT_FOUND, "no VMCOREINFO to name the kallsyms tables");
+	bool ok = vr_vmcoreinfo_symbol(vi, "kallsyms_num_syms", &t.num_syms) &&
+		  vr_vmcoreinfo_symbol(vi, "kallsyms_names", &t.names) &&
+		  vr_vmcoreinfo_symbol(vi, "kallsyms_token_table", &t.token_table) &&
+		  vr_vmcoreinfo_symbol(vi, "kallsyms_token_index", &t.token_index);
+	if (!ok)
+		return vr_error_create(VR_ERR_NOT_FOUND, "kallsyms tables not named in VMCOREINFO");
+	bool rel = vr_vmcoreinfo_symbol(vi, "kallsyms_offsets", &t.offsets) &&
+		   vr_vmcoreinfo_symbol(vi, "kallsyms_relative_base", &t.relative_base);
+	if (!rel) {
+		t.offsets = t.relative_base = 0;
+		if (!vr_vmcoreinfo_symbol(vi, "kallsyms_addresses", &t.addresses))
+			return vr_error_create(VR_ERR_NOT_FOUND,
+					       "VMCOREINFO names neither kallsyms_offsets nor kallsyms_addresses");
+	}
+	*ret = t;
+	return NULL;
+}
+
+void vr_kallsyms_deinit(struct vr_kallsyms *ks)
+{
+	if (!ks)
+		return;
+	free(ks->syms);
+	free(ks->names);
+	memset(ks, 0, sizeof(*ks));
+}
+
+/* Buffered sequential reader over kallsyms_names. */
+struct stream {
+	vr_kallsyms_read_fn read;
+	void *arg;
+	uint64_t base;    /* vaddr of the stream's start */
+	uint64_t pos;     /* bytes consumed */
+	uint8_t buf[NAMES_CHUNK];
+	uint64_t buf_at;  /* stream offset of buf[0] */
+	size_t buf_len;
+};
+
+static struct vr_error *stream_byte(struct stream *s, uint8_t *ret)
+{
+	if (s->pos < s->buf_at || s->pos >= s->buf_at + s->buf_len) {
+		if (s->pos >= MAX_NAMES_BYTES)
+			return vr_error_create(VR_ERR_LIMIT, "kallsyms_names longer than %u bytes",
+					       MAX_NAMES_BYTES);
+		uint64_t va = s->base + s->pos;
+		size_t len = NAMES_CHUNK;
+		struct vr_error *err = s->read(s->arg, va, s->buf, len);
+		if (err) {
+			/* The table may end near an unreadable page: retry up to
+			 * the end of the current page only. */
+			vr_error_destroy(err);
+			len = 4096 - (size_t)(va & 4095);
+			err = s->read(s->arg, va, s->buf, len);
+			if (err)
+				return vr_error_wrap(err, "kallsyms_names at offset 0x%" PRIx64, s->pos);
+		}
+		s->buf_at = s->pos;
+		s->buf_len = len;
+	}
+	*ret = s->buf[s->pos - s->buf_at];
+	s->pos++;
+	return NULL;
+}
+
+struct token {
+	const char *s;
+	size_t len;
+};
+
+static struct vr_error *read_tokens(const struct vr_kallsyms_tables *t, vr_kallsyms_read_fn read,
+				    void *arg, char **ret_table, struct token tokens[256])
+{
+	uint8_t idx_raw[512];
+	struct vr_error *err = read(arg, t->token_index, idx_raw, sizeof(idx_raw));
+	if (err)
+		return vr_error_wrap(err, "reading kallsyms_token_index");
+	uint16_t idx[256];
+	size_t max = 0;
+	for (int i = 0; i < 256; i++) {
+		idx[i] = (uint16_t)(idx_raw[2 * i] | idx_raw[2 * i + 1] << 8);
+		if (idx[i] > max)
+			max = idx[i];
+	}
+	/* The longest token is well under 256 bytes (scripts/kallsyms.c
+	 * builds them by merging pairs, and names are at most KSYM_NAME_LEN). */
+	size_t size = max + 1024;
+	char *table = malloc(size + 1);
+	if (!table)
+		return &vr_error_oom;
+	err = read(arg, t->token_table, table, size);
+	if (err) {
+		/* Tolerate a table that ends at an unreadable page. */
+		vr_error_destroy(err);
+		size = max + 1;
+		err = read(arg, t->token_table, table, size);
+	}
+	if (err) {
+		free(table);
+		return vr_error_wrap(err, "reading kallsyms_token_table");
+	}
+	table[size] = '\0';
+	for (int i = 0; i < 256; i++) {
+		tokens[i].s = table + idx[i];
+		tokens[i].len = strnlen(table + idx[i], size - idx[i]);
+	}
+	*ret_table = table;
+	return NULL;
+}
+
+static struct vr_error *read_addresses(const struct vr_kallsyms_tables *t, vr_kallsyms_read_fn read,
+				       void *arg, struct vr_kallsyms_sym *syms, size_t n)
+{
+	size_t width = t->offsets ? 4 : 8;
+	uint8_t *raw = malloc(n * width);
+	if (!raw)
+		return &vr_error_oom;
+	struct vr_error *err = read(arg, t->offsets ? t->offsets : t->addresses, raw, n * width);
+	if (err) {
+		free(raw);
+		return vr_error_wrap(err, "reading %s", t->offsets ? "kallsyms_offsets" : "kallsyms_addresses");
+	}
+	if (!t->offsets) {
+		for (size_t i = 0; i < n; i++)
+			syms[i].address = vr_le64(raw + 8 * i);
+		free(raw);
+		return NULL;
+	}
+	uint8_t base_raw[8];
+	err = read(arg, t->relative_base, base_raw, sizeof(base_raw));
+	if (err) {
+		free(raw);
+		return vr_error_wrap(err, "reading kallsyms_relative_base");
+	}
+	uint64_t base = vr_le64(base_raw);
+	/* CONFIG_KALLSYMS_ABSOLUTE_PERCPU is not in VMCOREINFO. Without it every
+	 * offset is an unsigned distance from the base, and the kernel image is
+	 * far smaller than 2 GiB, so no offset reads as negative; with it, all
+	 * but the per-CPU symbols are negative. */
+	bool absolute_percpu = false;
+	for (size_t i = 0; i < n && !absolute_percpu; i++)
+		absolute_percpu = (int32_t)vr_le32(raw + 4 * i) < 0;
+	for (size_t i = 0; i < n; i++) {
+		int32_t off = (int32_t)vr_le32(raw + 4 * i);
+		if (!absolute_percpu)
+			syms[i].address = base + (uint32_t)off;
+		else if (off >= 0)
+			syms[i].address = (uint64_t)off;
+		else
+			syms[i].address = base - 1 - (uint64_t)(int64_t)off;
+	}
+	free(raw);
+	return NULL;
+}
+
+struct vr_error *vr_kallsyms_read(const struct vr_kallsyms_tables *t, vr_kallsyms_read_fn read,
+				  void *arg, struct vr_kallsyms *ret)
+{
+	uint8_t nraw[4];
+	struct vr_error *err = read(arg, t->num_syms, nraw, sizeof(nraw));
+	if (err)
+		return vr_error_wrap(err, "reading kallsyms_num_syms");
+	uint32_t n = vr_le32(nraw);
+	if (n == 0 || n > MAX_SYMS)
+		return vr_error_create(VR_ERR_LIMIT, "kallsyms_num_syms is %" PRIu32 " (limit %u)", n, MAX_SYMS);
+
+	_cleanup_free_ char *token_table = NULL;
+	struct token tokens[256];
+	err = read_tokens(t, read, arg, &token_table, tokens);
+	if (err)
+		return err;
+
+	struct vr_kallsyms ks = {0};
+	ks.syms = calloc(n, sizeof(*ks.syms));
+	struct stream *s = malloc(sizeof(*s));
+	size_t names_cap = 0;
+	if (!ks.syms || !s) {
+		free(s);
+		vr_kallsyms_deinit(&ks);
+		return &vr_error_oom;
+	}
+	*s = (struct stream){.read = read, .arg = arg, .base = t->names};
+
+	char name[MAX_NAME + 1];
+	for (uint32_t i = 0; i < n && !err; i++) {
+		uint8_t b = 0, b2 = 0;
+		err = stream_byte(s, &b);
+		size_t len = b;
+		if (!err && (b & 0x80)) {
+			err = stream_byte(s, &b2);
+			len = (size_t)(b & 0x7f) | (size_t)b2 << 7;
+		}
+		if (err)
+			break;
+		if (len == 0) {
+			err = vr_error_create(VR_ERR_FORMAT, "kallsyms_names: symbol %" PRIu32 " has no name", i);
+			break;
+		}
+		size_t nlen = 0;
+		bool too_long = false;
+		for (size_t j = 0; j < len && !err; j++) {
+			uint8_t tok = 0;
+			err = stream_byte(s, &tok);
+			if (err)
+				break;
+			const struct token *tk = &tokens[tok];
+			if (nlen + tk->len > MAX_NAME) {
+				too_long = true;
+				continue;
+			}
+			memcpy(name + nlen, tk->s, tk->len);
+			nlen += tk->len;
+		}
+		if (err)
+			break;
+		if (too_long || nlen < 2) {
+			err = vr_error_create(VR_ERR_FORMAT, "kallsyms_names: symbol %" PRIu32 " at offset 0x%" PRIx64
+					      " has a bad name",
+					      i, s->pos);
+			break;
+		}
+		name[nlen] = '\0';
+		/* The first character is the type letter. */
+		err = vr_grow(&ks.names, &names_cap, ks.names_len + nlen, 1, MAX_NAMES_BYTES);
+		if (err)
+			break;
+		ks.syms[i].type = name[0];
+		ks.syms[i].name = (uint32_t)ks.names_len;
+		memcpy(ks.names + ks.names_len, name + 1, nlen); /* includes the NUL */
+		ks.names_len += nlen;
+		ks.n = i + 1;
+	}
+	free(s);
+	if (!err)
+		err = read_addresses(t, read, arg, ks.syms, n);
+	if (err) {
+		vr_kallsyms_deinit(&ks);
+		return err;
+	}
+	*ret = ks;
+	return NULL;
+}

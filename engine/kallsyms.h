@@ -1,0 +1,48 @@
+/* The kernel's compressed symbol table (kernel/kallsyms.c), decoded from
+ * memory when no vmlinux is at hand (engine-private). */
+#ifndef VR_KALLSYMS_H
+#define VR_KALLSYMS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+struct vr_vmcoreinfo;
+
+/* Reads len bytes of kernel virtual memory. */
+typedef struct vr_error *(*vr_kallsyms_read_fn)(void *arg, uint64_t vaddr, void *buf, size_t len);
+
+/* Addresses of the tables (0: absent). kernel/vmcore_info.c (crash_core.c
+ * before 6.9) names them in VMCOREINFO since Linux 6.0. */
+struct vr_kallsyms_tables {
+	uint64_t num_syms;      /* unsigned int */
+	uint64_t names;         /* u8 stream */
+	uint64_t token_table;   /* NUL-terminated tokens */
+	uint64_t token_index;   /* u16[256] */
+	uint64_t offsets;       /* int[] (CONFIG_KALLSYMS_BASE_RELATIVE, always since 6.11) */
+	uint64_t relative_base; /* unsigned long */
+	uint64_t addresses;     /* unsigned long[] (without BASE_RELATIVE) */
+};
+
+struct vr_kallsyms_sym {
+	uint64_t address;
+	uint32_t name;  /* offset into names */
+	char type;      /* nm letter */
+};
+
+struct vr_kallsyms {
+	struct vr_kallsyms_sym *syms; /* in table order (sorted by address) */
+	size_t n;
+	char *names;                  /* NUL-separated */
+	size_t names_len;
+};
+
+/* VR_ERR_NOT_FOUND "kallsyms tables not named in VMCOREINFO" when absent. */
+struct vr_error *vr_kallsyms_tables_from_vmcoreinfo(const struct vr_vmcoreinfo *vi,
+						    struct vr_kallsyms_tables *ret);
+struct vr_error *vr_kallsyms_read(const struct vr_kallsyms_tables *t, vr_kallsyms_read_fn read,
+				  void *arg, struct vr_kallsyms *ret);
+void vr_kallsyms_deinit(struct vr_kallsyms *ks);
+
+#endif

@@ -1,0 +1,361 @@
+/* Loaded modules (what crash's `mod` shows): the kernel's `modules` list,
+ * each module's memory regions, state, taints, version, signature status,
+ * and its in-memory symbol table, which is handed to the symbol layer so
+ * that addresses inside modules resolve without any module file. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cursor.h"
+#include "internal.h"
+#include "taint.h"
+
+#define VR_MAX_MODULES 65536u
+#define VR_MAX_MOD_SYMS (1u << 20)
+#define VR_KSYM_NAME_LEN 512 /* include/linux/kallsyms.h KSYM_NAME_LEN (6.1+) */
+#define VR_MODULE_NAME_LEN 56 /* MODULE_NAME_LEN: 64 - sizeof(unsigned long) */
+
+static bool sym(struct vr_kernel *k, const char *name, uint64_t *ret)
+{
+	if (k->vmcoreinfo && vr_vmcoreinfo_symbol(k->vmcoreinfo, name, ret))
+		return true;
+	return vr_symbols_lookup_name(k, name, ret);
+}
+
+static bool mem(struct vr_kernel *k, const char *type, const char *member, struct vr_member *ret)
+{
+	uint64_t o;
+	if (k->vmcoreinfo && vr_vmcoreinfo_offset(k->vmcoreinfo, type, member, &o)) {
+		*ret = (struct vr_member){.offset = o};
+		return true;
+	}
+	return !vr_error_catch(vr_type_member(k, type, member, ret));
+}
+
+static bool off(struct vr_kernel *k, const char *type, const char *member, uint64_t *ret)
+{
+	struct vr_member m;
+	if (!mem(k, type, member, &m))
+		return false;
+	*ret = m.offset;
+	return true;
+}
+
+/* Reads an unsigned integer member of 1, 2, 4 or 8 bytes (size from the
+ * layout, dflt when unknown). */
+static struct vr_error *rd_uint(struct vr_kernel *k, uint64_t addr, uint64_t size, uint64_t *ret)
+{
+	uint8_t b[8] = {0};
+	if (size == 0 || size > 8)
+		size = 8;
+	struct vr_error *err = vr_kernel_read(k, addr, b, (size_t)size);
+	if (err)
+		return err;
+	uint64_t v = 0;
+	for (size_t i = size; i-- > 0;)
+		v = v << 8 | b[i];
+	*ret = v;
+	return NULL;
+}
+
+/* struct module's layout, resolved once per run. */
+struct mod_layout {
+	uint64_t list, name, state, taints;
+	struct vr_member m_state;
+	bool has_taints, has_version, has_srcversion, has_sig_ok;
+	uint64_t version, srcversion, sig_ok;
+	/* 6.4+ (commit ac3b43283923 "module: replace module_layout with
+	 * module_memory"): mem[MOD_MEM_NUM_TYPES] */
+	bool has_mem;
+	uint64_t mem, mem_size, mem_base, mem_sz;
+	struct vr_member m_mem_sz;
+	/* 4.5 to 6.3: core_layout; older: module_core/core_size */
+	bool has_core_layout, has_module_core;
+	uint64_t cl_base, cl_size, cl_text_size;
+	/* symbols: module.kallsyms (4.5+) or the members directly */
+	bool has_kallsyms, has_direct_syms, has_typetab;
+	uint64_t kallsyms, ks_symtab, ks_num, ks_strtab, ks_typetab;
+	int64_t state_live, state_coming, state_going, state_unformed;
+};
+
+static bool resolve(struct vr_kernel *k, struct mod_layout *l)
+{
+	*l = (struct mod_layout){0};
+	if (!off(k, "module", "list", &l->list) || !off(k, "module", "name", &l->name) ||
+	    !mem(k, "module", "state", &l->m_state))
+		return false;
+	l->state = l->m_state.offset;
+	l->has_taints = off(k, "module", "taints", &l->taints);
+	l->has_version = off(k, "module", "version", &l->version);
+	l->has_srcversion = off(k, "module", "srcversion", &l->srcversion);
+	l->has_sig_ok = off(k, "module", "sig_ok", &l->sig_ok);
+	if (off(k, "module", "mem", &l->mem) && !vr_error_catch(vr_type_size(k, "module_memory", &l->mem_size)) &&
+	    off(k, "module_memory", "base", &l->mem_base) && mem(k, "module_memory", "size", &l->m_mem_sz)) {
+		l->has_mem = true;
+		l->mem_sz = l->m_mem_sz.offset;
+	} else if (off(k, "module", "core_layout.base", &l->cl_base) &&
+		   off(k, "module", "core_layout.size", &l->cl_size)) {
+		l->has_core_layout = true;
+		if (!off(k, "module", "core_layout.text_size", &l->cl_text_size))
+			l->cl_text_size = UINT64_MAX;
+	} else if (off(k, "module", "module_core", &l->cl_base) && off(k, "module", "core_size", &l->cl_size)) {
+		l->has_module_core = true;
+		if (!off(k, "module", "core_text_size", &l->cl_text_size))
+			l->cl_text_size = UINT64_MAX;
+	}
+	if (off(k, "module", "kallsyms", &l->kallsyms) && off(k, "mod_kallsyms", "symtab", &l->ks_symtab) &&
+	    off(k, "mod_kallsyms", "num_symtab", &l->ks_num) && off(k, "mod_kallsyms", "strtab", &l->ks_strtab)) {
+		l->has_kallsyms = true;
+		l->has_typetab = off(k, "mod_kallsyms", "typetab", &l->ks_typetab);
+	} else if (off(k, "module", "symtab", &l->ks_symtab) && off(k, "module", "num_symtab", &l->ks_num) &&
+		   off(k, "module", "strtab", &l->ks_strtab)) {
+		l->has_direct_syms = true;
+	}
+	/* enum module_state (include/linux/module.h), unchanged since 3.x */
+	static const struct { const char *name; int64_t dflt; size_t at; } states[] = {
+		{"MODULE_STATE_LIVE", 0, offsetof(struct mod_layout, state_live)},
+		{"MODULE_STATE_COMING", 1, offsetof(struct mod_layout, state_coming)},
+		{"MODULE_STATE_GOING", 2, offsetof(struct mod_layout, state_going)},
+		{"MODULE_STATE_UNFORMED", 3, offsetof(struct mod_layout, state_unformed)},
+	};
+	for (size_t i = 0; i < 4; i++) {
+		int64_t v;
+		if (vr_error_catch(vr_type_enum_value(k, states[i].name, &v)))
+			v = states[i].dflt;
+		memcpy((char *)l + states[i].at, &v, sizeof(v));
+	}
+	return true;
+}
+
+static const char *state_name(const struct mod_layout *l, int64_t s)
+{
+	if (s == l->state_live)
+		return "live";
+	if (s == l->state_coming)
+		return "coming";
+	if (s == l->state_going)
+		return "going";
+	if (s == l->state_unformed)
+		return "unformed";
+	return "unknown";
+}
+
+/* Reads a char * member and the string it points to; NULL when the
+ * pointer is NULL or unreadable. */
+static char *read_str_ptr(struct vr_kernel *k, uint64_t addr)
+{
+	uint64_t p;
+	char buf[256];
+	if (vr_error_catch(vr_read_u64(k, addr, &p)) || !p)
+		return NULL;
+	if (vr_error_catch(vr_read_string(k, p, buf, sizeof(buf))))
+		return NULL;
+	return vr_strdup(buf);
+}
+
+/* Elf64_Sym (include/uapi/linux/elf.h): st_name u32, st_info u8, st_other
+ * u8, st_shndx u16, st_value u64, st_size u64. In a loaded module st_value
+ * is the run-time address (kernel/module/kallsyms.c add_kallsyms()). */
+#define ELF64_SYM_SIZE 24
+
+static struct vr_error *read_symbols(struct vr_kernel *k, const struct mod_layout *l, uint64_t mod,
+				     const char *name, size_t *ret_n)
+{
+	uint64_t base = mod, symtab, num, strtab, typetab = 0;
+	struct vr_error *err;
+	*ret_n = 0;
+	if (l->has_kallsyms) {
+		if ((err = vr_read_u64(k, mod + l->kallsyms, &base)))
+			return vr_error_wrap(err, "reading module.kallsyms");
+		if (!base)
+			return vr_error_create(VR_ERR_NOT_FOUND, "no symbol table (module.kallsyms is NULL)");
+	} else if (!l->has_direct_syms) {
+		return vr_error_create(VR_ERR_NOT_FOUND, "the layout of module symbol tables is unknown");
+	}
+	uint32_t n32;
+	if ((err = vr_read_u64(k, base + l->ks_symtab, &symtab)) || (err = vr_read_u32(k, base + l->ks_num, &n32)) ||
+	    (err = vr_read_u64(k, base + l->ks_strtab, &strtab)) ||
+	    (l->has_typetab && (err = vr_read_u64(k, base + l->ks_typetab, &typetab))))
+		return vr_error_wrap(err, "reading the symbol table header at 0x%llx", (unsigned long long)base);
+	num = n32;
+	if (num > VR_MAX_MOD_SYMS)
+		return vr_error_create(VR_ERR_LIMIT, "%llu symbols (limit %u)", (unsigned long long)num,
+				       VR_MAX_MOD_SYMS);
+	if (!num)
+		return NULL;
+	uint8_t *raw = malloc((size_t)num * ELF64_SYM_SIZE);
+	char *types = typetab ? malloc((size_t)num) : NULL;
+	struct vr_symbol *syms = calloc((size_t)num, sizeof(*syms));
+	char **names = calloc((size_t)num, sizeof(*names));
+	size_t n = 0;
+	if (!raw || (typetab && !types) || !syms || !names) {
+		err = &vr_error_oom;
+		goto out;
+	}
+	if ((err = vr_kernel_read(k, symtab, raw, (size_t)num * ELF64_SYM_SIZE))) {
+		err = vr_error_wrap(err, "reading %llu symbols at 0x%llx", (unsigned long long)num,
+				    (unsigned long long)symtab);
+		goto out;
+	}
+	if (types && vr_error_catch(vr_kernel_read(k, typetab, types, (size_t)num))) {
+		free(types);
+		types = NULL;
+	}
+	size_t unreadable = 0;
+	for (uint64_t i = 0; i < num; i++) {
+		const uint8_t *s = raw + i * ELF64_SYM_SIZE;
+		uint32_t st_name = vr_le32(s);
+		uint8_t st_info = s[4];
+		uint64_t value = vr_le64(s + 8), size = vr_le64(s + 16);
+		if (!st_name || !value)
+			continue;
+		char buf[VR_KSYM_NAME_LEN];
+		if (vr_error_catch(vr_read_string(k, strtab + st_name, buf, sizeof(buf)))) {
+			unreadable++;
+			continue;
+		}
+		if (!buf[0])
+			continue;
+		if (!(names[n] = vr_strdup(buf))) {
+			err = &vr_error_oom;
+			goto out;
+		}
+		/* The nm letter: typetab[] since 5.2 (commit 1c7651f43777
+		 * "kallsyms: store type information in its own array"),
+		 * st_info itself before. */
+		char type = types ? types[i] : (char)st_info;
+		syms[n] = (struct vr_symbol){.name = names[n], .address = value, .size = size,
+					     .module = name, .type = type};
+		n++;
+	}
+	err = vr_symbols_add_module(k, name, syms, n);
+	if (!err && unreadable)
+		err = vr_error_create(VR_ERR_NOT_PRESENT, "%zu of %llu symbol names unreadable", unreadable,
+				      (unsigned long long)num);
+	*ret_n = n;
+out:
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	free(syms);
+	free(types);
+	free(raw);
+	return err;
+}
+
+static void module_regions(struct vr_kernel *k, const struct mod_layout *l, uint64_t mod, struct vr_module *m)
+{
+	if (l->has_mem) {
+		/* enum mod_mem_type: MOD_TEXT, MOD_DATA, MOD_RODATA,
+		 * MOD_RO_AFTER_INIT are the core (non-init) regions. */
+		for (int t = 0; t < 4; t++) {
+			uint64_t at = mod + l->mem + (uint64_t)t * l->mem_size, b = 0, sz = 0;
+			if (vr_error_catch(vr_read_u64(k, at + l->mem_base, &b)) ||
+			    vr_error_catch(rd_uint(k, at + l->mem_sz, l->m_mem_sz.size ? l->m_mem_sz.size : 4, &sz)))
+				continue;
+			if (t == 0) {
+				m->base = m->text_base = b;
+				m->text_size = sz;
+			}
+			m->size += sz;
+		}
+	} else if (l->has_core_layout || l->has_module_core) {
+		uint64_t b;
+		uint32_t sz, ts;
+		if (!vr_error_catch(vr_read_u64(k, mod + l->cl_base, &b)))
+			m->base = m->text_base = b;
+		if (!vr_error_catch(vr_read_u32(k, mod + l->cl_size, &sz)))
+			m->size = sz;
+		if (l->cl_text_size != UINT64_MAX && !vr_error_catch(vr_read_u32(k, mod + l->cl_text_size, &ts)))
+			m->text_size = ts;
+		else
+			m->text_size = m->size;
+	}
+}
+
+struct vr_error *vr_collect_modules(struct vr_kernel *k, struct vr_facts *f)
+{
+	uint64_t head;
+	struct mod_layout l;
+	if (!sym(k, "modules", &head))
+		return vr_error_create(VR_ERR_NOT_FOUND, "the symbol `modules` is unknown");
+	if (!resolve(k, &l))
+		return vr_error_create(VR_ERR_NOT_FOUND, "the layout of struct module is unknown (no BTF or DWARF)");
+
+	size_t cap = 0, problems = 0;
+	struct vr_error *first = NULL, *err;
+	uint64_t next, prev = head;
+	if ((err = vr_read_u64(k, head, &next)))
+		return vr_error_wrap(err, "reading the module list head at 0x%llx", (unsigned long long)head);
+	for (size_t step = 0; next != head; step++) {
+		if (step >= VR_MAX_MODULES) {
+			first = first ? first : vr_error_create(VR_ERR_LIMIT, "more than %u modules", VR_MAX_MODULES);
+			break;
+		}
+		/* Every module was reached through the list once: meeting an
+		 * earlier one again is a cycle that misses the head. */
+		bool cycle = false;
+		for (size_t i = 0; i < f->n_modules && !cycle; i++)
+			cycle = f->modules[i].addr + l.list == next;
+		if (cycle) {
+			first = first ? first : vr_error_create(VR_ERR_FORMAT, "the module list loops at 0x%llx",
+								(unsigned long long)next);
+			break;
+		}
+		uint64_t mod = next - l.list;
+		char name[VR_MODULE_NAME_LEN + 1];
+		if ((err = vr_read_u64(k, next, &next)) ||
+		    (err = vr_read_string(k, mod + l.name, name, sizeof(name)))) {
+			first = first ? (vr_error_destroy(err), first)
+				      : vr_error_wrap(err, "reading the module after 0x%llx", (unsigned long long)prev);
+			problems++;
+			break; /* the rest of the list is out of reach */
+		}
+		prev = mod;
+		if ((err = vr_grow(&f->modules, &cap, f->n_modules + 1, sizeof(*f->modules), VR_MAX_MODULES))) {
+			vr_error_destroy(first);
+			return err;
+		}
+		struct vr_module *m = &f->modules[f->n_modules++];
+		*m = (struct vr_module){.addr = mod, .sig_ok = -1};
+		if (!(m->name = vr_strdup(name)))
+			return &vr_error_oom;
+		uint64_t st = 0;
+		if (!vr_error_catch(rd_uint(k, mod + l.state, l.m_state.size ? l.m_state.size : 4, &st)))
+			m->state = vr_strdup(state_name(&l, (int64_t)(int32_t)st));
+		uint64_t taints = 0;
+		if (l.has_taints && !vr_error_catch(vr_read_u64(k, mod + l.taints, &taints))) {
+			m->taints = vr_taint_module_letters(taints);
+			m->out_of_tree = taints >> VR_TAINT_OOT_MODULE & 1;
+		}
+		if (l.has_version)
+			m->version = read_str_ptr(k, mod + l.version);
+		if (l.has_srcversion)
+			m->srcversion = read_str_ptr(k, mod + l.srcversion);
+		uint8_t sig;
+		if (l.has_sig_ok && !vr_error_catch(vr_kernel_read(k, mod + l.sig_ok, &sig, 1)))
+			m->sig_ok = sig ? 1 : 0;
+		module_regions(k, &l, mod, m);
+
+		size_t nsyms;
+		if ((err = read_symbols(k, &l, mod, name, &nsyms))) {
+			problems++;
+			vr_diag_warn(k->diag, "module %s: symbols: %s", name, err->message);
+			if (!first && err->code != VR_ERR_NOT_FOUND)
+				first = vr_error_wrap(err, "module %s: symbols", name);
+			else
+				vr_error_destroy(err);
+		}
+	}
+	if (first) {
+		if (first == &vr_error_oom)
+			return first;
+		vr_diag_warn(k->diag, "modules: %s (%zu modules read)", first->message, f->n_modules);
+		struct vr_error *p = vr_error_create(VR_ERR_NOT_PRESENT, "%zu modules read, %zu problems: %s",
+						     f->n_modules, problems, first->message);
+		vr_error_destroy(first);
+		return p;
+	}
+	return NULL;
+}

@@ -1,0 +1,371 @@
+/* The panic context: the panic message, and the panicking CPU, pid and
+ * command established from independent sources, each recorded in
+ * panic.sources and cross-checked (a disagreement is a warning, never a
+ * silent choice):
+ *   - the kernel's panic_cpu (kernel/panic.c, atomic_t, -1 until a CPU
+ *     enters panic() or crash_kexec());
+ *   - the dump's saved registers (NT_PRSTATUS): the note whose RIP is in
+ *     the kexec path, and its pr_pid (the task current on that CPU);
+ *   - the log's "CPU: N PID: P Comm: C" line (lib/dump_stack.c
+ *     dump_stack_print_info()) last printed before the panic line;
+ *   - the runqueue's current task of that CPU (tasks collector).
+ * For a kernel log given as text, only the log speaks. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "log.h"
+
+#define VR_MAX_CPUS 8192
+
+static struct vr_error *add_source(struct vr_panic *p, size_t *cap, char *s)
+{
+	if (!s)
+		return &vr_error_oom;
+	struct vr_error *err = vr_grow(&p->sources, cap, p->n_sources + 1, sizeof(*p->sources), 64);
+	if (err) {
+		free(s);
+		return err;
+	}
+	p->sources[p->n_sources++] = s;
+	return NULL;
+}
+
+/* A line of the log: the record and the line within it. */
+struct line {
+	const char *s;
+	size_t n;
+};
+
+/* Calls fn for each line of each record, newest last; stops when fn
+ * returns true. */
+static bool each_line(const struct vr_log *log, size_t from, size_t to,
+		      bool (*fn)(struct line l, size_t rec, void *ctx), void *ctx)
+{
+	for (size_t i = from; i < to && i < log->n_records; i++) {
+		const char *t = log->records[i].text;
+		while (t) {
+			const char *nl = strchr(t, '\n');
+			struct line l = {t, nl ? (size_t)(nl - t) : strlen(t)};
+			if (fn(l, i, ctx))
+				return true;
+			t = nl ? nl + 1 : NULL;
+		}
+	}
+	return false;
+}
+
+static const char *find_in(struct line l, const char *needle)
+{
+	size_t nl = strlen(needle);
+	for (size_t i = 0; i + nl <= l.n; i++)
+		if (!memcmp(l.s + i, needle, nl))
+			return l.s + i;
+	return NULL;
+}
+
+struct panic_line {
+	size_t rec;
+	char *msg;
+	bool found;
+};
+
+static bool find_panic(struct line l, size_t rec, void *ctx)
+{
+	struct panic_line *pl = ctx;
+	/* kernel/panic.c panic(): pr_emerg("Kernel panic - not syncing: %s\n") */
+	static const char tag[] = "Kernel panic - not syncing: ";
+	const char *p = find_in(l, tag);
+	if (p) {
+		free(pl->msg);
+		p += sizeof(tag) - 1;
+		pl->msg = vr_strndup(p, (size_t)(l.s + l.n - p));
+		pl->rec = rec;
+		pl->found = true;
+	}
+	return false; /* keep the last one */
+}
+
+/* An oops report's die line: "... [#1] ..." (arch/x86/kernel/dumpstack.c
+ * __die_header()). */
+static bool find_die(struct line l, size_t rec, void *ctx)
+{
+	struct panic_line *pl = ctx;
+	const char *p = find_in(l, " [#");
+	if (p && p + 3 < l.s + l.n && p[3] >= '0' && p[3] <= '9') {
+		pl->rec = rec;
+		pl->found = true;
+	}
+	return false; /* keep the last one */
+}
+
+/* The headline of the oops whose die line is in record die: the earliest
+ * "BUG: ..." / "kernel BUG at ..." line of the few records before it, else
+ * the die line itself. An oops sent straight to kdump (oops_end() calls
+ * crash_kexec() before panic()) leaves no panic line. */
+static char *oops_headline(const struct vr_log *log, size_t die)
+{
+	static const char *const heads[] = {"BUG: ", "kernel BUG at ", "Unable to handle", NULL};
+	size_t from = die >= 4 ? die - 4 : 0;
+	for (size_t i = from; i < die; i++) {
+		const char *t = log->records[i].text;
+		for (int h = 0; t && heads[h]; h++) {
+			const char *p = strstr(t, heads[h]);
+			if (p) {
+				const char *nl = strchr(p, '\n');
+				return vr_strndup(p, nl ? (size_t)(nl - p) : strlen(p));
+			}
+		}
+	}
+	const char *t = log->records[die].text ? log->records[die].text : "";
+	const char *nl = strchr(t, '\n');
+	return vr_strndup(t, nl ? (size_t)(nl - t) : strlen(t));
+}
+
+struct cpu_line {
+	int cpu, pid;
+	char comm[17];
+	char *line;
+	bool found;
+};
+
+static bool parse_int(const char **p, const char *end, int *ret)
+{
+	const char *s = *p;
+	long v = 0;
+	int nd = 0;
+	while (s < end && *s >= '0' && *s <= '9' && nd < 9) {
+		v = v * 10 + (*s++ - '0');
+		nd++;
+	}
+	if (!nd)
+		return false;
+	*ret = (int)v;
+	*p = s;
+	return true;
+}
+
+/* "CPU: 1 PID: 83 Comm: sh Tainted: ..." (6.1), "CPU: 1 UID: 0 PID: 83
+ * Comm: sh ..." (6.10+, commit 6d35d9a5d4c1 added UID). */
+static bool find_cpu_line(struct line l, size_t rec, void *ctx)
+{
+	struct cpu_line *cl = ctx;
+	const char *p = find_in(l, "CPU: "), *end = l.s + l.n;
+	if (!p)
+		return false;
+	const char *start = p;
+	p += 5;
+	int cpu, pid;
+	if (!parse_int(&p, end, &cpu))
+		return false;
+	struct line rest = {p, (size_t)(end - p)};
+	const char *q = find_in(rest, " PID: ");
+	if (!q || q - p > 16)
+		return false;
+	q += 6;
+	if (!parse_int(&q, end, &pid) || (size_t)(end - q) < 7 || memcmp(q, " Comm: ", 7))
+		return false;
+	q += 7;
+	/* The comm runs to " Tainted:" / " Not tainted" (it may hold
+	 * spaces), else to the next space. */
+	struct line c = {q, (size_t)(end - q)};
+	static const char *const ends[] = {" Kdump: loaded", " Tainted: ", " Not tainted", NULL};
+	const char *e = NULL;
+	for (int i = 0; ends[i]; i++) {
+		const char *x = find_in(c, ends[i]);
+		if (x && (!e || x < e))
+			e = x;
+	}
+	if (!e) {
+		e = memchr(q, ' ', (size_t)(end - q));
+		if (!e)
+			e = end;
+	}
+	size_t n = (size_t)(e - q);
+	if (n > 16)
+		n = 16;
+	cl->cpu = cpu;
+	cl->pid = pid;
+	memcpy(cl->comm, q, n);
+	cl->comm[n] = '\0';
+	free(cl->line);
+	cl->line = vr_strndup(start, (size_t)(e - start));
+	cl->found = true;
+	(void)rec;
+	return false;
+}
+
+static const struct vr_task *current_of(const struct vr_facts *f, int cpu)
+{
+	for (size_t i = 0; i < f->n_tasks; i++)
+		if (f->tasks[i].is_current && f->tasks[i].cpu == cpu)
+			return &f->tasks[i];
+	return NULL;
+}
+
+static bool rip_in_kexec_path(struct vr_kernel *k, uint64_t rip, const char **ret_name)
+{
+	/* kernel/kexec_core.c __crash_kexec() saves the registers with
+	 * crash_setup_regs() (inline asm in the caller) when panic() calls
+	 * it; the other CPUs' notes hold what the crash NMI interrupted. */
+	static const char *const fns[] = {"__crash_kexec", "crash_kexec", "panic", "vpanic",
+					  "crash_setup_regs", "machine_crash_shutdown",
+					  "native_machine_crash_shutdown", NULL};
+	struct vr_symbol s;
+	if (!vr_symbols_lookup_addr(k, rip, &s) || !s.name)
+		return false;
+	for (int i = 0; fns[i]; i++)
+		if (!strcmp(s.name, fns[i])) {
+			*ret_name = fns[i];
+			return true;
+		}
+	return false;
+}
+
+struct vr_error *vr_collect_panic(struct vr_kernel *k, struct vr_facts *f)
+{
+	struct vr_panic *p = &f->panic;
+	size_t cap = 0;
+	struct vr_error *err;
+	p->cpu = p->pid = -1;
+
+	/* -- the log -- */
+	struct panic_line pl = {0};
+	struct cpu_line cl = {.cpu = -1, .pid = -1};
+	each_line(&f->log, 0, f->log.n_records, find_panic, &pl);
+	bool from_oops = false;
+	if (!pl.found) {
+		each_line(&f->log, 0, f->log.n_records, find_die, &pl);
+		if ((from_oops = pl.found) && !(pl.msg = oops_headline(&f->log, pl.rec))) {
+			err = &vr_error_oom;
+			goto out;
+		}
+	}
+	/* panic() itself dumps the stack right after its message (unless an
+	 * oops already did: then the oops's line before it is the one). */
+	if (pl.found && !from_oops)
+		each_line(&f->log, pl.rec, pl.rec + 4, find_cpu_line, &cl);
+	if (!cl.found)
+		each_line(&f->log, 0, pl.found ? pl.rec + 1 : f->log.n_records, find_cpu_line, &cl);
+	if (pl.found) {
+		p->message = pl.msg;
+		pl.msg = NULL;
+		if ((err = add_source(p, &cap, vr_asprintf("log: %s%s", from_oops ? "oops line: " : "panic line: ",
+							   p->message ? p->message : ""))))
+			goto out;
+	}
+	if (cl.found && (err = add_source(p, &cap, vr_asprintf("log: %s", cl.line ? cl.line : ""))))
+		goto out;
+
+	/* -- memory: panic_cpu -- */
+	int mem_cpu = -1;
+	bool have_mem = vr_kernel_has_memory(k);
+	uint64_t addr;
+	uint32_t v;
+	if (have_mem && vr_symbols_lookup_name(k, "panic_cpu", &addr) && !vr_error_catch(vr_read_u32(k, addr, &v))) {
+		int c = (int32_t)v;
+		if (c >= 0 && c < VR_MAX_CPUS)
+			mem_cpu = c;
+		if ((err = add_source(p, &cap, vr_asprintf("panic_cpu=%d", (int32_t)v))))
+			goto out;
+	}
+
+	/* -- the saved registers -- */
+	int note_cpu = -1, note_pid = -1;
+	size_t n_notes = have_mem && k->dump ? vr_dump_n_cpus(k->dump) : 0;
+	for (size_t i = 0; i < n_notes && i < VR_MAX_CPUS; i++) {
+		const struct vr_dump_cpu *dc = vr_dump_cpu(k->dump, i);
+		const char *fn;
+		if (!dc || !dc->regs.valid || !rip_in_kexec_path(k, dc->regs.r[VR_RIP], &fn))
+			continue;
+		/* The cpus collector mapped notes to CPU numbers in note order. */
+		note_cpu = f->n_cpus == n_notes && f->cpus[i].cpu >= 0 ? f->cpus[i].cpu : (int)i;
+		note_pid = dc->pid;
+		if ((err = add_source(p, &cap, vr_asprintf("prstatus: CPU %d pid %d rip in %s", note_cpu, dc->pid, fn))))
+			goto out;
+		break;
+	}
+	if (note_cpu < 0 && cl.found) {
+		/* An oops sent straight to kdump saves the oops registers:
+		 * the note whose pr_pid is the log's PID, when only one is. */
+		int hits = 0, at = -1;
+		for (size_t i = 0; i < n_notes && i < VR_MAX_CPUS; i++) {
+			const struct vr_dump_cpu *dc = vr_dump_cpu(k->dump, i);
+			if (dc && dc->pid == cl.pid && cl.pid > 0) {
+				hits++;
+				at = (int)i;
+			}
+		}
+		if (hits == 1) {
+			note_cpu = f->n_cpus == n_notes && f->cpus[at].cpu >= 0 ? f->cpus[at].cpu : at;
+			note_pid = cl.pid;
+			if ((err = add_source(p, &cap, vr_asprintf("prstatus: CPU %d pid %d (note with the log's pid)",
+								  note_cpu, note_pid))))
+				goto out;
+		}
+	}
+
+	/* -- decide: memory first, then registers, then the log -- */
+	p->cpu = mem_cpu >= 0 ? mem_cpu : note_cpu >= 0 ? note_cpu : cl.found ? cl.cpu : -1;
+	if (mem_cpu >= 0 && note_cpu >= 0 && mem_cpu != note_cpu)
+		vr_diag_warn(k->diag, "panic: panic_cpu says CPU %d but the saved registers say CPU %d", mem_cpu, note_cpu);
+	if (cl.found && p->cpu >= 0 && cl.cpu != p->cpu)
+		vr_diag_warn(k->diag, "panic: the log's last \"CPU: %d\" line disagrees with CPU %d from %s", cl.cpu,
+			     p->cpu, mem_cpu >= 0 ? "panic_cpu" : "the saved registers");
+
+	const struct vr_task *cur = p->cpu >= 0 ? current_of(f, p->cpu) : NULL;
+	if (cur && (err = add_source(p, &cap, vr_asprintf("runqueue: CPU %d current pid %d comm %s task 0x%llx", p->cpu,
+							  cur->pid, cur->comm, (unsigned long long)cur->task))))
+		goto out;
+	if (cur) {
+		p->pid = cur->pid;
+		p->task = cur->task;
+		p->comm = vr_strdup(cur->comm);
+	} else if (cl.found && (p->cpu < 0 || cl.cpu == p->cpu)) {
+		p->pid = cl.pid;
+		p->comm = vr_strdup(cl.comm);
+	} else if (note_pid >= 0 && note_cpu == p->cpu) {
+		p->pid = note_pid;
+	}
+	if (p->pid >= 0 && !p->task) {
+		for (size_t i = 0; i < f->n_tasks; i++)
+			if (f->tasks[i].pid == p->pid && p->pid > 0) {
+				p->task = f->tasks[i].task;
+				if (!p->comm)
+					p->comm = vr_strdup(f->tasks[i].comm);
+				break;
+			}
+	}
+	if (cl.found && p->pid >= 0 && cl.pid != p->pid)
+		vr_diag_warn(k->diag, "panic: the log says PID %d (%s), the panicking CPU ran PID %d (%s)", cl.pid,
+			     cl.comm, p->pid, p->comm ? p->comm : "?");
+	if (note_pid >= 0 && p->pid >= 0 && note_cpu == p->cpu && note_pid != p->pid)
+		vr_diag_warn(k->diag, "panic: the saved registers of CPU %d name pid %d, not %d", note_cpu, note_pid,
+			     p->pid);
+	for (size_t i = 0; i < f->n_cpus && p->cpu >= 0; i++)
+		if (f->cpus[i].cpu == p->cpu)
+			f->cpus[i].panic = true;
+
+	/* Uptime when the timekeeper was out of reach: the last log record's
+	 * timestamp (local_clock(), time since boot). */
+	if (f->system.uptime_s < 0 && have_mem) {
+		for (size_t i = f->log.n_records; i-- > 0;) {
+			if (f->log.records[i].ts_nsec != VR_LOG_TS_UNKNOWN) {
+				f->system.uptime_s = (double)f->log.records[i].ts_nsec / 1e9;
+				vr_diag_warn(k->diag, "uptime taken from the last log timestamp (the timekeeper was unreadable)");
+				break;
+			}
+		}
+	}
+
+	if (p->cpu < 0 && !p->message)
+		err = vr_error_create(VR_ERR_NOT_FOUND, "no panic found: no panic line in the log and no panicking CPU");
+	else if (p->cpu < 0 || p->pid < 0)
+		err = vr_error_create(VR_ERR_NOT_PRESENT, "the panicking %s is unknown", p->cpu < 0 ? "CPU" : "task");
+out:
+	free(pl.msg);
+	free(cl.line);
+	return err;
+}

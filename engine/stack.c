@@ -1,0 +1,383 @@
+/* The CPUs of the crashed kernel and their stacks, and the stacks of the
+ * tasks blocked in uninterruptible sleep: the facts behind crash's "bt -a"
+ * and the kernel's hung-task reports. */
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+#include "unwind_orc.h"
+
+#define VR_MAX_CPUS 8192
+#define VR_MAX_BLOCKED_TRACES 1024
+
+/* ORC tables are loaded once for both collectors; a failure is said once. */
+static struct vr_error *ensure_orc(struct vr_kernel *k)
+{
+	if (k->orc)
+		return NULL;
+	struct vr_orc *o = NULL;
+	struct vr_error *err = vr_orc_load(k, &o);
+	if (err)
+		return err;
+	k->orc = o;
+	return NULL;
+}
+
+static const struct vr_task *current_task_of(const struct vr_facts *f, int cpu)
+{
+	for (size_t i = 0; i < f->n_tasks; i++)
+		if (f->tasks[i].is_current && f->tasks[i].cpu == cpu)
+			return &f->tasks[i];
+	return NULL;
+}
+
+static const struct vr_task *task_by_addr(const struct vr_facts *f, uint64_t addr)
+{
+	for (size_t i = 0; addr && i < f->n_tasks; i++)
+		if (f->tasks[i].task == addr)
+			return &f->tasks[i];
+	return NULL;
+}
+
+static const struct vr_task *current_task_by_pid(const struct vr_facts *f, int pid)
+{
+	const struct vr_task *any = NULL;
+	for (size_t i = 0; i < f->n_tasks; i++) {
+		if (f->tasks[i].pid != pid)
+			continue;
+		if (f->tasks[i].is_current)
+			return &f->tasks[i];
+		if (!any)
+			any = &f->tasks[i];
+	}
+	return any;
+}
+
+/* The panicking CPU from the kernel's panic_cpu (kernel/panic.c: atomic_t,
+ * PANIC_CPU_INVALID = -1 until a CPU enters panic()). */
+static int read_panic_cpu(struct vr_kernel *k)
+{
+	uint64_t addr;
+	uint32_t v;
+	if (!vr_symbols_lookup_name(k, "panic_cpu", &addr) || vr_error_catch(vr_read_u32(k, addr, &v)))
+		return -1;
+	int cpu = (int32_t)v;
+	return cpu >= 0 && cpu < VR_MAX_CPUS ? cpu : -1;
+}
+
+static bool rip_in(struct vr_kernel *k, uint64_t rip, const char *const *names)
+{
+	struct vr_symbol s;
+	if (!vr_symbols_lookup_addr(k, rip, &s) || !s.name)
+		return false;
+	for (; *names; names++)
+		if (strcmp(s.name, *names) == 0)
+			return true;
+	return false;
+}
+
+static int cmp_cpu(const void *a, const void *b)
+{
+	const struct vr_cpu *x = a, *y = b;
+	return (x->cpu > y->cpu) - (x->cpu < y->cpu);
+}
+
+struct cpu_stacks {
+	int cpu;
+	struct vr_stack_range s[VR_STACK_N];
+	size_t n;
+};
+
+/* CPU number of each note. QEMU writes one note per CPU in CPU order; kdump
+ * writes one per CPU that saved its registers, in CPU order, so a note is
+ * matched by the pid of the CPU's current task, then by the stack its SP is
+ * on, and what is left is taken in order. */
+static void map_notes(struct vr_kernel *k, const struct vr_facts *f, size_t n, bool qemu, int *cpu_of)
+{
+	for (size_t i = 0; i < n; i++)
+		cpu_of[i] = qemu ? (int)i : -1;
+	if (qemu)
+		return;
+	int max_cpu = (int)n;
+	if (f->system.cpus > max_cpu)
+		max_cpu = f->system.cpus;
+	for (size_t i = 0; i < f->n_tasks; i++)
+		if (f->tasks[i].is_current && f->tasks[i].cpu >= max_cpu && f->tasks[i].cpu < VR_MAX_CPUS)
+			max_cpu = f->tasks[i].cpu + 1;
+	if (max_cpu > VR_MAX_CPUS)
+		max_cpu = VR_MAX_CPUS;
+	bool *taken = calloc((size_t)max_cpu, sizeof(bool));
+	if (!taken)
+		return;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct vr_dump_cpu *dc = vr_dump_cpu(k->dump, i);
+		if (!dc || dc->pid <= 0)
+			continue; /* pid 0: an idle task, one per CPU */
+		const struct vr_task *t = current_task_by_pid(f, dc->pid);
+		if (t && t->cpu >= 0 && t->cpu < max_cpu && !taken[t->cpu]) {
+			cpu_of[i] = t->cpu;
+			taken[t->cpu] = true;
+		}
+	}
+
+	/* By stack: only for modest machines, every CPU's stacks are read. */
+	if (max_cpu <= 512) {
+		struct cpu_stacks *cs = calloc((size_t)max_cpu, sizeof(*cs));
+		for (int c = 0; cs && c < max_cpu; c++) {
+			const struct vr_task *t = current_task_of(f, c);
+			cs[c].cpu = c;
+			cs[c].n = vr_unwind_stacks(k, c, t ? t->stack : 0, cs[c].s);
+		}
+		for (size_t i = 0; cs && i < n; i++) {
+			const struct vr_dump_cpu *dc = vr_dump_cpu(k->dump, i);
+			if (cpu_of[i] >= 0 || !dc || !dc->regs.valid)
+				continue;
+			uint64_t sp = dc->regs.r[VR_RSP];
+			for (int c = 0; c < max_cpu && cpu_of[i] < 0; c++) {
+				if (taken[c])
+					continue;
+				for (size_t j = 0; j < cs[c].n; j++)
+					if (sp >= cs[c].s[j].lo && sp < cs[c].s[j].hi) {
+						cpu_of[i] = c;
+						taken[c] = true;
+						break;
+					}
+			}
+		}
+		free(cs);
+	}
+
+	int next = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (cpu_of[i] >= 0)
+			continue;
+		while (next < max_cpu && taken[next])
+			next++;
+		if (next >= max_cpu)
+			break;
+		cpu_of[i] = next;
+		taken[next] = true;
+	}
+	free(taken);
+}
+
+struct vr_error *vr_collect_cpus(struct vr_kernel *k, struct vr_facts *f)
+{
+	if (!k->dump || !vr_kernel_has_memory(k))
+		return vr_error_create(VR_ERR_NOT_PRESENT, "the input holds no memory");
+	size_t n = vr_dump_n_cpus(k->dump);
+	if (n == 0)
+		return vr_error_create(VR_ERR_NOT_PRESENT, "the dump holds no saved cpu registers");
+	if (n > VR_MAX_CPUS)
+		return vr_error_create(VR_ERR_LIMIT, "%zu cpu notes is beyond the limit of %d", n,
+				       VR_MAX_CPUS);
+
+	struct vr_error *orc_err = ensure_orc(k);
+	if (orc_err && orc_err->code == VR_ERR_NOMEM)
+		return orc_err;
+
+	const struct vr_dump_info *info = vr_dump_get_info(k->dump);
+	bool qemu = info && info->form && strncmp(info->form, "qemu", 4) == 0;
+	_cleanup_free_ int *cpu_of = calloc(n, sizeof(int));
+	struct vr_cpu *cpus = calloc(n, sizeof(*cpus));
+	if (!cpu_of || !cpus) {
+		free(cpus);
+		vr_error_destroy(orc_err);
+		return &vr_error_oom;
+	}
+	map_notes(k, f, n, qemu, cpu_of);
+
+	int panic_cpu = read_panic_cpu(k);
+	static const char *const crash_fns[] = {"__crash_kexec", "crash_kexec", "panic",
+						"crash_setup_regs", NULL};
+	if (panic_cpu < 0) {
+		/* The CPU whose registers were saved in the kexec path. */
+		for (size_t i = 0; i < n; i++) {
+			const struct vr_dump_cpu *dc = vr_dump_cpu(k->dump, i);
+			if (dc && dc->regs.valid && rip_in(k, dc->regs.r[VR_RIP], crash_fns)) {
+				panic_cpu = cpu_of[i];
+				break;
+			}
+		}
+	}
+
+	size_t n_out = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct vr_dump_cpu *dc = vr_dump_cpu(k->dump, i);
+		struct vr_cpu *c = &cpus[n_out++];
+		c->cpu = cpu_of[i];
+		c->pid = -1;
+		if (dc)
+			c->regs = dc->regs;
+		const struct vr_task *t = c->cpu >= 0 ? current_task_of(f, c->cpu) : NULL;
+		uint64_t task_addr = 0;
+		if (!t && c->cpu >= 0 && !vr_error_catch(vr_unwind_current_task(k, c->cpu, &task_addr)))
+			t = task_by_addr(f, task_addr);
+		if (t) {
+			c->task = t->task;
+			c->pid = t->pid;
+			c->comm = vr_strdup(t->comm);
+		} else {
+			c->task = task_addr;
+			if (dc && dc->pid >= 0)
+				c->pid = dc->pid;
+		}
+		c->panic = panic_cpu >= 0 && c->cpu == panic_cpu;
+		bool idle = t ? t->is_idle : c->pid == 0;
+		c->state = vr_strdup(c->panic ? "panic" : idle ? "idle" : "running");
+		if (!c->state || (t && !c->comm))
+			goto oom;
+
+		if (!c->regs.valid) {
+			c->trace.stop_reason = vr_strdup("no saved registers for this cpu");
+			if (!c->trace.stop_reason)
+				goto oom;
+			continue;
+		}
+		struct vr_unwind_start s = {
+			.regs = c->regs,
+			.cpu = c->cpu,
+			.task_stack = t ? t->stack : 0,
+		};
+		/* kdump's notes hold the registers the crash NMI or the oops
+		 * interrupted; start where the CPU stopped, like crash does. */
+		struct vr_regs stop;
+		if (!qemu && c->cpu >= 0 &&
+		    vr_unwind_crash_start(k, c->cpu, s.task_stack, &c->regs, &stop)) {
+			s.regs = stop;
+			s.call_frame = true;
+			s.first_unreliable = true;
+			s.anchor = &c->regs;
+		}
+		struct vr_error *err = vr_unwind_from(k, &s, &c->trace);
+		if (err) {
+			if (err->code == VR_ERR_NOMEM) {
+				vr_error_destroy(err);
+				goto oom;
+			}
+			c->trace.stop_reason = vr_strdup(err->message);
+			vr_error_destroy(err);
+		}
+	}
+	qsort(cpus, n_out, sizeof(*cpus), cmp_cpu);
+	for (size_t i = 0; i < f->n_cpus; i++) {
+		vr_trace_deinit(&f->cpus[i].trace);
+		free(f->cpus[i].comm);
+		free(f->cpus[i].state);
+	}
+	free(f->cpus);
+	f->cpus = cpus;
+	f->n_cpus = n_out;
+	if (orc_err)
+		return vr_error_wrap(orc_err, "stack traces are guesses");
+	return NULL;
+
+oom:
+	for (size_t i = 0; i < n_out; i++) {
+		vr_trace_deinit(&cpus[i].trace);
+		free(cpus[i].comm);
+		free(cpus[i].state);
+	}
+	free(cpus);
+	vr_error_destroy(orc_err);
+	return &vr_error_oom;
+}
+
+/* ----------------------------------------------------------- blocked tasks */
+
+struct switch_layout {
+	size_t words, bp_word, ret_word;
+};
+
+/* struct inactive_task_frame (arch/x86/include/asm/switch_to.h): r15 r14 r13
+ * r12 bx bp ret_addr on x86-64 since v4.9 (commit 0100301bfdf5 "sched/x86:
+ * Rewrite the switch_to() code"); from the kernel's types when known. */
+static void switch_layout(struct vr_kernel *k, struct switch_layout *l)
+{
+	*l = (struct switch_layout){7, 5, 6};
+	uint64_t size;
+	struct vr_member bp, ra;
+	if (vr_error_catch(vr_type_size(k, "inactive_task_frame", &size)) ||
+	    vr_error_catch(vr_type_member(k, "inactive_task_frame", "bp", &bp)) ||
+	    vr_error_catch(vr_type_member(k, "inactive_task_frame", "ret_addr", &ra)))
+		return;
+	if (size % 8 || size < 16 || size > 256 || bp.offset % 8 || ra.offset % 8 ||
+	    bp.offset >= size || ra.offset >= size)
+		return;
+	*l = (struct switch_layout){size / 8, bp.offset / 8, ra.offset / 8};
+}
+
+static struct vr_error *trace_switched_task(struct vr_kernel *k, const struct switch_layout *l,
+					    struct vr_task *t)
+{
+	uint64_t frame[32];
+	for (size_t i = 0; i < l->words; i++) {
+		struct vr_error *err = vr_read_u64(k, t->sp + 8 * i, &frame[i]);
+		if (err)
+			return vr_error_wrap(err, "reading the switch frame of pid %d at 0x%llx", t->pid,
+					     (unsigned long long)t->sp);
+	}
+	struct vr_unwind_start s = {.cpu = -1, .task_stack = t->stack, .call_frame = true};
+	vr_unwind_switch_regs(t->sp, frame, l->words, l->bp_word, l->ret_word, &s.regs);
+	/* A task that never ran resumes in ret_from_fork, which is no return
+	 * address (the kernel's unwind_start() sets signal for it). */
+	static const char *const fork_fns[] = {"ret_from_fork", "ret_from_fork_asm", NULL};
+	if (rip_in(k, s.regs.r[VR_RIP], fork_fns))
+		s.call_frame = false;
+	return vr_unwind_from(k, &s, &t->trace);
+}
+
+struct vr_error *vr_collect_blocked(struct vr_kernel *k, struct vr_facts *f)
+{
+	if (!k->dump || !vr_kernel_has_memory(k))
+		return vr_error_create(VR_ERR_NOT_PRESENT, "the input holds no memory");
+	struct vr_error *orc_err = ensure_orc(k);
+	if (orc_err && orc_err->code == VR_ERR_NOMEM)
+		return orc_err;
+	struct switch_layout l;
+	switch_layout(k, &l);
+	size_t done = 0, failed = 0, skipped = 0;
+	char first_failure[256] = "";
+	for (size_t i = 0; i < f->n_tasks; i++) {
+		struct vr_task *t = &f->tasks[i];
+		if (t->state != 'D')
+			continue;
+		vr_trace_deinit(&t->trace);
+		if (done >= VR_MAX_BLOCKED_TRACES) {
+			skipped++;
+			continue;
+		}
+		done++;
+		if (t->is_current || t->on_cpu) {
+			/* Its switch frame is stale; the CPU's trace shows it. */
+			t->trace.stop_reason = vr_asprintf("running on cpu %d", t->cpu);
+			continue;
+		}
+		if (!t->sp) {
+			t->trace.stop_reason = vr_strdup("saved stack pointer unknown");
+			continue;
+		}
+		struct vr_error *err = trace_switched_task(k, &l, t);
+		if (err) {
+			if (err->code == VR_ERR_NOMEM) {
+				vr_error_destroy(orc_err);
+				return err;
+			}
+			if (!failed++)
+				snprintf(first_failure, sizeof(first_failure), "%s", err->message);
+			t->trace.stop_reason = vr_strdup(err->message);
+			vr_error_destroy(err);
+		}
+	}
+	if (failed || skipped) {
+		struct vr_error *err = vr_error_create(
+			VR_ERR_NOT_PRESENT, "%zu of %zu blocked tasks not traced%s%s", failed + skipped,
+			done + skipped, failed ? ": " : "", first_failure);
+		vr_error_destroy(orc_err);
+		return err;
+	}
+	if (orc_err)
+		return vr_error_wrap(orc_err, "stack traces are guesses");
+	return NULL;
+}

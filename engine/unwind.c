@@ -1,0 +1,441 @@
+/* x86-64 stack traces of a crashed kernel: binds the ORC walker of
+ * unwind_orc.c to the dump's memory, symbols and per-CPU stacks, and turns
+ * its frames into symbolized struct vr_frame. */
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+#include "unwind_orc.h"
+
+/* THREAD_SIZE and IRQ_STACK_SIZE on x86-64 without KASAN: 16 KiB
+ * (arch/x86/include/asm/page_64_types.h, THREAD_SIZE_ORDER 2). */
+#define VR_THREAD_SIZE 16384u
+/* Layout fallbacks when the kernel's types are not at hand:
+ * struct cea_exception_stacks (arch/x86/include/asm/cpu_entry_area.h):
+ * each stack is EXCEPTION_STKSZ (2 pages: EXCEPTION_STACK_ORDER is 1 +
+ * KASAN_STACK_ORDER) after a one-page guard, in the order DF NMI DB MCE VC
+ * VC2 (v5.4+, commit 2a594d4ccf3f "x86/exceptions: Split debug IST stack").
+ * struct cpu_entry_area: gdt page, entry_stack_page, tss, then estacks. */
+#define VR_ESTACK_SIZE 8192u
+#define VR_ESTACK_STRIDE (8192u + 4096u)
+#define VR_CEA_ESTACKS_OFFSET 28672u
+#define VR_CEA_ENTRY_STACK_OFFSET 4096u
+#define VR_ENTRY_STACK_SIZE 4096u
+#define VR_MAX_CPU 8192
+
+struct kctx {
+	struct vr_kernel *k;
+	uint64_t stext, etext, sinittext, einittext;
+};
+
+static bool k_read(void *ctx, uint64_t addr, uint64_t *ret)
+{
+	struct kctx *c = ctx;
+	return !vr_error_catch(vr_read_u64(c->k, addr, ret));
+}
+
+static bool k_find(void *ctx, uint64_t ip, struct vr_orc_entry *ret)
+{
+	struct kctx *c = ctx;
+	return vr_orc_find(c->k->orc, ip, ret);
+}
+
+static bool k_is_text(const struct kctx *c, uint64_t addr)
+{
+	if (!c->stext && !c->sinittext)
+		return addr >= 0xffff800000000000ull; /* bounds unknown: any kernel address */
+	if (c->stext && addr >= c->stext && addr < c->etext)
+		return true;
+	if (c->sinittext && addr >= c->sinittext && addr < c->einittext)
+		return true;
+	const struct vr_facts *f = c->k->facts;
+	for (size_t i = 0; f && i < f->n_modules; i++) {
+		const struct vr_module *m = &f->modules[i];
+		if (m->text_size && addr >= m->text_base && addr - m->text_base < m->text_size)
+			return true;
+	}
+	return false;
+}
+
+/* Length of an indirect "call r/m64" (FF /2) whose ModRM byte is m, or 0. */
+static int call_rm_len(uint8_t m, uint8_t sib)
+{
+	unsigned mod = m >> 6, rm = m & 7;
+	if (((m >> 3) & 7) != 2)
+		return 0;
+	if (mod == 3)
+		return 2;
+	int len = 2 + (rm == 4 ? 1 : 0);
+	if (mod == 0 && rm == 5)
+		return 6;                       /* RIP-relative */
+	if (mod == 0 && rm == 4 && (sib & 7) == 5)
+		return len + 4;
+	if (mod == 1)
+		return len + 1;
+	if (mod == 2)
+		return len + 4;
+	return len;
+}
+
+/* A return address: in text, right after a call instruction (E8 rel32, or
+ * FF /2 in its register and memory forms). */
+static bool k_text(void *ctx, uint64_t addr)
+{
+	return k_is_text(ctx, addr);
+}
+
+static bool k_is_ret(void *ctx, uint64_t addr)
+{
+	struct kctx *c = ctx;
+	if (!k_is_text(c, addr))
+		return false;
+	uint8_t b[8];
+	if (vr_error_catch(vr_kernel_read(c->k, addr - 8, b, sizeof(b))))
+		return false;
+	if (b[3] == 0xe8)
+		return true;
+	for (int len = 2; len <= 7; len++) {
+		const uint8_t *p = b + 8 - len;
+		if (p[0] == 0xff && call_rm_len(p[1], len > 2 ? p[2] : 0) == len)
+			return true;
+	}
+	return false;
+}
+
+static void kctx_init(struct kctx *c, struct vr_kernel *k)
+{
+	*c = (struct kctx){.k = k};
+	if (!vr_symbols_lookup_name(k, "_stext", &c->stext) ||
+	    !vr_symbols_lookup_name(k, "_etext", &c->etext))
+		c->stext = c->etext = 0;
+	if (!vr_symbols_lookup_name(k, "_sinittext", &c->sinittext) ||
+	    !vr_symbols_lookup_name(k, "_einittext", &c->einittext))
+		c->sinittext = c->einittext = 0;
+}
+
+/* ------------------------------------------------------------ per-CPU data */
+
+/* Address of a per-CPU variable of cpu. Per-CPU symbols are offsets into the
+ * per-CPU area (not moved by KASLR); a symbol table that relocated them
+ * anyway is corrected. */
+static struct vr_error *percpu_addr(struct vr_kernel *k, int cpu, const char *sym, uint64_t *ret)
+{
+	uint64_t off, pco, base;
+	if (cpu < 0 || cpu >= VR_MAX_CPU)
+		return vr_error_create(VR_ERR_LIMIT, "cpu %d out of range", cpu);
+	if (!vr_symbols_lookup_name(k, sym, &off))
+		return vr_error_create(VR_ERR_NOT_FOUND, "no symbol %s", sym);
+	if (off >= (1u << 24) && off - k->x86.kaslr_offset < (1u << 24))
+		off -= k->x86.kaslr_offset;
+	if (off >= (1u << 24))
+		return vr_error_create(VR_ERR_FORMAT, "%s at 0x%llx is not a per-cpu offset", sym,
+				       (unsigned long long)off);
+	if (!vr_symbols_lookup_name(k, "__per_cpu_offset", &pco))
+		return vr_error_create(VR_ERR_NOT_FOUND, "no symbol __per_cpu_offset");
+	struct vr_error *err = vr_read_u64(k, pco + 8 * (uint64_t)cpu, &base);
+	if (err)
+		return vr_error_wrap(err, "reading __per_cpu_offset[%d]", cpu);
+	*ret = base + off;
+	return NULL;
+}
+
+/* Read a per-CPU pointer that moved into struct pcpu_hot in v6.2 (commit
+ * e57ef2ed97c1 "x86: Put hot per CPU variables into a struct"). */
+static struct vr_error *percpu_hot_u64(struct vr_kernel *k, int cpu, const char *name, uint64_t *ret)
+{
+	uint64_t addr;
+	struct vr_error *err = percpu_addr(k, cpu, name, &addr);
+	if (err) {
+		struct vr_member m;
+		struct vr_error *e2 = percpu_addr(k, cpu, "pcpu_hot", &addr);
+		if (e2) {
+			vr_error_destroy(e2);
+			return err;
+		}
+		e2 = vr_type_member(k, "pcpu_hot", name, &m);
+		if (e2) {
+			vr_error_destroy(e2);
+			return err;
+		}
+		vr_error_destroy(err);
+		addr += m.offset;
+	}
+	return vr_read_u64(k, addr, ret);
+}
+
+struct vr_error *vr_unwind_current_task(struct vr_kernel *k, int cpu, uint64_t *ret)
+{
+	return percpu_hot_u64(k, cpu, "current_task", ret);
+}
+
+size_t vr_unwind_stacks(struct vr_kernel *k, int cpu, uint64_t task_stack,
+			struct vr_stack_range out[VR_STACK_N])
+{
+	size_t n = 0;
+	uint64_t size = VR_THREAD_SIZE, v;
+	if (vr_error_catch(vr_type_size(k, "irq_stack", &v)) == false && v >= 4096 && v <= (1u << 20))
+		size = v; /* IRQ_STACK_SIZE is THREAD_SIZE */
+	if (task_stack)
+		out[n++] = (struct vr_stack_range){VR_STACK_TASK, task_stack, task_stack + size};
+	if (cpu < 0)
+		return n;
+	uint64_t top;
+	/* hardirq_stack_ptr holds the top-most word, not the end
+	 * (arch/x86/kernel/irq_64.c: "Store actual TOS to avoid adjustment in
+	 * the hotpath"). */
+	if (!vr_error_catch(percpu_hot_u64(k, cpu, "hardirq_stack_ptr", &top)) && top > size)
+		out[n++] = (struct vr_stack_range){VR_STACK_IRQ, top + 8 - size, top + 8};
+
+	uint64_t ptr, cea_addr;
+	if (vr_error_catch(percpu_addr(k, cpu, "cea_exception_stacks", &cea_addr)) ||
+	    vr_error_catch(vr_read_u64(k, cea_addr, &ptr)) || ptr == 0)
+		return n;
+	static const struct {
+		enum vr_stack_kind kind;
+		const char *member;
+	} est[] = {
+		{VR_STACK_DF, "DF_stack"}, {VR_STACK_NMI, "NMI_stack"}, {VR_STACK_DB, "DB_stack"},
+		{VR_STACK_MCE, "MCE_stack"}, {VR_STACK_VC, "VC_stack"}, {VR_STACK_VC2, "VC2_stack"},
+	};
+	bool have_types = false;
+	for (size_t i = 0; i < sizeof(est) / sizeof(est[0]); i++) {
+		struct vr_member m;
+		struct vr_error *err = vr_type_member(k, "cea_exception_stacks", est[i].member, &m);
+		if (!err) {
+			have_types = true;
+			if (m.size == 0 || m.size > (1u << 20))
+				m.size = VR_ESTACK_SIZE;
+		} else {
+			vr_error_destroy(err);
+			if (have_types)
+				continue; /* the kernel has no such stack */
+			m.offset = 4096 + i * VR_ESTACK_STRIDE;
+			m.size = VR_ESTACK_SIZE;
+		}
+		out[n++] = (struct vr_stack_range){est[i].kind, ptr + m.offset, ptr + m.offset + m.size};
+	}
+	/* The entry (trampoline) stack of the same cpu_entry_area. */
+	struct vr_member me, mp;
+	uint64_t est_off = VR_CEA_ESTACKS_OFFSET, ent_off = VR_CEA_ENTRY_STACK_OFFSET;
+	if (!vr_error_catch(vr_type_member(k, "cpu_entry_area", "estacks", &me)))
+		est_off = me.offset;
+	if (!vr_error_catch(vr_type_member(k, "cpu_entry_area", "entry_stack_page", &mp)))
+		ent_off = mp.offset;
+	if (ptr > est_off) {
+		uint64_t base = ptr - est_off + ent_off;
+		out[n++] = (struct vr_stack_range){VR_STACK_ENTRY, base, base + VR_ENTRY_STACK_SIZE};
+	}
+	return n;
+}
+
+/* ------------------------------------------------------------------ frames */
+
+static struct vr_error *convert(struct vr_kernel *k, const struct vr_raw_trace *raw,
+				struct vr_trace *trace)
+{
+	*trace = (struct vr_trace){0};
+	if (raw->n) {
+		trace->frames = calloc(raw->n, sizeof(*trace->frames));
+		if (!trace->frames)
+			return &vr_error_oom;
+	}
+	for (size_t i = 0; i < raw->n; i++) {
+		const struct vr_raw_frame *r = &raw->frames[i];
+		struct vr_frame *f = &trace->frames[trace->n_frames++];
+		f->address = r->ip;
+		f->reliable = r->reliable;
+		f->exception = r->exception;
+		if (r->exception) {
+			f->regs = malloc(sizeof(*f->regs));
+			if (!f->regs)
+				goto oom;
+			*f->regs = r->regs;
+		}
+		const char *sn = vr_stack_kind_name(r->stack);
+		if (sn && !(f->stack = vr_strdup(sn)))
+			goto oom;
+		/* User-mode addresses have no kernel symbol. */
+		if (r->ip >= 0xffff800000000000ull)
+			vr_kernel_symbolize(k, f, r->call);
+	}
+	if (raw->stop[0] && !(trace->stop_reason = vr_strdup(raw->stop)))
+		goto oom;
+	return NULL;
+oom:
+	vr_trace_deinit(trace);
+	return &vr_error_oom;
+}
+
+struct vr_error *vr_unwind_from(struct vr_kernel *k, const struct vr_unwind_start *s,
+				struct vr_trace *trace)
+{
+	if (!s->regs.valid)
+		return vr_error_create(VR_ERR_NOT_FOUND, "no registers to start from");
+	struct kctx c;
+	kctx_init(&c, k);
+	struct vr_stack_range stacks[VR_STACK_N];
+	struct vr_unwinder u = {
+		.ctx = &c,
+		.read_u64 = k_read,
+		.find_orc = k_find,
+		.is_return_address = k_is_ret,
+		.is_text = k_text,
+		.stacks = stacks,
+		.n_stacks = vr_unwind_stacks(k, s->cpu, s->task_stack, stacks),
+		.scan_gaps = true,
+		.anchor = s->anchor,
+	};
+	struct vr_raw_trace raw;
+	struct vr_error *err = vr_unwind_raw(&u, &s->regs, s->call_frame, s->first_unreliable, &raw);
+	if (err)
+		return err;
+	if (!k->orc && raw.stop[0] == '\0' && raw.n > 1)
+		snprintf(raw.stop, sizeof(raw.stop), "no orc data: frames found by guessing");
+	err = convert(k, &raw, trace);
+	vr_raw_trace_deinit(&raw);
+	return err;
+}
+
+static uint64_t current_task_stack(struct vr_kernel *k, int cpu)
+{
+	const struct vr_facts *f = k->facts;
+	for (size_t i = 0; f && i < f->n_tasks; i++)
+		if (f->tasks[i].is_current && f->tasks[i].cpu == cpu)
+			return f->tasks[i].stack;
+	return 0;
+}
+
+struct vr_error *vr_unwind(struct vr_kernel *k, const struct vr_regs *regs, int cpu,
+			   struct vr_trace *trace)
+{
+	if (!k->orc) {
+		struct vr_orc *o;
+		if (!vr_error_catch(vr_orc_load(k, &o)))
+			k->orc = o;
+	}
+	struct vr_unwind_start s = {
+		.regs = *regs,
+		.cpu = cpu,
+		.task_stack = current_task_stack(k, cpu),
+	};
+	return vr_unwind_from(k, &s, trace);
+}
+
+/* ------------------------------------------------------- the crash NMI */
+
+static bool regs_match(const uint64_t *w, const struct vr_regs *r)
+{
+	static const enum vr_reg check[] = {VR_RIP, VR_RSP, VR_RBX, VR_RBP, VR_R12, VR_R15, VR_RDI};
+	for (size_t i = 0; i < sizeof(check) / sizeof(check[0]); i++)
+		if (w[check[i]] != r->r[check[i]])
+			return false;
+	return true;
+}
+
+/* Return addresses into these mark where a CPU stopped for kdump: the crash
+ * NMI handler of the other CPUs (arch/x86/kernel/reboot.c), and the kexec
+ * path of the crashing CPU (kernel/kexec_core.c, arch/x86/kernel/
+ * machine_kexec_64.c). */
+static const char *const vr_crash_stops[] = {
+	"crash_nmi_callback", "machine_kexec", "__crash_kexec", "crash_kexec", NULL,
+};
+
+static bool in_named(struct vr_kernel *k, uint64_t v)
+{
+	struct vr_symbol s;
+	if (!vr_symbols_lookup_addr(k, v - 1, &s) || !s.name)
+		return false;
+	if (s.size && v - s.address > s.size)
+		return false;
+	for (const char *const *n = vr_crash_stops; *n; n++)
+		if (strcmp(s.name, *n) == 0)
+			return true;
+	return false;
+}
+
+/* The frames that saved the registers are gone (the CPU halted or kexec'd),
+ * but their return addresses remain below the pt_regs at word p of the
+ * stack st (read into w): the deepest slot in a known stopping function whose
+ * walk reaches exactly that pt_regs. */
+static bool find_stop_slot(struct vr_kernel *k, struct kctx *c, const struct vr_unwinder *u,
+			   const struct vr_stack_range *st, const uint64_t *w, size_t p,
+			   struct vr_regs *ret)
+{
+	uint64_t p_addr = st->lo + 8 * p;
+	for (size_t i = 0; i < p; i++) {
+		uint64_t v = w[i];
+		if (!k_is_text(c, v) || !in_named(k, v))
+			continue;
+		struct vr_regs sr = {0};
+		sr.r[VR_RIP] = v;
+		sr.r[VR_RSP] = st->lo + 8 * (i + 1);
+		sr.r[VR_CS] = 0x10;
+		sr.valid = true;
+		struct vr_raw_trace raw;
+		if (vr_unwind_raw(u, &sr, true, true, &raw))
+			return false;
+		bool ok = false;
+		for (size_t j = 0; j < raw.n; j++)
+			if (raw.frames[j].exception && raw.frames[j].regs_addr == p_addr) {
+				ok = true;
+				break;
+			}
+		if (getenv("VR_DEBUG_UNWIND"))
+			fprintf(stderr, "slot 0x%llx value 0x%llx: %zu frames, %s, %s\n",
+				(unsigned long long)(st->lo + 8 * i), (unsigned long long)v, raw.n,
+				ok ? "reaches" : "misses", raw.stop);
+		vr_raw_trace_deinit(&raw);
+		if (ok) {
+			*ret = sr;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool vr_unwind_crash_start(struct vr_kernel *k, int cpu, uint64_t task_stack,
+			   const struct vr_regs *regs, struct vr_regs *ret)
+{
+	struct vr_stack_range stacks[VR_STACK_N];
+	size_t n = vr_unwind_stacks(k, cpu, task_stack, stacks);
+	if (!regs->valid || (regs->r[VR_CS] & 3))
+		return false;
+	struct kctx c;
+	kctx_init(&c, k);
+	struct vr_unwinder u = {
+		.ctx = &c, .read_u64 = k_read, .find_orc = k_find, .is_return_address = k_is_ret,
+		.is_text = k_text,
+		.stacks = stacks, .n_stacks = n, .max_frames = 32,
+	};
+	/* The NMI stack first: a CPU spinning in a loop leaves identical
+	 * pt_regs of earlier interrupts on its task stack. */
+	size_t order[VR_STACK_N], no = 0;
+	for (size_t si = 0; si < n; si++)
+		if (stacks[si].kind == VR_STACK_NMI)
+			order[no++] = si;
+	for (size_t si = 0; si < n; si++)
+		if (stacks[si].kind != VR_STACK_NMI)
+			order[no++] = si;
+	for (size_t oi = 0; oi < no; oi++) {
+		const struct vr_stack_range *st = &stacks[order[oi]];
+		size_t len = st->hi - st->lo;
+		if (len > (1u << 16) || len < 8 * 21 || len % 8)
+			continue;
+		_cleanup_free_ uint64_t *w = malloc(len);
+		if (!w)
+			return false;
+		if (vr_error_catch(vr_kernel_read(k, st->lo, w, len)))
+			continue;
+		size_t nw = len / 8;
+		/* The pt_regs the registers were copied from: the NMI entry's
+		 * (crash_nmi_callback() -> crash_save_cpu()) or the oops'
+		 * (crash_kexec(regs) -> crash_setup_regs()). */
+		for (size_t p = nw - 21 + 1; p-- > 0;) {
+			if (!regs_match(&w[p], regs))
+				continue;
+			if (find_stop_slot(k, &c, &u, st, w, p, ret))
+				return true;
+		}
+	}
+	return false;
+}

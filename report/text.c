@@ -1,0 +1,326 @@
+/* Text report for terminals and plain email: the verdict on top, then a
+ * summary laid out like crash's `sys`, the crash, pointer and blame
+ * evidence, findings, and every CPU's backtrace like `bt -a` (identical
+ * idle stacks folded into one line). Colour only when asked (a terminal). */
+#include "emit.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+struct style {
+	const char *bold, *red, *yellow, *dim, *reset;
+};
+
+static void field(FILE *out, const char *name, const char *value)
+{
+	fprintf(out, "%12s: %s\n", name, value ? value : "(unknown)");
+}
+
+static void print_frame(FILE *out, size_t i, const struct vr_frame *f, const struct style *st)
+{
+	char *name = vr_frame_name(f);
+	fprintf(out, " %s#%-2zu %s%s", f->reliable ? "" : "?", i, name ? name : "?",
+		f->reliable ? "" : "");
+	if (f->address)
+		fprintf(out, " at %016" PRIx64, f->address);
+	if (f->file)
+		fprintf(out, "  %s%s:%d%s", st->dim, f->file, f->line, st->reset);
+	fputc('\n', out);
+	for (size_t j = 0; j < f->n_inlined; j++)
+		fprintf(out, "       inlined: %s  %s:%d\n", f->inlined[j].symbol ? f->inlined[j].symbol : "?",
+			f->inlined[j].file ? f->inlined[j].file : "?", f->inlined[j].line);
+	if (f->exception && f->regs && f->regs->valid) {
+		const uint64_t *r = f->regs->r;
+		fprintf(out, "     [exception RIP: %016" PRIx64 "]\n", r[VR_RIP]);
+		fprintf(out, "     RAX: %016" PRIx64 "  RBX: %016" PRIx64 "  RCX: %016" PRIx64 "\n",
+			r[VR_RAX], r[VR_RBX], r[VR_RCX]);
+		fprintf(out, "     RDX: %016" PRIx64 "  RSI: %016" PRIx64 "  RDI: %016" PRIx64 "\n",
+			r[VR_RDX], r[VR_RSI], r[VR_RDI]);
+		fprintf(out, "     RBP: %016" PRIx64 "   R8: %016" PRIx64 "   R9: %016" PRIx64 "\n",
+			r[VR_RBP], r[VR_R8], r[VR_R9]);
+		fprintf(out, "     R10: %016" PRIx64 "  R11: %016" PRIx64 "  R12: %016" PRIx64 "\n",
+			r[VR_R10], r[VR_R11], r[VR_R12]);
+		fprintf(out, "     R13: %016" PRIx64 "  R14: %016" PRIx64 "  R15: %016" PRIx64 "\n",
+			r[VR_R13], r[VR_R14], r[VR_R15]);
+		fprintf(out, "     RSP: %016" PRIx64 "  RFLAGS: %08" PRIx64 "  CS: %04" PRIx64 "  SS: %04" PRIx64 "\n",
+			r[VR_RSP], r[VR_EFLAGS], r[VR_CS], r[VR_SS]);
+	}
+}
+
+static void print_trace(FILE *out, const struct vr_trace *t, const struct style *st)
+{
+	const char *stack = NULL;
+	for (size_t i = 0; i < t->n_frames; i++) {
+		const struct vr_frame *f = &t->frames[i];
+		if (f->stack && (!stack || strcmp(stack, f->stack))) {
+			if (stack)
+				fprintf(out, "   --- <%s stack> ---\n", f->stack);
+			stack = f->stack;
+		}
+		print_frame(out, i, f, st);
+	}
+	if (t->stop_reason)
+		fprintf(out, "   (trace ends: %s)\n", t->stop_reason);
+}
+
+/* Two traces with the same functions in the same order. */
+static bool same_trace(const struct vr_trace *a, const struct vr_trace *b)
+{
+	if (a->n_frames != b->n_frames)
+		return false;
+	for (size_t i = 0; i < a->n_frames; i++) {
+		const char *x = a->frames[i].symbol, *y = b->frames[i].symbol;
+		if (!x || !y || strcmp(x, y) || a->frames[i].offset != b->frames[i].offset)
+			return false;
+	}
+	return true;
+}
+
+static void print_cpus(FILE *out, const struct vr_report *r, const struct style *st)
+{
+	const struct vr_facts *f = r->facts;
+	bool *done = calloc(f->n_cpus ? f->n_cpus : 1, sizeof(bool));
+	if (!done)
+		return;
+	/* The panicking CPU first. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < f->n_cpus; i++) {
+			const struct vr_cpu *c = &f->cpus[i];
+			if (done[i] || (pass == 0) != c->panic)
+				continue;
+			done[i] = true;
+			bool idle = c->state && !strcmp(c->state, "idle");
+			if (idle) {
+				/* Fold every other idle CPU with the same stack. */
+				char cpus[512];
+				int n = snprintf(cpus, sizeof(cpus), "%d", c->cpu);
+				for (size_t j = i + 1; j < f->n_cpus; j++) {
+					const struct vr_cpu *d = &f->cpus[j];
+					if (done[j] || !d->state || strcmp(d->state, "idle") ||
+					    !same_trace(&c->trace, &d->trace))
+						continue;
+					done[j] = true;
+					if (n > 0 && (size_t)n < sizeof(cpus))
+						n += snprintf(cpus + n, sizeof(cpus) - (size_t)n, ",%d", d->cpu);
+				}
+				if (strchr(cpus, ',')) {
+					fprintf(out, "\nCPUs %s: idle, identical stacks:\n", cpus);
+					print_trace(out, &c->trace, st);
+					continue;
+				}
+			}
+			fprintf(out, "\n%sPID: %-6d TASK: %016" PRIx64 "  CPU: %-3d COMMAND: \"%s\"%s%s\n",
+				c->panic ? st->bold : "", c->pid, c->task, c->cpu, c->comm ? c->comm : "?",
+				c->panic ? "  (panic)" : "", c->panic ? st->reset : "");
+			print_trace(out, &c->trace, st);
+		}
+	}
+	free(done);
+}
+
+static void print_summary(FILE *out, const struct vr_report *r)
+{
+	const struct vr_input_info *in = r->input;
+	const struct vr_system *s = &r->facts->system;
+	char buf[256];
+	if (in) {
+		snprintf(buf, sizeof(buf), "%s  (match: %s)", in->vmlinux_path ? in->vmlinux_path : "none",
+			 in->vmlinux_match ? in->vmlinux_match : "unknown");
+		field(out, "KERNEL", buf);
+		char share[64] = "";
+		if (in->pages_total)
+			snprintf(share, sizeof(share), ", %.1f%% of memory",
+				 100.0 * (double)in->pages_present / (double)in->pages_total);
+		char level[32] = "";
+		if (in->dump_level >= 0)
+			snprintf(level, sizeof(level), ", dump level %d", in->dump_level);
+		snprintf(buf, sizeof(buf), "%s  [%s%s%s%s%s]%s", in->path ? in->path : "?",
+			 in->form ? in->form : "?", in->compression ? ", " : "",
+			 in->compression ? in->compression : "", level, share,
+			 in->partial ? "  [PARTIAL DUMP]" : "");
+		field(out, "DUMPFILE", buf);
+	}
+	if (s->cpus > 0) {
+		snprintf(buf, sizeof(buf), "%d", s->cpus);
+		if (s->cpus_online > 0 && s->cpus_online != s->cpus)
+			snprintf(buf, sizeof(buf), "%d (%d online)", s->cpus, s->cpus_online);
+		field(out, "CPUS", buf);
+	}
+	if (s->crash_time >= 0) {
+		vr_format_time(s->crash_time, buf, sizeof(buf));
+		field(out, "DATE", buf);
+	}
+	if (s->uptime_s >= 0) {
+		uint64_t u = (uint64_t)s->uptime_s;
+		snprintf(buf, sizeof(buf), "%02" PRIu64 ":%02" PRIu64 ":%02" PRIu64, u / 3600, u / 60 % 60, u % 60);
+		field(out, "UPTIME", buf);
+	}
+	if (s->load_known) {
+		snprintf(buf, sizeof(buf), "%.2f, %.2f, %.2f", s->load_average[0], s->load_average[1],
+			 s->load_average[2]);
+		field(out, "LOAD AVERAGE", buf);
+	}
+	if (s->tasks >= 0) {
+		snprintf(buf, sizeof(buf), "%" PRId64, s->tasks);
+		field(out, "TASKS", buf);
+	}
+	if (s->nodename)
+		field(out, "NODENAME", s->nodename);
+	field(out, "RELEASE", s->release);
+	if (s->version)
+		field(out, "VERSION", s->version);
+	if (s->machine)
+		field(out, "MACHINE", s->machine);
+	if (s->memory_bytes) {
+		snprintf(buf, sizeof(buf), "%.1f MB", (double)s->memory_bytes / (1024.0 * 1024.0));
+		field(out, "MEMORY", buf);
+	}
+	if (s->taint_known) {
+		snprintf(buf, sizeof(buf), "%s (0x%" PRIx64 ")", s->taint_letters ? s->taint_letters : "",
+			 s->taint_mask);
+		field(out, "TAINTED", buf);
+	}
+	const struct vr_panic *p = &r->facts->panic;
+	if (p->message) {
+		snprintf(buf, sizeof(buf), "\"%s\"", p->message);
+		field(out, "PANIC", buf);
+	}
+	if (p->cpu >= 0 || p->pid >= 0) {
+		snprintf(buf, sizeof(buf), "%d  COMMAND: \"%s\"  CPU: %d", p->pid, p->comm ? p->comm : "?", p->cpu);
+		field(out, "PID", buf);
+	}
+}
+
+static void print_analysis(FILE *out, const struct vr_report *r, const struct style *st)
+{
+	const struct vr_crash *c = &r->crash;
+	fprintf(out, "\n%sCRASH%s\n", st->bold, st->reset);
+	fprintf(out, "  kind:      %s (%s)\n", c->kind, vr_kind_words(c->kind));
+	if (c->title)
+		fprintf(out, "  title:     %s\n", c->title);
+	if (c->ip_known) {
+		char *n = vr_frame_name(&c->ip);
+		fprintf(out, "  ip:        %s", n ? n : "?");
+		if (c->ip.file)
+			fprintf(out, "  %s:%d", c->ip.file, c->ip.line);
+		fputc('\n', out);
+		free(n);
+	}
+	if (c->fault_address_known)
+		fprintf(out, "  fault:     0x%016" PRIx64 "%s%s\n", c->fault_address, c->access ? " " : "",
+			c->access ? c->access : "");
+	if (c->bug_file)
+		fprintf(out, "  at:        %s:%d\n", c->bug_file, c->bug_line);
+	if (c->n_secondary)
+		fprintf(out, "  later reports: %zu (first: %s)\n", c->n_secondary, c->secondary[0]);
+
+	const struct vr_pointer *p = &r->pointer;
+	if (p->class) {
+		fprintf(out, "\n%sPOINTER%s\n  class:     %s\n", st->bold, st->reset, p->class);
+		if (p->explanation)
+			fprintf(out, "  %s\n", p->explanation);
+		if (p->n_disassembly) {
+			fputs("  disassembly:\n", out);
+			for (size_t i = 0; i < p->n_disassembly; i++)
+				fprintf(out, "    %s\n", p->disassembly[i]);
+		}
+		if (p->code_matches == 0)
+			fprintf(out, "  %sCode: bytes in the log differ from the code in memory%s\n", st->red, st->reset);
+	}
+	const struct vr_blame *b = &r->blame;
+	if (b->culprit) {
+		fprintf(out, "\n%sBLAME%s\n  culprit:   %s%s%s (%s confidence)\n", st->bold, st->reset,
+			b->culprit, b->module ? " " : "", b->module ? b->module : "",
+			b->confidence ? b->confidence : "low");
+		if (b->function)
+			fprintf(out, "  function:  %s%s%s%s\n", b->function, b->file ? "  " : "",
+				b->file ? b->file : "", "");
+		for (size_t i = 0; i < b->n_reasons; i++)
+			fprintf(out, "  - %s\n", b->reasons[i]);
+	}
+	const struct vr_hang *h = &r->hang;
+	if (h->kind) {
+		fprintf(out, "\n%sHANG%s (%s)\n", st->bold, st->reset, h->kind);
+		if (h->stuck_cpu >= 0)
+			fprintf(out, "  stuck CPU %d in %s\n", h->stuck_cpu, h->stuck_function ? h->stuck_function : "?");
+		for (size_t i = 0; i < h->n_waiters; i++) {
+			const struct vr_waiter *w = &h->waiters[i];
+			fprintf(out, "  %d (%s) waits on %s", w->pid, w->comm ? w->comm : "?",
+				w->waits_on ? w->waits_on : "?");
+			if (w->owner_pid >= 0)
+				fprintf(out, ", held by %d (%s)", w->owner_pid, w->owner_comm ? w->owner_comm : "?");
+			fputc('\n', out);
+		}
+	}
+	if (r->n_findings) {
+		fprintf(out, "\n%sFINDINGS%s\n", st->bold, st->reset);
+		for (size_t i = 0; i < r->n_findings; i++) {
+			const struct vr_finding *f = &r->findings[i];
+			fprintf(out, "  [%s] %s (%s)\n", f->severity, f->title, f->rule);
+			if (f->advice)
+				fprintf(out, "      advice: %s\n", f->advice);
+			for (size_t j = 0; j < f->n_evidence; j++)
+				fprintf(out, "      - %s\n", f->evidence[j]);
+		}
+	}
+	if (r->signature.id)
+		fprintf(out, "\n  signature: %s\n", r->signature.id);
+}
+
+static void print_rest(FILE *out, const struct vr_report *r, const struct style *st)
+{
+	const struct vr_facts *f = r->facts;
+	bool any = false;
+	for (size_t i = 0; i < f->n_tasks; i++) {
+		const struct vr_task *t = &f->tasks[i];
+		if (t->state != 'D')
+			continue;
+		if (!any)
+			fprintf(out, "\n%sBLOCKED TASKS%s\n", st->bold, st->reset);
+		any = true;
+		fprintf(out, "\nPID: %-6d TASK: %016" PRIx64 "  CPU: %-3d COMMAND: \"%s\"", t->pid, t->task,
+			t->cpu, t->comm);
+		if (t->blocked_s >= 0)
+			fprintf(out, "  blocked %.1f s", t->blocked_s);
+		fputc('\n', out);
+		print_trace(out, &t->trace, st);
+	}
+	if (f->n_modules) {
+		fprintf(out, "\n%sMODULES%s\n", st->bold, st->reset);
+		for (size_t i = 0; i < f->n_modules; i++) {
+			const struct vr_module *m = &f->modules[i];
+			fprintf(out, "  %016" PRIx64 " %-24s %8" PRIu64 " %-8s %s\n", m->base, m->name ? m->name : "?",
+				m->size, m->state ? m->state : "?", m->taints ? m->taints : "");
+		}
+	}
+	bool hdr = false;
+	for (size_t i = 0; r->diag && i < r->diag->n_steps; i++) {
+		const struct vr_step *s = &r->diag->steps[i];
+		if (!strcmp(s->status, "ok"))
+			continue;
+		if (!hdr)
+			fprintf(out, "\n%sNOT ESTABLISHED%s\n", st->bold, st->reset);
+		hdr = true;
+		fprintf(out, "  %s: %s%s%s\n", s->name, s->status, s->reason ? ": " : "", s->reason ? s->reason : "");
+	}
+	if (r->diag && r->diag->n_warnings) {
+		fprintf(out, "\n%sWARNINGS%s\n", st->yellow, st->reset);
+		for (size_t i = 0; i < r->diag->n_warnings; i++)
+			fprintf(out, "  %s\n", r->diag->warnings[i]);
+	}
+}
+
+struct vr_error *vr_emit_text(const struct vr_report *r, const struct vr_emit_options *o, FILE *out)
+{
+	static const struct style plain = {"", "", "", "", ""};
+	static const struct style color = {"\033[1m", "\033[1;31m", "\033[33m", "\033[2m", "\033[0m"};
+	const struct style *st = o->color ? &color : &plain;
+	char *verdict = vr_report_verdict(r);
+	fprintf(out, "%sVERDICT: %s%s\n\n", st->red, verdict ? verdict : "?", st->reset);
+	free(verdict);
+	print_summary(out, r);
+	print_analysis(out, r, st);
+	print_cpus(out, r, st);
+	print_rest(out, r, st);
+	return NULL;
+}

@@ -1,0 +1,54 @@
+# Helpers for real-dump tests; source this file.
+#
+#   dir=$(rig_dir [RELEASE])   the rig's dump directory for RELEASE ("6.1",
+#                              "6.12" or a full release; default 6.1), running
+#                              tests/rig/rig.sh first if the dumps are not
+#                              cached yet
+#   rig_require FILE...        fail unless every FILE exists and is non-empty
+#   rig_scenarios              the scenario names, one a line
+#   rig_kernels                the releases to test: $VR_RIG_KERNELS, or the
+#                              newest 6.1 and 6.12 cloud kernels
+#   rig_expect SCENARIO        the console line (grep -E) proving the crash
+#   rig_fail MESSAGE           print "FAIL: MESSAGE" and exit 1
+#
+# A real-dump test never passes by skipping: when the dumps cannot be made
+# or are missing, these helpers fail the test with the reason.
+
+VR_SOURCE_DIR=${VR_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+RIG_SCRIPT=$VR_SOURCE_DIR/tests/rig/rig.sh
+
+rig_fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+rig_dir() {
+	local want=${1:-6.1} dir
+	dir=$(bash "$RIG_SCRIPT" -k "$want") ||
+		rig_fail "no real dumps for kernel $want: tests/rig/rig.sh -k $want failed (see above)"
+	[[ -n $dir && -d $dir ]] || rig_fail "tests/rig/rig.sh -k $want printed no dump directory"
+	echo "$dir"
+}
+
+rig_require() {
+	local f
+	for f in "$@"; do
+		[[ -e $f ]] || rig_fail "real dump file $f is missing (run tests/rig/rig.sh)"
+		[[ -s $f ]] || rig_fail "real dump file $f is empty"
+	done
+}
+
+rig_scenarios() {
+	bash "$RIG_SCRIPT" --list
+}
+
+rig_expect() {
+	bash "$RIG_SCRIPT" --expect "$1"
+}
+
+rig_kernels() {
+	local k
+	for k in ${VR_RIG_KERNELS:-6.1 6.12}; do
+		bash "$RIG_SCRIPT" --resolve "$k"
+	done
+}

@@ -1,0 +1,50 @@
+#!/bin/bash
+# The crash rig made every dump form of every scenario, for each kernel in
+# $VR_RIG_KERNELS (default: newest 6.1 and 6.12 cloud kernels), and each
+# crash is the one the scenario meant (its console line is in the guest's
+# console and in the log makedumpfile extracted from the dump).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+errors=0
+bad() {
+	echo "FAIL: $*" >&2
+	errors=$((errors + 1))
+}
+
+magic_is() { # FILE OFFSET-0 STRING
+	[[ $(head -c "${#2}" "$1" | tr -d '\0') == "$2" ]]
+}
+
+for rel in $(rig_kernels); do
+	dir=$(rig_dir "$rel")
+	echo "kernel $rel: $dir"
+	for s in $(rig_scenarios); do
+		d=$dir/$s
+		rig_require "$d/vmcore.elf" "$d/vmcore.zlib" "$d/vmcore.lzo" "$d/vmcore.flat" \
+			"$d/vmcore.filtered.elf" "$d/dmesg.txt" "$d/console.log" "$d/meta.json" "$d/meta.txt"
+		for f in vmcore.elf vmcore.filtered.elf; do
+			magic_is "$d/$f" $'\x7fELF' || bad "$rel $s: $f is not an ELF file"
+		done
+		for f in vmcore.zlib vmcore.lzo; do
+			magic_is "$d/$f" 'KDUMP   ' || bad "$rel $s: $f lacks the KDUMP signature"
+		done
+		magic_is "$d/vmcore.flat" makedumpfile || bad "$rel $s: vmcore.flat is not flattened"
+		grep -q "^release=$rel\$" "$d/meta.txt" || bad "$rel $s: meta.txt names another release"
+		pat=$(rig_expect "$s")
+		grep -a -qE "$pat" "$d/console.log" || bad "$rel $s: console.log lacks /$pat/"
+		grep -a -qE "$pat" "$d/dmesg.txt" || bad "$rel $s: dmesg.txt (from the dump) lacks /$pat/"
+		if [[ $s == null-deref ]]; then
+			rig_require "$d/qemu.elf" "$d/qemu.kdump" "$d/qemu.reassembled.kdump" "$d/qemu.console.log"
+			magic_is "$d/qemu.elf" $'\x7fELF' || bad "$rel $s: qemu.elf is not an ELF file"
+			# QEMU 7.2 writes kdump-zlib flattened; the rig also reassembles it.
+			magic_is "$d/qemu.kdump" makedumpfile || bad "$rel $s: qemu.kdump is not flattened"
+			magic_is "$d/qemu.reassembled.kdump" 'KDUMP   ' ||
+				bad "$rel $s: qemu.reassembled.kdump lacks the KDUMP signature"
+			grep -a -qE "$pat" "$d/qemu.console.log" || bad "$rel $s: qemu.console.log lacks /$pat/"
+		fi
+		echo "  $s: ok"
+	done
+done
+((errors == 0)) || rig_fail "$errors problem(s) with the real dumps"
+echo "all real dumps present"

@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vrbug: a deliberately buggy driver for the vmreport crash rig.
+ *
+ * Writing a command to /proc/vrbug takes one bug path, so that one module
+ * build serves every scenario:
+ *
+ *   null        read through a NULL struct pointer (fault address 0x10)
+ *   bug         BUG_ON() on a condition that holds
+ *   gpf         read through a LIST_POISON1-like non-canonical pointer
+ *   warn        WARN_ON() (panics with panic_on_warn=1)
+ *   softlockup  spin with preemption disabled (softlockup_panic=1)
+ *   hungtask    block in mutex_lock() on a mutex a kthread holds forever
+ *   busy N      start a kthread bound to CPU N spinning in vrbug_spin(),
+ *               return once it spins (the caller then crashes elsewhere)
+ *
+ * Every path sits in its own function that the compiler may neither inline
+ * nor clone (noipa: no .isra/.constprop copies), so backtraces name it as
+ * written here.
+ */
+#include <linux/module.h>
+#include <linux/kernel.h>
+#include <linux/proc_fs.h>
+#include <linux/uaccess.h>
+#include <linux/mutex.h>
+#include <linux/kthread.h>
+#include <linux/completion.h>
+#include <linux/delay.h>
+#include <linux/sched.h>
+#include <linux/string.h>
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("deliberately buggy module for the vmreport crash rig");
+MODULE_VERSION("1.0");
+
+struct vrbug_obj {
+	unsigned long magic;
+	unsigned long flags;
+	unsigned long value;	/* offset 0x10: the faulting address of "null" */
+	struct list_head node;
+};
+
+/*
+ * Pointers read with READ_ONCE() so the compiler cannot see the bad value
+ * and turn the access into a trap or drop it.
+ */
+#define VRBUG_PATH noinline __attribute__((__noipa__))
+
+static struct vrbug_obj *vrbug_current;
+static struct vrbug_obj *vrbug_poisoned = (struct vrbug_obj *)0xdead000000000100UL;
+
+static DEFINE_MUTEX(vrbug_lock);
+static DECLARE_COMPLETION(vrbug_holder_ready);
+static DECLARE_COMPLETION(vrbug_spinner_ready);
+static int vrbug_spin_forever = 1;
+
+static VRBUG_PATH unsigned long vrbug_null_deref(void)
+{
+	struct vrbug_obj *obj = READ_ONCE(vrbug_current);
+
+	pr_info("vrbug: reading value of object %px\n", obj);
+	return READ_ONCE(obj->value);
+}
+
+static VRBUG_PATH void vrbug_bug_on(void)
+{
+	int refs = READ_ONCE(vrbug_spin_forever) - 1;
+
+	pr_info("vrbug: checking refcount %d\n", refs);
+	BUG_ON(refs == 0);
+}
+
+static VRBUG_PATH unsigned long vrbug_gpf(void)
+{
+	struct vrbug_obj *obj = READ_ONCE(vrbug_poisoned);
+
+	pr_info("vrbug: walking to object at %px\n", obj);
+	return READ_ONCE(obj->flags);
+}
+
+static VRBUG_PATH void vrbug_warn(void)
+{
+	int state = READ_ONCE(vrbug_spin_forever);
+
+	pr_info("vrbug: checking state %d\n", state);
+	WARN_ON(state != 0);
+}
+
+static VRBUG_PATH void vrbug_softlockup(void)
+{
+	pr_info("vrbug: spinning with preemption disabled\n");
+	preempt_disable();
+	while (READ_ONCE(vrbug_spin_forever))
+		cpu_relax();
+	preempt_enable();
+}
+
+static int vrbug_holder(void *unused)
+{
+	mutex_lock(&vrbug_lock);
+	complete(&vrbug_holder_ready);
+	/* Hold the mutex forever, sleeping interruptibly (not itself hung). */
+	while (!kthread_should_stop())
+		msleep_interruptible(1000);
+	mutex_unlock(&vrbug_lock);
+	return 0;
+}
+
+static VRBUG_PATH void vrbug_hungtask(void)
+{
+	struct task_struct *t;
+
+	t = kthread_run(vrbug_holder, NULL, "vrbug_holder");
+	if (IS_ERR(t)) {
+		pr_err("vrbug: cannot start holder: %ld\n", PTR_ERR(t));
+		return;
+	}
+	wait_for_completion(&vrbug_holder_ready);
+	pr_info("vrbug: taking the lock the holder keeps\n");
+	mutex_lock(&vrbug_lock);	/* blocks in D state */
+	mutex_unlock(&vrbug_lock);
+}
+
+VRBUG_PATH void vrbug_spin(void)
+{
+	preempt_disable();
+	complete(&vrbug_spinner_ready);
+	while (READ_ONCE(vrbug_spin_forever))
+		cpu_relax();
+	preempt_enable();
+}
+
+static int vrbug_spinner(void *unused)
+{
+	vrbug_spin();
+	return 0;
+}
+
+static VRBUG_PATH int vrbug_busy(unsigned int cpu)
+{
+	struct task_struct *t;
+
+	if (cpu >= nr_cpu_ids || !cpu_online(cpu))
+		return -EINVAL;
+	t = kthread_create(vrbug_spinner, NULL, "vrbug_spin/%u", cpu);
+	if (IS_ERR(t))
+		return PTR_ERR(t);
+	kthread_bind(t, cpu);
+	wake_up_process(t);
+	wait_for_completion(&vrbug_spinner_ready);
+	pr_info("vrbug: CPU %u spins in vrbug_spin\n", cpu);
+	return 0;
+}
+
+static ssize_t vrbug_write(struct file *file, const char __user *ubuf,
+			   size_t len, loff_t *ppos)
+{
+	char cmd[32];
+	size_t n = min(len, sizeof(cmd) - 1);
+	unsigned int cpu;
+
+	if (copy_from_user(cmd, ubuf, n))
+		return -EFAULT;
+	cmd[n] = '\0';
+	strim(cmd);
+
+	if (!strcmp(cmd, "null"))
+		vrbug_null_deref();
+	else if (!strcmp(cmd, "bug"))
+		vrbug_bug_on();
+	else if (!strcmp(cmd, "gpf"))
+		vrbug_gpf();
+	else if (!strcmp(cmd, "warn"))
+		vrbug_warn();
+	else if (!strcmp(cmd, "softlockup"))
+		vrbug_softlockup();
+	else if (!strcmp(cmd, "hungtask"))
+		vrbug_hungtask();
+	else if (sscanf(cmd, "busy %u", &cpu) == 1) {
+		int err = vrbug_busy(cpu);
+
+		if (err)
+			return err;
+	} else
+		return -EINVAL;
+	return len;
+}
+
+static const struct proc_ops vrbug_proc_ops = {
+	.proc_write = vrbug_write,
+};
+
+static int __init vrbug_init(void)
+{
+	if (!proc_create("vrbug", 0200, NULL, &vrbug_proc_ops))
+		return -ENOMEM;
+	pr_info("vrbug: loaded; write a bug path to /proc/vrbug\n");
+	return 0;
+}
+
+static void __exit vrbug_exit(void)
+{
+	remove_proc_entry("vrbug", NULL);
+}
+
+module_init(vrbug_init);
+module_exit(vrbug_exit);

@@ -1,0 +1,510 @@
+#!/bin/bash
+# vmreport crash rig: real crash dumps of Debian cloud kernels under QEMU.
+#
+#   tests/rig/rig.sh [-k RELEASE] [-s SCENARIO,...] [-j JOBS] [--force]
+#   tests/rig/rig.sh --resolve [RELEASE]   print the release a name stands for
+#   tests/rig/rig.sh --list                print the scenario names
+#   tests/rig/rig.sh --expect SCENARIO     print the console line (grep -E)
+#                                          that proves the scenario's crash
+#
+# RELEASE is a full kernel release (6.1.0-56-cloud-amd64), or "6.1" / "6.12"
+# for the newest cloud kernel of that series in the apt archive (default 6.1).
+# For each scenario the rig boots the kernel under QEMU (TCG) with a busybox
+# initramfs, loads kdump (kexec -p), loads the buggy module tests/rig/module,
+# crashes the kernel, lets the capture kernel copy /proc/vmcore to a virtio
+# disk, and derives every dump form from that ELF with makedumpfile.
+#
+# Output (stdout: the directory) is cached under
+#   /var/cache/vmreport-rig/<release>-r<RIG_VERSION>/<scenario>/
+# Each scenario directory is written under a temporary name and renamed when
+# complete, so an interrupted run never leaves a partial one behind. Bump
+# RIG_VERSION whenever a change here alters the dumps.
+set -euo pipefail
+
+RIG_VERSION=2
+RIG_ROOT=${VR_RIG_CACHE:-/var/cache/vmreport-rig}
+RIG_MEM=${VR_RIG_MEM:-512}             # guest RAM in MiB
+RIG_CRASHKERNEL=${VR_RIG_CRASHKERNEL:-192M}
+RIG_TIMEOUT=${VR_RIG_TIMEOUT:-240}     # seconds per QEMU run
+RIG_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SRC_DIR=$(cd "$RIG_DIR/../.." && pwd)
+FALLBACK_61=6.1.0-56-cloud-amd64
+FALLBACK_612=6.12.117+deb12-cloud-amd64
+
+# Scenarios: name|cpus|extra kernel parameters|console line proving the
+# crash (grep -E)|crash kind|panicking CPU|panicking comm|faulting function|
+# further facts (space-separated key=value, copied into meta.json "extra")
+# The guest side of each scenario is a case in init.sh.
+SCENARIOS=(
+	"sysrq|2||Kernel panic - not syncing: sysrq triggered crash|sysrq|1|vrtrigger|sysrq_handle_crash"
+	"null-deref|2||BUG: kernel NULL pointer dereference, address: 0000000000000010|null-deref|1|vrtrigger|vrbug_null_deref"
+	"bug-on|2||kernel BUG at vrbug.c:[0-9]+!|bug|1|vrtrigger|vrbug_bug_on"
+	"gpf|2||general protection fault, probably for non-canonical address 0xdead000000000108|gpf|1|vrtrigger|vrbug_gpf"
+	"warn|2|panic_on_warn=1|WARNING: CPU: 1 PID: [0-9]+ at vrbug.c:[0-9]+ vrbug_warn|warning|1|vrtrigger|vrbug_warn"
+	"softlockup|2|softlockup_panic=1|watchdog: BUG: soft lockup - CPU#1 stuck for|soft-lockup|1|vrtrigger|vrbug_softlockup"
+	"hungtask|2|hung_task_panic=1|INFO: task vrtrigger:[0-9]+ blocked for more than [0-9]+ seconds|hung-task||khungtaskd|vrbug_hungtask|blocked_comm=vrtrigger blocked_function=vrbug_hungtask holder_comm=vrbug_holder"
+	"busy-cpu|4|vrcpu=0 vrbusycpu=2|BUG: kernel NULL pointer dereference, address: 0000000000000010|null-deref|0|vrtrigger|vrbug_null_deref|busy_cpu=2 busy_comm=vrbug_spin/2 busy_function=vrbug_spin"
+)
+# The scenario that is also captured by QEMU's dump-guest-memory.
+QEMU_DUMP_SCENARIO=null-deref
+
+log() { printf 'rig: %s\n' "$*" >&2; }
+fail() {
+	printf 'rig: error: %s\n' "$*" >&2
+	exit 1
+}
+
+scenario_names() {
+	local s
+	for s in "${SCENARIOS[@]}"; do echo "${s%%|*}"; done
+}
+
+scenario_field() { # NAME INDEX
+	local s f
+	for s in "${SCENARIOS[@]}"; do
+		[[ ${s%%|*} == "$1" ]] || continue
+		IFS='|' read -r -a f <<<"$s"
+		echo "${f[$2]:-}"
+		return 0
+	done
+	return 1
+}
+
+# Newest Debian cloud kernel of a series, from the apt lists.
+resolve_release() {
+	local want=${1:-6.1} pat fallback found memo
+	case $want in
+	6.1) pat='^linux-image-6\.1\.0-[0-9]+-cloud-amd64$' fallback=$FALLBACK_61 ;;
+	6.12) pat='^linux-image-6\.12\.[0-9]+\+deb12-cloud-amd64$' fallback=$FALLBACK_612 ;;
+	*)
+		echo "$want"
+		return
+		;;
+	esac
+	# apt-cache takes seconds; remember its answer until the lists change.
+	memo=$RIG_ROOT/.resolve-$want
+	if [[ -s $memo && $memo -nt /var/lib/apt/lists ]]; then
+		cat "$memo"
+		return
+	fi
+	found=$(apt-cache pkgnames "linux-image-$want" 2>/dev/null | grep -E "$pat" |
+		sed 's/^linux-image-//' | sort -V | tail -n 1 || true)
+	echo "${found:-$fallback}"
+	if [[ -n $found ]]; then
+		{ mkdir -p "$RIG_ROOT" && echo "$found" >"$memo.$$" && mv "$memo.$$" "$memo"; } 2>/dev/null || true
+	fi
+}
+
+# Modules NAME needs, then NAME, in load order (one a line). Built-in
+# modules are left out.
+module_order() { # REL NAME [SEEN...]
+	local rel=$1 name=$2 dep path
+	path=$(modinfo -k "$rel" -n "$name" 2>/dev/null) || return 0
+	[[ $path == *.ko* ]] || return 0
+	for dep in $(modinfo -k "$rel" -F depends "$name" | tr ',' ' '); do
+		module_order "$rel" "$dep"
+	done
+	echo "$name"
+}
+
+# Copy kernel modules into DIR/lib/modules as plain .ko (6.12's are .ko.xz)
+# and write their load order to DIR/LISTFILE.
+install_modules() { # REL DIR LISTFILE NAME...
+	local rel=$1 dir=$2 list=$3 name path
+	shift 3
+	mkdir -p "$dir/lib/modules"
+	: >"$dir/$list"
+	for name in $(for n in "$@"; do module_order "$rel" "$n"; done | awk '!seen[$0]++'); do
+		path=$(modinfo -k "$rel" -n "$name")
+		case $path in
+		*.ko.xz) xz -dc "$path" >"$dir/lib/modules/$name.ko" ;;
+		*.ko.zst) zstd -qdc "$path" >"$dir/lib/modules/$name.ko" ;;
+		*.ko.gz) gzip -dc "$path" >"$dir/lib/modules/$name.ko" ;;
+		*) cp "$path" "$dir/lib/modules/$name.ko" ;;
+		esac
+		echo "$name" >>"$dir/$list"
+	done
+}
+
+make_cpio() { # ROOTDIR OUTFILE
+	(cd "$1" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) >"$2"
+}
+
+# Build the module and both initramfs images once per release, atomically.
+build_common() { # REL CACHE
+	local rel=$1 cache=$2 tmp lib root
+	[[ -f $cache/.build/crash.cpio ]] && return 0
+	tmp=$(mktemp -d "$cache/.build.tmp.XXXXXX")
+	log "$rel: building module and initramfs"
+
+	# The module builds in a copy outside the repository.
+	cp -r "$RIG_DIR/module" "$tmp/vrbug"
+	make -C "/usr/lib/modules/$rel/build" M="$tmp/vrbug" modules >"$tmp/module-build.log" 2>&1 ||
+		fail "building the module for $rel failed; see $tmp/module-build.log"
+	cp "$tmp/vrbug/vrbug.ko" "$tmp/vrbug.ko"
+
+	# Capture initramfs: busybox, /init, virtio block driver.
+	root=$tmp/capture-root
+	mkdir -p "$root"/{bin,dev,proc,sys,tmp}
+	cp /bin/busybox "$root/bin/busybox"
+	for a in $(/bin/busybox --list); do
+		[[ $a == busybox ]] || ln -s busybox "$root/bin/$a"
+	done
+	mknod "$root/dev/console" c 5 1
+	install -m 755 "$RIG_DIR/init.sh" "$root/init"
+	install_modules "$rel" "$root" modules.capture virtio_pci virtio_blk
+	: >"$root/modules.crash"
+	make_cpio "$root" "$tmp/capture.cpio"
+
+	# Crash initramfs: the capture one plus kexec, the kernel and capture
+	# image for kexec -p, fw_cfg (QEMU's vmcoreinfo device) and vrbug.ko.
+	cp -a "$root" "$tmp/crash-root"
+	root=$tmp/crash-root
+	install -m 755 "$RIG_DIR/vrtrigger.sh" "$root/bin/vrtrigger"
+	cp /sbin/kexec "$root/bin/kexec"
+	for lib in $(ldd /sbin/kexec | grep -o '/[^ ]*'); do
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+	cp "/boot/vmlinuz-$rel" "$root/vmlinuz"
+	cp "$tmp/capture.cpio" "$root/capture.cpio"
+	cp "$tmp/vrbug.ko" "$root/vrbug.ko"
+	install_modules "$rel" "$root" modules.crash qemu_fw_cfg
+	make_cpio "$root" "$tmp/crash.cpio"
+
+	rm -rf "$tmp/capture-root" "$tmp/crash-root" "$tmp/vrbug"
+	rm -rf "$cache/.build"
+	mv "$tmp" "$cache/.build"
+}
+
+qemu_cmd() { # REL CPUS DIR APPEND
+	echo qemu-system-x86_64 -machine pc -m "$RIG_MEM" -smp "$2" -nodefaults -no-user-config \
+		-display none -no-reboot -kernel "/boot/vmlinuz-$1" -initrd "$CACHE/.build/crash.cpio" \
+		-serial "file:$3/console.log" -device vmcoreinfo -append "'$4'"
+}
+
+# Largest p_offset + p_filesz over the program headers of an ELF file.
+elf_length() {
+	local off fsz max=0
+	while read -r off fsz; do
+		((off + fsz > max)) && max=$((off + fsz))
+	done < <(readelf -lW "$1" | awk '$1 == "LOAD" || $1 == "NOTE" {print $2, $5}')
+	echo "$max"
+}
+
+# Crash the kernel with kdump loaded and derive every form. Writes into DIR.
+run_kdump() { # REL SCENARIO DIR
+	local rel=$1 s=$2 d=$3 cpus extra append len rc=0
+	cpus=$(scenario_field "$s" 1)
+	extra=$(scenario_field "$s" 2)
+	append="console=ttyS0 crashkernel=$RIG_CRASHKERNEL panic=1 slub_debug=P vrscenario=$s vrkdump=1 $extra"
+	truncate -s 1G "$d/disk.img"
+	echo "+ $(qemu_cmd "$rel" "$cpus" "$d" "$append") -drive file=$d/disk.img,format=raw,if=virtio"
+	timeout -k 5 "$RIG_TIMEOUT" qemu-system-x86_64 -machine pc -m "$RIG_MEM" -smp "$cpus" \
+		-nodefaults -no-user-config -display none -no-reboot \
+		-kernel "/boot/vmlinuz-$rel" -initrd "$CACHE/.build/crash.cpio" \
+		-append "$append" -serial "file:$d/console.log" -device vmcoreinfo \
+		-drive "file=$d/disk.img,format=raw,if=virtio" </dev/null || rc=$?
+	((rc != 124 && rc != 137)) ||
+		fail "$rel $s: QEMU timed out after ${RIG_TIMEOUT}s; console: $d/console.log"
+	((rc == 0)) || fail "$rel $s: QEMU exited with status $rc"
+	grep -q 'VRRIG-CAPTURE-OK' "$d/console.log" ||
+		fail "$rel $s: no vmcore captured: $(grep -a -m1 'VRRIG-ERROR' "$d/console.log" || tail -n 3 "$d/console.log")"
+
+	len=$(elf_length "$d/disk.img")
+	((len > 0)) || fail "$rel $s: the captured disk holds no ELF vmcore"
+	truncate -s "$len" "$d/disk.img"
+	mv "$d/disk.img" "$d/vmcore.elf"
+	echo "vmcore.elf: $len bytes"
+
+	makedumpfile --message-level 6 -c -d 31 "$d/vmcore.elf" "$d/vmcore.zlib"
+	makedumpfile --message-level 6 -l -d 31 "$d/vmcore.elf" "$d/vmcore.lzo"
+	makedumpfile --message-level 6 -F -l -d 31 "$d/vmcore.elf" >"$d/vmcore.flat"
+	makedumpfile --message-level 6 -E -d 31 "$d/vmcore.elf" "$d/vmcore.filtered.elf"
+	makedumpfile --message-level 6 --dump-dmesg "$d/vmcore.elf" "$d/dmesg.txt"
+}
+
+# QMP over a pair of FIFOs (QEMU's "pipe" chardev), so that plain bash can
+# talk to it. qmp CMD TIMEOUT: send one command, wait for its reply.
+qmp() {
+	local line
+	printf '%s\n' "$1" >&"$QMP_IN"
+	echo ">> $1" >>"$QMP_LOG"
+	while read -r -t "$2" -u "$QMP_OUT" line; do
+		echo "<< $line" >>"$QMP_LOG"
+		case $line in
+		*'"return"'*) return 0 ;;
+		*'"error"'*) return 1 ;;
+		esac
+	done
+	return 1
+}
+
+# Crash the kernel without kdump and dump it with QEMU's dump-guest-memory.
+run_qemu_dump() { # REL SCENARIO DIR
+	local rel=$1 s=$2 d=$3 cpus extra append qpid i line
+	local q=$d/qemu-run
+	mkdir -p "$q"
+	cpus=$(scenario_field "$s" 1)
+	extra=$(scenario_field "$s" 2)
+	append="console=ttyS0 panic=0 slub_debug=P vrscenario=$s vrkdump=0 $extra"
+	mkfifo "$q/qmp.in" "$q/qmp.out"
+	exec {QMP_IN}<>"$q/qmp.in" {QMP_OUT}<>"$q/qmp.out"
+	QMP_LOG=$d/qmp.log
+	echo "+ $(qemu_cmd "$rel" "$cpus" "$q" "$append") (qmp on $q/qmp)"
+	timeout -k 5 "$RIG_TIMEOUT" qemu-system-x86_64 -machine pc -m "$RIG_MEM" -smp "$cpus" \
+		-nodefaults -no-user-config -display none -no-reboot \
+		-kernel "/boot/vmlinuz-$rel" -initrd "$CACHE/.build/crash.cpio" \
+		-append "$append" -serial "file:$q/console.log" -device vmcoreinfo \
+		-chardev "pipe,id=qmp,path=$q/qmp" -mon chardev=qmp,mode=control </dev/null &
+	qpid=$!
+	read -r -t 30 -u "$QMP_OUT" line || fail "$rel $s: no QMP greeting from QEMU"
+	qmp '{"execute":"qmp_capabilities"}' 30 || fail "$rel $s: QMP negotiation failed"
+	for ((i = 0; i < RIG_TIMEOUT * 2; i++)); do
+		grep -q 'end Kernel panic' "$q/console.log" 2>/dev/null && break
+		kill -0 "$qpid" 2>/dev/null || fail "$rel $s: QEMU ended before the panic"
+		sleep 0.5
+	done
+	grep -q 'end Kernel panic' "$q/console.log" ||
+		fail "$rel $s: no panic within ${RIG_TIMEOUT}s (QEMU dump run)"
+	sleep 1 # let the other CPUs stop
+	qmp '{"execute":"stop"}' 30 || fail "$rel $s: QMP stop failed"
+	qmp "{\"execute\":\"dump-guest-memory\",\"arguments\":{\"paging\":false,\"protocol\":\"file:$d/qemu.elf\",\"format\":\"elf\"}}" 300 ||
+		fail "$rel $s: dump-guest-memory (elf) failed; see $QMP_LOG"
+	qmp "{\"execute\":\"dump-guest-memory\",\"arguments\":{\"paging\":false,\"protocol\":\"file:$d/qemu.kdump\",\"format\":\"kdump-zlib\"}}" 300 ||
+		fail "$rel $s: dump-guest-memory (kdump-zlib) failed; see $QMP_LOG"
+	# QEMU 7.2 writes kdump-* formats flattened (makedumpfile's -F stream);
+	# QEMU 8.2 and later write them reassembled by default: keep both.
+	makedumpfile -R "$d/qemu.reassembled.kdump" <"$d/qemu.kdump"
+	qmp '{"execute":"quit"}' 30 || true
+	wait "$qpid" || true
+	exec {QMP_IN}>&- {QMP_OUT}>&-
+	mv "$q/console.log" "$d/qemu.console.log"
+	rm -rf "$q"
+}
+
+json_str() { # escape for a JSON string body
+	local s=${1//\\/\\\\}
+	s=${s//\"/\\\"}
+	printf '%s' "$s"
+}
+
+write_meta() { # REL SCENARIO DIR
+	local rel=$1 s=$2 d=$3 cpus extra pat kind cpu comm func panic_line crash_line f forms=""
+	local ocpu="" opid="" ocomm="" kv extra_json="" extra_txt=""
+	for kv in $(scenario_field "$s" 8); do
+		extra_json+="${extra_json:+, }\"${kv%%=*}\": \"$(json_str "${kv#*=}")\""
+		extra_txt+="extra.$kv"$'\n'
+	done
+	cpus=$(scenario_field "$s" 1)
+	extra=$(scenario_field "$s" 2)
+	pat=$(scenario_field "$s" 3)
+	kind=$(scenario_field "$s" 4)
+	cpu=$(scenario_field "$s" 5)
+	comm=$(scenario_field "$s" 6)
+	func=$(scenario_field "$s" 7)
+	crash_line=$(grep -a -m1 -oE "$pat.*" "$d/console.log" | tr -d '\r' || true)
+	panic_line=$(grep -a -m1 -oE 'Kernel panic - not syncing: .*' "$d/console.log" | tr -d '\r' || true)
+	# What the kernel itself said: the last "CPU: N PID: P Comm: C" header
+	# before the capture kernel starts is the panicking CPU's (6.12 adds
+	# "UID: U" before PID).
+	read -r ocpu opid ocomm < <(sed '/VRRIG: capture kernel up/q' "$d/console.log" |
+		grep -a -oE 'CPU: [0-9]+ (UID: [0-9]+ )?PID: [0-9]+ Comm: [^ ]+' | tail -n 1 |
+		sed -E 's/CPU: ([0-9]+) (UID: [0-9]+ )?PID: ([0-9]+) Comm: (.*)/\1 \3 \4/' || true) || true
+	for f in vmcore.elf vmcore.zlib vmcore.lzo vmcore.flat vmcore.filtered.elf dmesg.txt qemu.elf qemu.kdump qemu.reassembled.kdump; do
+		[[ -f $d/$f ]] && forms+="${forms:+, }\"$f\""
+	done
+	cat >"$d/meta.json" <<-EOF
+		{
+		  "rig_version": $RIG_VERSION,
+		  "release": "$(json_str "$rel")",
+		  "vmlinux": "/usr/lib/debug/boot/vmlinux-$(json_str "$rel")",
+		  "scenario": "$s",
+		  "kind": "$kind",
+		  "cpus": $cpus,
+		  "memory_mib": $RIG_MEM,
+		  "kernel_params": "$(json_str "$extra")",
+		  "panic_cpu": ${cpu:-null},
+		  "comm": "$comm",
+		  "function": "$func",
+		  "module": "vrbug",
+		  "crash_line": "$(json_str "$crash_line")",
+		  "panic_line": "$(json_str "$panic_line")",
+		  "observed": {"cpu": ${ocpu:-null}, "pid": ${opid:-null}, "comm": $([[ -n $ocomm ]] && echo "\"$(json_str "$ocomm")\"" || echo null)},
+		  "extra": {$extra_json},
+		  "forms": [$forms],
+		  "qemu_console": $([[ -f $d/qemu.console.log ]] && echo '"qemu.console.log"' || echo null)
+		}
+	EOF
+	cat >"$d/meta.txt" <<-EOF
+		rig_version=$RIG_VERSION
+		release=$rel
+		vmlinux=/usr/lib/debug/boot/vmlinux-$rel
+		scenario=$s
+		kind=$kind
+		cpus=$cpus
+		memory_mib=$RIG_MEM
+		kernel_params=$extra
+		panic_cpu=$cpu
+		comm=$comm
+		function=$func
+		module=vrbug
+		crash_line=$crash_line
+		panic_line=$panic_line
+		observed_cpu=$ocpu
+		observed_pid=$opid
+		observed_comm=$ocomm
+		forms=${forms//\"/}
+	EOF
+	printf '%s' "$extra_txt" >>"$d/meta.txt"
+	if [[ -f $d/qemu.console.log ]]; then
+		cat >>"$d/meta.txt" <<-EOF
+			qemu_console=qemu.console.log (qemu.elf and qemu.kdump come from a separate boot, with another KASLR offset)
+		EOF
+	fi
+}
+
+# One scenario, start to finish, into a temporary directory renamed at the end.
+scenario_body() { # REL SCENARIO DIR
+	local rel=$1 s=$2 tmp=$3 pat
+	run_kdump "$rel" "$s" "$tmp"
+	pat=$(scenario_field "$s" 3)
+	grep -a -qE "$pat" "$tmp/console.log" ||
+		fail "$rel $s: the console lacks the expected line: $pat"
+	if [[ $s == "$QEMU_DUMP_SCENARIO" ]]; then
+		run_qemu_dump "$rel" "$s" "$tmp"
+		grep -a -qE "$pat" "$tmp/qemu.console.log" ||
+			fail "$rel $s: the QEMU-dump console lacks the expected line: $pat"
+	fi
+	cp "$CACHE/.build/vrbug.ko" "$tmp/vrbug.ko"
+	write_meta "$rel" "$s" "$tmp"
+}
+
+run_scenario() { # REL SCENARIO
+	local rel=$1 s=$2 tmp rc t0=$SECONDS
+	tmp=$(mktemp -d "$CACHE/.tmp.$s.XXXXXX")
+	# set -e must hold inside the body, so it is not run in a || context.
+	set +e
+	(
+		set -e
+		scenario_body "$rel" "$s" "$tmp"
+	) >"$tmp/rig.log" 2>&1
+	rc=$?
+	set -e
+	if ((rc != 0)); then
+		log "$rel $s: FAILED after $((SECONDS - t0)) s; log: $tmp/rig.log"
+		tail -n 5 "$tmp/rig.log" >&2
+		return 1
+	fi
+	chmod -R u+w,a+rX "$tmp"
+	rm -rf "${CACHE:?}/$s"
+	mv "$tmp" "$CACHE/$s"
+	log "$rel $s: done in $((SECONDS - t0)) s"
+}
+
+selected() { # ONLY (comma-separated, empty: all)
+	local s
+	for s in $(scenario_names); do
+		[[ -z $1 || ,$1, == *",$s,"* ]] && echo "$s"
+	done
+	return 0
+}
+
+all_cached() { # ONLY
+	local s
+	for s in $(selected "$1"); do
+		[[ -f $CACHE/$s/meta.json ]] || return 1
+	done
+	return 0
+}
+
+main() {
+	local want=6.1 only="" jobs=2 force=0 rel s missing=() failed=0 t0=$SECONDS
+	while (($#)); do
+		case $1 in
+		-k | --kernel)
+			want=$2
+			shift
+			;;
+		-s | --scenarios)
+			only=$2
+			shift
+			;;
+		-j | --jobs)
+			jobs=$2
+			shift
+			;;
+		--force) force=1 ;;
+		--resolve)
+			resolve_release "${2:-6.1}"
+			return 0
+			;;
+		--list)
+			scenario_names
+			return 0
+			;;
+		--expect)
+			scenario_field "$2" 3 || fail "unknown scenario '$2'"
+			return 0
+			;;
+		-h | --help)
+			sed -n '2,20s/^# \{0,1\}//p' "$0"
+			return 0
+			;;
+		*) fail "unknown argument '$1' (see --help)" ;;
+		esac
+		shift
+	done
+	for s in ${only//,/ }; do
+		scenario_field "$s" 0 >/dev/null || fail "unknown scenario '$s' (see --list)"
+	done
+	rel=$(resolve_release "$want")
+	CACHE=$RIG_ROOT/$rel-r$RIG_VERSION
+	# Warm path: complete scenario directories are never changed in place,
+	# so no lock, package check or root is needed to use them.
+	if ((force == 0)) && all_cached "$only"; then
+		echo "$CACHE"
+		return 0
+	fi
+
+	[[ $(id -u) == 0 ]] || fail "the rig needs root (apt-get, $RIG_ROOT)"
+	"$SRC_DIR/tests/deps.sh" --rig "$rel" || fail "installing packages for $rel failed"
+	[[ -f /boot/vmlinuz-$rel && -d /usr/lib/modules/$rel/build ]] ||
+		fail "kernel $rel is not installed"
+
+	mkdir -p "$CACHE"
+	# One rig per release at a time; others wait and then find the cache.
+	exec {lockfd}>"$CACHE/.lock"
+	flock "$lockfd"
+	rm -rf "$CACHE"/.tmp.* "$CACHE"/.build.tmp.*
+
+	for s in $(selected "$only"); do
+		((force)) && rm -rf "${CACHE:?}/$s"
+		[[ -f $CACHE/$s/meta.json ]] || missing+=("$s")
+	done
+	if ((${#missing[@]})); then
+		build_common "$rel" "$CACHE"
+		log "$rel: running ${missing[*]} ($jobs at a time)"
+		for s in "${missing[@]}"; do
+			while (($(jobs -rp | wc -l) >= jobs)); do
+				wait -n || failed=1
+			done
+			run_scenario "$rel" "$s" &
+		done
+		while (($(jobs -rp | wc -l) > 0)); do
+			wait -n || failed=1
+		done
+		wait || failed=1
+		log "$rel: finished in $((SECONDS - t0)) s"
+	fi
+	for s in "${missing[@]}"; do
+		[[ -f $CACHE/$s/meta.json ]] || failed=1
+	done
+	((failed == 0)) || fail "$rel: some scenarios failed (see above)"
+	echo "$CACHE"
+}
+
+# Sourcing the script (for debugging) defines the functions only.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+	main "$@"
+fi

@@ -1,0 +1,42 @@
+#!/bin/bash
+# Build vmreport and run the whole test suite: unit tests, generated-fixture
+# tests, fuzz-corpus replays, and the real-dump tier (kernels crashed under
+# QEMU by tests/rig, cached under /var/cache/vmreport-rig). Installs missing
+# Debian packages first. Warnings are errors here; the unit and fixture
+# tiers also run under AddressSanitizer and UBSan.
+#
+#   tests/run.sh [-L REGEX]     run only the ctest labels matching REGEX
+#                               (unit, fixture, real)
+set -euo pipefail
+src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+labels=
+if [[ ${1:-} == -L ]]; then
+	labels=$2
+fi
+jobs=$(nproc)
+
+"$src/tests/deps.sh" --rig
+# Crash the kernels once, before the tests run in parallel: every real-dump
+# test then reads the same cached dumps (a warm run costs seconds).
+for k in ${VR_RIG_KERNELS:-6.1 6.12}; do
+	echo "== crash rig: kernel $k" >&2
+	"$src/tests/rig/rig.sh" -k "$k" >/dev/null
+done
+
+cmake -S "$src" -B "$src/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVR_WERROR=ON >/dev/null
+cmake --build "$src/build" -j"$jobs"
+
+if [[ -z $labels || unit =~ $labels || fixture =~ $labels ]]; then
+	cmake -S "$src" -B "$src/build-asan" -DCMAKE_BUILD_TYPE=Debug -DVR_WERROR=ON -DVR_SANITIZE=ON >/dev/null
+	cmake --build "$src/build-asan" -j"$jobs"
+	echo "== unit and fixture tests under ASan+UBSan" >&2
+	(cd "$src/build-asan" && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j"$jobs" -L 'unit|fixture')
+fi
+
+echo "== all tests" >&2
+cd "$src/build"
+if [[ -n $labels ]]; then
+	ctest --output-on-failure -j"$jobs" -L "$labels"
+else
+	ctest --output-on-failure -j"$jobs"
+fi

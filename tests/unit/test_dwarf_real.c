@@ -1,0 +1,143 @@
+/* Source lines and inline chains on a real vmlinux, driven by
+ * tests/real/types.sh. Without arguments (ctest's unit tier) it has nothing
+ * to look at and says so.
+ *
+ *   test_dwarf_real lines VMLINUX ADDR...
+ *       one line per address, addresses as the vmlinux links them:
+ *       "ADDR FILE:LINE" then "  inlined SYMBOL FILE:LINE" innermost first
+ *   test_dwarf_real bench VMLINUX SYSTEM_MAP N|NAME...
+ *       looks up N text symbols (+4) spread over System.map, or the named
+ *       ones, and prints the time and the peak resident size
+ */
+#define _GNU_SOURCE
+#include <libelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "engine/dwarf.h"
+#include "engine/internal.h"
+
+static struct vr_diag diag;
+
+static struct vr_kernel *open_vmlinux(const char *path)
+{
+	elf_version(EV_CURRENT);
+	struct vr_kernel *k = calloc(1, sizeof(*k));
+	k->vmlinux_fd = -1;
+	k->diag = &diag;
+	struct vr_error *err = vr_vmlinux_attach(k, path, true);
+	if (err || !k->vmlinux_elf) {
+		fprintf(stderr, "attaching %s: %s\n", path, err ? err->message : "not used");
+		exit(2);
+	}
+	return k;
+}
+
+static void close_kernel(struct vr_kernel *k)
+{
+	vr_types_destroy(k->types);
+	vr_btf_destroy(k->btf);
+	vr_dwarf_destroy(k->dwarf);
+	elf_end(k->vmlinux_elf);
+	close(k->vmlinux_fd);
+	free(k->vmlinux_path);
+	free(k->input.vmlinux_path);
+	free(k->input.vmlinux_build_id);
+	for (size_t i = 0; i < k->input.n_vmlinux_evidence; i++)
+		free(k->input.vmlinux_evidence[i]);
+	free(k->input.vmlinux_evidence);
+	free(k);
+}
+
+static void print_frame(uint64_t addr, const struct vr_frame *f)
+{
+	printf("0x%llx %s:%d\n", (unsigned long long)addr, f->file ? f->file : "??", f->line);
+	for (size_t i = 0; i < f->n_inlined; i++)
+		printf("  inlined %s %s:%d\n", f->inlined[i].symbol,
+		       f->inlined[i].file ? f->inlined[i].file : "??", f->inlined[i].line);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 3) {
+		printf("test_dwarf_real: no files given; tests/real/types.sh runs this on a real vmlinux\n");
+		return 0;
+	}
+	struct vr_kernel *k = open_vmlinux(argv[2]);
+	int rc = 0;
+	if (strcmp(argv[1], "lines") == 0) {
+		for (int i = 3; i < argc; i++) {
+			uint64_t addr = strtoull(argv[i], NULL, 0);
+			struct vr_frame f = { .address = addr };
+			struct vr_error *err = vr_dwarf_source(k, addr, &f);
+			if (err) {
+				printf("0x%llx error: %s\n", (unsigned long long)addr, err->message);
+				vr_error_destroy(err);
+			} else {
+				print_frame(addr, &f);
+			}
+			vr_frame_deinit(&f);
+		}
+	} else if (strcmp(argv[1], "bench") == 0 && argc >= 5) {
+		FILE *fp = fopen(argv[3], "r");
+		if (!fp) {
+			perror(argv[3]);
+			return 2;
+		}
+		size_t cap = 0, n = 0;
+		uint64_t *addrs = NULL;
+		/* N, or the names of the functions to look up */
+		bool named = argv[4][0] < '0' || argv[4][0] > '9';
+		char line[512];
+		while (fgets(line, sizeof(line), fp)) {
+			unsigned long long a;
+			char t;
+			char name[256];
+			if (sscanf(line, "%llx %c %255s", &a, &t, name) != 3 || (t != 't' && t != 'T'))
+				continue;
+			if (!named)
+				;
+			else {
+				bool hit = false;
+				for (int j = 4; j < argc; j++)
+					hit |= strcmp(argv[j], name) == 0;
+				if (!hit)
+					continue;
+			}
+			if (vr_error_catch(vr_grow(&addrs, &cap, n + 1, sizeof(*addrs), 1u << 22)))
+				break;
+			addrs[n++] = a + 4;
+		}
+		fclose(fp);
+		size_t want = named ? n : strtoul(argv[4], NULL, 0);
+		size_t ok = 0, inl = 0, done = 0;
+		double t0 = vr_now_ms();
+		for (size_t i = 0; n && i < want; i++) {
+			uint64_t addr = addrs[(i * (n / want + 1)) % n];
+			struct vr_frame f = { .address = addr };
+			if (!vr_error_catch(vr_dwarf_source(k, addr, &f)) && f.file) {
+				ok++;
+				inl += f.n_inlined;
+			}
+			vr_frame_deinit(&f);
+			done++;
+		}
+		double ms = vr_now_ms() - t0;
+		struct rusage ru;
+		getrusage(RUSAGE_SELF, &ru);
+		printf("%zu lookups, %zu with a file, %zu inlined entries, %.1f ms, %.2f ms each, max rss %ld MB\n",
+		       done, ok, inl, ms, done ? ms / (double)done : 0.0, ru.ru_maxrss / 1024);
+		free(addrs);
+		if (ok == 0)
+			rc = 1;
+	} else {
+		fprintf(stderr, "usage: see the comment at the top of %s\n", __FILE__);
+		rc = 1;
+	}
+	close_kernel(k);
+	vr_diag_deinit(&diag);
+	return rc;
+}

@@ -1,0 +1,396 @@
+/* ORC entry decoding, table lookup, switch-frame start state and the walker
+ * on synthetic stacks: call chains, pt_regs frames, IRQ stack switches,
+ * bounds, loops and the scanning fallback. */
+#include <stdio.h>
+#include <string.h>
+
+#include "engine/unwind_orc.h"
+
+static int failures;
+#define CHECK(cond)                                                              \
+	do {                                                                     \
+		if (!(cond)) {                                                   \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__,   \
+				__LINE__, #cond);                                \
+			failures++;                                              \
+		}                                                                \
+	} while (0)
+
+static void raw_entry(uint8_t *b, int16_t sp_off, int16_t bp_off, uint16_t flags)
+{
+	b[0] = (uint8_t)sp_off;
+	b[1] = (uint8_t)((uint16_t)sp_off >> 8);
+	b[2] = (uint8_t)bp_off;
+	b[3] = (uint8_t)((uint16_t)bp_off >> 8);
+	b[4] = (uint8_t)flags;
+	b[5] = (uint8_t)(flags >> 8);
+}
+
+static void test_decode(void)
+{
+	uint8_t b[6];
+	struct vr_orc_entry e;
+
+	/* v1 (6.1): sp_reg SP, bp_reg PREV_SP, type REGS (1), no end. */
+	raw_entry(b, 16, -16, 5 | 1 << 4 | 1 << 8);
+	vr_orc_decode(b, VR_ORC_V1, &e);
+	CHECK(e.sp_offset == 16 && e.bp_offset == -16);
+	CHECK(e.sp_reg == VR_ORC_REG_SP && e.bp_reg == VR_ORC_REG_PREV_SP);
+	CHECK(e.type == VR_ORC_TYPE_REGS && e.signal);
+	/* v1 CALL */
+	raw_entry(b, 8, 0, 5);
+	vr_orc_decode(b, VR_ORC_V1, &e);
+	CHECK(e.type == VR_ORC_TYPE_CALL && !e.signal);
+	/* v1 REGS_PARTIAL */
+	raw_entry(b, 8, 0, 5 | 2 << 8);
+	vr_orc_decode(b, VR_ORC_V1, &e);
+	CHECK(e.type == VR_ORC_TYPE_REGS_PARTIAL && e.signal);
+	/* v1: undefined sp_reg with end (bit 10) ends the stack, without it is undefined */
+	raw_entry(b, 0, 0, 0x400);
+	vr_orc_decode(b, VR_ORC_V1, &e);
+	CHECK(e.type == VR_ORC_TYPE_END_OF_STACK);
+	raw_entry(b, 0, 0, 0);
+	vr_orc_decode(b, VR_ORC_V1, &e);
+	CHECK(e.type == VR_ORC_TYPE_UNDEFINED);
+	/* v2 (6.3): signal bit 10, end bit 11 */
+	raw_entry(b, 8, 0, 5 | 0x400);
+	vr_orc_decode(b, VR_ORC_V2, &e);
+	CHECK(e.type == VR_ORC_TYPE_CALL && e.signal);
+	raw_entry(b, 0, 0, 0x800);
+	vr_orc_decode(b, VR_ORC_V2, &e);
+	CHECK(e.type == VR_ORC_TYPE_END_OF_STACK);
+	/* v3 (6.4+): type:3 at bit 8 in the new numbering, signal bit 11 */
+	raw_entry(b, -8, 0, 4 | 4 << 4 | 2 << 8);
+	vr_orc_decode(b, VR_ORC_V3, &e);
+	CHECK(e.sp_offset == -8 && e.sp_reg == VR_ORC_REG_BP && e.bp_reg == VR_ORC_REG_BP);
+	CHECK(e.type == VR_ORC_TYPE_CALL && !e.signal);
+	raw_entry(b, 8, 0, 5 | 2 << 8 | 0x800);
+	vr_orc_decode(b, VR_ORC_V3, &e);
+	CHECK(e.type == VR_ORC_TYPE_CALL && e.signal);
+	raw_entry(b, 0, 0, 1 << 8);
+	vr_orc_decode(b, VR_ORC_V3, &e);
+	CHECK(e.type == VR_ORC_TYPE_END_OF_STACK);
+	raw_entry(b, 0, 0, 3 << 8 | 5);
+	vr_orc_decode(b, VR_ORC_V3, &e);
+	CHECK(e.type == VR_ORC_TYPE_REGS && e.signal);
+	raw_entry(b, 0, 0, 4 << 8 | 5);
+	vr_orc_decode(b, VR_ORC_V3, &e);
+	CHECK(e.type == VR_ORC_TYPE_REGS_PARTIAL);
+	raw_entry(b, 0, 0, 0);
+	vr_orc_decode(b, VR_ORC_V3, &e);
+	CHECK(e.type == VR_ORC_TYPE_UNDEFINED);
+}
+
+static void test_table(void)
+{
+	const uint64_t ip_addr = 0xffffffff82000000ull;
+	const uint64_t at[] = {0xffffffff81001000ull, 0xffffffff81001010ull, 0xffffffff81001020ull,
+			       0xffffffff81001100ull};
+	uint8_t ipb[4 * 4], orc[4 * 6];
+	for (int i = 0; i < 4; i++) {
+		int32_t off = (int32_t)(at[i] - (ip_addr + 4 * (uint64_t)i));
+		memcpy(ipb + 4 * i, &off, 4);
+		raw_entry(orc + 6 * i, (int16_t)(8 * (i + 1)), 0, 5);
+	}
+	struct vr_orc_table t;
+	CHECK(vr_orc_table_init(&t, NULL, ip_addr, ipb, orc, 4) == NULL);
+	struct vr_orc_entry e;
+	CHECK(!vr_orc_table_find(&t, VR_ORC_V1, 0xffffffff81000fffull, &e));
+	CHECK(vr_orc_table_find(&t, VR_ORC_V1, 0xffffffff81001000ull, &e) && e.sp_offset == 8);
+	CHECK(vr_orc_table_find(&t, VR_ORC_V1, 0xffffffff8100100full, &e) && e.sp_offset == 8);
+	CHECK(vr_orc_table_find(&t, VR_ORC_V1, 0xffffffff81001010ull, &e) && e.sp_offset == 16);
+	CHECK(vr_orc_table_find(&t, VR_ORC_V1, 0xffffffff810010ffull, &e) && e.sp_offset == 24);
+	CHECK(!vr_orc_table_find(&t, VR_ORC_V1, 0xffffffff81001101ull, &e));
+	vr_orc_table_deinit(&t);
+
+	struct vr_orc_table bad;
+	CHECK(vr_error_catch(vr_orc_table_init(&bad, NULL, ip_addr, ipb, orc, 0)));
+
+	/* Version guess: a table of v3 CALL entries, and one of v1 CALLs. */
+	enum { N = 64 };
+	uint8_t ip64[4 * N] = {0}, o3[6 * N], o1[6 * N];
+	for (int i = 0; i < N; i++) {
+		raw_entry(o3 + 6 * i, 8, 0, 5 | 2 << 8);
+		raw_entry(o1 + 6 * i, 8, 0, 5);
+	}
+	struct vr_orc_table t3, t1;
+	CHECK(vr_orc_table_init(&t3, "m", ip_addr, ip64, o3, N) == NULL);
+	CHECK(vr_orc_table_init(&t1, "m", ip_addr, ip64, o1, N) == NULL);
+	CHECK(vr_orc_guess_version(&t3, VR_ORC_V1) == VR_ORC_V3);
+	CHECK(vr_orc_guess_version(&t1, VR_ORC_V3) == VR_ORC_V1);
+	CHECK(vr_orc_guess_version(&t1, VR_ORC_V2) == VR_ORC_V2);
+	vr_orc_table_deinit(&t3);
+	vr_orc_table_deinit(&t1);
+}
+
+static void test_switch_regs(void)
+{
+	/* r15 r14 r13 r12 bx bp ret_addr */
+	const uint64_t frame[7] = {15, 14, 13, 12, 0xb0, 0xffffc90000013e98ull, 0xffffffff81a00123ull};
+	struct vr_regs r;
+	vr_unwind_switch_regs(0xffffc90000013e40ull, frame, 7, 5, 6, &r);
+	CHECK(r.valid);
+	CHECK(r.r[VR_RIP] == 0xffffffff81a00123ull);
+	CHECK(r.r[VR_RSP] == 0xffffc90000013e40ull + 56);
+	CHECK(r.r[VR_RBP] == 0xffffc90000013e98ull);
+	CHECK(r.r[VR_RBX] == 0xb0 && r.r[VR_R15] == 15 && r.r[VR_R12] == 12);
+	vr_unwind_switch_regs(0x1000, frame, 5, 5, 6, &r);
+	CHECK(!r.valid);
+}
+
+/* ---- synthetic machine ---- */
+#define TASK_LO 0x10000u
+#define TASK_HI 0x14000u
+#define IRQ_LO 0x20000u
+#define IRQ_HI 0x24000u
+
+static uint64_t mem_task[(TASK_HI - TASK_LO) / 8];
+static uint64_t mem_irq[(IRQ_HI - IRQ_LO) / 8];
+
+struct fn {
+	uint64_t lo, hi;
+	struct vr_orc_entry e;
+};
+static struct fn fns[16];
+static size_t n_fns;
+
+static void set_word(uint64_t addr, uint64_t v)
+{
+	if (addr >= TASK_LO && addr < TASK_HI)
+		mem_task[(addr - TASK_LO) / 8] = v;
+	else if (addr >= IRQ_LO && addr < IRQ_HI)
+		mem_irq[(addr - IRQ_LO) / 8] = v;
+}
+
+static bool m_read(void *ctx, uint64_t addr, uint64_t *ret)
+{
+	(void)ctx;
+	if (addr >= TASK_LO && addr < TASK_HI)
+		*ret = mem_task[(addr - TASK_LO) / 8];
+	else if (addr >= IRQ_LO && addr < IRQ_HI)
+		*ret = mem_irq[(addr - IRQ_LO) / 8];
+	else
+		return false;
+	return true;
+}
+
+static bool m_find(void *ctx, uint64_t ip, struct vr_orc_entry *ret)
+{
+	(void)ctx;
+	for (size_t i = 0; i < n_fns; i++)
+		if (ip >= fns[i].lo && ip < fns[i].hi) {
+			*ret = fns[i].e;
+			return true;
+		}
+	return false;
+}
+
+static bool m_is_ret(void *ctx, uint64_t addr)
+{
+	(void)ctx;
+	return addr == 0x2005 || addr == 0x3005;
+}
+
+static void add_fn(uint64_t lo, int type, int sp_reg, int16_t sp_off, int bp_reg, int16_t bp_off)
+{
+	fns[n_fns++] = (struct fn){lo, lo + 0x1000,
+				   {.sp_offset = sp_off, .bp_offset = bp_off, .sp_reg = (uint8_t)sp_reg,
+				    .bp_reg = (uint8_t)bp_reg, .type = (uint8_t)type,
+				    .signal = type == VR_ORC_TYPE_REGS || type == VR_ORC_TYPE_REGS_PARTIAL}};
+}
+
+static const struct vr_stack_range stacks[] = {
+	{VR_STACK_TASK, TASK_LO, TASK_HI},
+	{VR_STACK_IRQ, IRQ_LO, IRQ_HI},
+};
+
+static struct vr_unwinder machine(void)
+{
+	return (struct vr_unwinder){.read_u64 = m_read, .find_orc = m_find,
+				    .is_return_address = m_is_ret, .stacks = stacks, .n_stacks = 2};
+}
+
+static void reset(void)
+{
+	memset(mem_task, 0, sizeof(mem_task));
+	memset(mem_irq, 0, sizeof(mem_irq));
+	n_fns = 0;
+}
+
+static struct vr_regs start(uint64_t ip, uint64_t sp)
+{
+	struct vr_regs r = {0};
+	r.r[VR_RIP] = ip;
+	r.r[VR_RSP] = sp;
+	r.r[VR_CS] = 0x10;
+	r.valid = true;
+	return r;
+}
+
+static void test_call_chain_and_regs(void)
+{
+	reset();
+	add_fn(0x1000, VR_ORC_TYPE_CALL, VR_ORC_REG_SP, 16, VR_ORC_REG_UNDEFINED, 0); /* A */
+	add_fn(0x2000, VR_ORC_TYPE_CALL, VR_ORC_REG_SP, 8, VR_ORC_REG_UNDEFINED, 0);  /* B */
+	add_fn(0x3000, VR_ORC_TYPE_REGS, VR_ORC_REG_SP, 0, VR_ORC_REG_UNDEFINED, 0);  /* C: entry code */
+	add_fn(0x4000, VR_ORC_TYPE_CALL, VR_ORC_REG_SP, 8, VR_ORC_REG_UNDEFINED, 0);  /* D */
+	add_fn(0x5000, VR_ORC_TYPE_END_OF_STACK, 0, 0, 0, 0);                         /* E */
+	set_word(0x10108, 0x2005);  /* A's return address, into B */
+	set_word(0x10110, 0x3005);  /* B's, into C */
+	/* pt_regs at 0x10118: ip (word 16) = D, cs, flags, sp, ss; bp */
+	set_word(0x10118 + 8 * VR_RBP, 0xbeef);
+	set_word(0x10118 + 8 * VR_RIP, 0x4010);
+	set_word(0x10118 + 8 * VR_CS, 0x10);
+	set_word(0x10118 + 8 * VR_RSP, 0x10300);
+	set_word(0x10300, 0x5005);  /* D's return address, into E */
+
+	struct vr_unwinder u = machine();
+	struct vr_regs r = start(0x1010, 0x10100);
+	struct vr_raw_trace t;
+	CHECK(vr_unwind_raw(&u, &r, false, false, &t) == NULL);
+	CHECK(t.n == 5);
+	if (t.n == 5) {
+		CHECK(t.frames[0].ip == 0x1010 && !t.frames[0].call && t.frames[0].reliable);
+		CHECK(t.frames[1].ip == 0x2005 && t.frames[1].sp == 0x10110 && t.frames[1].call);
+		CHECK(t.frames[2].ip == 0x3005 && t.frames[2].sp == 0x10118);
+		CHECK(t.frames[3].ip == 0x4010 && t.frames[3].exception && !t.frames[3].call);
+		CHECK(t.frames[3].regs_addr == 0x10118 && t.frames[3].regs.r[VR_RBP] == 0xbeef);
+		CHECK(t.frames[4].ip == 0x5005 && t.frames[4].reliable);
+		CHECK(t.frames[0].stack == VR_STACK_TASK);
+	}
+	CHECK(t.stop[0] == '\0');
+	vr_raw_trace_deinit(&t);
+
+	/* The same walk with a frame limit says why it stopped. */
+	u.max_frames = 3;
+	CHECK(vr_unwind_raw(&u, &r, false, false, &t) == NULL);
+	CHECK(t.n == 3 && strstr(t.stop, "more than 3 frames"));
+	vr_raw_trace_deinit(&t);
+}
+
+static void test_irq_switch(void)
+{
+	reset();
+	/* F runs on the IRQ stack; call_on_irqstack() saved the task SP at
+	 * the top of the IRQ stack (SP_INDIRECT). */
+	add_fn(0x6000, VR_ORC_TYPE_CALL, VR_ORC_REG_SP_INDIRECT, 8, VR_ORC_REG_UNDEFINED, 0);
+	add_fn(0x2000, VR_ORC_TYPE_CALL, VR_ORC_REG_SP, 8, VR_ORC_REG_UNDEFINED, 0);
+	add_fn(0x3000, VR_ORC_TYPE_END_OF_STACK, 0, 0, 0, 0);
+	set_word(0x23f00, 0x10200);
+	set_word(0x10200, 0x2005);
+	set_word(0x10208, 0x3005);
+	struct vr_unwinder u = machine();
+	struct vr_regs r = start(0x6010, 0x23f00);
+	struct vr_raw_trace t;
+	CHECK(vr_unwind_raw(&u, &r, false, false, &t) == NULL);
+	CHECK(t.n == 3);
+	if (t.n == 3) {
+		CHECK(t.frames[0].stack == VR_STACK_IRQ);
+		CHECK(t.frames[1].ip == 0x2005 && t.frames[1].stack == VR_STACK_TASK);
+		CHECK(t.frames[2].ip == 0x3005 && t.frames[2].sp == 0x10210);
+	}
+	vr_raw_trace_deinit(&t);
+
+	/* Bad data that switches back to the IRQ stack is refused. */
+	set_word(0x10200, 0x6005);
+	set_word(0x10208, 0x23e00);
+	set_word(0x23e00, 0x2005);
+	r = start(0x6010, 0x23f00);
+	CHECK(vr_unwind_raw(&u, &r, false, false, &t) == NULL);
+	CHECK(t.n == 2 && strstr(t.stop, "already left"));
+	vr_raw_trace_deinit(&t);
+}
+
+static void test_loops_and_bounds(void)
+{
+	reset();
+	/* sp_offset 0: the caller's SP is the same, a loop. */
+	add_fn(0x1000, VR_ORC_TYPE_CALL, VR_ORC_REG_SP, 0, VR_ORC_REG_UNDEFINED, 0);
+	set_word(0x100f8, 0x1005);
+	struct vr_unwinder u = machine();
+	struct vr_regs r = start(0x1010, 0x10100);
+	struct vr_raw_trace t;
+	CHECK(vr_unwind_raw(&u, &r, false, false, &t) == NULL);
+	CHECK(t.n == 1 && strstr(t.stop, "wrong direction"));
+	vr_raw_trace_deinit(&t);
+
+	/* A caller SP off every stack. */
+	reset();
+	add_fn(0x1000, VR_ORC_TYPE_CALL, VR_ORC_REG_SP, 0x7ff0, VR_ORC_REG_UNDEFINED, 0);
+	r = start(0x1010, 0x10100);
+	CHECK(vr_unwind_raw(&u, &r, false, false, &t) == NULL);
+	CHECK(t.n == 1 && t.stop[0] != '\0');
+	vr_raw_trace_deinit(&t);
+
+	/* A start off every stack. */
+	r = start(0x1010, 0x90000);
+	CHECK(vr_unwind_raw(&u, &r, false, false, &t) == NULL);
+	CHECK(t.n == 1 && strstr(t.stop, "no known stack"));
+	vr_raw_trace_deinit(&t);
+}
+
+static void test_user_end_and_scan(void)
+{
+	reset();
+	add_fn(0x3000, VR_ORC_TYPE_REGS, VR_ORC_REG_SP, 0, VR_ORC_REG_UNDEFINED, 0);
+	set_word(0x10100 + 8 * VR_RIP, 0x401000);
+	set_word(0x10100 + 8 * VR_CS, 0x33);
+	set_word(0x10100 + 8 * VR_RSP, 0x7ffc0000);
+	set_word(0x10100 + 8 * VR_ORIG_RAX, 1);
+	struct vr_unwinder u = machine();
+	struct vr_regs r = start(0x3010, 0x10100);
+	struct vr_raw_trace t;
+	CHECK(vr_unwind_raw(&u, &r, false, false, &t) == NULL);
+	CHECK(t.n == 2 && t.stop[0] == '\0');
+	if (t.n == 2)
+		CHECK(t.frames[1].exception && t.frames[1].ip == 0x401000 &&
+		      t.frames[1].regs.r[VR_ORIG_RAX] == 1);
+	vr_raw_trace_deinit(&t);
+
+	/* No ORC for the IP (say, BPF): scanning finds B's return address. */
+	reset();
+	add_fn(0x2000, VR_ORC_TYPE_CALL, VR_ORC_REG_SP, 8, VR_ORC_REG_UNDEFINED, 0);
+	add_fn(0x3000, VR_ORC_TYPE_END_OF_STACK, 0, 0, 0, 0);
+	set_word(0x10100, 0x1234);
+	set_word(0x10108, 0xdead);
+	set_word(0x10110, 0x2005);
+	set_word(0x10118, 0x3005);
+	r = start(0x9010, 0x10100);
+	CHECK(vr_unwind_raw(&u, &r, false, false, &t) == NULL);
+	CHECK(t.n == 3 && t.stop[0] == '\0');
+	if (t.n == 3) {
+		CHECK(t.frames[0].reliable);
+		CHECK(t.frames[1].ip == 0x2005 && !t.frames[1].reliable && t.frames[1].sp == 0x10118);
+		CHECK(t.frames[2].ip == 0x3005 && !t.frames[2].reliable);
+	}
+	vr_raw_trace_deinit(&t);
+
+	/* A switch-frame start: the IP is a return address, looked up at ip-1
+	 * (0x2000 here is the end of the previous function). */
+	reset();
+	add_fn(0x1000, VR_ORC_TYPE_CALL, VR_ORC_REG_SP, 8, VR_ORC_REG_UNDEFINED, 0);
+	add_fn(0x2000, VR_ORC_TYPE_END_OF_STACK, 0, 0, 0, 0);
+	set_word(0x10100, 0x3005);
+	fns[n_fns++] = (struct fn){0x3000, 0x4000, {.type = VR_ORC_TYPE_END_OF_STACK}};
+	r = start(0x2000, 0x10100);
+	CHECK(vr_unwind_raw(&u, &r, true, false, &t) == NULL);
+	CHECK(t.n == 2 && t.frames[0].call && t.frames[1].ip == 0x3005);
+	vr_raw_trace_deinit(&t);
+}
+
+int main(void)
+{
+	test_decode();
+	test_table();
+	test_switch_regs();
+	test_call_chain_and_regs();
+	test_irq_switch();
+	test_loops_and_bounds();
+	test_user_end_and_scan();
+	if (failures) {
+		fprintf(stderr, "test_unwind_orc: %d checks failed\n", failures);
+		return 1;
+	}
+	printf("test_unwind_orc: ok\n");
+	return 0;
+}
