@@ -432,10 +432,15 @@ static void hung_task_blame(struct bctx *c, struct frames *fs)
 	const struct vr_hang *h = &c->r->hang;
 	const struct vr_facts *f = c->a->facts;
 	struct frames tf;
+	const char *why = "the holder of the lock is unknown; blaming the code that waits";
+	char whybuf[256];
 	for (size_t i = 0; i < h->n_waiters; i++) {
 		const struct vr_waiter *w = &h->waiters[i];
 		if (w->owner_pid < 0)
 			continue;
+		reason(c, "%s (pid %d) waits for %s, held by %s (pid %d)", w->comm ? w->comm : "?",
+		       w->pid, w->waits_on ? w->waits_on : "a lock",
+		       w->owner_comm ? w->owner_comm : "?", w->owner_pid);
 		for (size_t k = 0; f && k < f->n_tasks; k++) {
 			const struct vr_task *t = &f->tasks[k];
 			if (t->pid != w->owner_pid)
@@ -443,16 +448,15 @@ static void hung_task_blame(struct bctx *c, struct frames *fs)
 			tf.n = 0;
 			frames_add_trace(&tf, &t->trace, false);
 			char ctx[128];
-			snprintf(ctx, sizeof(ctx), "%s (pid %d) holds what %s (pid %d) waits for",
-				 t->comm, t->pid, w->comm ? w->comm : "?", w->pid);
+			snprintf(ctx, sizeof(ctx), "the stack of the holder, %s (pid %d)", t->comm, t->pid);
 			if (tf.n && pick(c, tf.v, tf.n, ctx))
 				return;
-			reason(c, "%s; its stack is unknown", ctx);
 		}
-		if (w->owner_comm) {
-			reason(c, "%s (pid %d) waits for %s held by %s (pid %d)", w->comm ? w->comm : "?",
-			       w->pid, w->waits_on ? w->waits_on : "a lock", w->owner_comm, w->owner_pid);
-		}
+		snprintf(whybuf, sizeof(whybuf), "the stack of the holder, %s (pid %d), is not known; "
+			 "blaming the code that waits for it", w->owner_comm ? w->owner_comm : "?",
+			 w->owner_pid);
+		why = whybuf;
+		break;
 	}
 	/* The blocked task's own trace: who called the wait. */
 	for (size_t k = 0; f && k < f->n_tasks && h->n_waiters; k++) {
@@ -462,7 +466,7 @@ static void hung_task_blame(struct bctx *c, struct frames *fs)
 		tf.n = 0;
 		frames_add_trace(&tf, &t->trace, false);
 		if (tf.n && pick(c, tf.v, tf.n, "the blocked task's stack")) {
-			reason(c, "the holder of the lock is unknown; blaming the code that waits");
+			reason(c, "%s", why);
 			return;
 		}
 	}
@@ -476,12 +480,12 @@ static void hung_task_blame(struct bctx *c, struct frames *fs)
 		for (size_t i = 0; i < n; i++)
 			vr_frame_deinit(&lf[i]);
 		if (ok) {
-			reason(c, "the holder of the lock is unknown; blaming the code that waits");
+			reason(c, "%s", why);
 			return;
 		}
 	}
 	if (pick(c, fs->v, fs->n, "the hung task's trace"))
-		reason(c, "the holder of the lock is unknown; blaming the code that waits");
+		reason(c, "%s", why);
 }
 
 static struct vr_error *run(struct vr_analysis *a, const char **skipped)
@@ -520,7 +524,16 @@ static struct vr_error *run(struct vr_analysis *a, const char **skipped)
 
 	/* 2. Software verdict from the frames. */
 	bool found;
-	if (!strcmp(kind, "hung-task")) {
+	if (!strcmp(kind, "oom")) {
+		/* The task that asked for the last page is a victim of the
+		 * shortage, not its cause (mm/oom_kill.c prints whoever
+		 * allocated). */
+		b->culprit = "unknown";
+		b->confidence = "low";
+		reason(&c, "the system ran out of memory: the allocating task is not the cause; the "
+		       "memory summary in the log shows the largest consumers");
+		found = true;
+	} else if (!strcmp(kind, "hung-task")) {
 		hung_task_blame(&c, &fs);
 		found = b->culprit != NULL;
 	} else {

@@ -180,8 +180,8 @@ static char *describe_lock(struct hctx *c, const char *what, uint64_t addr)
 		vr_kernel_symbolize(c->a->kernel, &fr, false);
 	char *s;
 	if (fr.symbol && fr.offset == 0)
-		s = vr_asprintf("%s 0x%016" PRIx64 " (%s%s%s%s)", what, addr, fr.symbol,
-				fr.module ? " [" : "", fr.module ? fr.module : "", fr.module ? "]" : "");
+		s = vr_asprintf("%s %s%s%s%s at 0x%016" PRIx64, what, fr.symbol, fr.module ? " [" : "",
+				fr.module ? fr.module : "", fr.module ? "]" : "", addr);
 	else
 		s = vr_asprintf("%s 0x%016" PRIx64, what, addr);
 	vr_frame_deinit(&fr);
@@ -219,10 +219,10 @@ static char *wait_text(const struct vr_trace *t, const char *lock)
 		return NULL;
 	const struct vr_frame *caller = caller_after(t, fi);
 	if (caller && caller->symbol)
-		return vr_asprintf("%s (%s, called from %s%s%s%s)", lock ? lock : w->what,
+		return vr_asprintf("%s (in %s, called from %s%s%s%s)", lock ? lock : w->what,
 				   t->frames[fi].symbol, caller->symbol, caller->module ? " [" : "",
 				   caller->module ? caller->module : "", caller->module ? "]" : "");
-	return vr_asprintf("%s (%s)", lock ? lock : w->what, t->frames[fi].symbol);
+	return vr_asprintf("%s (in %s)", lock ? lock : w->what, t->frames[fi].symbol);
 }
 
 /* ---- the log ---- */

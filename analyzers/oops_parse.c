@@ -359,12 +359,20 @@ static const char *skip_subsys(const char *m)
 	return m;
 }
 
+/* "0002 " or "96000005 [": a number as die() prints the error code, not a
+ * word that happens to start with hex letters ("divide error"). */
+static bool is_hex_word(const char *p)
+{
+	uint64_t v;
+	return read_hex(&p, &v) && (*p == ' ' || *p == '\0');
+}
+
 /* Kind of a die() line: "general protection fault: 0000 [#1]" etc. Since
  * about 6.9 x86 prefixes them with "Oops: " (arch/x86/kernel/dumpstack.c
  * __die_header()). */
 static const char *die_kind(const char *m)
 {
-	if (starts(m, "Oops: ") && !is_hex(m[6]))
+	if (starts(m, "Oops: ") && !is_hex_word(m + 6))
 		m += 6;
 	if (starts(m, "general protection fault") || starts(m, "stack segment"))
 		return "gpf";
@@ -390,7 +398,7 @@ static const char *die_kind(const char *m)
 	}
 	if (starts(m, "Oops: ")) {
 		const char *r = m + 6;
-		if (is_hex(*r) || strstr(r, "bad area") || strstr(r, "Kernel access"))
+		if (is_hex_word(r) || strstr(r, "bad area") || strstr(r, "Kernel access"))
 			return "page-fault";
 		return "bug";
 	}
@@ -518,7 +526,8 @@ static struct head classify(const char *m0)
 	/* Lock debugging: "WARNING: possible circular locking dependency
 	 * detected" (4.x+), "[ INFO: possible recursive locking detected ]"
 	 * (before 4.9). */
-	if ((starts(m, "WARNING: ") || starts(m, "[ INFO: ") || starts(m, "INFO: ")) &&
+	if ((starts(m, "WARNING: ") || starts(m, "[ INFO: ") || starts(m, "INFO: ") ||
+	     starts(m, "[ BUG: ")) &&
 	    !starts(m, "WARNING: CPU:") && !starts(m, "WARNING: at") && is_lockdep_text(m))
 		return (struct head){H_REPORT, "lockdep"};
 	if (starts(m, "WARNING: CPU:") || starts(m, "WARNING: at") || starts(m, "WARNING: atarch"))
@@ -685,6 +694,11 @@ static struct vr_error *segment(char **msg, size_t n, struct seg_state *st)
 					to = r;
 			}
 			if (!to && attach_die && cur && !cur->has_panic)
+				to = cur;
+			/* "Kernel panic - not syncing: Unable to continue" right
+			 * after a machine check report is that machine check. */
+			if (!to && k && !strcmp(k, "panic") && cur && !cur->has_panic &&
+			    kind_is(cur->kind, "mce") && i - cur->first < 64)
 				to = cur;
 			if (to && kind_is(to->kind, "hung-task")) {
 				/* Several blocked tasks reported in one scan: the
@@ -858,7 +872,7 @@ static bool parse_regs_line(const char *m, struct vr_regs *regs)
 
 /* "RIP: 0010:foo+0x1c/0x30 [mod]", "RIP: 0010:[<ffffffff81>]  [<ffffffff81>] foo+0x..",
  * "RIP: 0033:0x47b7a0". */
-static bool parse_rip(const char *m, struct vr_frame *f, uint64_t *cs)
+static bool parse_rip(const char *m, struct vr_frame *f, uint64_t *cs, bool need_seg)
 {
 	const char *p = skip_ws(m);
 	if (!starts(p, "RIP: "))
@@ -869,6 +883,10 @@ static bool parse_rip(const char *m, struct vr_frame *f, uint64_t *cs)
 	if (read_hex(&q, &seg) && *q == ':') {
 		*cs = seg;
 		p = q + 1;
+	} else if (need_seg) {
+		/* 4.x's one-line summary "RIP: foo+0x16/0x20 RSP: ffff..."
+		 * after the trace, not an exception frame in it. */
+		return false;
 	}
 	p = skip_ws(p);
 	uint64_t addr = 0;
@@ -1001,7 +1019,7 @@ static struct vr_error *parse_trace(char **msg, size_t i, size_t end, struct vr_
 		}
 		struct vr_frame f = {0};
 		uint64_t cs = 0;
-		if (parse_rip(rest, &f, &cs)) {
+		if (parse_rip(rest, &f, &cs, true)) {
 			/* An exception frame printed inside the trace: the
 			 * registers of an interrupt, exception or syscall entry. */
 			f.exception = true;
@@ -1300,7 +1318,7 @@ static void parse_fault_lines(const char *m, struct decode *d)
 			c->error_code = v;
 			c->error_code_known = true;
 		}
-	} else if ((starts(p, "Oops: ") && is_hex(p[6])) && has_die_counter(p) && !c->error_code_known &&
+	} else if ((starts(p, "Oops: ") && is_hex_word(p + 6)) && has_die_counter(p) && !c->error_code_known &&
 		   (kind_is(d->kind, "null-deref") || kind_is(d->kind, "page-fault") ||
 		    kind_is(d->kind, "sysrq"))) {
 		/* Before 5.1 only the die line had the #PF error code; the
@@ -1453,8 +1471,14 @@ static struct vr_error *decode_block(char **msg, size_t from, size_t end, struct
 		if (!m)
 			continue;
 		const char *p = skip_ws(m);
-		if (is_block_boundary(m) && !(i == from && skip_first_boundary))
+		if (is_block_boundary(m) && !(i == from && skip_first_boundary)) {
+			/* An RCU stall report shows the stalled CPU as an NMI
+			 * backtrace: the first one is the report's own. */
+			if (kind_is(d->kind, "rcu-stall") && starts(p, "NMI backtrace for cpu") &&
+			    !d->have_trace && !c->cpu_line)
+				continue;
 			break;
+		}
 		if (starts(p, "---[ end trace")) {
 			d->last = i;
 			/* 4.17+ repeats the registers after it: keep them in the
@@ -1482,7 +1506,7 @@ static struct vr_error *decode_block(char **msg, size_t from, size_t end, struct
 		}
 		struct vr_frame f = {0};
 		uint64_t cs = 0;
-		if (!d->have_regs && parse_rip(p, &f, &cs)) {
+		if (!d->have_regs && parse_rip(p, &f, &cs, false)) {
 			d->have_regs = true;
 			in_regs = true;
 			c->regs.r[VR_CS] = cs;
@@ -1678,7 +1702,8 @@ static struct vr_error *decode(char **msg, size_t n, const struct seg_state *st,
 			struct vr_frame *f = &c->trace.frames[i];
 			if (f->exception && f->symbol && f->regs && f->regs->r[VR_CS] != 0x33 &&
 			    (kind_is(r->kind, "warning") || kind_is(r->kind, "bug") ||
-			     kind_is(r->kind, "list-corruption"))) {
+			     kind_is(r->kind, "list-corruption") || kind_is(r->kind, "rcu-stall") ||
+			     kind_is(r->kind, "soft-lockup") || kind_is(r->kind, "hard-lockup"))) {
 				c->ip = (struct vr_frame){
 					.symbol = vr_strdup(f->symbol), .offset = f->offset,
 					.size = f->size, .address = f->address, .reliable = true,
@@ -1689,7 +1714,10 @@ static struct vr_error *decode(char **msg, size_t n, const struct seg_state *st,
 			}
 		}
 	}
-	if (!c->ip_known && d.have_warn_frame) {
+	/* The WARNING line's function, when nothing better: not for a hard
+	 * lockup reported through WARN (3.x), where it is the watchdog. */
+	if (!c->ip_known && d.have_warn_frame &&
+	    (kind_is(c->kind, "warning") || kind_is(c->kind, "list-corruption"))) {
 		c->ip = d.warn_frame;
 		d.warn_frame = (struct vr_frame){0};
 		c->ip_known = true;
@@ -1701,6 +1729,17 @@ static struct vr_error *decode(char **msg, size_t n, const struct seg_state *st,
 		const char *in = strstr(msg[r->panic_line], "corrupted in: ");
 		struct vr_frame f = {0};
 		if (in && vr_oops_parse_frame(in + 14, &f)) {
+			c->ip = f;
+			c->ip_known = true;
+		}
+	}
+	if (!c->ip_known && (kind_is(r->kind, "kasan") || kind_is(r->kind, "kfence") ||
+			     kind_is(r->kind, "kmsan"))) {
+		/* "BUG: KASAN: slab-use-after-free in foo+0x9e/0x140 [mod]": the
+		 * sanitizer names the function that made the bad access. */
+		const char *in = strstr(c->title, " in ");
+		struct vr_frame f = {0};
+		if (in && vr_oops_parse_frame(in + 4, &f)) {
 			c->ip = f;
 			c->ip_known = true;
 		}

@@ -358,7 +358,7 @@ static const struct vr_regs *fault_regs(struct ctx *c)
 		for (size_t j = 0; j < t->n_frames; j++) {
 			const struct vr_frame *fr = &t->frames[j];
 			if (fr->exception && fr->regs && fr->regs->valid &&
-			    (!cr->ip_known || fr->regs->r[VR_RIP] == cr->ip.address))
+			    (!cr->ip_known || !cr->ip.address || fr->regs->r[VR_RIP] == cr->ip.address))
 				return fr->regs;
 		}
 	}
@@ -382,7 +382,7 @@ static struct vr_error *add_line(struct vr_pointer *p, size_t *cap, char *line)
 /* Lines like `crash> dis -l`: a "FILE: LINE" header when the source line
  * changes, then "0xADDR <sym+off>:\tinsn", the faulting one marked "=>". */
 static struct vr_error *listing(struct ctx *c, const struct vr_insn *v, size_t n, size_t fault_i,
-				const char *sym, uint64_t sym_start, bool sym_known)
+				const char *sym, uint64_t sym_start, bool sym_known, bool show_addr)
 {
 	struct vr_pointer *p = &c->r->pointer;
 	size_t cap = p->n_disassembly;
@@ -392,7 +392,7 @@ static struct vr_error *listing(struct ctx *c, const struct vr_insn *v, size_t n
 	int last_line = 0;
 	struct vr_error *err = NULL;
 	for (size_t i = from; !err && i < to; i++) {
-		if (c->a->kernel) {
+		if (c->a->kernel && show_addr) {
 			char *file = NULL;
 			int line = 0;
 			if (!vr_error_catch(vr_kernel_source_line(c->a->kernel, v[i].address, &file, &line)) &&
@@ -409,9 +409,16 @@ static struct vr_error *listing(struct ctx *c, const struct vr_insn *v, size_t n
 		}
 		char where[160] = "";
 		if (sym && sym_known && v[i].address >= sym_start)
-			snprintf(where, sizeof(where), " <%s+%" PRIu64 ">", sym, v[i].address - sym_start);
-		err = add_line(p, &cap, vr_asprintf("%s0x%016" PRIx64 "%s:\t%s", i == fault_i ? "=> " : "   ",
-						     v[i].address, where, v[i].text));
+			snprintf(where, sizeof(where), "<%s+%" PRIu64 ">", sym, v[i].address - sym_start);
+		else if (sym && sym_known && !show_addr)
+			snprintf(where, sizeof(where), "<%s-%" PRIu64 ">", sym, sym_start - v[i].address);
+		if (show_addr)
+			err = add_line(p, &cap, vr_asprintf("%s0x%016" PRIx64 "%s%s:\t%s",
+							     i == fault_i ? "=> " : "   ", v[i].address,
+							     where[0] ? " " : "", where, v[i].text));
+		else
+			err = add_line(p, &cap, vr_asprintf("%s%s:\t%s", i == fault_i ? "=> " : "   ",
+							     where, v[i].text));
 	}
 	free(last_file);
 	return err;
@@ -467,8 +474,22 @@ static struct vr_error *run(struct vr_analysis *a, const char **skipped)
 	size_t loglen = 0, logfault = 0;
 	bool have_log = cr->code &&
 			!vr_error_catch(vr_code_parse(cr->code, logcode, sizeof(logcode), &loglen, &logfault));
-	uint64_t ip = cr->ip_known ? cr->ip.address : (c.regs ? c.regs->r[VR_RIP] : 0);
-	bool ip_known = cr->ip_known || (c.regs != NULL);
+	/* A log gives the IP as symbol+offset (with "RIP: 0010:sym+0x1c/0x26")
+	 * and no address: then the listing is relative to the symbol. */
+	uint64_t ip = 0;
+	bool ip_known = false;
+	if (cr->ip_known && (cr->ip.address || !cr->ip.symbol)) {
+		/* "RIP: 0010:0x0" (a call through a NULL pointer) has no symbol. */
+		ip = cr->ip.address;
+		ip_known = true;
+	} else if (c.regs && c.regs->r[VR_RIP]) {
+		ip = c.regs->r[VR_RIP];
+		ip_known = true;
+	}
+	bool rel = !ip_known && cr->ip_known && cr->ip.symbol && cr->ip.offset < FUNC_MAX;
+	/* Relative listings decode at a made-up base that keeps offsets
+	 * before the symbol's start from wrapping around. */
+	uint64_t at = ip_known ? ip : (rel ? (1ull << 32) + cr->ip.offset : 0);
 
 	_cleanup_free_ uint8_t *func = NULL;
 	size_t funclen = 0;
@@ -521,10 +542,10 @@ static struct vr_error *run(struct vr_analysis *a, const char **skipped)
 			n = 0;
 		}
 	}
-	if (!listed && have_log && ip_known) {
-		if (!vr_error_catch(vr_disasm_window(logcode, loglen, logfault, ip, &v, &n))) {
+	if (!listed && have_log && (ip_known || rel)) {
+		if (!vr_error_catch(vr_disasm_window(logcode, loglen, logfault, at, &v, &n))) {
 			for (size_t i = 0; i < n; i++)
-				if (v[i].address == ip) {
+				if (v[i].address == at) {
 					fault_i = i;
 					listed = true;
 				}
@@ -537,7 +558,7 @@ static struct vr_error *run(struct vr_analysis *a, const char **skipped)
 		if (listed)
 			sym_known = cr->ip_known && cr->ip.symbol && cr->ip.offset < FUNC_MAX;
 	}
-	if (!listed && have_log && !ip_known) {
+	if (!listed && have_log && !ip_known && !rel) {
 		/* No address: decode at offset 0 for the operand alone. */
 		struct vr_insn one;
 		if (!vr_error_catch(vr_disasm_one(logcode + logfault, loglen - logfault, 0, &one))) {
@@ -549,7 +570,7 @@ static struct vr_error *run(struct vr_analysis *a, const char **skipped)
 		c.have_insn = true;
 		c.insn = v[fault_i];
 		struct vr_error *err = listing(&c, v, n, fault_i, cr->ip.symbol,
-					       ip - (sym_known ? cr->ip.offset : 0), sym_known);
+					       at - (sym_known ? cr->ip.offset : 0), sym_known, !rel);
 		if (err && err->code == VR_ERR_NOMEM) {
 			free(v);
 			return err;
@@ -565,7 +586,7 @@ static struct vr_error *run(struct vr_analysis *a, const char **skipped)
 	/* ---- classify ---- */
 	bool faulting_kind = cr->fault_address_known || (cr->kind && (!strcmp(cr->kind, "null-deref") ||
 				!strcmp(cr->kind, "page-fault") || !strcmp(cr->kind, "gpf") ||
-				!strcmp(cr->kind, "sysrq") || !strcmp(cr->kind, "kasan") ||
+				!strcmp(cr->kind, "kasan") ||
 				!strcmp(cr->kind, "stack-overflow") || !strcmp(cr->kind, "double-fault")));
 	if (!faulting_kind) {
 		if (!c.have_insn)

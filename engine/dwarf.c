@@ -16,8 +16,9 @@
  *
  * Modules: a module's debug file (NAME.ko, NAME.ko.debug; '-' and '_' are
  * the same in module names) is looked for under each --modules directory
- * and /usr/lib/debug/lib/modules/RELEASE. It is opened as an offline
- * module with libdwfl, which applies the .ko's relocations to its DWARF;
+ * and /usr/lib/debug/lib/modules/RELEASE. It is reported to libdwfl as a
+ * module at its runtime text address, and libdwfl applies the .ko's
+ * relocations to its DWARF with the section addresses we give it;
  * its executable sections are placed where the kernel's module loader puts
  * them (kernel/module/main.c layout_sections(): SHF_EXECINSTR sections,
  * except .init*, in ELF order, each aligned, from the start of the module's
@@ -439,7 +440,22 @@ static int module_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *
 	return -1; /* the file given is the debug file */
 }
 
+static int module_find_elf(Dwfl_Module *mod, void **userdata, const char *modname,
+			   Dwarf_Addr base, char **file_name, Elf **elfp)
+{
+	struct dwarf_module *m = *userdata;
+	if (!m || !m->path)
+		return -1;
+	*file_name = vr_strdup(m->path);
+	*elfp = NULL;
+	return open(m->path, O_RDONLY | O_CLOEXEC);
+}
+
+/* Reported with dwfl_report_module() rather than dwfl_report_offline():
+ * only then does libdwfl ask section_address where each section was
+ * loaded (an offline report lays the sections out on its own). */
 static const Dwfl_Callbacks module_callbacks = {
+	.find_elf = module_find_elf,
 	.find_debuginfo = module_find_debuginfo,
 	.section_address = module_section_address,
 };
@@ -529,14 +545,25 @@ static struct vr_error *module_open(struct vr_kernel *k, struct vr_dwarf *d,
 	m->dwfl = dwfl_begin(&module_callbacks);
 	if (!m->dwfl)
 		return vr_error_create(VR_ERR_FORMAT, "libdwfl: %s", dwfl_errmsg(-1));
+	uint64_t end = m->text_base;
+	for (size_t i = 0; i < m->n_secs; i++)
+		if (m->secs[i].addr >= end)
+			end = m->secs[i].addr + 1;
+	uint64_t size = vm->text_size ? vm->text_size : vm->size;
+	if (m->text_base + size > end)
+		end = m->text_base + size;
 	dwfl_report_begin(m->dwfl);
-	Dwfl_Module *mod = dwfl_report_offline(m->dwfl, m->name, m->path, -1);
+	Dwfl_Module *mod = dwfl_report_module(m->dwfl, m->name, m->text_base, end);
 	dwfl_report_end(m->dwfl, NULL, NULL);
 	if (!mod)
-		return vr_error_create(VR_ERR_FORMAT, "opening %s: %s", m->path, dwfl_errmsg(-1));
+		return vr_error_create(VR_ERR_FORMAT, "reporting %s: %s", m->path, dwfl_errmsg(-1));
 	void **ud;
 	dwfl_module_info(mod, &ud, NULL, NULL, NULL, NULL, NULL, NULL);
 	*ud = m;
+	Dwarf_Addr bias;
+	if (!dwfl_module_getdwarf(mod, &bias))
+		return vr_error_create(VR_ERR_FORMAT, "reading DWARF of %s: %s", m->path,
+				       dwfl_errmsg(-1));
 	m->mod = mod;
 	return NULL;
 }

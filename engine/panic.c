@@ -120,6 +120,11 @@ static char *oops_headline(const struct vr_log *log, size_t die)
 		}
 	}
 	const char *t = log->records[die].text ? log->records[die].text : "";
+	/* 6.12 prefixes every die line with "Oops: " (then "Oops: Oops:
+	 * 0000" for a page fault); drop it so that every release says the
+	 * same "general protection fault, ..." / "Oops: 0000 ...". */
+	if (!strncmp(t, "Oops: ", 6) && !(t[6] >= '0' && t[6] <= '9'))
+		t += 6;
 	const char *nl = strchr(t, '\n');
 	return vr_strndup(t, nl ? (size_t)(nl - t) : strlen(t));
 }

@@ -28,6 +28,7 @@ struct sym {
 	uint32_t name;      /* offset into the table's strings */
 	uint32_t prio;      /* lower wins among symbols at one address */
 	uint32_t order;     /* position in the source table: stable ties */
+	uint32_t hash;      /* of the name, computed while reading it */
 	char type;          /* nm letter */
 	bool addressable;   /* may answer an address lookup */
 };
@@ -39,6 +40,7 @@ struct table {
 	char *strings;
 	size_t strings_len;
 	uint32_t *by_addr;  /* best addressable symbol at each distinct address */
+	uint64_t *keys;     /* their addresses: the binary search stays in one array */
 	size_t n_by_addr;
 	uint32_t *hash;     /* open addressing, index + 1, 0 empty */
 	size_t hash_mask;
@@ -58,6 +60,7 @@ static void table_deinit(struct table *t)
 	free(t->syms);
 	free(t->strings);
 	free(t->by_addr);
+	free(t->keys);
 	free(t->hash);
 	memset(t, 0, sizeof(*t));
 }
@@ -85,12 +88,12 @@ static int sym_cmp(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
-static uint64_t name_hash(const char *s)
+static uint32_t name_hash(const char *s)
 {
 	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
 	for (; *s; s++)
 		h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
-	return h;
+	return (uint32_t)(h ^ h >> 32);
 }
 
 static bool is_global(char type)
@@ -132,6 +135,11 @@ static struct vr_error *table_build(struct table *t)
 		uint64_t d = j + 1 < t->n_by_addr ? t->syms[t->by_addr[j + 1]].addr - s->addr : 0;
 		s->size = d <= MAX_DERIVED_SIZE ? d : 0;
 	}
+	t->keys = malloc((t->n_by_addr ? t->n_by_addr : 1) * sizeof(*t->keys));
+	if (!t->keys)
+		return &vr_error_oom;
+	for (size_t j = 0; j < t->n_by_addr; j++)
+		t->keys[j] = t->syms[t->by_addr[j]].addr;
 	t->lo = UINT64_MAX;
 	t->hi = 0;
 	for (size_t j = 0; j < t->n_by_addr; j++) {
@@ -147,7 +155,7 @@ static struct vr_error *table_build(struct table *t)
 
 	for (size_t i = 0; i < t->n; i++) {
 		const char *name = t->strings + t->syms[i].name;
-		size_t h = (size_t)name_hash(name) & t->hash_mask;
+		size_t h = t->syms[i].hash & t->hash_mask;
 		for (;;) {
 			uint32_t e = t->hash[h];
 			if (!e) {
@@ -155,7 +163,7 @@ static struct vr_error *table_build(struct table *t)
 				break;
 			}
 			const struct sym *o = &t->syms[e - 1];
-			if (!strcmp(t->strings + o->name, name)) {
+			if (o->hash == t->syms[i].hash && !strcmp(t->strings + o->name, name)) {
 				/* Several static symbols may share a name: a global
 				 * one wins, else the first by address. */
 				if (is_global(t->syms[i].type) && !is_global(o->type))
@@ -172,12 +180,13 @@ static const struct sym *table_by_name(const struct table *t, const char *name)
 {
 	if (!t->hash)
 		return NULL;
-	size_t h = (size_t)name_hash(name) & t->hash_mask;
+	uint32_t hash = name_hash(name);
+	size_t h = hash & t->hash_mask;
 	for (;;) {
 		uint32_t e = t->hash[h];
 		if (!e)
 			return NULL;
-		if (!strcmp(t->strings + t->syms[e - 1].name, name))
+		if (t->syms[e - 1].hash == hash && !strcmp(t->strings + t->syms[e - 1].name, name))
 			return &t->syms[e - 1];
 		h = (h + 1) & t->hash_mask;
 	}
@@ -190,7 +199,7 @@ static const struct sym *table_by_addr(const struct table *t, uint64_t addr)
 	size_t lo = 0, hi = t->n_by_addr;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (t->syms[t->by_addr[mid]].addr <= addr)
+		if (t->keys[mid] <= addr)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -379,6 +388,7 @@ static struct vr_error *load_vmlinux(struct vr_kernel *k, struct table *t)
 		d->type = nm_type(&s, secs, shnum);
 		d->prio = elf_prio(&s, name);
 		d->order = (uint32_t)t->n;
+		d->hash = name_hash(name);
 		d->addressable = s.st_shndx != SHN_ABS && addr >= VR_X86_64_START_KERNEL_MAP;
 		t->n++;
 	}
@@ -414,6 +424,7 @@ static struct vr_error *load_kallsyms(struct vr_kernel *k, struct table *t)
 			.name = ks.syms[i].name,
 			.type = type,
 			.order = (uint32_t)i,
+			.hash = name_hash(ks.names + ks.syms[i].name),
 			/* The kernel answers %pS only within its image
 			 * (is_ksym_addr); absolute and per-CPU values are not
 			 * code or data addresses. */
@@ -467,8 +478,12 @@ struct vr_error *vr_symbols_load_kernel(struct vr_kernel *k)
 	if (!err) {
 		st->have_kernel = true;
 		refine_layout(k);
-		/* The vmlinux's failure is still worth reporting. */
-		return elf_error ? vr_error_wrap(elf_error, "using kallsyms instead") : NULL;
+		/* The vmlinux's failure is still worth a warning; the step
+		 * itself succeeded. */
+		if (elf_error && k->diag)
+			vr_diag_warn(k->diag, "kernel symbols: %s: using kallsyms instead", elf_error->message);
+		vr_error_destroy(elf_error);
+		return NULL;
 	}
 	table_deinit(&st->kernel);
 	if (elf_error) {
@@ -517,6 +532,7 @@ struct vr_error *vr_symbols_add_module(struct vr_kernel *k, const char *module,
 			.name = (uint32_t)t.strings_len,
 			.type = type,
 			.order = (uint32_t)t.n,
+			.hash = name_hash(s->name),
 			.prio = s->size == 0,
 			.addressable = s->address != 0 && type != 'a' && type != 'A' && type != 'U' &&
 				       type != 'u' && type != 'w',

@@ -204,6 +204,15 @@ static bool read_timekeeper(struct vr_kernel *k, struct vr_system *s)
 	if (off(k, "timekeeper", "tkr_mono.base", &o_base) && rd64(k, tk + o_tk + o_base, &base)) {
 		if (off(k, "timekeeper", "offs_boot", &o_boot))
 			rd64(k, tk + o_tk + o_boot, &boot);
+		/* tkr_mono.base holds whole seconds and the monotonic offset's
+		 * ns (timekeeping.c tk_update_ktime_data()); the ns of the
+		 * current second are tkr_mono.xtime_nsec >> tkr_mono.shift. */
+		uint64_t o_xns, o_shift, xns;
+		uint32_t shift;
+		if (off(k, "timekeeper", "tkr_mono.xtime_nsec", &o_xns) &&
+		    off(k, "timekeeper", "tkr_mono.shift", &o_shift) && rd64(k, tk + o_tk + o_xns, &xns) &&
+		    rd32(k, tk + o_tk + o_shift, &shift) && shift < 64 && (xns >> shift) < 1000000000ull)
+			base += xns >> shift;
 		if ((int64_t)base >= 0 && (int64_t)boot >= 0)
 			s->uptime_s = (double)(base + boot) / 1e9;
 	}

@@ -353,16 +353,23 @@ static bool in_named(struct vr_kernel *k, uint64_t v)
 	return false;
 }
 
-/* The frames that saved the registers are gone (the CPU halted or kexec'd),
- * but their return addresses remain below the pt_regs at word p of the
- * stack st (read into w): the deepest slot in a known stopping function whose
- * walk reaches exactly that pt_regs. */
+/* What a trial walk from a scanned slot must reach to be believed: the
+ * pt_regs at regs_addr, or (regs_addr 0) a frame at exactly sp whose IP is
+ * in [fn_lo, fn_hi). */
+struct stop_target {
+	uint64_t regs_addr;
+	uint64_t sp, fn_lo, fn_hi;
+};
+
+/* The frames that stopped the CPU are gone from the registers (it halted or
+ * kexec'd), but their return addresses remain deeper in the stack st (read
+ * into w) than word `below`: the deepest slot in a known stopping function
+ * whose walk reaches the target. */
 static bool find_stop_slot(struct vr_kernel *k, struct kctx *c, const struct vr_unwinder *u,
-			   const struct vr_stack_range *st, const uint64_t *w, size_t p,
-			   struct vr_regs *ret)
+			   const struct vr_stack_range *st, const uint64_t *w, size_t below,
+			   const struct stop_target *t, struct vr_regs *ret)
 {
-	uint64_t p_addr = st->lo + 8 * p;
-	for (size_t i = 0; i < p; i++) {
+	for (size_t i = 0; i < below; i++) {
 		uint64_t v = w[i];
 		if (!k_is_text(c, v) || !in_named(k, v))
 			continue;
@@ -375,11 +382,14 @@ static bool find_stop_slot(struct vr_kernel *k, struct kctx *c, const struct vr_
 		if (vr_unwind_raw(u, &sr, true, true, &raw))
 			return false;
 		bool ok = false;
-		for (size_t j = 0; j < raw.n; j++)
-			if (raw.frames[j].exception && raw.frames[j].regs_addr == p_addr) {
-				ok = true;
-				break;
-			}
+		for (size_t j = 0; j < raw.n && !ok; j++) {
+			const struct vr_raw_frame *f = &raw.frames[j];
+			if (t->regs_addr)
+				ok = f->exception && f->regs_addr == t->regs_addr;
+			else
+				ok = j > 0 && !f->guessed && f->sp == t->sp && f->ip >= t->fn_lo &&
+				     f->ip < t->fn_hi;
+		}
 		if (getenv("VR_DEBUG_UNWIND"))
 			fprintf(stderr, "slot 0x%llx value 0x%llx: %zu frames, %s, %s\n",
 				(unsigned long long)(st->lo + 8 * i), (unsigned long long)v, raw.n,
@@ -433,7 +443,22 @@ bool vr_unwind_crash_start(struct vr_kernel *k, int cpu, uint64_t task_stack,
 		for (size_t p = nw - 21 + 1; p-- > 0;) {
 			if (!regs_match(&w[p], regs))
 				continue;
-			if (find_stop_slot(k, &c, &u, st, w, p, ret))
+			struct stop_target t = {.regs_addr = st->lo + 8 * p};
+			if (find_stop_slot(k, &c, &u, st, w, p, &t, ret))
+				return true;
+		}
+		/* panic() -> __crash_kexec(NULL): crash_setup_regs() saved
+		 * the registers in __crash_kexec, which then went on to call
+		 * machine_kexec(); its return address lies below the saved
+		 * SP, and its walk returns to __crash_kexec at that SP. */
+		uint64_t rsp = regs->r[VR_RSP];
+		struct vr_symbol fn;
+		if (rsp >= st->lo && rsp < st->hi &&
+		    vr_symbols_lookup_addr(k, regs->r[VR_RIP], &fn) && fn.name && fn.size &&
+		    (strcmp(fn.name, "__crash_kexec") == 0 || strcmp(fn.name, "crash_kexec") == 0)) {
+			struct stop_target t = {.sp = rsp, .fn_lo = fn.address,
+						.fn_hi = fn.address + fn.size};
+			if (find_stop_slot(k, &c, &u, st, w, (rsp - st->lo) / 8, &t, ret))
 				return true;
 		}
 	}

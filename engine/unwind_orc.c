@@ -198,7 +198,7 @@ struct walk {
 	bool degraded;          /* a guess was made: frames are unreliable */
 };
 
-static bool rd(struct walk *w, uint64_t addr, uint64_t *ret)
+static bool rd(const struct walk *w, uint64_t addr, uint64_t *ret)
 {
 	if (addr & 7)
 		return false;
@@ -361,6 +361,16 @@ static struct vr_error *scan_gap(struct walk *w, struct vr_raw_trace *out, size_
 	return NULL;
 }
 
+/* A walk that guessed and then, by ORC alone, reached known registers or the
+ * bottom of the stack was right after the guess: its frames other than the
+ * guessed ones are reliable. */
+static void confirm(struct vr_raw_trace *out)
+{
+	for (size_t j = 0; j < out->n; j++)
+		if (!out->frames[j].guessed)
+			out->frames[j].reliable = true;
+}
+
 static bool anchor_match(const struct vr_regs *r, const struct vr_regs *a)
 {
 	static const enum vr_reg check[] = {VR_RIP, VR_RSP, VR_RBX, VR_RBP, VR_R12, VR_R15};
@@ -427,8 +437,12 @@ struct vr_error *vr_unwind_raw(const struct vr_unwinder *u, const struct vr_regs
 		} else {
 			have = u->find_orc(u->ctx, w.signal ? w.ip : w.ip - 1, &e);
 		}
-		if (have && e.type == VR_ORC_TYPE_END_OF_STACK)
-			return NULL; /* the bottom of a kernel thread or entry code */
+		if (have && e.type == VR_ORC_TYPE_END_OF_STACK) {
+			/* The bottom of a kernel thread or entry code. */
+			if (w.degraded)
+				confirm(out);
+			return NULL;
+		}
 		uint64_t old_ip = w.ip;
 		if (!have || e.type == VR_ORC_TYPE_UNDEFINED) {
 			if (!guess_caller(&w, out)) {
@@ -613,11 +627,13 @@ struct vr_error *vr_unwind_raw(const struct vr_unwinder *u, const struct vr_regs
 
 		if (f.exception && w.degraded && u->anchor && anchor_match(&f.regs, u->anchor)) {
 			w.degraded = next.degraded = false;
-			for (size_t j = 0; j < out->n; j++)
-				if (!out->frames[j].guessed)
-					out->frames[j].reliable = true;
+			confirm(out);
 		}
 		bool user = f.exception && (next.cur.r[VR_CS] & 3);
+		if (user && w.degraded) {
+			w.degraded = false;
+			confirm(out);
+		}
 		if (user) {
 			/* Entry from user mode: the last frame, user RIP and the
 			 * registers the task entered the kernel with. */

@@ -224,7 +224,11 @@ static void check(struct vr_kernel *k, struct candidate *c)
 		evidence(c, "the vmlinux holds no readable linux_banner");
 	}
 
-	if (have_sym && vr_kernel_has_memory(k)) {
+	if (have_sym && vr_kernel_has_memory(k) && !k->x86.ready) {
+		/* Without the address space (and its KASLR offset) a read at
+		 * the symbol proves nothing either way. */
+		evidence(c, "linux_banner not compared: the dump's address space is not established");
+	} else if (have_sym && vr_kernel_has_memory(k)) {
 		/* The vmlinux is linked at the unrandomized address. */
 		uint64_t addr = sym.st_value + k->x86.kaslr_offset;
 		char mem[BANNER_MAX];

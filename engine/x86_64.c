@@ -228,17 +228,50 @@ static void find_phys_base(struct vr_kernel *k)
 		x->phys_base_known = true;
 		return;
 	}
-	/* Without KASLR the image is mapped by the ELF segment that starts at
-	 * _text = __START_KERNEL_map + 16 MiB (CONFIG_PHYSICAL_START). */
-	uint64_t pa = 0;
-	uint64_t va = x->kernel_start + x->kaslr_offset + 0x1000000;
-	if (!vr_error_catch(vr_dump_elf_vtop(k->dump, va, &pa))) {
+	/* Else any address of the image that a segment maps will do: probe
+	 * the image area in 2 MiB steps (the KASLR alignment). */
+	for (uint64_t va = x->kernel_start; va < x->modules_start; va += 1ull << 21) {
+		uint64_t pa = 0;
+		if (vr_error_catch(vr_dump_elf_vtop(k->dump, va, &pa)))
+			continue;
 		x->phys_base = pa - (va - x->kernel_start);
 		x->phys_base_known = true;
+		/* kexec-tools' image segment starts at _text, linked at
+		 * __START_KERNEL_map + 16 MiB (CONFIG_PHYSICAL_START): without
+		 * VMCOREINFO this is the KASLR offset. */
+		if (!vi && va >= x->kernel_start + 0x1000000)
+			x->kaslr_offset = va - (x->kernel_start + 0x1000000);
+		return;
 	}
 }
 
 static struct vr_error *read_bases(struct vr_kernel *k, bool from_vmcoreinfo);
+
+/* Without VMCOREINFO (a QEMU dump of a guest without the vmcoreinfo
+ * device) the KASLR offset and phys_base come from the page tables: after
+ * boot the image mapping covers only _text.._end (cleanup_highmap(),
+ * arch/x86/mm/init_64.c), so its first mapped 2 MiB page is _text, linked
+ * at __START_KERNEL_map + 16 MiB (CONFIG_PHYSICAL_START, as every
+ * distribution builds). */
+static void find_image(struct vr_kernel *k)
+{
+	struct vr_x86_64 *x = &k->x86;
+	for (uint64_t va = x->kernel_start; va < x->modules_start; va += 1ull << 21) {
+		uint64_t pa = 0;
+		struct vr_error *err = walk(x->pgd, x->la57, x->sme_mask, va, read_phys_u64, k, &pa, NULL, NULL);
+		if (err) {
+			bool fault = err->code == VR_ERR_FAULT;
+			vr_error_destroy(err);
+			if (fault)
+				continue;
+			return;
+		}
+		x->kaslr_offset = va - (x->kernel_start + 0x1000000);
+		x->phys_base = pa - (va - x->kernel_start);
+		x->phys_base_known = true;
+		return;
+	}
+}
 
 static struct vr_error *x86_64_init(struct vr_kernel *k)
 {
@@ -286,6 +319,8 @@ static struct vr_error *x86_64_init(struct vr_kernel *k)
 				       vi ? "VMCOREINFO gives neither phys_base nor init_top_pgt, and no CPU note holds CR3"
 					  : "no VMCOREINFO, and no CPU note holds CR3: the kernel page tables cannot be found");
 	x->ready = true;
+	if (!vi && !x->phys_base_known)
+		find_image(k);
 
 	/* Randomised bases (CONFIG_RANDOMIZE_MEMORY): the fixed layout unless
 	 * VMCOREINFO names the variables; Linux 6.1 does not, so the direct
@@ -347,9 +382,17 @@ static struct vr_error *read_bases(struct vr_kernel *k, bool from_vmcoreinfo)
 
 struct vr_error *vr_x86_64_refine(struct vr_kernel *k)
 {
-	if (!k->x86.ready)
+	struct vr_x86_64 *x = &k->x86;
+	if (!x->ready)
 		return NULL;
-	return read_bases(k, false);
+	uint64_t sym = 0;
+	if (!x->pgd && x->phys_base_known && vr_symbols_lookup_name(k, "init_top_pgt", &sym) &&
+	    sym >= x->kernel_start && sym < x->modules_start)
+		x->pgd = sym - x->kernel_start + x->phys_base;
+	struct vr_error *err = read_bases(k, false);
+	if (!x->page_offset && x->pgd)
+		x->page_offset = vr_x86_64_find_direct_map(x->pgd, x->la57, x->sme_mask, read_phys_u64, k);
+	return err;
 }
 
 /* How to add an architecture: write a file like this one defining a

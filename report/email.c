@@ -78,8 +78,10 @@ struct vr_error *vr_emit_email(const struct vr_report *r, const struct vr_emit_o
 	const struct vr_system *s = &r->facts->system;
 	char *verdict = vr_report_verdict(r);
 	char subject[512];
+	/* "(none)" is the kernel's default nodename: no host name was set. */
+	bool host = s->nodename && strcmp(s->nodename, "(none)");
 	snprintf(subject, sizeof(subject), "[vmreport] %s on %s (%s)", verdict ? verdict : "crash",
-		 s->nodename ? s->nodename : "unknown host", s->release ? s->release : "unknown kernel");
+		 host ? s->nodename : "unnamed host", s->release ? s->release : "unknown kernel");
 
 	header(out, "From", o->mail_from ? o->mail_from : "vmreport <root@localhost>");
 	header(out, "To", o->mail_to ? o->mail_to : "root@localhost");
@@ -161,7 +163,7 @@ struct vr_error *vr_emit_email(const struct vr_report *r, const struct vr_emit_o
 		size_t n = tr->n_frames < TRACE_LINES ? tr->n_frames : TRACE_LINES;
 		for (size_t i = 0; i < n; i++) {
 			char *name = vr_frame_name(&tr->frames[i]);
-			bline(&b, " %s#%zu %s", tr->frames[i].reliable ? "" : "?", i, name ? name : "?");
+			bline(&b, " #%zu %s%s", i, tr->frames[i].reliable ? "" : "? ", name ? name : "?");
 			free(name);
 		}
 		if (tr->n_frames > n)

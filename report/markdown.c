@@ -68,10 +68,10 @@ static void trace_block(FILE *out, const struct vr_trace *t)
 		char *name = vr_frame_name(f);
 		char line[1024];
 		if (f->file)
-			snprintf(line, sizeof(line), "%s#%-2zu %s  %s:%d", f->reliable ? " " : "?", i,
+			snprintf(line, sizeof(line), " #%-2zu %s%s  %s:%d", i, f->reliable ? "" : "? ",
 				 name ? name : "?", f->file, f->line);
 		else
-			snprintf(line, sizeof(line), "%s#%-2zu %s", f->reliable ? " " : "?", i, name ? name : "?");
+			snprintf(line, sizeof(line), " #%-2zu %s%s", i, f->reliable ? "" : "? ", name ? name : "?");
 		free(name);
 		block_line(out, line);
 		if (f->exception && f->regs && f->regs->valid) {
@@ -188,7 +188,7 @@ static void evidence(FILE *out, const struct vr_report *r)
 	}
 	if (p->code_matches == 0)
 		fputs("- **The `Code:` bytes in the log differ from the code in memory** (memory corruption?)\n", out);
-	if (p->n_disassembly) {
+	if (p->class && p->n_disassembly) {
 		fputs("\n```\n", out);
 		for (size_t i = 0; i < p->n_disassembly; i++)
 			block_line(out, p->disassembly[i]);
@@ -310,7 +310,7 @@ static void details(FILE *out, const struct vr_report *r)
 	bool hdr = false;
 	for (size_t i = 0; r->diag && i < r->diag->n_steps; i++) {
 		const struct vr_step *s = &r->diag->steps[i];
-		if (!strcmp(s->status, "ok"))
+		if (!strcmp(s->status, "ok") || !strcmp(s->status, "skipped"))
 			continue;
 		if (!hdr)
 			details_open(out, "What could not be established");

@@ -19,8 +19,9 @@ static void field(FILE *out, const char *name, const char *value)
 static void print_frame(FILE *out, size_t i, const struct vr_frame *f, const struct style *st)
 {
 	char *name = vr_frame_name(f);
-	fprintf(out, " %s#%-2zu %s%s", f->reliable ? "" : "?", i, name ? name : "?",
-		f->reliable ? "" : "");
+	/* Unreliable frames (found by scanning the stack) carry the kernel's
+	 * own "? " mark. */
+	fprintf(out, " #%-2zu %s%s", i, f->reliable ? "" : "? ", name ? name : "?");
 	if (f->address)
 		fprintf(out, " at %016" PRIx64, f->address);
 	if (f->file)
@@ -49,12 +50,13 @@ static void print_frame(FILE *out, size_t i, const struct vr_frame *f, const str
 
 static void print_trace(FILE *out, const struct vr_trace *t, const struct style *st)
 {
-	const char *stack = NULL;
+	const char *stack = "task";
 	for (size_t i = 0; i < t->n_frames; i++) {
 		const struct vr_frame *f = &t->frames[i];
-		if (f->stack && (!stack || strcmp(stack, f->stack))) {
-			if (stack)
-				fprintf(out, "   --- <%s stack> ---\n", f->stack);
+		/* Mark every change of stack, as crash does; a trace that starts
+		 * on another stack than the task's says so first. */
+		if (f->stack && strcmp(stack, f->stack)) {
+			fprintf(out, "   --- <%s stack> ---\n", f->stack);
 			stack = f->stack;
 		}
 		print_frame(out, i, f, st);
@@ -296,7 +298,8 @@ static void print_rest(FILE *out, const struct vr_report *r, const struct style 
 	bool hdr = false;
 	for (size_t i = 0; r->diag && i < r->diag->n_steps; i++) {
 		const struct vr_step *s = &r->diag->steps[i];
-		if (!strcmp(s->status, "ok"))
+		/* Skipped steps did not apply; the JSON lists them all. */
+		if (!strcmp(s->status, "ok") || !strcmp(s->status, "skipped"))
 			continue;
 		if (!hdr)
 			fprintf(out, "\n%sNOT ESTABLISHED%s\n", st->bold, st->reset);

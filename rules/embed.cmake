@@ -1,7 +1,7 @@
 # Writes OUT: a C file holding every RULES_DIR/*.yaml as a byte array, with
 # its base name, for rules/rules.c to load as the built-in rules.
 file(GLOB FILES ${RULES_DIR}/*.yaml)
-set(body "/* Generated from rules/*.yaml by rules/embed.cmake. */\n#include <stddef.h>\n")
+set(body "/* Generated from the rule files by rules/embed.cmake. */\n#include <stddef.h>\n")
 set(table "")
 set(i 0)
 list(SORT FILES)

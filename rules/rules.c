@@ -861,12 +861,14 @@ static struct vr_error *merge(struct vr_ruleset *dst, struct vr_ruleset *src)
 		*g = (struct frame_group){0};
 	}
 	src->n_groups = 0;
-	if ((err = vr_grow(&dst->magic, &dst->cap_magic, dst->n_magic + src->n_magic,
-			   sizeof(*dst->magic), VR_RULES_MAX_MAGIC)))
-		return err;
-	memcpy(dst->magic + dst->n_magic, src->magic, src->n_magic * sizeof(*src->magic));
-	dst->n_magic += src->n_magic;
-	src->n_magic = 0;
+	if (src->n_magic) {
+		if ((err = vr_grow(&dst->magic, &dst->cap_magic, dst->n_magic + src->n_magic,
+				   sizeof(*dst->magic), VR_RULES_MAX_MAGIC)))
+			return err;
+		memcpy(dst->magic + dst->n_magic, src->magic, src->n_magic * sizeof(*src->magic));
+		dst->n_magic += src->n_magic;
+		src->n_magic = 0;
+	}
 	for (size_t i = 0; i < src->n_rules; i++) {
 		struct rule *r = &src->rules[i];
 		size_t j;

@@ -19,11 +19,11 @@ bad() {
 # The NUL-terminated string at SYMBOL in the vmlinux file, read through its
 # section headers (nm and readelf are the oracle, not vmreport).
 vmlinux_string() { # VMLINUX SYMBOL
-	local v=$1 sym=$2 addr a name type saddr off size rest s
+	local v=$1 sym=$2 addr a _name type saddr off size _rest s
 	addr=$(nm "$v" | awk -v s="$sym" '$3 == s { print $1; exit }')
 	[[ -n $addr ]] || return 1
 	a=$((16#$addr))
-	while read -r name type saddr off size rest; do
+	while read -r _name type saddr off size _rest; do
 		[[ $type == PROGBITS ]] || continue
 		s=$((16#$saddr))
 		if ((a >= s && a - s < 16#$size)); then
@@ -56,6 +56,16 @@ for rel in $(rig_kernels); do
 				fi
 				[[ $(grep -c ' ok 0x' <<<"$out") == 2 ]] || bad "$rel $s $f ($mode): $out"
 			done
+			# Without VMCOREINFO (QEMU guests lacking the vmcoreinfo
+			# device): layout from the CPU notes' CR3 or the ELF segments,
+			# KASLR offset from the image mapping, symbols from the vmlinux.
+			if [[ $s == null-deref && ($f == vmcore.elf || $f == qemu.elf) ]]; then
+				out=$("$T" --no-vmcoreinfo --vmlinux "$vmlinux" "$d" translate linux_banner init_uts_ns 2>&1) ||
+					bad "$rel $s $f (no VMCOREINFO): $out"
+				[[ $(grep -c ' ok 0x' <<<"$out") == 2 ]] || bad "$rel $s $f (no VMCOREINFO): $out"
+				b=$("$T" --no-vmcoreinfo --vmlinux "$vmlinux" "$d" string linux_banner 2>&1) || true
+				[[ $b == "$want_banner" ]] || bad "$rel $s $f (no VMCOREINFO): banner $b"
+			fi
 			if ! banner=$("$T" "$d" string linux_banner 2>&1); then
 				bad "$rel $s $f: reading linux_banner: $banner"
 			elif [[ $banner != "$want_banner" ]]; then

@@ -49,23 +49,32 @@ cat >"$OUT/README.md" <<EOT
 
 \`sample.vmcore\` is a real kdump of Debian's \`$rel\` kernel,
 crashed under QEMU by the crash rig (\`tests/rig/rig.sh\`, scenario
-\`$SCENARIO\`) and made by \`tests/rig/make-sample.sh\`:
+\`$SCENARIO\`) and copied here by \`tests/rig/make-sample.sh\`.
 
 - The kernel (KASLR on, 2 CPUs, 512 MiB) loaded the rig's buggy module
-  \`vrbug\` (\`tests/rig/module/vrbug.c\`), which read through a NULL struct
-  pointer in \`vrbug_null_deref()\`:
-  \`$crash_line\`.
+  \`vrbug\` (\`tests/rig/module/vrbug.c\`), which read through a NULL
+  struct pointer in \`vrbug_null_deref()\`:
+
+      $crash_line
+
   The oops happened on CPU $cpu, PID $pid, comm \`$comm\`; panic_on_oops=1
   sent it into kdump.
-- The capture kernel copied \`/proc/vmcore\` to a disk; the ELF vmcore was then
-  compressed with \`makedumpfile $flags vmcore.elf sample.vmcore\`
-  (kdump-compressed form, $size bytes, sha256 $sha).
-- \`sample.console.log\` is the guest's serial console: the crashed kernel's
-  own account of the crash, then the capture kernel's boot.
+- The capture kernel copied \`/proc/vmcore\` to a disk; the ELF vmcore was
+  then compressed with
 
-The matching vmlinux with DWARF is in Debian's \`linux-image-$rel-dbg\`
-package, at \`/usr/lib/debug/boot/vmlinux-$rel\`. \`sample.vrbug.ko\` is the
-module exactly as loaded (with DWARF), built from \`tests/rig/module\`. Regenerate with \`tests/rig/make-sample.sh\` (needs root,
-QEMU and the packages \`tests/deps.sh --rig\` installs).
+      makedumpfile $flags vmcore.elf sample.vmcore
+
+  (kdump-compressed form, $size bytes, sha256
+  $sha).
+- \`sample.console.log\` is the guest's serial console: the crashed
+  kernel's own account of the crash, then the capture kernel's boot.
+- \`sample.vrbug.ko\` is the module exactly as loaded, with DWARF.
+
+The matching vmlinux with DWARF is in Debian's
+\`linux-image-$rel-dbg\` package, at
+\`/usr/lib/debug/boot/vmlinux-$rel\`.
+
+Regenerate with \`tests/rig/make-sample.sh\` (needs root, QEMU and the
+packages \`tests/deps.sh --rig\` installs).
 EOT
 ls -l "$OUT"

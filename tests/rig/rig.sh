@@ -97,7 +97,7 @@ resolve_release() {
 
 # Modules NAME needs, then NAME, in load order (one a line). Built-in
 # modules are left out.
-module_order() { # REL NAME [SEEN...]
+module_order() { # REL NAME
 	local rel=$1 name=$2 dep path
 	path=$(modinfo -k "$rel" -n "$name" 2>/dev/null) || return 0
 	[[ $path == *.ko* ]] || return 0
@@ -132,7 +132,7 @@ make_cpio() { # ROOTDIR OUTFILE
 
 # Build the module and both initramfs images once per release, atomically.
 build_common() { # REL CACHE
-	local rel=$1 cache=$2 tmp lib root
+	local rel=$1 cache=$2 tmp lib root a
 	[[ -f $cache/.build/crash.cpio ]] && return 0
 	tmp=$(mktemp -d "$cache/.build.tmp.XXXXXX")
 	log "$rel: building module and initramfs"
@@ -206,7 +206,7 @@ run_kdump() { # REL SCENARIO DIR
 		-append "$append" -serial "file:$d/console.log" -device vmcoreinfo \
 		-drive "file=$d/disk.img,format=raw,if=virtio" </dev/null || rc=$?
 	((rc != 124 && rc != 137)) ||
-		fail "$rel $s: QEMU timed out after ${RIG_TIMEOUT}s; console: $d/console.log"
+		fail "$rel $s: QEMU timed out after ${RIG_TIMEOUT}s; console: $d/console.log, ending: $(tail -n 1 "$d/console.log" 2>/dev/null | tr -d '\r')"
 	((rc == 0)) || fail "$rel $s: QEMU exited with status $rc"
 	grep -q 'VRRIG-CAPTURE-OK' "$d/console.log" ||
 		fail "$rel $s: no vmcore captured: $(grep -a -m1 'VRRIG-ERROR' "$d/console.log" || tail -n 3 "$d/console.log")"
@@ -258,6 +258,8 @@ run_qemu_dump() { # REL SCENARIO DIR
 		-append "$append" -serial "file:$q/console.log" -device vmcoreinfo \
 		-chardev "pipe,id=qmp,path=$q/qmp" -mon chardev=qmp,mode=control </dev/null &
 	qpid=$!
+	# fail() exits this scenario's subshell: take QEMU down with it.
+	trap 'kill_tree $qpid' EXIT
 	read -r -t 30 -u "$QMP_OUT" line || fail "$rel $s: no QMP greeting from QEMU"
 	qmp '{"execute":"qmp_capabilities"}' 30 || fail "$rel $s: QMP negotiation failed"
 	for ((i = 0; i < RIG_TIMEOUT * 2; i++)); do
@@ -278,6 +280,7 @@ run_qemu_dump() { # REL SCENARIO DIR
 	makedumpfile -R "$d/qemu.reassembled.kdump" <"$d/qemu.kdump"
 	qmp '{"execute":"quit"}' 30 || true
 	wait "$qpid" || true
+	trap - EXIT
 	exec {QMP_IN}>&- {QMP_OUT}>&-
 	mv "$q/console.log" "$d/qemu.console.log"
 	rm -rf "$q"
@@ -397,9 +400,31 @@ run_scenario() { # REL SCENARIO
 		return 1
 	fi
 	chmod -R u+w,a+rX "$tmp"
-	rm -rf "${CACHE:?}/$s"
-	mv "$tmp" "$CACHE/$s"
+	# Replace an older copy (--force) with two renames, not a removal
+	# first, so readers never find the scenario missing.
+	if [[ -d $CACHE/$s ]]; then
+		mv "$CACHE/$s" "$tmp.old"
+		mv "$tmp" "$CACHE/$s"
+		rm -rf "$tmp.old"
+	else
+		mv "$tmp" "$CACHE/$s"
+	fi
 	log "$rel $s: done in $((SECONDS - t0)) s"
+}
+
+# Stop every process this rig started (scenario jobs, timeout, QEMU), so an
+# interrupted run leaves neither QEMU nor a half-written scenario behind.
+kill_tree() { # PID
+	local c
+	for c in $(pgrep -P "$1" 2>/dev/null); do kill_tree "$c"; done
+	kill -TERM "$1" 2>/dev/null || true
+}
+
+on_signal() {
+	trap - INT TERM
+	log "interrupted; stopping QEMU runs"
+	for c in $(pgrep -P $$ 2>/dev/null); do kill_tree "$c"; done
+	exit 130
 }
 
 selected() { # ONLY (comma-separated, empty: all)
@@ -468,19 +493,22 @@ main() {
 	fi
 
 	[[ $(id -u) == 0 ]] || fail "the rig needs root (apt-get, $RIG_ROOT)"
-	"$SRC_DIR/tests/deps.sh" --rig "$rel" || fail "installing packages for $rel failed"
-	[[ -f /boot/vmlinuz-$rel && -d /usr/lib/modules/$rel/build ]] ||
-		fail "kernel $rel is not installed"
-
+	trap on_signal INT TERM
 	mkdir -p "$CACHE"
 	# One rig per release at a time; others wait and then find the cache.
 	exec {lockfd}>"$CACHE/.lock"
 	flock "$lockfd"
 	rm -rf "$CACHE"/.tmp.* "$CACHE"/.build.tmp.*
+	# Rigs of different releases may run at once, but not two apt-gets.
+	flock "$RIG_ROOT/.lock-packages" "$SRC_DIR/tests/deps.sh" --rig "$rel" ||
+		fail "installing packages for $rel failed"
+	[[ -f /boot/vmlinuz-$rel && -d /usr/lib/modules/$rel/build ]] ||
+		fail "kernel $rel is not installed"
 
 	for s in $(selected "$only"); do
-		((force)) && rm -rf "${CACHE:?}/$s"
-		[[ -f $CACHE/$s/meta.json ]] || missing+=("$s")
+		if ((force)) || [[ ! -f $CACHE/$s/meta.json ]]; then
+			missing+=("$s")
+		fi
 	done
 	if ((${#missing[@]})); then
 		build_common "$rel" "$CACHE"

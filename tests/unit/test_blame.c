@@ -264,7 +264,7 @@ static void test_hung(void)
 	}
 	run(&t, &vr_analyzer_blame);
 	VERDICT(&t, "module", "vrbug", "vrbug_holder", NULL);
-	CHECK(reason_has(&t, "holds what vrtrigger"), "holder reason");
+	CHECK(reason_has(&t, "the stack of the holder, vrbug_holder (pid 84)"), "holder reason");
 	done(&t);
 
 	/* From the log alone. */

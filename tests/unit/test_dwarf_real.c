@@ -5,6 +5,10 @@
  *   test_dwarf_real lines VMLINUX ADDR...
  *       one line per address, addresses as the vmlinux links them:
  *       "ADDR FILE:LINE" then "  inlined SYMBOL FILE:LINE" innermost first
+ *   test_dwarf_real modline DUMP MODDIR SYMBOL OFFSET
+ *       opens the dump (vmlinux found by discovery), collects its facts,
+ *       and prints the source of SYMBOL+OFFSET in a module whose debug
+ *       file is under MODDIR, like "lines"
  *   test_dwarf_real bench VMLINUX SYSTEM_MAP N|NAME...
  *       looks up N text symbols (+4) spread over System.map, or the named
  *       ones, and prints the time and the peak resident size
@@ -65,6 +69,40 @@ int main(int argc, char **argv)
 	if (argc < 3) {
 		printf("test_dwarf_real: no files given; tests/real/types.sh runs this on a real vmlinux\n");
 		return 0;
+	}
+	if (strcmp(argv[1], "modline") == 0 && argc >= 6) {
+		const char *paths[] = { argv[2] };
+		const char *dirs[] = { argv[3] };
+		struct vr_open_options o = { .dump_paths = paths, .n_dump_paths = 1,
+					     .module_dirs = dirs, .n_module_dirs = 1 };
+		struct vr_kernel *k;
+		struct vr_error *err = vr_kernel_open(&o, &diag, &k);
+		if (err) {
+			fprintf(stderr, "opening %s: %s\n", argv[2], err->message);
+			return 2;
+		}
+		struct vr_facts facts = { 0 };
+		vr_kernel_collect(k, &facts, &diag);
+		uint64_t addr = 0;
+		int rc = 0;
+		err = vr_kernel_symbol_address(k, argv[4], &addr);
+		if (!err) {
+			addr += strtoull(argv[5], NULL, 0);
+			struct vr_frame f = { .address = addr };
+			err = vr_dwarf_source(k, addr, &f);
+			if (!err)
+				print_frame(addr, &f);
+			vr_frame_deinit(&f);
+		}
+		if (err) {
+			printf("error: %s\n", err->message);
+			vr_error_destroy(err);
+			rc = 1;
+		}
+		vr_facts_deinit(&facts);
+		vr_kernel_destroy(k);
+		vr_diag_deinit(&diag);
+		return rc;
 	}
 	struct vr_kernel *k = open_vmlinux(argv[2]);
 	int rc = 0;
@@ -128,8 +166,19 @@ int main(int argc, char **argv)
 		double ms = vr_now_ms() - t0;
 		struct rusage ru;
 		getrusage(RUSAGE_SELF, &ru);
-		printf("%zu lookups, %zu with a file, %zu inlined entries, %.1f ms, %.2f ms each, max rss %ld MB\n",
-		       done, ok, inl, ms, done ? ms / (double)done : 0.0, ru.ru_maxrss / 1024);
+		/* Anonymous memory is what the lookups cost; file-backed pages
+		 * are the mapped vmlinux, shared with the page cache. */
+		long anon_kb = -1, file_kb = -1;
+		FILE *st = fopen("/proc/self/status", "r");
+		while (st && fgets(line, sizeof(line), st)) {
+			sscanf(line, "RssAnon: %ld", &anon_kb);
+			sscanf(line, "RssFile: %ld", &file_kb);
+		}
+		if (st)
+			fclose(st);
+		printf("%zu lookups, %zu with a file, %zu inlined entries, %.1f ms, %.2f ms each, max rss %ld MB (anonymous %ld MB, file-backed %ld MB)\n",
+		       done, ok, inl, ms, done ? ms / (double)done : 0.0, ru.ru_maxrss / 1024,
+		       anon_kb / 1024, file_kb / 1024);
 		free(addrs);
 		if (ok == 0)
 			rc = 1;

@@ -40,7 +40,7 @@ static const struct tsym tsyms[] = {
 	{"_text", 0xffffffff81000000, 0, STB_GLOBAL, STT_NOTYPE, S_TEXT},
 	{"startup_64", 0xffffffff81000000, 0x40, STB_GLOBAL, STT_FUNC, S_TEXT},
 	{"_stext", 0xffffffff81000000, 0, STB_GLOBAL, STT_NOTYPE, S_TEXT},
-	{"helper.constprop.0", 0xffffffff81000100, 0x80, STB_LOCAL, STT_FUNC, S_TEXT},
+	{"fill_buf.constprop.0", 0xffffffff81000100, 0x80, STB_LOCAL, STT_FUNC, S_TEXT},
 	{"do_thing", 0xffffffff81000200, 0x100, STB_GLOBAL, STT_FUNC, S_TEXT},
 	{"do_thing.cold", 0xffffffff81000400, 0x20, STB_LOCAL, STT_FUNC, S_TEXT},
 	{"weak_fn", 0xffffffff81000500, 0x10, STB_WEAK, STT_FUNC, S_TEXT},
@@ -174,7 +174,7 @@ static void test_vmlinux(void)
 
 	/* Aliases at one address: the sized function wins over markers. */
 	expect_addr(&k, 0xffffffff81000000 + kaslr, "startup_64", 0xffffffff81000000 + kaslr);
-	expect_addr(&k, 0xffffffff81000123 + kaslr, "helper.constprop.0", 0xffffffff81000100 + kaslr);
+	expect_addr(&k, 0xffffffff81000123 + kaslr, "fill_buf.constprop.0", 0xffffffff81000100 + kaslr);
 	/* Past the end of a sized function, in padding: no symbol. */
 	expect_addr(&k, 0xffffffff81000190 + kaslr, NULL, 0);
 	expect_addr(&k, 0xffffffff81000410 + kaslr, "do_thing.cold", 0xffffffff81000400 + kaslr);
@@ -227,7 +227,7 @@ static void test_vmlinux(void)
 	 * that function; the offset is the address's own. */
 	struct vr_frame f = {.address = 0xffffffff81000180 + kaslr};
 	vr_kernel_symbolize(&k, &f, true);
-	CHECK(f.symbol && !strcmp(f.symbol, "helper.constprop.0") && f.offset == 0x80 && f.size == 0x80,
+	CHECK(f.symbol && !strcmp(f.symbol, "fill_buf.constprop.0") && f.offset == 0x80 && f.size == 0x80,
 	      "return address: %s+0x%" PRIx64 "/0x%" PRIx64, f.symbol ? f.symbol : "(null)", f.offset, f.size);
 	vr_frame_deinit(&f);
 	struct vr_frame g = {.address = 0xffffffffc0001045};
@@ -266,7 +266,16 @@ static void put64(size_t off, uint64_t v)
 	memcpy(kmem + off, &v, 8);
 }
 
-enum { O_NUM = 0, O_INDEX = 0x100, O_TOKENS = 0x400, O_NAMES = 0x1000, O_OFFSETS = 0x8000, O_BASE = 0x9000 };
+enum {
+	O_NUM = 0,
+	O_INDEX = 0x100,
+	O_TOKENS = 0x400,
+	O_NAMES = 0x1000,
+	O_OFFSETS = 0x8000,
+	O_BASE = 0x9000,
+	O_RELOFFSETS = 0xa000, /* without ABSOLUTE_PERCPU */
+	O_ADDRESSES = 0xb000,  /* without BASE_RELATIVE */
+};
 
 static void test_kallsyms(void)
 {
@@ -334,6 +343,10 @@ static void test_kallsyms(void)
 		/* ABSOLUTE_PERCPU: per-CPU values as is, others base - 1 - off. */
 		int32_t off = in[i].addr < 0x100000 ? (int32_t)in[i].addr : (int32_t)(-1 - (int64_t)(in[i].addr - base));
 		put32(O_OFFSETS + 4 * i, (uint32_t)off);
+		put64(O_ADDRESSES + 8 * i, in[i].addr);
+		/* Plain relative offsets cannot express per-CPU values below the
+		 * base: those kernels have them relative too; use the base. */
+		put32(O_RELOFFSETS + 4 * i, in[i].addr < 0x100000 ? 0 : (uint32_t)(in[i].addr - base));
 	}
 
 	struct vr_kallsyms_tables t = {
@@ -359,6 +372,28 @@ static void test_kallsyms(void)
 		      "kallsyms %zu: %c %s 0x%" PRIx64, i, ks.syms[i].type, name, ks.syms[i].address);
 	}
 	vr_kallsyms_deinit(&ks);
+
+	/* Older layouts: offsets relative to the base only, and absolute
+	 * addresses (no CONFIG_KALLSYMS_BASE_RELATIVE). */
+	for (int layout = 0; layout < 2; layout++) {
+		struct vr_kallsyms_tables t2 = t;
+		if (layout == 0)
+			t2.offsets = KBASE + O_RELOFFSETS;
+		else
+			t2.offsets = t2.relative_base = 0, t2.addresses = KBASE + O_ADDRESSES;
+		err = vr_kallsyms_read(&t2, kread, NULL, &ks);
+		CHECK(!err, "kallsyms layout %d: %s", layout, err ? err->message : "");
+		if (err) {
+			vr_error_destroy(err);
+			continue;
+		}
+		for (size_t i = 0; i < ks.n && i < n; i++) {
+			uint64_t want = layout == 0 && in[i].addr < 0x100000 ? base : in[i].addr;
+			CHECK(ks.syms[i].address == want, "layout %d symbol %zu at 0x%" PRIx64, layout, i,
+			      ks.syms[i].address);
+		}
+		vr_kallsyms_deinit(&ks);
+	}
 
 	/* Hostile: a symbol count beyond any kernel's. */
 	put32(O_NUM, 0xffffffff);

@@ -3,7 +3,7 @@
  * rig's dumps). Run without arguments (as the unit tier does) it only
  * checks that it was built.
  *
- *   test_symbols_real [--vmlinux PATH] DUMP COMMAND [ARGS...]
+ *   test_symbols_real [--vmlinux PATH] [--no-vmcoreinfo] DUMP COMMAND [ARGS...]
  *     info                  the address-space layout
  *     kallsyms              every kallsyms entry: "ADDR TYPE NAME"
  *     addr NAME...          "NAME ADDR" from the loaded symbol table
@@ -13,6 +13,7 @@
  *                           on 256 bytes read there; prints
  *                           "NAME ok VADDR PADDR"
  *     symbolize ADDR...     "ADDR SYMBOL+OFF/SIZE [MODULE]"
+ *     read ADDR LEN         hex dump of kernel virtual memory
  *     bench                 time to symbolize 100000 addresses
  */
 #define _GNU_SOURCE
@@ -152,10 +153,17 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	const char *vmlinux = NULL;
+	bool no_vmcoreinfo = false;
 	int ai = 1;
-	if (argc > 2 && !strcmp(argv[1], "--vmlinux")) {
-		vmlinux = argv[2];
-		ai = 3;
+	for (;;) {
+		if (argc > ai + 1 && !strcmp(argv[ai], "--vmlinux")) {
+			vmlinux = argv[ai + 1];
+			ai += 2;
+		} else if (argc > ai && !strcmp(argv[ai], "--no-vmcoreinfo")) {
+			no_vmcoreinfo = true;
+			ai++;
+		} else
+			break;
 	}
 	if (argc - ai < 2) {
 		fprintf(stderr, "usage: test_symbols_real [--vmlinux PATH] DUMP COMMAND [ARGS...]\n");
@@ -169,33 +177,42 @@ int main(int argc, char **argv)
 	struct vr_kernel k = {0};
 	k.vmlinux_fd = -1;
 	double t0 = now_ms();
+	int rc = 0;
 	struct vr_error *err = vr_dump_open(&path, 1, &k.dump);
-	if (err)
-		return fail(err, path);
+	if (err) {
+		rc = fail(err, path);
+		goto out;
+	}
 	size_t vlen = 0;
 	const char *vtext = vr_dump_vmcoreinfo(k.dump, &vlen);
-	if (vtext && (err = vr_vmcoreinfo_parse(vtext, vlen, &k.vmcoreinfo)))
-		return fail(err, "VMCOREINFO");
+	if (vtext && !no_vmcoreinfo && (err = vr_vmcoreinfo_parse(vtext, vlen, &k.vmcoreinfo))) {
+		rc = fail(err, "VMCOREINFO");
+		goto out;
+	}
 	double t1 = now_ms();
 	k.arch = &vr_arch_x86_64;
 	err = k.arch->init(&k);
-	if (err)
-		return fail(err, "address space");
+	if (err) {
+		rc = fail(err, "address space");
+		goto out;
+	}
 	double t2 = now_ms();
 	if (vmlinux) {
 		elf_version(EV_CURRENT);
 		k.vmlinux_fd = open(vmlinux, O_RDONLY | O_CLOEXEC);
-		if (k.vmlinux_fd < 0)
-			return fail(NULL, vmlinux);
+		if (k.vmlinux_fd < 0) {
+			rc = fail(NULL, vmlinux);
+			goto out;
+		}
 		k.vmlinux_elf = elf_begin(k.vmlinux_fd, ELF_C_READ_MMAP, NULL);
 		k.vmlinux_path = strdup(vmlinux);
 	}
 	err = vr_symbols_load_kernel(&k);
-	if (err)
-		return fail(err, "symbols");
+	if (err) {
+		rc = fail(err, "symbols");
+		goto out;
+	}
 	double t3 = now_ms();
-
-	int rc = 0;
 	if (!strcmp(cmd, "info")) {
 		const struct vr_x86_64 *x = &k.x86;
 		printf("la57 %d\nkaslr_offset 0x%" PRIx64 "\nphys_base 0x%" PRIx64 "\npgd 0x%" PRIx64
@@ -226,6 +243,16 @@ int main(int argc, char **argv)
 		rc = cmd_translate(&k, nargs, args);
 	} else if (!strcmp(cmd, "symbolize")) {
 		rc = cmd_symbolize(&k, nargs, args);
+	} else if (!strcmp(cmd, "read") && nargs == 2) {
+		uint64_t a = strtoull(args[0], NULL, 0);
+		size_t len = strtoul(args[1], NULL, 0);
+		uint8_t buf[4096];
+		if (len > sizeof(buf))
+			len = sizeof(buf);
+		if ((err = vr_kernel_read(&k, a, buf, len)))
+			rc = fail(err, "read");
+		for (size_t i = 0; !err && i < len; i++)
+			printf("%02x%s", buf[i], i + 1 == len || i % 16 == 15 ? "\n" : " ");
 	} else if (!strcmp(cmd, "bench")) {
 		rc = cmd_bench(&k);
 	} else {
@@ -233,6 +260,7 @@ int main(int argc, char **argv)
 		rc = 2;
 	}
 
+out:
 	vr_symtab_destroy(k.symtab);
 	if (k.vmlinux_elf)
 		elf_end(k.vmlinux_elf);

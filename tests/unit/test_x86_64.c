@@ -170,8 +170,40 @@ static void test_loop(void)
 	vr_error_destroy(err);
 }
 
+/* The direct map's base is found as the first mapping of physical 0 in
+ * the randomised region; holes are skipped a level at a time. */
+static void test_find_direct_map(void)
+{
+	memset(mem, 0, sizeof(mem));
+	uint64_t base = 0xffff8a2000000000ull; /* as a randomised 6.1 guest had it */
+	set(1, base, 39, 2ull << 12 | P);
+	set(2, base, 30, 0x0ull | P | PSE); /* physical 0, 1 GiB */
+	set(2, base + (1ull << 30), 30, 0x40000000ull | P | PSE);
+	reads = 0;
+	uint64_t got = vr_x86_64_find_direct_map(1ull << 12, false, 0, read_entry, NULL);
+	CHECK(got == base, "direct map at 0x%" PRIx64, got);
+	CHECK(reads < 400, "scan took %d reads", reads);
+
+	/* Through a PMD table rather than a 1 GiB page. */
+	set(2, base, 30, 3ull << 12 | P);
+	set(3, base, 21, 0x0ull | P | PSE);
+	got = vr_x86_64_find_direct_map(1ull << 12, false, 0, read_entry, NULL);
+	CHECK(got == base, "direct map via PMD at 0x%" PRIx64, got);
+
+	/* The first mapping is not physical 0: no answer rather than a guess. */
+	set(3, base, 21, 0x200000ull | P | PSE);
+	got = vr_x86_64_find_direct_map(1ull << 12, false, 0, read_entry, NULL);
+	CHECK(got == 0, "wrong direct map accepted: 0x%" PRIx64, got);
+
+	/* Nothing mapped at all. */
+	memset(mem, 0, sizeof(mem));
+	got = vr_x86_64_find_direct_map(1ull << 12, false, 0, read_entry, NULL);
+	CHECK(got == 0, "empty tables gave 0x%" PRIx64, got);
+}
+
 int main(void)
 {
+	test_find_direct_map();
 	test_4level();
 	test_5level();
 	test_loop();

@@ -1,0 +1,141 @@
+#!/bin/bash
+# The verdict on every rig scenario, from every dump form and from the text
+# logs alone: crash kind, pointer class, culprit, module and function, as
+# the scenario's meta.json says (tests/rig/module/vrbug.c is the culprit of
+# every scenario but sysrq, which is the operator's).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+VMREPORT=${VMREPORT:-$VR_BUILD_DIR/vmreport}
+[[ -x $VMREPORT ]] || rig_fail "vmreport binary not found (set VMREPORT)"
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+checks=0
+errors=0
+for rel in $(rig_kernels); do
+	dir=$(rig_dir "$rel")
+	for s in $(rig_scenarios); do
+		d=$dir/$s
+		rig_require "$d/meta.json" "$d/console.log" "$d/dmesg.txt"
+		vmlinux=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("vmlinux") or "")' "$d/meta.json")
+		[[ -n $vmlinux && -r $vmlinux ]] || vmlinux=
+		for form in vmcore.elf vmcore.zlib vmcore.lzo vmcore.flat vmcore.filtered.elf \
+			qemu.elf qemu.kdump qemu.reassembled.kdump console.log dmesg.txt; do
+			f=$d/$form
+			[[ -e $f ]] || continue
+			case $form in
+			console.log | dmesg.txt) args=("$f") ;;
+			*) args=("$f" ${vmlinux:+"$vmlinux"}) ;;
+			esac
+			json=$out/$rel-$s-$form.json
+			rc=0
+			"$VMREPORT" --format json "${args[@]}" >"$json" 2>"$out/err" || rc=$?
+			checks=$((checks + 1))
+			if ((rc != 0)); then
+				echo "FAIL: $rel $s $form: vmreport exited $rc: $(head -c 300 "$out/err")" >&2
+				errors=$((errors + 1))
+				continue
+			fi
+			if ! python3 - "$d/meta.json" "$json" "$rel $s $form" <<'PY'; then
+import json, re, sys
+
+meta = json.load(open(sys.argv[1]))
+try:
+    rep = json.load(open(sys.argv[2]))
+except ValueError as e:
+    print(f"FAIL: {sys.argv[3]}: not JSON: {e}", file=sys.stderr)
+    sys.exit(1)
+where = sys.argv[3]
+scen = meta["scenario"]
+bad = []
+
+def base(sym):
+    # Compiler suffixes (.isra.0, .constprop.0, .cold) are not part of the name.
+    return re.sub(r"\..*$", "", sym) if sym else sym
+
+crash = rep.get("crash") or {}
+pointer = rep.get("pointer") or {}
+blame = rep.get("blame") or {}
+
+if crash.get("kind") != meta["kind"]:
+    bad.append(f"crash.kind {crash.get('kind')!r}, want {meta['kind']!r}")
+
+want_class = {
+    "null-deref": {"null", "near-null"},
+    "busy-cpu": {"null", "near-null"},
+    "gpf": {"non-canonical", "list-poison"},
+}.get(scen)
+if want_class and pointer.get("class") not in want_class:
+    bad.append(f"pointer.class {pointer.get('class')!r}, want one of {sorted(want_class)}")
+
+if scen == "sysrq":
+    if blame.get("culprit") != "operator":
+        bad.append(f"blame.culprit {blame.get('culprit')!r}, want 'operator'")
+    if base(blame.get("function")) != "sysrq_handle_crash":
+        bad.append(f"blame.function {blame.get('function')!r}, want sysrq_handle_crash")
+else:
+    if blame.get("culprit") != "module":
+        bad.append(f"blame.culprit {blame.get('culprit')!r}, want 'module'")
+    if blame.get("module") != meta.get("module", "vrbug"):
+        bad.append(f"blame.module {blame.get('module')!r}, want {meta.get('module')!r}")
+    want_fn = {meta["function"]}
+    if scen == "hungtask":
+        # The lock holder when vmreport found it, else the waiter.
+        want_fn.add("vrbug_holder")
+    if base(blame.get("function")) not in want_fn:
+        bad.append(f"blame.function {blame.get('function')!r}, want one of {sorted(want_fn)}")
+
+for b in bad:
+    print(f"FAIL: {where}: {b}", file=sys.stderr)
+sys.exit(1 if bad else 0)
+PY
+				errors=$((errors + 1))
+			fi
+		done
+		echo "$rel $s: checked"
+	done
+done
+# A Code: line that differs from the code in dump memory is reported: patch
+# the faulting instruction's displacement in the log held by a copy of a
+# real dump (the text sits uncompressed in the printk buffer of an ELF dump).
+rel=$(rig_kernels | head -n1)
+d=$(rig_dir "$rel")/null-deref
+rig_require "$d/vmcore.filtered.elf"
+vmlinux=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("vmlinux") or "")' "$d/meta.json")
+[[ -n $vmlinux && -r $vmlinux ]] || vmlinux=
+checks=$((checks + 1))
+if python3 - "$d/vmcore.filtered.elf" "$out/patched.elf" <<'PY'; then
+import re, sys
+data = open(sys.argv[1], "rb").read()
+# "<48> 8b 43 10": change the byte after the marked one's operands.
+m = re.search(rb"<([0-9a-f]{2})> ([0-9a-f]{2}) ([0-9a-f]{2}) ([0-9a-f]{2})", data)
+if not m:
+    sys.exit(1)
+old = m.group(0)
+last = int(m.group(4), 16) ^ 0x08
+new = old[:-2] + b"%02x" % last
+open(sys.argv[2], "wb").write(data.replace(old, new))
+PY
+	"$VMREPORT" --format json "$out/patched.elf" ${vmlinux:+"$vmlinux"} >"$out/patched.json" 2>/dev/null || true
+	if ! python3 - "$out/patched.json" <<'PY'; then
+import json, sys
+rep = json.load(open(sys.argv[1]))
+p = rep.get("pointer") or {}
+ok = p.get("code_matches_memory") is False and any(
+    f.get("rule") == "code-mismatch" for f in rep.get("findings") or [])
+if not ok:
+    print("FAIL: patched Code: line: want code_matches_memory false and a code-mismatch finding, "
+          f"got {p.get('code_matches_memory')!r}", file=sys.stderr)
+sys.exit(0 if ok else 1)
+PY
+		errors=$((errors + 1))
+	fi
+else
+	echo "FAIL: $rel null-deref: no Code: line found in vmcore.filtered.elf" >&2
+	errors=$((errors + 1))
+fi
+
+echo "$checks reports checked, $errors failed"
+((checks > 0)) || rig_fail "no reports checked"
+((errors == 0)) || rig_fail "$errors of $checks verdicts wrong"
