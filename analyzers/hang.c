@@ -227,7 +227,7 @@ static char *wait_text(const struct vr_trace *t, const char *lock)
 
 /* ---- the log ---- */
 
-/* Calls fn for each line of the log (records may hold several lines). */
+/* Iterates over the lines of the log (a record may hold several lines). */
 struct line_iter {
 	const struct vr_log *log;
 	size_t rec;
@@ -420,7 +420,31 @@ static struct vr_error *hung_tasks(struct hctx *c)
 	}
 	if (!err && !any)
 		err = hung_from_log(c);
-	return err;
+	if (err || !any)
+		return err;
+	/* The task the hung-task detector reported goes first. */
+	struct line_iter it = {.log = &f->log};
+	const char *s;
+	int pid = -1;
+	while (pid < 0 && (s = next_line(&it))) {
+		const char *p = strstr(s, "INFO: task ");
+		const char *b = p ? strstr(p, " blocked for more than ") : NULL;
+		if (!b)
+			continue;
+		const char *q = b;
+		while (q > p && q[-1] != ':')
+			q--;
+		pid = atoi(q);
+	}
+	for (size_t i = 1; pid > 0 && i < c->h->n_waiters; i++) {
+		if (c->h->waiters[i].pid == pid) {
+			struct vr_waiter tmp = c->h->waiters[0];
+			c->h->waiters[0] = c->h->waiters[i];
+			c->h->waiters[i] = tmp;
+			break;
+		}
+	}
+	return NULL;
 }
 
 /* ---- lockups ---- */

@@ -116,6 +116,11 @@ static void resolve_crash(struct vr_kernel *k, struct vr_crash *c)
 {
 	if (c->ip_known) {
 		resolve_frame(k, &c->ip, false);
+		/* An ip taken from a panic's stack dump (the caller of panic())
+		 * is a return address: after a call to a noreturn function it
+		 * may lie past the caller's last instruction. */
+		if (!c->ip.address && c->ip.symbol)
+			resolve_frame(k, &c->ip, true);
 		if (c->regs.valid && !c->regs.r[VR_RIP])
 			c->regs.r[VR_RIP] = c->ip.address;
 	}

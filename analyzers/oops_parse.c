@@ -255,7 +255,7 @@ bool vr_oops_parse_frame(const char *text, struct vr_frame *f)
 	bool have_off = false;
 	if (symlen && p[0] == '+' && p[1] == '0' && p[2] == 'x') {
 		const char *q = p + 1;
-		if (!read_hex(&q, &off) || q[0] != '/' || !read_hex((q++, &q), &size))
+		if (!read_hex(&q, &off) || *q++ != '/' || !read_hex(&q, &size))
 			return false;
 		p = q;
 		have_off = true;
@@ -417,6 +417,7 @@ static const char *lockdep_words[] = {
 	"inconsistent lock state",
 	"irq lock inversion",
 	"suspicious RCU usage",
+	"suspicious rcu_dereference",
 	"bad unlock balance",
 	"held lock freed",
 	"lock held when returning",
@@ -448,8 +449,14 @@ static struct head classify(const char *m0)
 		h.type = H_PRELUDE;
 		return h;
 	}
-	if (m != m0)
-		return h; /* headlines start at the beginning of the message */
+	if (m != m0) {
+		/* Headlines start at the beginning of the message; a lockdep
+		 * banner that lost its "[" to a cut capture is the exception. */
+		if ((starts(m, "INFO: ") || starts(m, "BUG: ")) && is_lockdep_text(m) &&
+		    m[strlen(m) - 1] == ']')
+			return (struct head){H_REPORT, "lockdep"};
+		return h;
+	}
 	const char *s = skip_subsys(m);
 
 	/* Preludes: lines printed before the report proper. */
@@ -532,6 +539,8 @@ static struct head classify(const char *m0)
 		return (struct head){H_REPORT, "lockdep"};
 	if (starts(m, "WARNING: CPU:") || starts(m, "WARNING: at") || starts(m, "WARNING: atarch"))
 		return (struct head){H_REPORT, "warning"};
+	if (starts(m, "WARNING: ") && strstr(m, " at ") && strstr(m, ", CPU#"))
+		return (struct head){H_REPORT, "warning"}; /* "WARNING: FILE:LINE at func, CPU#1: comm/83" */
 
 	/* Memory. */
 	if (strstr(m, " invoked oom-killer: "))
@@ -563,8 +572,13 @@ static struct head classify(const char *m0)
 	 * (Not tainted): Poison overwritten". */
 	if (starts(m, "BUG: "))
 		return (struct head){H_REPORT, "bug"};
-	if (starts(m, "BUG ") && strstr(m, "): "))
-		return (struct head){H_REPORT, "bug"};
+	if (starts(m, "BUG ")) {
+		/* SLUB (mm/slub.c slab_bug()): "BUG kmalloc-64 (Not tainted):
+		 * Poison overwritten", "BUG sas_task: Objects remaining". */
+		size_t w = strcspn(m + 4, " :(");
+		if (w && (m[4 + w] == ':' || starts(m + 4 + w, " (")))
+			return (struct head){H_REPORT, "bug"};
+	}
 	return h;
 }
 
@@ -776,13 +790,15 @@ static struct vr_error *segment(char **msg, size_t n, struct seg_state *st)
 }
 
 /* The report that brought the kernel down: the one a panic is attached to;
- * else the first that died; else the first. */
+ * else the last that died (with kdump loaded, panic_on_oops goes straight
+ * to crash_kexec() from oops_end() and no panic line is printed; an
+ * earlier oops the kernel survived was not the fatal one); else the first. */
 static size_t pick_fatal(const struct seg_state *st)
 {
 	for (size_t j = 0; j < st->n; j++)
 		if (st->r[j].has_panic)
 			return j;
-	for (size_t j = 0; j < st->n; j++)
+	for (size_t j = st->n; j-- > 0;)
 		if (st->r[j].die)
 			return j;
 	return 0;
@@ -1062,11 +1078,6 @@ static struct vr_error *parse_trace(char **msg, size_t i, size_t end, struct vr_
 			continue;
 		break;
 	}
-	if (regs && regs->r[VR_RIP] == 0 && regs->r[VR_RSP] == 0 && !regs->valid) {
-		/* Only the RIP line was there: nothing more to keep. */
-	}
-	if (regs)
-		regs->valid = regs->valid || regs->r[VR_RSP] != 0;
 	*ret_next = j;
 	return err;
 }
@@ -1434,6 +1445,14 @@ static void parse_warning_line(const char *m, struct decode *d)
 	const char *at = strstr(p, " at");
 	if (!at)
 		return;
+	if (!starts(p, "WARNING: CPU:") && !starts(p, "WARNING: at") && strstr(p, ", CPU#")) {
+		/* Newer kernels: "WARNING: drivers/foo.c:55 at func+0x1/0x2 [mod], CPU#1: sh/83". */
+		parse_file_line(p + 9, c);
+		const char *q = strstr(p, ", CPU#") + 6;
+		long cpu;
+		if (read_dec(&q, &cpu) && c->cpu < 0)
+			c->cpu = (int)cpu;
+	}
 	at += 3;
 	if (*at == ' ')
 		at++;

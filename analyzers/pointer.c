@@ -641,6 +641,12 @@ static struct vr_error *run(struct vr_analysis *a, const char **skipped)
 		bool simple = c.insn.base >= 0 && (c.insn.index < 0 || c.insn.scale == 0);
 		if (c.insn.segment_override)
 			simple = false;
+		/* The registers are those of the fault, so base + displacement is
+		 * the fault address; when it is not (a string instruction, a
+		 * push through RSP, registers from another moment), trust the
+		 * fault address instead. */
+		if (simple && cr->fault_address_known && value + (uint64_t)disp != cr->fault_address)
+			simple = false;
 		if (simple && classify_value(&c, reg, value, disp))
 			return NULL;
 	}

@@ -23,7 +23,8 @@
  * them (kernel/module/main.c layout_sections(): SHF_EXECINSTR sections,
  * except .init*, in ELF order, each aligned, from the start of the module's
  * text). Other sections are not placed, so only addresses in the module's
- * core text resolve. Modules are matched by name only. */
+ * core text resolve. Modules are matched by name, and by srcversion
+ * when both the file and the loaded module carry one. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <dwarf.h>
@@ -51,6 +52,7 @@ struct dwarf_module {
 	Dwfl_Module *mod;
 	uint64_t text_base;
 	bool tried;
+	char *reason; /* why mod is NULL */
 	/* Section placement computed from the .ko's headers. */
 	struct {
 		char *name;
@@ -68,7 +70,7 @@ struct vr_dwarf {
 	Dwarf *dbg;          /* vmlinux */
 	bool tried;
 	char *reason;        /* why dbg is NULL */
-	struct dwarf_module *mods;
+	struct dwarf_module **mods; /* each allocated alone: libdwfl keeps pointers */
 	size_t n_mods, cap_mods;
 	struct ko_file *kos; /* debug files found under the module dirs */
 	size_t n_kos, cap_kos;
@@ -87,7 +89,7 @@ void vr_dwarf_destroy(struct vr_dwarf *d)
 	if (d->dbg)
 		dwarf_end(d->dbg);
 	for (size_t i = 0; i < d->n_mods; i++) {
-		struct dwarf_module *m = &d->mods[i];
+		struct dwarf_module *m = d->mods[i];
 		if (m->dwfl)
 			dwfl_end(m->dwfl);
 		for (size_t j = 0; j < m->n_secs; j++)
@@ -95,6 +97,8 @@ void vr_dwarf_destroy(struct vr_dwarf *d)
 		free(m->secs);
 		free(m->name);
 		free(m->path);
+		free(m->reason);
+		free(m);
 	}
 	for (size_t i = 0; i < d->n_kos; i++) {
 		free(d->kos[i].name);
@@ -460,8 +464,39 @@ static const Dwfl_Callbacks module_callbacks = {
 	.section_address = module_section_address,
 };
 
-/* Places the .ko's core executable sections as layout_sections() does. */
-static struct vr_error *module_layout(struct dwarf_module *m)
+/* The srcversion= entry of a .ko's .modinfo (NUL-separated key=value
+ * strings, include/linux/moduleparam.h __MODULE_INFO), or NULL. */
+static char *modinfo_srcversion(Elf *elf, size_t shstrndx)
+{
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS)
+			continue;
+		const char *name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (!name || strcmp(name, ".modinfo") != 0)
+			continue;
+		Elf_Data *d = elf_getdata(scn, NULL);
+		if (!d || !d->d_buf)
+			return NULL;
+		const char *p = d->d_buf, *end = p + d->d_size;
+		while (p < end) {
+			size_t n = strnlen(p, (size_t)(end - p));
+			if (n > 11 && strncmp(p, "srcversion=", 11) == 0)
+				return vr_strndup(p + 11, n - 11);
+			p += n + 1;
+		}
+		return NULL;
+	}
+	return NULL;
+}
+
+/* Places the .ko's core executable sections as layout_sections() does,
+ * after checking that the file is the loaded module's build: its
+ * srcversion (a hash of the module's sources, kept in .modinfo and
+ * struct module) must be the loaded module's when both are known. The
+ * loaded module's build ID is not at hand, so this is the check there is. */
+static struct vr_error *module_layout(struct dwarf_module *m, const struct vr_module *vm)
 {
 	int fd = open(m->path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -472,6 +507,15 @@ static struct vr_error *module_layout(struct dwarf_module *m)
 	if (!elf || elf_getshdrstrndx(elf, &shstrndx) < 0) {
 		err = vr_error_create(VR_ERR_FORMAT, "reading %s: %s", m->path, elf_errmsg(-1));
 		goto out;
+	}
+	if (vm->srcversion && *vm->srcversion) {
+		_cleanup_free_ char *sv = modinfo_srcversion(elf, shstrndx);
+		if (sv && strcmp(sv, vm->srcversion) != 0) {
+			err = vr_error_create(VR_ERR_NOT_FOUND,
+					      "%s is another build of module %s: srcversion %s, the loaded module's %s",
+					      m->path, vm->name, sv, vm->srcversion);
+			goto out;
+		}
 	}
 	uint64_t off = 0;
 	Elf_Scn *scn = NULL;
@@ -511,28 +555,51 @@ out:
 	return err;
 }
 
+static struct vr_error *module_open_new(struct vr_kernel *k, struct vr_dwarf *d,
+					const struct vr_module *vm, struct dwarf_module **ret);
+
+/* The module's debug state, opened once; a failure is remembered with its
+ * reason. */
 static struct vr_error *module_open(struct vr_kernel *k, struct vr_dwarf *d,
 				    const struct vr_module *vm, struct dwarf_module **ret)
+{
+	struct dwarf_module *m = NULL;
+	size_t before = d->n_mods;
+	struct vr_error *err = module_open_new(k, d, vm, &m);
+	if (err && m && d->n_mods > before && !m->reason && err->code != VR_ERR_NOMEM)
+		m->reason = vr_strdup(err->message);
+	if (!err)
+		*ret = m;
+	return err;
+}
+
+static struct vr_error *module_open_new(struct vr_kernel *k, struct vr_dwarf *d,
+					const struct vr_module *vm, struct dwarf_module **ret)
 {
 	_cleanup_free_ char *name = normalize_module_name(vm->name, strlen(vm->name));
 	if (!name)
 		return &vr_error_oom;
+	uint64_t base = vm->text_base ? vm->text_base : vm->base;
 	for (size_t i = 0; i < d->n_mods; i++)
-		if (strcmp(d->mods[i].name, name) == 0 && d->mods[i].text_base == vm->text_base) {
-			*ret = &d->mods[i];
-			return d->mods[i].mod ? NULL
-					      : vr_error_create(VR_ERR_NOT_FOUND,
-								"no debug info for module %s", vm->name);
+		if (strcmp(d->mods[i]->name, name) == 0 && d->mods[i]->text_base == base) {
+			*ret = d->mods[i];
+			if (d->mods[i]->mod)
+				return NULL;
+			return vr_error_create(VR_ERR_NOT_FOUND, "%s",
+					       d->mods[i]->reason ? d->mods[i]->reason
+								  : "no debug info for the module");
 		}
 	struct vr_error *err = vr_grow(&d->mods, &d->cap_mods, d->n_mods + 1, sizeof(*d->mods),
 				       DWARF_MAX_MODULES);
 	if (err)
 		return err;
-	struct dwarf_module *m = &d->mods[d->n_mods++];
-	memset(m, 0, sizeof(*m));
+	struct dwarf_module *m = calloc(1, sizeof(*m));
+	if (!m)
+		return &vr_error_oom;
+	d->mods[d->n_mods++] = m;
 	m->name = name;
 	name = NULL;
-	m->text_base = vm->text_base ? vm->text_base : vm->base;
+	m->text_base = base;
 	m->tried = true;
 	*ret = m;
 	const char *path = find_ko(k, d, m->name);
@@ -540,7 +607,7 @@ static struct vr_error *module_open(struct vr_kernel *k, struct vr_dwarf *d,
 		return vr_error_create(VR_ERR_NOT_FOUND, "no debug file for module %s", vm->name);
 	if (!(m->path = vr_strdup(path)))
 		return &vr_error_oom;
-	if ((err = module_layout(m)))
+	if ((err = module_layout(m, vm)))
 		return err;
 	m->dwfl = dwfl_begin(&module_callbacks);
 	if (!m->dwfl)

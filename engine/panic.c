@@ -11,6 +11,7 @@
  *   - the runqueue's current task of that CPU (tasks collector).
  * For a kernel log given as text, only the log speaks. */
 #define _GNU_SOURCE
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,6 +230,47 @@ static bool rip_in_kexec_path(struct vr_kernel *k, uint64_t rip, const char **re
 	return false;
 }
 
+/* For a kernel log given as text, the system collector does not run:
+ * mark its facts unknown, and take what the log itself says: release and
+ * version from the "Linux version" banner of the boot that crashed
+ * (init/version.c linux_banner) and uptime from its last timestamp. */
+static void system_from_log(struct vr_kernel *k, struct vr_facts *f, size_t crash_rec)
+{
+	struct vr_system *s = &f->system;
+	const struct vr_log *log = &f->log;
+	s->cpus = s->cpus_online = -1;
+	s->uptime_s = -1;
+	s->crash_time = -1;
+	s->tasks = -1;
+	size_t boot = SIZE_MAX, next_boot = log->n_records;
+	for (size_t i = 0; i < log->n_records; i++) {
+		const char *t = log->records[i].text;
+		if (!t || strncmp(t, "Linux version ", 14))
+			continue;
+		if (i <= crash_rec || boot == SIZE_MAX)
+			boot = i;
+		else if (i > crash_rec) {
+			next_boot = i;
+			break;
+		}
+	}
+	if (boot != SIZE_MAX && !s->release) {
+		const char *t = log->records[boot].text + 14;
+		const char *e = t + strcspn(t, " \n");
+		s->release = vr_strndup(t, (size_t)(e - t));
+		const char *v = strstr(t, ") #");
+		if (v && !s->version)
+			s->version = vr_strndup(v + 2, strcspn(v + 2, "\n"));
+	}
+	for (size_t i = next_boot; i-- > (boot == SIZE_MAX ? 0 : boot);) {
+		if (log->records[i].ts_nsec != VR_LOG_TS_UNKNOWN) {
+			s->uptime_s = (double)log->records[i].ts_nsec / 1e9;
+			vr_diag_warn(k->diag, "uptime taken from the last timestamp of the log");
+			break;
+		}
+	}
+}
+
 struct vr_error *vr_collect_panic(struct vr_kernel *k, struct vr_facts *f)
 {
 	struct vr_panic *p = &f->panic;
@@ -248,9 +290,11 @@ struct vr_error *vr_collect_panic(struct vr_kernel *k, struct vr_facts *f)
 			goto out;
 		}
 	}
-	/* panic() itself dumps the stack right after its message (unless an
-	 * oops already did: then the oops's line before it is the one). */
-	if (pl.found && !from_oops)
+	/* panic() dumps the stack right after its message, and an oops
+	 * prints "CPU: ..." right after its die line (__die() ->
+	 * show_regs()); a panic after an oops does not dump it again, and
+	 * then the oops's line before it is the one. */
+	if (pl.found)
 		each_line(&f->log, pl.rec, pl.rec + 4, find_cpu_line, &cl);
 	if (!cl.found)
 		each_line(&f->log, 0, pl.found ? pl.rec + 1 : f->log.n_records, find_cpu_line, &cl);
@@ -364,6 +408,9 @@ struct vr_error *vr_collect_panic(struct vr_kernel *k, struct vr_facts *f)
 			}
 		}
 	}
+
+	if (!have_mem)
+		system_from_log(k, f, pl.found ? pl.rec : f->log.n_records);
 
 	if (p->cpu < 0 && !p->message)
 		err = vr_error_create(VR_ERR_NOT_FOUND, "no panic found: no panic line in the log and no panicking CPU");

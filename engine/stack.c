@@ -260,6 +260,27 @@ struct vr_error *vr_collect_cpus(struct vr_kernel *k, struct vr_facts *f)
 			vr_error_destroy(err);
 		}
 	}
+	if (panic_cpu < 0) {
+		/* panic_cpu unreadable: the CPU whose stack holds the panic or
+		 * kexec path. */
+		for (size_t i = 0; i < n_out && panic_cpu < 0; i++)
+			for (size_t j = 0; j < cpus[i].trace.n_frames; j++) {
+				const char *sym = cpus[i].trace.frames[j].symbol;
+				bool hit = false;
+				if (!cpus[i].trace.frames[j].reliable)
+					continue;
+				for (const char *const *n = crash_fns; sym && *n; n++)
+					hit = hit || strcmp(sym, *n) == 0;
+				if (hit) {
+					panic_cpu = cpus[i].cpu;
+					cpus[i].panic = true;
+					free(cpus[i].state);
+					if (!(cpus[i].state = vr_strdup("panic")))
+						goto oom;
+					break;
+				}
+			}
+	}
 	qsort(cpus, n_out, sizeof(*cpus), cmp_cpu);
 	for (size_t i = 0; i < f->n_cpus; i++) {
 		vr_trace_deinit(&f->cpus[i].trace);

@@ -374,16 +374,39 @@ struct vr_error *vr_collect_tasks(struct vr_kernel *k, struct vr_facts *f)
 		}
 		uint64_t t = node - l.tasks.off;
 		if ((err = vr_read_u64(k, node, &node))) {
-			err = vr_error_wrap(err, "reading the task list at task 0x%llx (the rest is out of reach)",
+			err = vr_error_wrap(err, "reading the task list after task 0x%llx",
 					    (unsigned long long)t);
 			break;
 		}
 		add_task(&w, t, false);
 		add_threads(&w, t);
 	}
+	if (err && err != &vr_error_oom) {
+		/* The list is cut (a page missing from the dump): it is
+		 * doubly linked, so walk it backwards from init_task too, up
+		 * to where the forward walk stopped. */
+		uint64_t back;
+		size_t before = f->n_tasks;
+		if (!vr_error_catch(vr_read_u64(k, head + 8, &back))) {
+			for (size_t step = 0; back != head && step < VR_MAX_TASKS; step++) {
+				if (!addrset_add(&procs, back, &oom))
+					break;
+				uint64_t t = back - l.tasks.off;
+				if (vr_error_catch(vr_read_u64(k, back + 8, &back)))
+					back = head; /* this one is readable, its predecessor pointer not */
+				add_task(&w, t, false);
+				add_threads(&w, t);
+			}
+		}
+		vr_diag_warn(k->diag, "tasks: the task list is cut; %zu tasks found walking it backwards",
+			     f->n_tasks - before);
+	}
 	free(procs.slots);
-	if (err == &vr_error_oom)
+	if (err == &vr_error_oom || oom) {
+		vr_error_destroy(err);
+		err = &vr_error_oom;
 		goto out;
+	}
 
 	/* Each CPU's runqueue: its current task, its idle task (pid 0,
 	 * not on the task list except for CPU 0's init_task) and clocks. */
@@ -450,10 +473,11 @@ struct vr_error *vr_collect_tasks(struct vr_kernel *k, struct vr_facts *f)
 
 	if (w.unreadable || w.first || err) {
 		struct vr_error *e = err ? err : w.first;
-		vr_diag_warn(k->diag, "tasks: %zu tasks unreadable: %s", w.unreadable, e ? e->message : "");
+		vr_diag_warn(k->diag, "tasks: %zu read, %zu unreadable%s: %s", f->n_tasks, w.unreadable,
+			     err ? ", the task list is cut" : "", e ? e->message : "");
 		struct vr_error *p = vr_error_create(e && e->code == VR_ERR_FAULT ? VR_ERR_FAULT : VR_ERR_NOT_PRESENT,
-						     "%zu tasks read, %zu unreadable%s%s", f->n_tasks, w.unreadable,
-						     e ? ": " : "", e ? e->message : "");
+						     "%zu tasks read, %zu unreadable%s: %s", f->n_tasks, w.unreadable,
+						     err ? ", the task list is cut" : "", e ? e->message : "");
 		if (err != w.first)
 			vr_error_destroy(w.first);
 		vr_error_destroy(err);

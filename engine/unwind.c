@@ -390,10 +390,6 @@ static bool find_stop_slot(struct vr_kernel *k, struct kctx *c, const struct vr_
 				ok = j > 0 && !f->guessed && f->sp == t->sp && f->ip >= t->fn_lo &&
 				     f->ip < t->fn_hi;
 		}
-		if (getenv("VR_DEBUG_UNWIND"))
-			fprintf(stderr, "slot 0x%llx value 0x%llx: %zu frames, %s, %s\n",
-				(unsigned long long)(st->lo + 8 * i), (unsigned long long)v, raw.n,
-				ok ? "reaches" : "misses", raw.stop);
 		vr_raw_trace_deinit(&raw);
 		if (ok) {
 			*ret = sr;

@@ -241,6 +241,25 @@ static void stopf(struct vr_raw_trace *out, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Stacks are left in one direction only (the kernel's get_stack_info()
+ * and its stack_info.next_sp): an exception (IST) stack leads to another
+ * IST stack, the IRQ, entry or task stack; the IRQ stack to the task stack;
+ * the entry and task stacks nowhere else. */
+static int stack_rank(enum vr_stack_kind kind)
+{
+	switch (kind) {
+	case VR_STACK_TASK:
+		return 0;
+	case VR_STACK_IRQ:
+	case VR_STACK_ENTRY:
+		return 1;
+	case VR_STACK_UNKNOWN:
+		return 3;
+	default:
+		return 2;
+	}
+}
+
 /* Check that the new SP is a step up the same stack or a move to a stack
  * not yet left behind; on success the walk's stack is updated. */
 static bool accept_sp(struct walk *w, uint64_t new_sp, struct vr_raw_trace *out, bool quiet)
@@ -265,9 +284,11 @@ static bool accept_sp(struct walk *w, uint64_t new_sp, struct vr_raw_trace *out,
 		}
 		return true;
 	}
-	if (w->visited & (1u << kind)) {
+	if ((w->visited & (1u << kind)) || stack_rank(kind) > stack_rank(w->stack) ||
+	    (stack_rank(kind) == stack_rank(w->stack) && stack_rank(kind) < 2)) {
 		if (!quiet)
-			stopf(out, "unwind returns to the %s stack it already left",
+			stopf(out, "unwind moves from the %s stack to the %s stack",
+			      vr_stack_kind_name(w->stack) ? vr_stack_kind_name(w->stack) : "unknown",
 			      vr_stack_kind_name(kind) ? vr_stack_kind_name(kind) : "unknown");
 		return false;
 	}

@@ -199,6 +199,8 @@ static void check(struct vr_kernel *k, struct candidate *c)
 		}
 	} else if (!c->build_id[0]) {
 		evidence(c, "the vmlinux has no GNU build-id note");
+	} else if (!k->vmcoreinfo) {
+		evidence(c, "the dump carries no VMCOREINFO to compare the build-id with");
 	} else {
 		evidence(c, "the dump has no BUILD-ID in VMCOREINFO (kernels before 5.9 do not write it)");
 	}

@@ -4,7 +4,8 @@
 #   tests/deps.sh                 build and test dependencies
 #   tests/deps.sh --rig [REL...]  also the crash rig's packages, and the
 #                                 kernel image, headers and debug symbols of
-#                                 each release REL given
+#                                 each release REL given (default: the
+#                                 newest 6.1 and 6.12 cloud kernels)
 #
 # Idempotent and cheap when everything is present: dpkg-query decides what
 # is missing, and apt-get (update included) runs only for that.
@@ -23,7 +24,7 @@ while (($#)); do
 	case $1 in
 	--rig) rig=1 ;;
 	-h | --help)
-		sed -n '2,9s/^# \{0,1\}//p' "$0"
+		awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"
 		exit 0
 		;;
 	-*)
@@ -36,6 +37,10 @@ while (($#)); do
 done
 if ((rig)); then
 	want+=("${RIG_PKGS[@]}")
+	if ((${#releases[@]} == 0)); then
+		rig=$(dirname "${BASH_SOURCE[0]}")/rig/rig.sh
+		releases=("$(bash "$rig" --resolve 6.1)" "$(bash "$rig" --resolve 6.12)")
+	fi
 	for rel in "${releases[@]}"; do
 		want+=("linux-image-$rel" "linux-headers-$rel" "linux-image-$rel-dbg")
 	done

@@ -40,7 +40,7 @@ if ((print)); then
 	exit 0
 fi
 
-pass=0 fail=0
+pass=0 fail=0 refused=0
 while IFS=$'\t' read -r f kind fn mod; do
 	[[ -z $f || $f == \#* ]] && continue
 	if [[ ! -f $CORPUS/$f ]]; then
@@ -49,6 +49,8 @@ while IFS=$'\t' read -r f kind fn mod; do
 		continue
 	fi
 	got=$(decode "$CORPUS/$f")
+	# Exit status 2: the input was not taken for a kernel log at all.
+	[[ $got == error$'\t'exit-2$'\t'* ]] && refused=$((refused + 1))
 	if [[ $got == "$kind"$'\t'"$fn"$'\t'"$mod" ]]; then
 		pass=$((pass + 1))
 	else
@@ -56,5 +58,5 @@ while IFS=$'\t' read -r f kind fn mod; do
 		fail=$((fail + 1))
 	fi
 done <"$EXPECTED"
-echo "corpus: $pass passed, $fail failed"
+echo "corpus: $pass passed, $fail failed ($refused of them refused as input: exit status 2)"
 ((fail == 0))

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers for real-dump tests; source this file.
 #
 #   dir=$(rig_dir [RELEASE])   the rig's dump directory for RELEASE ("6.1",

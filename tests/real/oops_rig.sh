@@ -54,6 +54,12 @@ for d in "${dirs[@]}"; do
 		# A hung task has no instruction pointer: its trace names the function.
 		if [[ $scen == hungtask && ,$trace, != *,vrbug_hungtask,* ]]; then ok=0; fi
 		if [[ -n $sig && $id != "$sig" ]]; then ok=0; fi
+		# From a dump with its vmlinux, the kernel's own functions get
+		# their source line.
+		if [[ $scen == sysrq && $form == vmcore.* && -f $(jq -r '.input.vmlinux.path // "/nonexistent"' <<<"$out") ]]; then
+			file=$(jq -r '.crash.ip.file // "-"' <<<"$out")
+			[[ $file == drivers/tty/sysrq.c ]] || { ok=0; echo "  $f: crash.ip.file $file"; }
+		fi
 		[[ -z $sig ]] && sig=$id
 		if ((ok)); then
 			pass=$((pass + 1))

@@ -4,6 +4,7 @@
 # crash is the one the scenario meant (its console line is in the guest's
 # console and in the log makedumpfile extracted from the dump).
 set -euo pipefail
+# shellcheck source=tests/real/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 errors=0
@@ -31,6 +32,10 @@ for rel in $(rig_kernels); do
 		done
 		magic_is "$d/vmcore.flat" makedumpfile || bad "$rel $s: vmcore.flat is not flattened"
 		grep -q "^release=$rel\$" "$d/meta.txt" || bad "$rel $s: meta.txt names another release"
+		if command -v python3 >/dev/null; then
+			python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$d/meta.json" ||
+				bad "$rel $s: meta.json is not valid JSON"
+		fi
 		pat=$(rig_expect "$s")
 		grep -a -qE "$pat" "$d/console.log" || bad "$rel $s: console.log lacks /$pat/"
 		grep -a -qE "$pat" "$d/dmesg.txt" || bad "$rel $s: dmesg.txt (from the dump) lacks /$pat/"

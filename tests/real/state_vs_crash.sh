@@ -19,8 +19,11 @@ if ! command -v crash >/dev/null; then
 	exit 0
 fi
 
+# The newest rig version of each 6.1 release (crash needs most of a minute
+# a dump; older rig versions add nothing).
 dirs=()
-for dir in "$RIG"/6.1.*/*/; do
+newest=$(ls -d "$RIG"/6.1.*-r* 2>/dev/null | sort -V | awk -F'-r[0-9]+$' '{last[$1] = $0} END {for (k in last) print last[k]}')
+for dir in $(for n in $newest; do ls -d "$n"/*/; done); do
 	dir=${dir%/}
 	[ -f "$dir/vmcore.elf" ] || continue
 	rel=$(sed -n 's/^release=//p' "$dir/meta.txt" 2>/dev/null)

@@ -3,7 +3,7 @@
 # 6.1 dump: the vmlinux's BTF, its DWARF, the BTF in the dump's memory (no
 # vmlinux), VMCOREINFO+BTF as vmreport uses them, and `crash -s`'s
 # "struct -o TYPE.MEMBER". Then source lines with inline chains against
-# addr2line -i.
+# addr2line -i, in the kernel and in two modules.
 set -u
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -113,6 +113,26 @@ for fn in do_exit schedule __schedule sysrq_handle_crash panic vfs_write; do
 	done
 done
 
+# Modules: the rig's out-of-tree module from its directory (--modules), an
+# in-tree one from /usr/lib/debug/lib/modules; addr2line reads the .ko by
+# section.
+ndump=$dir/null-deref/vmcore.elf
+rig_require "$ndump" "$dir/null-deref/vrbug.ko"
+check_module() { # KO SYMBOL OFFSET
+	local ko=$1 sym=$2 off=$3 sec val secname want got
+	read -r sec val < <(readelf -sW "$ko" | awk -v s="$sym" '$8 == s { print $7, $2; exit }')
+	secname=$(readelf -SW "$ko" | sed 's/\[ */[/' | awk -v n="[$sec]" '$1 == n { print $2 }')
+	want=$(addr2line -j "$secname" -e "$ko" "$(printf '0x%x' $((0x$val + off)))" |
+		sed -e 's/ (discriminator [0-9]*)//' -e 's|^.*/build_amd64_none_cloud-amd64/||')
+	got=$("$LINES" modline "$ndump" "$dir/null-deref" "$sym" "$off" | awk 'NR == 1 { print $2 }')
+	if [[ -z $want || $want != "$got" ]]; then
+		echo "FAIL: module $sym+$off: addr2line says '$want', test_dwarf_real says '$got'"
+		fail=1
+	fi
+}
+check_module "$dir/null-deref/vrbug.ko" vrbug_null_deref 0x1c
+check_module "/usr/lib/debug/lib/modules/$rel/kernel/drivers/firmware/qemu_fw_cfg.ko" fw_cfg_io_cleanup 8
+
 [[ $fail == 0 ]] || exit 1
 echo "types: ${#flat[@]} members agree across BTF, DWARF, in-memory BTF, VMCOREINFO and crash;" \
-	"${#nested[@]} nested members agree; source lines match addr2line -i"
+	"${#nested[@]} nested members agree; source lines (kernel and modules) match addr2line -i"

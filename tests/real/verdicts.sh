@@ -86,6 +86,28 @@ else:
     if base(blame.get("function")) not in want_fn:
         bad.append(f"blame.function {blame.get('function')!r}, want one of {sorted(want_fn)}")
 
+hang = rep.get("hang") or {}
+text_form = where.endswith((".log", ".txt"))
+if scen == "hungtask":
+    waiters = hang.get("waiters") or []
+    if hang.get("kind") != "hung-task" or not waiters:
+        bad.append(f"hang {hang!r}, want a hung-task with waiters")
+    else:
+        w = waiters[0]
+        extra = meta.get("extra") or {}
+        blocked = extra.get("blocked_comm", "vrtrigger")
+        holder = extra.get("holder_comm", "vrbug_holder")
+        if w.get("comm") != blocked:
+            bad.append(f"hang.waiters[0].comm {w.get('comm')!r}, want {blocked!r}")
+        # The mutex and its owner are read from dump memory.
+        if not text_form and w.get("owner_comm") != holder:
+            bad.append(f"hang.waiters[0].owner_comm {w.get('owner_comm')!r}, want {holder!r}")
+if scen == "softlockup":
+    if hang.get("kind") != "soft-lockup" or base(hang.get("stuck_function")) != meta["function"]:
+        bad.append(f"hang {hang!r}, want a soft-lockup in {meta['function']}")
+    elif hang.get("stuck_cpu") != meta.get("panic_cpu"):
+        bad.append(f"hang.stuck_cpu {hang.get('stuck_cpu')!r}, want {meta.get('panic_cpu')!r}")
+
 for b in bad:
     print(f"FAIL: {where}: {b}", file=sys.stderr)
 sys.exit(1 if bad else 0)
@@ -109,7 +131,9 @@ if python3 - "$d/vmcore.filtered.elf" "$out/patched.elf" <<'PY'; then
 import re, sys
 data = open(sys.argv[1], "rb").read()
 # "<48> 8b 43 10": change the byte after the marked one's operands.
-m = re.search(rb"<([0-9a-f]{2})> ([0-9a-f]{2}) ([0-9a-f]{2}) ([0-9a-f]{2})", data)
+# The kernel's Code: line follows its "RIP: 0010:" line (0033 is user space).
+rip = data.find(b"RIP: 0010:")
+m = re.compile(rb"<([0-9a-f]{2})> ([0-9a-f]{2}) ([0-9a-f]{2}) ([0-9a-f]{2})").search(data, max(rip, 0))
 if not m:
     sys.exit(1)
 old = m.group(0)

@@ -17,6 +17,7 @@ die() {
 }
 
 param() {
+	# shellcheck disable=SC2013 # the command line is words, not lines
 	for w in $(cat /proc/cmdline); do
 		case $w in "$1"=*) echo "${w#*=}" ;; esac
 	done

@@ -473,7 +473,7 @@ main() {
 			return 0
 			;;
 		-h | --help)
-			sed -n '2,20s/^# \{0,1\}//p' "$0"
+			awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"
 			return 0
 			;;
 		*) fail "unknown argument '$1' (see --help)" ;;
@@ -533,6 +533,9 @@ main() {
 }
 
 # Sourcing the script (for debugging) defines the functions only.
+# The exit keeps bash from reading on in this file after main returns, so
+# editing the script while a run is going does not break that run.
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
 	main "$@"
+	exit
 fi

@@ -297,6 +297,42 @@ static void test_hung(void)
 	VERDICT(&t, "module", "vrbug", "vrbug_softlockup", "high");
 	done(&t);
 
+	/* Kernels that name the likely owner of the mutex. */
+	setup(&t, "hung-task");
+	log_lines(&t, "INFO: task kworker/0:1:12 blocked for more than 120 seconds.",
+		  "INFO: task kworker/0:1:12 is blocked on a mutex likely owned by task foo_worker:77.",
+		  " __schedule+0x34d/0x9e0", " __mutex_lock.constprop.0+0x399/0x700",
+		  " foo_flush+0x6b/0x80 [foo]", "Kernel panic - not syncing: hung_task: blocked tasks", NULL);
+	run(&t, &vr_analyzer_hang);
+	CHECK(t.r.hang.n_waiters == 1 && t.r.hang.waiters[0].pid == 12 &&
+	      !strcmp(t.r.hang.waiters[0].comm, "kworker/0:1") && t.r.hang.waiters[0].owner_pid == 77 &&
+	      t.r.hang.waiters[0].owner_comm && !strcmp(t.r.hang.waiters[0].owner_comm, "foo_worker"),
+	      "owner from the log");
+	run(&t, &vr_analyzer_blame);
+	VERDICT(&t, "module", "foo", "foo_flush", NULL);
+	CHECK(reason_has(&t, "held by foo_worker (pid 77)"), "owner reason");
+	done(&t);
+
+	setup(&t, "hard-lockup");
+	log_lines(&t, "NMI watchdog: Watchdog detected hard LOCKUP on cpu 2", NULL);
+	t.f.cpus = calloc(1, sizeof(*t.f.cpus));
+	t.f.n_cpus = 1;
+	t.f.cpus[0].cpu = 2;
+	frames(&t.f.cpus[0].trace, "nmi_cpu_backtrace", "asm_exc_nmi", "bar_poll [bar]", NULL);
+	t.f.cpus[0].trace.frames[1].exception = true;
+	run(&t, &vr_analyzer_hang);
+	CHECK(t.r.hang.stuck_cpu == 2 && t.r.hang.stuck_function &&
+	      !strcmp(t.r.hang.stuck_function, "bar_poll"), "hard lockup %d %s", t.r.hang.stuck_cpu,
+	      t.r.hang.stuck_function ? t.r.hang.stuck_function : "-");
+	done(&t);
+
+	/* Out of memory: no culprit among the allocating frames. */
+	setup(&t, "oom");
+	set_ip(&t, "read_swap_cache_async", NULL);
+	run(&t, &vr_analyzer_blame);
+	VERDICT(&t, "unknown", NULL, NULL, "low");
+	done(&t);
+
 	setup(&t, "rcu-stall");
 	log_lines(&t, "rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:",
 		  "rcu: \t3-...!: (1 GPs behind) idle=4a4/1/0x4000000000000000", NULL);

@@ -360,8 +360,34 @@ static void test_hostile(void)
 	free(buf);
 }
 
+/* Without a panic line (kdump captured at oops_end()), the last oops is
+ * the fatal one: the kernel survived the earlier. */
+static void test_pick(void)
+{
+	static const char text[] =
+		"[ 10.0] BUG: unable to handle page fault for address: ffff888000001000\n"
+		"[ 10.0] Oops: 0000 [#1] SMP PTI\n"
+		"[ 10.0] CPU: 0 PID: 5 Comm: first Not tainted 5.10.0 #1\n"
+		"[ 10.0] RIP: 0010:first_fn+0x1/0x2\n"
+		"[ 20.0] WARNING: CPU: 1 PID: 6 at kernel/foo.c:1 warn_fn+0x1/0x2\n"
+		"[ 20.0] CPU: 1 PID: 6 Comm: warner Not tainted 5.10.0 #1\n"
+		"[ 30.0] general protection fault: 0000 [#2] SMP PTI\n"
+		"[ 30.0] CPU: 1 PID: 7 Comm: second Tainted: G      D W         5.10.0 #1\n"
+		"[ 30.0] RIP: 0010:second_fn+0x1/0x2 [mod]\n";
+	struct vr_crash c;
+	vr_oops_crash_init(&c);
+	CHECK(!vr_oops_parse_text(text, sizeof(text) - 1, &c), "pick: parse");
+	CHECK(!strcmp(c.kind, "gpf") && c.pid == 7 && c.ip.symbol && !strcmp(c.ip.symbol, "second_fn"),
+	      "pick: got %s pid %d", c.kind, c.pid);
+	CHECK(c.n_secondary == 2 && c.log_first_line == 6 && c.log_last_line == 8,
+	      "pick: %zu secondary, lines %zu..%zu", c.n_secondary, c.log_first_line, c.log_last_line);
+	CHECK(c.taint && !strcmp(c.taint, "GDW"), "pick: taint %s", c.taint ? c.taint : "(null)");
+	vr_oops_crash_deinit(&c);
+}
+
 int main(void)
 {
+	test_pick();
 	test_prefixes();
 	test_frames();
 	test_files();

@@ -151,6 +151,18 @@ static void test_null(void)
 	done(&t);
 }
 
+static void test_inconsistent(void)
+{
+	/* RAX is NULL but the fault address is not RAX+0x10: trust CR2. */
+	struct t t;
+	setup(&t, "page-fault", "48 8b 40 10");
+	fault(&t, 0x00007fff00001000ull);
+	t.r.crash.regs.r[VR_RAX] = 0;
+	run(&t);
+	CLASS(&t, "user-address");
+	done(&t);
+}
+
 static void test_err_ptr(void)
 {
 	struct t t;
@@ -274,6 +286,7 @@ int main(void)
 {
 	test_null();
 	test_err_ptr();
+	test_inconsistent();
 	test_poison();
 	test_addresses();
 	if (failures)

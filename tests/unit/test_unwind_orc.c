@@ -297,7 +297,7 @@ static void test_irq_switch(void)
 	set_word(0x23e00, 0x2005);
 	r = start(0x6010, 0x23f00);
 	CHECK(vr_unwind_raw(&u, &r, false, false, &t) == NULL);
-	CHECK(t.n == 2 && strstr(t.stop, "already left"));
+	CHECK(t.n == 2 && strstr(t.stop, "from the task stack to the irq stack"));
 	vr_raw_trace_deinit(&t);
 }
 
@@ -379,6 +379,59 @@ static void test_user_end_and_scan(void)
 	vr_raw_trace_deinit(&t);
 }
 
+/* Hostile data: random stacks and random ORC entries must end every walk
+ * within the frame limit, without reading outside the stacks. */
+static uint64_t lcg_state;
+static uint64_t lcg(void)
+{
+	lcg_state = lcg_state * 6364136223846793005ull + 1442695040888963407ull;
+	return lcg_state >> 11;
+}
+
+static bool r_find(void *ctx, uint64_t ip, struct vr_orc_entry *ret)
+{
+	(void)ctx;
+	uint64_t h = (ip * 0x9e3779b97f4a7c15ull) ^ lcg_state;
+	if ((h & 7) == 0)
+		return false;
+	uint8_t raw[6];
+	for (int i = 0; i < 6; i++)
+		raw[i] = (uint8_t)(h >> (8 * i + 3));
+	vr_orc_decode(raw, (int)(h % 3) + 1, ret);
+	return true;
+}
+
+static bool r_is_ret(void *ctx, uint64_t addr)
+{
+	(void)ctx;
+	return (addr & 0xff) < 0x40;
+}
+
+static void test_random(void)
+{
+	for (unsigned iter = 0; iter < 2000; iter++) {
+		lcg_state = iter * 7919u + 1;
+		for (size_t i = 0; i < sizeof(mem_task) / 8; i++)
+			mem_task[i] = (lcg() & 1) ? TASK_LO + (lcg() % (TASK_HI - TASK_LO))
+						  : lcg() % 0x10000;
+		for (size_t i = 0; i < sizeof(mem_irq) / 8; i++)
+			mem_irq[i] = (lcg() & 1) ? IRQ_LO + (lcg() % (IRQ_HI - IRQ_LO)) : lcg();
+		struct vr_unwinder u = {.read_u64 = m_read, .find_orc = r_find,
+					.is_return_address = r_is_ret, .stacks = stacks,
+					.n_stacks = 2, .scan_gaps = iter & 1};
+		struct vr_regs r = start(lcg() % 0x10000, TASK_LO + 8 * (lcg() % 0x800));
+		r.r[VR_RBP] = TASK_LO + 8 * (lcg() % 0x800);
+		struct vr_raw_trace t;
+		CHECK(vr_unwind_raw(&u, &r, iter & 2, false, &t) == NULL);
+		CHECK(t.n >= 1 && t.n <= VR_UNWIND_MAX_FRAMES);
+		for (size_t j = 1; j < t.n; j++)
+			if (!t.frames[j].exception && !t.frames[j].guessed &&
+			    t.frames[j].stack == t.frames[j - 1].stack && !t.frames[j - 1].guessed)
+				CHECK(t.frames[j].sp > t.frames[j - 1].sp);
+		vr_raw_trace_deinit(&t);
+	}
+}
+
 int main(void)
 {
 	test_decode();
@@ -388,6 +441,7 @@ int main(void)
 	test_irq_switch();
 	test_loops_and_bounds();
 	test_user_end_and_scan();
+	test_random();
 	if (failures) {
 		fprintf(stderr, "test_unwind_orc: %d checks failed\n", failures);
 		return 1;

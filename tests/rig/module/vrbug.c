@@ -121,6 +121,9 @@ static VRBUG_PATH void vrbug_hungtask(void)
 	mutex_unlock(&vrbug_lock);
 }
 
+/* Global, so it is a plain "T" symbol like most driver entry points. */
+void vrbug_spin(void);
+
 VRBUG_PATH void vrbug_spin(void)
 {
 	preempt_disable();

@@ -1,0 +1,157 @@
+#!/bin/bash
+# The kernel state vmreport collects agrees with what the crashed kernel
+# printed on its console (the ground truth the rig keeps), on every rig dump
+# (6.1 and 6.12) in every form, QEMU's own dumps included (against the
+# console of their own boot): release, CPUs, the panic message, the
+# panicking CPU, PID and command, the module list and module taints, the
+# kernel's taint letters, blocked tasks and uptime. A dump that lost pages
+# (filtered -d 31) must still give these, and say what it missed.
+set -u
+RIG=${VR_RIG_CACHE:-/var/cache/vmreport-rig}
+VMREPORT=${VMREPORT:-${VR_BUILD_DIR:-build}/vmreport}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+fail=0
+checked=0
+for dir in "$RIG"/*/*/; do
+	dir=${dir%/}
+	[ -f "$dir/console.log" ] && [ -f "$dir/meta.txt" ] || continue
+	for form in elf zlib lzo flat filtered.elf qemu.elf qemu.kdump; do
+		case $form in
+		qemu.*) dump=$dir/$form console=$dir/qemu.console.log ;;
+		*) dump=$dir/vmcore.$form console=$dir/console.log ;;
+		esac
+		[ -f "$dump" ] && [ -f "$console" ] || continue
+		rel=$(sed -n 's/^release=//p' "$dir/meta.txt")
+		vmlinux=/usr/lib/debug/boot/vmlinux-$rel
+		[ -f "$vmlinux" ] || vmlinux=
+		"$VMREPORT" --format json "$dump" $vmlinux >"$tmp/r.json" 2>"$tmp/err.txt"
+		rc=$?
+		if [ $rc -ne 0 ]; then
+			echo "FAIL: $dump: vmreport exited $rc: $(head -3 "$tmp/err.txt")"
+			fail=1
+			continue
+		fi
+		python3 - "$console" "$dir/meta.txt" "$tmp/r.json" "$dump" <<'PY' || fail=1
+import json, re, sys
+console, meta_path, report, dump = sys.argv[1:5]
+lines = [l.rstrip("\r\n") for l in open(console, errors="replace")]
+# The crashed kernel's part: up to the capture kernel's "Linux version".
+boots = [i for i, l in enumerate(lines) if re.search(r"\] Linux version ", l)]
+if len(boots) > 1:
+    lines = lines[:boots[1]]
+meta = dict(l.rstrip("\n").split("=", 1) for l in open(meta_path) if "=" in l)
+r = json.load(open(report))
+s, p = r["system"], r["panic"]
+bad = []
+def check(what, ok, mine, theirs):
+    if not ok:
+        bad.append(f"{what}: vmreport {mine!r}, console {theirs!r}")
+def text(l):
+    return re.sub(r"^\[\s*\d+\.\d+\] ", "", l)
+
+rel = re.search(r"Linux version (\S+)", lines[boots[0]] if boots else "")
+check("release", rel and s["release"] == rel.group(1), s["release"], rel and rel.group(1))
+check("cpus", str(s["cpus"]) == meta.get("cpus"), s["cpus"], meta.get("cpus"))
+
+panics = [text(l) for l in lines if "Kernel panic - not syncing: " in l]
+if panics:
+    want = panics[-1].split("Kernel panic - not syncing: ", 1)[1]
+else:
+    want = meta.get("crash_line", "")
+check("panic.message", p["message"] == want, p["message"], want)
+
+cpu_lines = [re.search(r"CPU: (\d+) (?:UID: \d+ )?PID: (\d+) Comm: (\S+)", l) for l in lines]
+cpu_lines = [m for m in cpu_lines if m]
+if cpu_lines:
+    cpu, pid, comm = cpu_lines[-1].groups()
+    check("panic.cpu", p["cpu"] == int(cpu), p["cpu"], cpu)
+    check("panic.pid", p["pid"] == int(pid), p["pid"], pid)
+    check("panic.comm", p["comm"] == comm, p["comm"], comm)
+else:
+    bad.append("no CPU: line in the console")
+
+mods = [l.split("Modules linked in:", 1)[1].split() for l in lines if "Modules linked in:" in l]
+if mods:
+    want = {}
+    for m in mods[-1]:
+        mm = re.match(r"([\w-]+)(?:\((\w+)\))?", m)
+        if mm:
+            want[mm.group(1)] = mm.group(2) or ""
+    mine = {m["name"]: m["taints"] or "" for m in r["modules"]}
+    check("modules", mine == want, mine, want)
+
+tainted = [re.search(r"Tainted: ([A-Z ]+?)\s+\d", l) for l in lines]
+tainted = [m.group(1).replace(" ", "") for m in tainted if m]
+if tainted:
+    check("taint", s["taint"]["letters"] and set(tainted[-1]) <= set(s["taint"]["letters"]),
+          s["taint"]["letters"], tainted[-1])
+
+for l in lines:
+    m = re.search(r"INFO: task (.+):(\d+) blocked for more than (\d+) seconds", l)
+    if m:
+        b = [t for t in r["blocked_tasks"] if t["pid"] == int(m.group(2))]
+        check(f"blocked task {m.group(2)}", b and b[0]["comm"] == m.group(1) and
+              (b[0].get("blocked_s") is None or b[0]["blocked_s"] >= int(m.group(3))),
+              b, m.group(0))
+
+ts = [float(m.group(1)) for m in (re.match(r"\[\s*(\d+\.\d+)\]", l) for l in lines) if m]
+if ts and s["uptime_s"] is not None:
+    check("uptime", ts[-1] - 0.5 <= s["uptime_s"] <= ts[-1] + 10, s["uptime_s"], ts[-1])
+
+steps = {a["name"]: a for a in r["analyzers"]}
+for name in ("system", "log", "modules", "tasks", "panic"):
+    st = steps.get(name, {}).get("status")
+    if st == "partial" and not r["warnings"] and not steps[name].get("reason"):
+        bad.append(f"step {name} is partial without a reason or warning")
+    if st in (None, "error"):
+        bad.append(f"step {name}: {st} {steps.get(name, {}).get('reason')}")
+if bad:
+    print(f"FAIL: {dump}:\n  " + "\n  ".join(bad))
+    sys.exit(1)
+PY
+		checked=$((checked + 1))
+	done
+done
+# A dump cut short (the second half of memory missing, as when a capture
+# runs out of disk) still gives what it holds, and says what it lost.
+for dir in "$RIG"/*/sysrq; do
+	[ -f "$dir/vmcore.elf" ] || continue
+	size=$(stat -c %s "$dir/vmcore.elf")
+	head -c $((size / 2)) "$dir/vmcore.elf" >"$tmp/cut.elf"
+	"$VMREPORT" --format json "$tmp/cut.elf" >"$tmp/r.json" 2>"$tmp/err.txt"
+	rc=$?
+	if [ $rc -ne 0 ]; then
+		echo "FAIL: $dir/vmcore.elf cut in half: vmreport exited $rc: $(head -3 "$tmp/err.txt")"
+		fail=1
+		continue
+	fi
+	python3 - "$tmp/r.json" "$dir" <<'PY' || fail=1
+import json, sys
+r = json.load(open(sys.argv[1]))
+bad = []
+if not r["input"]["partial"]:
+    bad.append("input.partial is not set")
+if not r["system"]["release"] or not r["panic"]["message"] or r["panic"]["pid"] is None:
+    bad.append(f"lost facts that are in the first half: {r['system']['release']!r} {r['panic']!r}")
+if not r["warnings"]:
+    bad.append("no warnings")
+for a in r["analyzers"]:
+    if a["status"] == "partial" and not a.get("reason"):
+        bad.append(f"step {a['name']} partial without a reason")
+if r["log"] is None or r["log"]["records"] < 100:
+    bad.append("the log is lost")
+if bad:
+    print(f"FAIL: {sys.argv[2]}/vmcore.elf cut in half:\n  " + "\n  ".join(bad))
+    sys.exit(1)
+PY
+	checked=$((checked + 1))
+done
+
+if [ $checked -eq 0 ]; then
+	echo "SKIP: no rig dumps under $RIG"
+	exit 0
+fi
+[ $fail -eq 0 ] && echo "ok: $checked dumps agree with their console logs"
+exit $fail
