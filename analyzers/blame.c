@@ -566,7 +566,7 @@ static struct vr_error *run(struct vr_analysis *a, const char **skipped)
 		reason(&c, "the crash is a machine check: the CPU reported a hardware error");
 	}
 	if (ls.hw_strong) {
-		hw += 2;
+		hw += 3;
 		reason(&c, "the log reports uncorrected hardware errors: \"%s\"", ls.hw_line);
 	} else if (ls.hw_weak) {
 		hw += 1;

@@ -1493,7 +1493,8 @@ static struct vr_error *decode_block(char **msg, size_t from, size_t end, struct
 		if (is_block_boundary(m) && !(i == from && skip_first_boundary)) {
 			/* An RCU stall report shows the stalled CPU as an NMI
 			 * backtrace: the first one is the report's own. */
-			if (kind_is(d->kind, "rcu-stall") && starts(p, "NMI backtrace for cpu") &&
+			if (kind_is(d->kind, "rcu-stall") &&
+			    (starts(p, "NMI backtrace for cpu") || starts(p, "Sending NMI from CPU")) &&
 			    !d->have_trace && !c->cpu_line)
 				continue;
 			break;
@@ -1534,7 +1535,11 @@ static struct vr_error *decode_block(char **msg, size_t from, size_t end, struct
 			continue;
 		}
 		vr_frame_deinit(&f);
-		if (is_trace_start(p)) {
+		if (is_trace_start(p) ||
+		    (kind_is(d->kind, "kfence") && strstr(p, "(in kfence-#") && !d->have_trace)) {
+			/* KFENCE prints its stack right after the access line,
+			 * without a "Call Trace:" (mm/kfence/report.c). */
+			parse_fault_lines(p, d);
 			if (d->have_trace)
 				continue;
 			size_t next;
@@ -1761,6 +1766,23 @@ static struct vr_error *decode(char **msg, size_t n, const struct seg_state *st,
 		if (in && vr_oops_parse_frame(in + 4, &f)) {
 			c->ip = f;
 			c->ip_known = true;
+		}
+	}
+	if (!c->ip_known && kind_is(r->kind, "ubsan")) {
+		/* The caller of __ubsan_handle_*() is the function with the
+		 * undefined behaviour (lib/ubsan.c). */
+		const struct vr_trace *t = &c->trace;
+		for (size_t i = 0; i + 1 < t->n_frames && !c->ip_known; i++) {
+			const struct vr_frame *f = &t->frames[i + 1];
+			if (!t->frames[i].symbol || !starts(t->frames[i].symbol, "__ubsan_handle") ||
+			    !f->symbol || !f->reliable)
+				continue;
+			c->ip = (struct vr_frame){
+				.symbol = vr_strdup(f->symbol), .offset = f->offset, .size = f->size,
+				.address = f->address, .reliable = true,
+				.module = f->module ? vr_strdup(f->module) : NULL,
+			};
+			c->ip_known = c->ip.symbol != NULL;
 		}
 	}
 	if (!c->ip_known && (kind_is(r->kind, "panic") || kind_is(r->kind, "sysrq") ||

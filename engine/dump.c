@@ -314,10 +314,14 @@ void vr_dump_describe(const struct vr_dump *d, FILE *f)
 	fprintf(f, "max_pfn: %" PRIu64 "\n", in->max_pfn);
 	fprintf(f, "pages: %" PRIu64 "/%" PRIu64 "\n", in->pages_present, in->pages_total);
 	fprintf(f, "cpus: %zu\n", d->n_cpus);
-	for (size_t i = 0; i < d->n_cpus; i++)
-		fprintf(f, "cpu %zu: pid %d rip 0x%" PRIx64 " rsp 0x%" PRIx64 "%s\n", i,
-			d->cpus[i].pid, d->cpus[i].regs.r[VR_RIP], d->cpus[i].regs.r[VR_RSP],
-			d->cpus[i].regs.has_cr ? " (cr2/cr3)" : "");
+	for (size_t i = 0; i < d->n_cpus; i++) {
+		const struct vr_regs *r = &d->cpus[i].regs;
+		fprintf(f, "cpu %zu: pid %d rip 0x%" PRIx64 " rsp 0x%" PRIx64, i, d->cpus[i].pid,
+			r->r[VR_RIP], r->r[VR_RSP]);
+		if (r->has_cr)
+			fprintf(f, " cr2 0x%" PRIx64 " cr3 0x%" PRIx64, r->cr2, r->cr3);
+		fputc('\n', f);
+	}
 	fprintf(f, "vmcoreinfo: %zu bytes\n", d->vmcoreinfo ? d->vmcoreinfo_len : 0);
 	if (in->release[0])
 		fprintf(f, "release: %s\n", in->release);

@@ -75,7 +75,11 @@ struct vr_dwarf {
 	struct ko_file *kos; /* debug files found under the module dirs */
 	size_t n_kos, cap_kos;
 	bool kos_listed;
+	struct src_cached *cache; /* vmlinux lookups by address */
+	size_t n_cache, cap_cache, evict;
 };
+
+static void cache_free(struct vr_dwarf *d);
 
 struct vr_error *vr_dwarf_error(const char *what)
 {
@@ -104,6 +108,7 @@ void vr_dwarf_destroy(struct vr_dwarf *d)
 		free(d->kos[i].name);
 		free(d->kos[i].path);
 	}
+	cache_free(d);
 	free(d->kos);
 	free(d->mods);
 	free(d->reason);
@@ -230,8 +235,168 @@ static void set_str(char **dst, char *src)
 	*dst = src;
 }
 
-/* Fills f from the unit cu at pc (the address as the DWARF has it). */
-static struct vr_error *source_in_cu(Dwarf_Die *cu, Dwarf_Addr pc, struct vr_frame *f)
+/* What a lookup found, applied to a frame by src_apply(). chain false:
+ * only the line table's file:line (no function scope covers the address);
+ * chain true: file:line in the out-of-line function and the inline chain
+ * (which replaces the frame's). Kept per address in a cache, as the same
+ * return addresses come up in several traces. */
+struct src_result {
+	char *file;
+	int line;
+	bool chain;
+	struct vr_inline *inl;
+	size_t ni;
+};
+
+static void src_result_free(struct src_result *r)
+{
+	for (size_t i = 0; i < r->ni; i++) {
+		free(r->inl[i].symbol);
+		free(r->inl[i].file);
+	}
+	free(r->inl);
+	free(r->file);
+	*r = (struct src_result){ 0 };
+}
+
+static struct vr_error *src_apply(const struct src_result *r, struct vr_frame *f)
+{
+	char *file = NULL;
+	if (r->file && !(file = vr_strdup(r->file)))
+		return &vr_error_oom;
+	struct vr_inline *inl = NULL;
+	if (r->chain && r->ni) {
+		inl = calloc(r->ni, sizeof(*inl));
+		bool oom = !inl;
+		for (size_t i = 0; !oom && i < r->ni; i++) {
+			inl[i].line = r->inl[i].line;
+			inl[i].symbol = vr_strdup(r->inl[i].symbol);
+			if (r->inl[i].file)
+				inl[i].file = vr_strdup(r->inl[i].file);
+			oom = !inl[i].symbol || (r->inl[i].file && !inl[i].file);
+		}
+		if (oom) {
+			for (size_t i = 0; inl && i < r->ni; i++) {
+				free(inl[i].symbol);
+				free(inl[i].file);
+			}
+			free(inl);
+			free(file);
+			return &vr_error_oom;
+		}
+	}
+	if (file)
+		set_str(&f->file, file);
+	if (r->line)
+		f->line = r->line;
+	if (!r->chain)
+		return NULL;
+	/* Replace any previous chain. */
+	for (size_t i = 0; i < f->n_inlined; i++) {
+		free(f->inlined[i].symbol);
+		free(f->inlined[i].file);
+	}
+	free(f->inlined);
+	f->inlined = inl;
+	f->n_inlined = r->ni;
+	return NULL;
+}
+
+/* The DIEs libdw's scope walk descends into (libdw/libdw_visit_scopes.c
+ * may_have_scopes): the result must be the one dwarf_getscopes() gives. */
+static bool may_have_scopes(int tag)
+{
+	switch (tag) {
+	case DW_TAG_compile_unit:
+	case DW_TAG_module:
+	case DW_TAG_lexical_block:
+	case DW_TAG_with_stmt:
+	case DW_TAG_catch_block:
+	case DW_TAG_try_block:
+	case DW_TAG_entry_point:
+	case DW_TAG_inlined_subroutine:
+	case DW_TAG_subprogram:
+	case DW_TAG_namespace:
+	case DW_TAG_class_type:
+	case DW_TAG_structure_type:
+		return true;
+	default:
+		return false;
+	}
+}
+
+#define DWARF_MAX_DEPTH 256  /* DIE nesting followed; deeper is corrupt */
+#define DWARF_MAX_IMPORTS 16 /* nested DW_TAG_imported_unit */
+
+struct scope_walk {
+	Dwarf_Addr pc;
+	Dwarf_Die path[DWARF_MAX_DEPTH]; /* outermost first */
+	int n;
+	const void *imports[DWARF_MAX_IMPORTS];
+	int n_imports;
+};
+
+/* The path from the unit to the innermost DIE containing pc, found in one
+ * descent: at each level the first child whose ranges hold pc, as the
+ * first (innermost) match of dwarf_getscopes()'s depth-first walk is.
+ * dwarf_getscopes() and dwarf_getscopes_die() each walk the whole unit
+ * again (for the abstract origin, and for every caller of an inlined
+ * instance); the physical path already holds every caller. Imported units
+ * are walked in place, as libdw does. 1 found, 0 not, -1 bad DWARF. */
+static int walk_siblings(struct scope_walk *w, Dwarf_Die die, int depth)
+{
+	do {
+		int tag = dwarf_tag(&die);
+		if (tag == DW_TAG_imported_unit) {
+			Dwarf_Attribute a;
+			Dwarf_Die unit, child;
+			if (dwarf_formref_die(dwarf_attr(&die, DW_AT_import, &a), &unit) &&
+			    dwarf_tag(&unit) != DW_TAG_compile_unit &&
+			    dwarf_child(&unit, &child) == 0) {
+				for (int i = 0; i < w->n_imports; i++)
+					if (w->imports[i] == die.addr)
+						return -1;
+				if (w->n_imports >= DWARF_MAX_IMPORTS)
+					return -1;
+				w->imports[w->n_imports++] = die.addr;
+				int r = walk_siblings(w, child, depth);
+				w->n_imports--;
+				if (r)
+					return r;
+			}
+			continue;
+		}
+		if (dwarf_haspc(&die, w->pc) <= 0)
+			continue;
+		if (depth >= DWARF_MAX_DEPTH)
+			return -1;
+		w->path[depth] = die;
+		w->n = depth + 1;
+		Dwarf_Die child;
+		if (may_have_scopes(tag) && dwarf_haschildren(&die) &&
+		    dwarf_child(&die, &child) == 0)
+			return walk_siblings(w, child, depth + 1) < 0 ? -1 : 1;
+		return 1;
+	} while (dwarf_siblingof(&die, &die) == 0);
+	return 0;
+}
+
+/* dwarf_getscopes() gives nothing when the innermost inlined instance on
+ * the path has no abstract origin in its unit; keep that answer. */
+static bool origin_ok(Dwarf_Die *cu, Dwarf_Die *inl)
+{
+	Dwarf_Attribute a;
+	Dwarf_Die origin, ocu;
+	if (!dwarf_formref_die(dwarf_attr(inl, DW_AT_abstract_origin, &a), &origin))
+		return false;
+	if (!dwarf_diecu(&origin, &ocu, NULL, NULL))
+		return false;
+	return dwarf_dieoffset(&ocu) == dwarf_dieoffset(cu) ||
+	       dwarf_tag(&ocu) == DW_TAG_partial_unit;
+}
+
+/* Looks pc (the address as the DWARF has it) up in the unit cu. */
+static struct vr_error *source_in_cu(Dwarf_Die *cu, Dwarf_Addr pc, struct src_result *res)
 {
 	char *file = NULL;
 	int line = 0;
@@ -243,24 +408,34 @@ static struct vr_error *source_in_cu(Dwarf_Die *cu, Dwarf_Addr pc, struct vr_fra
 			line = l;
 	}
 
-	/* dwarf_getscopes() gives the scopes around pc up to the innermost
-	 * function; past an inlined instance it continues with the scopes of
-	 * the inlined function's abstract definition, not with its caller.
-	 * The caller is found with dwarf_getscopes_die() on the inlined
-	 * instance (as eu-addr2line -i does). */
-	Dwarf_Die *scopes = NULL;
-	int n = dwarf_getscopes(cu, pc, &scopes);
-	Dwarf_Die fn;
-	bool have_fn = false;
-	for (int i = 0; i < n; i++) {
-		int tag = dwarf_tag(&scopes[i]);
-		if (tag == DW_TAG_inlined_subroutine || tag == DW_TAG_subprogram) {
-			fn = scopes[i];
-			have_fn = true;
-			break;
-		}
+	/* The functions around pc, innermost first: each inlined instance's
+	 * caller is the next function-like DIE out on the path (as
+	 * eu-addr2line -i finds it with dwarf_getscopes_die()). */
+	struct scope_walk *w = malloc(sizeof(*w));
+	if (!w) {
+		free(file);
+		return &vr_error_oom;
 	}
-	free(scopes);
+	w->pc = pc;
+	w->n = 0;
+	w->n_imports = 0;
+	int fn = -1;
+	Dwarf_Die child;
+	if (dwarf_child(cu, &child) == 0 && walk_siblings(w, child, 0) > 0) {
+		for (int i = w->n - 1; i >= 0; i--) {
+			int tag = dwarf_tag(&w->path[i]);
+			if (tag == DW_TAG_inlined_subroutine || tag == DW_TAG_subprogram) {
+				fn = i;
+				break;
+			}
+		}
+		for (int i = w->n - 1; fn >= 0 && i >= 0; i--)
+			if (dwarf_tag(&w->path[i]) == DW_TAG_inlined_subroutine) {
+				if (!origin_ok(cu, &w->path[i]))
+					fn = -1;
+				break;
+			}
+	}
 
 	struct chain_entry chain[DWARF_MAX_SCOPES];
 	size_t nc = 0;
@@ -270,35 +445,31 @@ static struct vr_error *source_in_cu(Dwarf_Die *cu, Dwarf_Addr pc, struct vr_fra
 	char *loc_file = file;
 	int loc_line = line;
 	file = NULL;
-	while (have_fn && nc < DWARF_MAX_SCOPES) {
-		int tag = dwarf_tag(&fn);
-		chain[nc++] = (struct chain_entry){ dwarf_diename(&fn), loc_file, loc_line };
+	while (fn >= 0 && nc < DWARF_MAX_SCOPES) {
+		Dwarf_Die *d = &w->path[fn];
+		int tag = dwarf_tag(d);
+		chain[nc++] = (struct chain_entry){ dwarf_diename(d), loc_file, loc_line };
 		loc_file = NULL;
 		loc_line = 0;
 		if (tag != DW_TAG_inlined_subroutine)
 			break;
-		loc_file = call_file(cu, &fn);
-		loc_line = call_line(&fn);
-		Dwarf_Die *outer = NULL;
-		int m = dwarf_getscopes_die(&fn, &outer);
-		have_fn = false;
-		for (int j = 1; j < m; j++) {
-			int t = dwarf_tag(&outer[j]);
+		loc_file = call_file(cu, d);
+		loc_line = call_line(d);
+		int outer = -1;
+		for (int j = fn - 1; j >= 0; j--) {
+			int t = dwarf_tag(&w->path[j]);
 			if (t == DW_TAG_inlined_subroutine || t == DW_TAG_subprogram) {
-				fn = outer[j];
-				have_fn = true;
+				outer = j;
 				break;
 			}
 		}
-		free(outer);
+		fn = outer;
 	}
 
 	if (nc == 0) {
 		/* No function scope (assembly): the line table is all. */
-		if (loc_file)
-			set_str(&f->file, loc_file);
-		if (loc_line)
-			f->line = loc_line;
+		free(w);
+		*res = (struct src_result){ .file = loc_file, .line = loc_line };
 		return NULL;
 	}
 	free(loc_file); /* a call site beyond the last scope kept */
@@ -316,6 +487,7 @@ static struct vr_error *source_in_cu(Dwarf_Die *cu, Dwarf_Addr pc, struct vr_fra
 		if (!inl[i].symbol)
 			err = &vr_error_oom;
 	}
+	free(w); /* chain[].name points into libdw's data, not into w */
 	if (err) {
 		for (size_t i = 0; inl && i < ni; i++) {
 			free(inl[i].symbol);
@@ -326,19 +498,70 @@ static struct vr_error *source_in_cu(Dwarf_Die *cu, Dwarf_Addr pc, struct vr_fra
 			free(chain[i].file);
 		return err;
 	}
-	if (chain[nc - 1].file)
-		set_str(&f->file, chain[nc - 1].file);
-	if (chain[nc - 1].line)
-		f->line = chain[nc - 1].line;
-	/* Replace any previous chain. */
-	for (size_t i = 0; i < f->n_inlined; i++) {
-		free(f->inlined[i].symbol);
-		free(f->inlined[i].file);
-	}
-	free(f->inlined);
-	f->inlined = inl;
-	f->n_inlined = ni;
+	*res = (struct src_result){ .file = chain[nc - 1].file, .line = chain[nc - 1].line,
+				    .chain = true, .inl = inl, .ni = ni };
 	return NULL;
+}
+
+#define DWARF_MAX_CACHE 4096 /* addresses whose lookups are kept */
+
+struct src_cached {
+	Dwarf_Addr pc;
+	bool found; /* false: no unit covers pc */
+	struct src_result r;
+};
+
+static void cache_free(struct vr_dwarf *d)
+{
+	for (size_t i = 0; i < d->n_cache; i++)
+		src_result_free(&d->cache[i].r);
+	free(d->cache);
+}
+
+/* The vmlinux's answer for pc, *ret NULL when no unit covers it. */
+static struct vr_error *vmlinux_lookup(struct vr_dwarf *d, Dwarf *dbg, Dwarf_Addr pc,
+				       struct src_result **ret)
+{
+	for (size_t i = 0; i < d->n_cache; i++)
+		if (d->cache[i].pc == pc) {
+			*ret = d->cache[i].found ? &d->cache[i].r : NULL;
+			return NULL;
+		}
+	struct src_cached c = { .pc = pc };
+	Dwarf_Die cu;
+	if (dwarf_addrdie(dbg, pc, &cu)) {
+		struct vr_error *err = source_in_cu(&cu, pc, &c.r);
+		if (err)
+			return err;
+		c.found = true;
+	}
+	size_t slot;
+	if (d->n_cache < DWARF_MAX_CACHE &&
+	    !vr_error_catch(vr_grow(&d->cache, &d->cap_cache, d->n_cache + 1, sizeof(*d->cache),
+				    DWARF_MAX_CACHE))) {
+		slot = d->n_cache++;
+	} else if (d->n_cache) {
+		/* Full: replace entries in turn. */
+		slot = d->evict++ % d->n_cache;
+		src_result_free(&d->cache[slot].r);
+	} else {
+		src_result_free(&c.r);
+		return &vr_error_oom;
+	}
+	d->cache[slot] = c;
+	*ret = c.found ? &d->cache[slot].r : NULL;
+	return NULL;
+}
+
+static struct vr_error *source_in_cu_frame(Dwarf_Die *cu, Dwarf_Addr pc, struct vr_frame *f)
+{
+	struct src_result r;
+	struct vr_error *err = source_in_cu(cu, pc, &r);
+	if (err)
+		return err;
+	err = src_apply(&r, f);
+	src_result_free(&r);
+	return err;
 }
 
 /* ---- modules ---- */
@@ -669,7 +892,7 @@ static struct vr_error *module_source(struct vr_kernel *k, uint64_t addr, struct
 	if (!cu)
 		return vr_error_create(VR_ERR_NOT_FOUND, "%s: no DWARF covers 0x%llx", m->path,
 				       (unsigned long long)addr);
-	return source_in_cu(cu, addr - bias, f);
+	return source_in_cu_frame(cu, addr - bias, f);
 }
 
 /* ---- public ---- */
@@ -681,9 +904,11 @@ struct vr_error *vr_dwarf_source(struct vr_kernel *k, uint64_t addr, struct vr_f
 	if (!err) {
 		/* The vmlinux is linked at its unrandomized address. */
 		Dwarf_Addr pc = addr - k->x86.kaslr_offset;
-		Dwarf_Die cu;
-		if (dwarf_addrdie(dbg, pc, &cu))
-			return source_in_cu(&cu, pc, f);
+		struct src_result *r;
+		if ((err = vmlinux_lookup(k->dwarf, dbg, pc, &r)))
+			return err;
+		if (r)
+			return src_apply(r, f);
 	}
 	if (err && err->code == VR_ERR_NOMEM)
 		return err;

@@ -308,17 +308,35 @@ static struct vr_error *open_part(struct vr_dump *d, struct dd_state *st, struct
 	if (err)
 		return err;
 	/* clear bits past max_mapnr so that counts are exact */
-	for (uint64_t b = h.max_mapnr; b % 64 || b / 64 < p->n_words; b++) {
-		if (b / 64 >= p->n_words)
-			break;
-		p->bitmap2[b / 64] &= ~(1ull << (b % 64));
+	size_t last = (size_t)(h.max_mapnr / 64);
+	if (last < p->n_words) {
+		if (h.max_mapnr % 64)
+			p->bitmap2[last] &= (1ull << (h.max_mapnr % 64)) - 1;
+		else
+			p->bitmap2[last] = 0;
+		for (size_t w = last + 1; w < p->n_words; w++)
+			p->bitmap2[w] = 0;
 	}
 	p->start_rank = rank_slow(p, p->start_pfn);
 	p->n_desc = rank_slow(p, p->end_pfn) - p->start_rank;
 	p->desc_off = bitmap_off + bitmap_len;
 	if (p->desc_off > s->size || p->n_desc * DESC_SIZE > s->size - p->desc_off)
 		st->incomplete = true; /* descriptors cut off: reads past them fail */
+	else if (p->n_desc) {
+		/* data cut off: the last page's data is normally last in the file */
+		uint8_t last_desc[DESC_SIZE];
+		err = vr_source_pread(s, last_desc, DESC_SIZE, p->desc_off + (p->n_desc - 1) * DESC_SIZE,
+				      "the last page descriptor");
+		if (err)
+			return err;
+		uint64_t off = vr_le64(last_desc), sz = vr_le32(last_desc + 8);
+		if (off > s->size || sz > s->size - off)
+			st->incomplete = true;
+	}
 
+	/* any part cut short makes the whole dump incomplete */
+	if (h.status & DUMP_DH_COMPRESSED_INCOMPLETE)
+		st->incomplete = true;
 	if (!first)
 		return NULL;
 
@@ -344,7 +362,6 @@ static struct vr_error *open_part(struct vr_dump *d, struct dd_state *st, struct
 
 	struct vr_dump_info *in = &d->info;
 	in->dump_level = h.dump_level;
-	in->incomplete = (h.status & DUMP_DH_COMPRESSED_INCOMPLETE) != 0;
 	in->dump_time = h.tv_sec;
 	in->max_pfn = h.max_mapnr;
 	in->pages_total = total;
@@ -359,8 +376,6 @@ static struct vr_error *open_part(struct vr_dump *d, struct dd_state *st, struct
 			  comp == DUMP_DH_COMPRESSED_LZO ? "lzo" :
 			  comp == DUMP_DH_COMPRESSED_SNAPPY ? "snappy" :
 			  comp == DUMP_DH_COMPRESSED_ZSTD ? "zstd" : "mixed";
-	if (h.split)
-		st->incomplete = st->incomplete; /* a lone part: other pages are absent */
 
 	if (h.size_note) {
 		_cleanup_free_ uint8_t *buf = NULL;

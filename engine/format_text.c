@@ -88,17 +88,18 @@ static struct vr_error *text_open(struct vr_dump *d, const uint8_t *head, size_t
 		return vr_error_create(VR_ERR_LIMIT,
 				       "%s: kernel log of %" PRIu64 " bytes exceeds the limit of %llu",
 				       s->path, s->size, VR_MAX_TEXT_BYTES);
+	/* decide on the first SCAN_BYTES before reading a big file whole */
 	size_t len = (size_t)s->size;
-	char *text = malloc(len + 1);
+	size_t scan = len < SCAN_BYTES ? len : SCAN_BYTES;
+	char *text = malloc(scan + 1);
 	if (!text)
 		return &vr_error_oom;
-	struct vr_error *err = vr_source_pread(s, text, len, 0, "the kernel log");
+	struct vr_error *err = vr_source_pread(s, text, scan, 0, "the kernel log");
 	if (err) {
 		free(text);
 		return vr_error_wrap(err, "%s", s->path);
 	}
-	text[len] = '\0';
-	size_t scan = len < SCAN_BYTES ? len : SCAN_BYTES;
+	text[scan] = '\0';
 	bool found = false;
 	const uint8_t *p = (const uint8_t *)text, *end = p + scan;
 	while (p < end && !found) {
@@ -120,6 +121,20 @@ static struct vr_error *text_open(struct vr_dump *d, const uint8_t *head, size_t
 					       "kernel log lines)",
 					       s->path);
 		return VR_FORMAT_NOT_MINE;
+	}
+	if (len > scan) {
+		char *all = realloc(text, len + 1);
+		if (!all) {
+			free(text);
+			return &vr_error_oom;
+		}
+		text = all;
+		err = vr_source_pread(s, text + scan, len - scan, scan, "the kernel log");
+		if (err) {
+			free(text);
+			return vr_error_wrap(err, "%s", s->path);
+		}
+		text[len] = '\0';
 	}
 	d->text = text;
 	d->text_len = len;

@@ -222,9 +222,18 @@ static struct vr_error *read_symbols(struct vr_kernel *k, const struct mod_layou
 			goto out;
 		}
 		/* The nm letter: typetab[] since 5.2 (commit 1c7651f43777
-		 * "kallsyms: store type information in its own array"),
-		 * st_info itself before. */
-		char type = types ? types[i] : (char)st_info;
+		 * "kallsyms: store type information in its own array");
+		 * before, the kernel overwrote st_info with it (st_size in
+		 * 5.0 and 5.1, whose sizes are then meaningless). */
+		char type = '?';
+		if (types) {
+			type = types[i];
+		} else if ((st_info | 0x20) >= 'a' && (st_info | 0x20) <= 'z') {
+			type = (char)st_info;
+		} else if (size < 128 && (size | 0x20) >= 'a' && (size | 0x20) <= 'z') {
+			type = (char)size;
+			size = 0;
+		}
 		syms[n] = (struct vr_symbol){.name = names[n], .address = value, .size = size,
 					     .module = name, .type = type};
 		n++;

@@ -79,7 +79,8 @@ static bool find_panic(struct line l, size_t rec, void *ctx)
 	/* kernel/panic.c panic(): pr_emerg("Kernel panic - not syncing: %s\n") */
 	static const char tag[] = "Kernel panic - not syncing: ";
 	const char *p = find_in(l, tag);
-	if (p) {
+	/* Not panic()'s closing "---[ end Kernel panic - not syncing: ... ]---" */
+	if (p && !(p - l.s >= 9 && !memcmp(p - 9, "---[ end ", 9))) {
 		free(pl->msg);
 		p += sizeof(tag) - 1;
 		pl->msg = vr_strndup(p, (size_t)(l.s + l.n - p));
@@ -154,7 +155,7 @@ static bool parse_int(const char **p, const char *end, int *ret)
 }
 
 /* "CPU: 1 PID: 83 Comm: sh Tainted: ..." (6.1), "CPU: 1 UID: 0 PID: 83
- * Comm: sh ..." (6.10+, commit 6d35d9a5d4c1 added UID). */
+ * Comm: sh ..." (6.12 prints the UID as well). */
 static bool find_cpu_line(struct line l, size_t rec, void *ctx)
 {
 	struct cpu_line *cl = ctx;
@@ -247,9 +248,9 @@ static void system_from_log(struct vr_kernel *k, struct vr_facts *f, size_t cras
 		const char *t = log->records[i].text;
 		if (!t || strncmp(t, "Linux version ", 14))
 			continue;
-		if (i <= crash_rec || boot == SIZE_MAX)
+		if (i <= crash_rec || boot == SIZE_MAX) {
 			boot = i;
-		else if (i > crash_rec) {
+		} else {
 			next_boot = i;
 			break;
 		}
@@ -275,7 +276,7 @@ struct vr_error *vr_collect_panic(struct vr_kernel *k, struct vr_facts *f)
 {
 	struct vr_panic *p = &f->panic;
 	size_t cap = 0;
-	struct vr_error *err;
+	struct vr_error *err = NULL;
 	p->cpu = p->pid = -1;
 
 	/* -- the log -- */

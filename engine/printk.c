@@ -519,7 +519,7 @@ static char *record_line(const struct vr_log_record *r, bool raw)
 			       (unsigned long long)(r->ts_nsec % 1000000000ull / 1000));
 		sb_add(&b, pre, (size_t)ind);
 	}
-	sb_add(&b, "", 0);
+	sb_add(&b, "", 0); /* an empty line is "", not NULL */
 	for (const unsigned char *p = (const unsigned char *)(r->text ? r->text : ""); *p; p++) {
 		char e[16];
 		if (*p == '\n') {

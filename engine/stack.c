@@ -269,8 +269,8 @@ struct vr_error *vr_collect_cpus(struct vr_kernel *k, struct vr_facts *f)
 				bool hit = false;
 				if (!cpus[i].trace.frames[j].reliable)
 					continue;
-				for (const char *const *n = crash_fns; sym && *n; n++)
-					hit = hit || strcmp(sym, *n) == 0;
+				for (const char *const *fn = crash_fns; sym && *fn; fn++)
+					hit = hit || strcmp(sym, *fn) == 0;
 				if (hit) {
 					panic_cpu = cpus[i].cpu;
 					cpus[i].panic = true;

@@ -374,7 +374,7 @@ struct vr_error *vr_collect_tasks(struct vr_kernel *k, struct vr_facts *f)
 		}
 		uint64_t t = node - l.tasks.off;
 		if ((err = vr_read_u64(k, node, &node))) {
-			err = vr_error_wrap(err, "reading the task list after task 0x%llx",
+			err = vr_error_wrap(err, "reading the task list at task 0x%llx",
 					    (unsigned long long)t);
 			break;
 		}

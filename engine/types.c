@@ -351,14 +351,14 @@ static struct vr_error *dwarf_find(struct vr_kernel *k, struct vr_types *t, cons
 	Dwarf *dbg;
 	if (!(t->sources & VR_TYPES_DWARF))
 		return vr_error_create(VR_ERR_NOT_FOUND, "DWARF not consulted");
+	struct vr_error *err = vr_dwarf_vmlinux(k, &dbg);
+	if (err)
+		return err;
 	/* pahole encodes every type and enumerator of every compile unit into
 	 * the kernel's BTF, so what BTF lacks DWARF lacks too: scanning DWARF
 	 * for it would cost hundreds of milliseconds for nothing. */
 	if (types_btf(k, t))
 		return vr_error_create(VR_ERR_NOT_FOUND, "not in the kernel's BTF, which holds every type");
-	struct vr_error *err = vr_dwarf_vmlinux(k, &dbg);
-	if (err)
-		return err;
 	Dwarf_Off off;
 	for (;;) {
 		bool hit = enumerator ? index_get(t->enums, t->enums_mask, name, &off)

@@ -77,13 +77,13 @@ static int call_rm_len(uint8_t m, uint8_t sib)
 	return len;
 }
 
-/* A return address: in text, right after a call instruction (E8 rel32, or
- * FF /2 in its register and memory forms). */
 static bool k_text(void *ctx, uint64_t addr)
 {
 	return k_is_text(ctx, addr);
 }
 
+/* A return address: in text, right after a call instruction (E8 rel32, or
+ * FF /2 in its register and memory forms, with or without a REX prefix). */
 static bool k_is_ret(void *ctx, uint64_t addr)
 {
 	struct kctx *c = ctx;

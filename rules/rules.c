@@ -28,6 +28,7 @@
 #define VR_RULES_MAX_PATTERNS 100000
 #define VR_RULES_MAX_MAGIC 10000
 #define VR_RULES_MAX_DEPTH 16            /* nesting of any:/not: */
+#define VR_RULES_MAX_FLOW_DEPTH 64       /* [ and { nesting (see check_nesting) */
 #define VR_RULES_MAX_DIR_FILES 1000
 #define VR_RULES_MAX_LOG_LINES 200000    /* log lines a `log:` condition scans */
 
@@ -890,12 +891,52 @@ static struct vr_error *merge(struct vr_ruleset *dst, struct vr_ruleset *src)
 	return NULL;
 }
 
+/* libyaml's scanner looks at every open flow level for each token, so
+ * deeply nested [ [ [ ... ] ] ] takes quadratic time: refuse nesting beyond
+ * what any rule file needs before libyaml sees it. Brackets in quoted
+ * strings count too (balanced ones, as in a regular expression, cancel
+ * out), so no quoting can hide nesting from the check; comments are
+ * skipped as YAML skips them (a '#' at a line's start or after a blank). */
+static struct vr_error *check_nesting(const char *name, const char *text, size_t len)
+{
+	size_t line = 1, col = 0;
+	int depth = 0;
+	bool after_blank = true;
+	for (size_t i = 0; i < len; i++) {
+		char ch = text[i];
+		col++;
+		if (ch == '\n') {
+			line++;
+			col = 0;
+			after_blank = true;
+			continue;
+		}
+		if (ch == '#' && after_blank) {
+			while (i + 1 < len && text[i + 1] != '\n')
+				i++;
+			continue;
+		}
+		after_blank = ch == ' ' || ch == '\t';
+		if (ch == '[' || ch == '{') {
+			if (++depth > VR_RULES_MAX_FLOW_DEPTH)
+				return vr_error_create(VR_ERR_FORMAT, "%s:%zu:%zu: brackets nested more than "
+						       "%d deep", name, line, col, VR_RULES_MAX_FLOW_DEPTH);
+		} else if ((ch == ']' || ch == '}') && depth > 0) {
+			depth--;
+		}
+	}
+	return NULL;
+}
+
 static struct vr_error *load(struct vr_ruleset *rs, const char *name, const char *text, size_t len,
 			     unsigned sections)
 {
 	if (len > VR_RULES_MAX_FILE)
 		return vr_error_create(VR_ERR_LIMIT, "%s: rule file larger than %u bytes", name,
 				       VR_RULES_MAX_FILE);
+	struct vr_error *nest = check_nesting(name, text, len);
+	if (nest)
+		return nest;
 	yaml_parser_t parser;
 	if (!yaml_parser_initialize(&parser))
 		return &vr_error_oom;

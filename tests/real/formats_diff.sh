@@ -6,6 +6,7 @@
 #   vmcore.elf vs our own snappy and zstd conversions of it (makedumpfile on
 #   Debian cannot write those)
 #   qemu.elf vs qemu.kdump (QEMU's own ELF and kdump output)
+#   vmcore.lzo vs a makedumpfile --split of vmcore.elf in three parts
 # and each file must be recognised as its form from content alone.
 set -u
 : "${VR_BUILD_DIR:?}"
@@ -65,6 +66,20 @@ for rel in $(rig_kernels); do
 				fi
 			done
 			rm -f "$T"/vmcore.*
+			# a real --split dump (makedumpfile writes it from the ELF
+			# core), opened from its parts in another order
+			if command -v makedumpfile >/dev/null; then
+				if makedumpfile --split -l -d 31 "$d/vmcore.elf" "$T/sp1" "$T/sp2" "$T/sp3" \
+					>"$T/mdf.log" 2>&1; then
+					formcheck "$T/sp3,$T/sp1,$T/sp2" split
+					diffcheck "$d/vmcore.lzo" "$T/sp3,$T/sp1,$T/sp2"
+				else
+					echo "FAIL: makedumpfile --split on $d/vmcore.elf"
+					cat "$T/mdf.log"
+					fail=1
+				fi
+				rm -f "$T"/sp?
+			fi
 		fi
 		if [[ -e $d/qemu.elf ]]; then
 			rig_require "$d/qemu.kdump"

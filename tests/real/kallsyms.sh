@@ -6,7 +6,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-T=$VR_BUILD_DIR/test_symbols_real
+T=$VR_BUILD_DIR/probe_symbols
 [[ -x $T ]] || rig_fail "$T is not built"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -54,8 +54,8 @@ for dir in "$RIG"/*/*/; do
 done
 
 if [ $checked -eq 0 ]; then
-	echo "SKIP: no rig dumps under $RIG"
-	exit 0
+	echo "FAIL: no rig dumps under $RIG (tests/run.sh makes them with tests/rig/rig.sh)"
+	exit 1
 fi
 [ $fail -eq 0 ] && echo "ok: $checked dumps, log identical to makedumpfile --dump-dmesg"
 exit $fail

@@ -15,8 +15,8 @@ trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$CACHE"
 
 if ! command -v crash >/dev/null; then
-	echo "SKIP: crash is not installed"
-	exit 0
+	echo "FAIL: crash is not installed (tests/deps.sh --rig installs it)"
+	exit 1
 fi
 
 # The newest rig version of each 6.1 release (crash needs most of a minute
@@ -31,8 +31,8 @@ for dir in $(for n in $newest; do ls -d "$n"/*/; done); do
 	dirs+=("$dir")
 done
 if [ ${#dirs[@]} -eq 0 ]; then
-	echo "SKIP: no 6.1 rig dumps with a vmlinux under $RIG"
-	exit 0
+	echo "FAIL: no 6.1 rig dumps with a vmlinux under $RIG (tests/run.sh makes them with tests/rig/rig.sh)"
+	exit 1
 fi
 
 # crash's answers, two at a time, cached by dump path and mtime.

@@ -8,8 +8,8 @@ set -u
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 BUILD=${VR_BUILD_DIR:?VR_BUILD_DIR not set}
-TYPES=$BUILD/test_types_real
-LINES=$BUILD/test_dwarf_real
+TYPES=$BUILD/probe_types
+LINES=$BUILD/probe_dwarf
 [[ -x $TYPES && -x $LINES ]] || rig_fail "$TYPES or $LINES not built"
 
 dir=$(rig_dir 6.1) || exit 1
@@ -39,13 +39,13 @@ nested=(task_struct.thread.sp task_struct.se.avg.util_avg task_struct.thread_inf
 
 fail=0
 "$TYPES" members btf "$vmlinux" - "${flat[@]}" "${nested[@]}" >"$work/btf" 2>/dev/null ||
-	rig_fail "test_types_real (btf) failed"
+	rig_fail "probe_types (btf) failed"
 "$TYPES" members dwarf "$vmlinux" - "${flat[@]}" "${nested[@]}" >"$work/dwarf" 2>/dev/null ||
-	rig_fail "test_types_real (dwarf) failed"
+	rig_fail "probe_types (dwarf) failed"
 "$TYPES" members btf /nonexistent "$dump" "${flat[@]}" "${nested[@]}" >"$work/membtf" 2>/dev/null ||
-	rig_fail "test_types_real (in-memory BTF) failed"
+	rig_fail "probe_types (in-memory BTF) failed"
 "$TYPES" members all "$vmlinux" "$dump" "${flat[@]}" "${nested[@]}" >"$work/all" 2>/dev/null ||
-	rig_fail "test_types_real (all sources) failed"
+	rig_fail "probe_types (all sources) failed"
 
 if grep -q error "$work/btf" "$work/dwarf" "$work/membtf" "$work/all"; then
 	echo "FAIL: lookups failed:"; grep error "$work/btf" "$work/dwarf" "$work/membtf" "$work/all"
@@ -107,7 +107,7 @@ for fn in do_exit schedule __schedule sysrq_handle_crash panic vfs_write; do
 			awk 'NR == 1 { outer = $2; next } { print $3 } END { print outer }')
 		if [[ $want != "$got" ]]; then
 			echo "FAIL: $fn+$delta ($addr): addr2line -i says"; echo "$want"
-			echo "  test_dwarf_real says"; echo "$got"
+			echo "  probe_dwarf says"; echo "$got"
 			fail=1
 		fi
 	done
@@ -126,7 +126,7 @@ check_module() { # KO SYMBOL OFFSET
 		sed -e 's/ (discriminator [0-9]*)//' -e 's|^.*/build_amd64_none_cloud-amd64/||')
 	got=$("$LINES" modline "$ndump" "$dir/null-deref" "$sym" "$off" | awk 'NR == 1 { print $2 }')
 	if [[ -z $want || $want != "$got" ]]; then
-		echo "FAIL: module $sym+$off: addr2line says '$want', test_dwarf_real says '$got'"
+		echo "FAIL: module $sym+$off: addr2line says '$want', probe_dwarf says '$got'"
 		fail=1
 	fi
 }

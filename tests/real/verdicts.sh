@@ -121,7 +121,8 @@ done
 # A Code: line that differs from the code in dump memory is reported: patch
 # the faulting instruction's displacement in the log held by a copy of a
 # real dump (the text sits uncompressed in the printk buffer of an ELF dump).
-rel=$(rig_kernels | head -n1)
+kernels=($(rig_kernels))
+rel=${kernels[0]}
 d=$(rig_dir "$rel")/null-deref
 rig_require "$d/vmcore.filtered.elf"
 vmlinux=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("vmlinux") or "")' "$d/meta.json")

@@ -6,7 +6,7 @@ set -u
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 BUILD=${VR_BUILD_DIR:?VR_BUILD_DIR not set}
-PROBE=$BUILD/test_types_real
+PROBE=$BUILD/probe_types
 [[ -x $PROBE ]] || rig_fail "$PROBE not built"
 
 dir61=$(rig_dir 6.1) || exit 1

@@ -218,6 +218,14 @@ static void test_operator_hardware_firmware(void)
 	VERDICT(&t, "hardware", NULL, NULL, "medium");
 	done(&t);
 
+	/* An uncorrected memory error in the log outweighs the frames. */
+	setup(&t, "null-deref");
+	set_ip(&t, "vrbug_null_deref", "vrbug");
+	log_lines(&t, "EDAC MC0: 1 UE memory read error on CPU_SrcID#0_Ha#0_Chan#1_DIMM#0", NULL);
+	run(&t, &vr_analyzer_blame);
+	VERDICT(&t, "hardware", NULL, NULL, "medium");
+	done(&t);
+
 	/* A corrected error alone only lowers the confidence. */
 	setup(&t, "null-deref");
 	set_ip(&t, "vrbug_null_deref", "vrbug");

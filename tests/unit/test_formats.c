@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "engine/dump.h"
+#include "engine/page_cache.h"
 #include "engine/vmcoreinfo.h"
 
 static int failures;
@@ -365,8 +366,40 @@ static void test_text(void)
 	vr_error_destroy(err);
 }
 
+static void test_page_cache(void)
+{
+	cur = "page cache";
+	struct vr_page_cache *c;
+	CHECK(!vr_error_catch(vr_page_cache_create(4, 64, &c)));
+	for (uint64_t k = 0; k < 10; k++) {
+		uint8_t *slot = vr_page_cache_reserve(c, k);
+		memset(slot, (int)k, 64);
+		vr_page_cache_commit(c);
+		const uint8_t *got = vr_page_cache_lookup(c, k);
+		CHECK(got && got[0] == k && got[63] == k);
+	}
+	/* bounded: at most 4 of the 10 are still there, the newest is */
+	int held = 0;
+	for (uint64_t k = 0; k < 10; k++) {
+		const uint8_t *got = vr_page_cache_lookup(c, k);
+		if (got) {
+			held++;
+			CHECK(got[0] == k);
+		}
+	}
+	CHECK(held <= 4 && held >= 1);
+	CHECK(vr_page_cache_lookup(c, 9) != NULL);
+	/* an aborted fill is not visible */
+	vr_page_cache_reserve(c, 100);
+	vr_page_cache_abort(c);
+	CHECK(vr_page_cache_lookup(c, 100) == NULL);
+	vr_page_cache_destroy(c);
+	CHECK(vr_error_catch(vr_page_cache_create(0, 64, &c)));
+}
+
 int main(void)
 {
+	test_page_cache();
 	const char *bd = getenv("VR_BUILD_DIR");
 	if (!bd) {
 		fprintf(stderr, "VR_BUILD_DIR is not set\n");
@@ -385,9 +418,13 @@ int main(void)
 	test_split();
 	test_incomplete();
 	test_text();
-	char *rm;
-	if (asprintf(&rm, "rm -rf %s", dir) >= 0 && system(rm) != 0)
+	char *rm = NULL;
+	if (asprintf(&rm, "rm -rf %s", dir) < 0)
+		rm = NULL;
+	else if (system(rm) != 0)
 		fprintf(stderr, "could not remove %s\n", dir);
+	free(rm);
+	free((char *)mkdump);
 	if (failures)
 		fprintf(stderr, "%d failures\n", failures);
 	return failures != 0;

@@ -31,14 +31,15 @@ int main(void)
 	    "[    5.9] CPU: 0 PID: 7 Comm: old Not tainted 6.1.0 #1\n"
 	    "[    5.956214] Kernel panic - not syncing: sysrq triggered crash\n"
 	    "[    5.956772] CPU: 1 PID: 100 Comm: vrtrigger Kdump: loaded Tainted: G           OE      6.1.0-56-cloud-amd64 #1  Debian 6.1.192-2\n"
-	    "[    5.957000] Call Trace:\n",
+	    "[    5.957000] Call Trace:\n"
+	    "[    5.958000] ---[ end Kernel panic - not syncing: sysrq triggered crash ]---\n",
 	    &f, &diag);
 	CHECK(f.panic.message && !strcmp(f.panic.message, "sysrq triggered crash"));
 	CHECK(f.panic.cpu == 1 && f.panic.pid == 100);
 	CHECK(f.panic.comm && !strcmp(f.panic.comm, "vrtrigger"));
 	CHECK(f.system.release && !strcmp(f.system.release, "6.1.0-56-cloud-amd64"));
 	CHECK(f.system.version && !strcmp(f.system.version, "#1 SMP PREEMPT_DYNAMIC Debian 6.1.192-2 (2026-11-16)"));
-	CHECK(f.system.uptime_s > 5.956 && f.system.uptime_s < 5.958);
+	CHECK(f.system.uptime_s > 5.957 && f.system.uptime_s < 5.959);
 	CHECK(f.system.cpus == -1 && f.system.tasks == -1 && f.system.crash_time == -1);
 	vr_facts_deinit(&f);
 

@@ -79,6 +79,13 @@ static void test_errors(void)
 	expect_err("rules:\n  - id: a\n    title: t\n    severity: info\n    when: {kind: bug}\n---\nrules: []\n",
 		   "t.yaml: ", "one YAML document");
 	expect_err("version: 2\n", "t.yaml:1:10: ", "unsupported");
+	/* Deep flow nesting is refused before libyaml spends quadratic time. */
+	char deep[256] = "rules: ";
+	memset(deep + 7, '[', 100);
+	deep[107] = '\0';
+	expect_err(deep, "t.yaml:1:72: ", "nested more than 64");
+	CHECK(!load_err("# [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n"),
+	      "brackets in comments are not nesting");
 	expect_err("generic-frames:\n  g: []\n", "t.yaml:2:6: ", "empty list");
 	/* An alias bomb stays within the node budget. */
 	char *bomb = NULL;

@@ -379,6 +379,47 @@ static void test_user_end_and_scan(void)
 	vr_raw_trace_deinit(&t);
 }
 
+/* An iret frame (REGS_PARTIAL) after a full pt_regs frame: the registers
+ * other than the iret five are those of the full set before it. */
+static void test_partial_regs(void)
+{
+	reset();
+	add_fn(0x3000, VR_ORC_TYPE_REGS_PARTIAL, VR_ORC_REG_SP, 0, VR_ORC_REG_UNDEFINED, 0);
+	add_fn(0x4000, VR_ORC_TYPE_END_OF_STACK, 0, 0, 0, 0);
+	/* iret frame at 0x10200: ip cs flags sp ss */
+	set_word(0x10200, 0x4010);
+	set_word(0x10208, 0x10);
+	set_word(0x10210, 0x246);
+	set_word(0x10218, 0x10400);
+	set_word(0x10220, 0x18);
+	struct vr_unwinder u = machine();
+	struct vr_regs r = start(0x3010, 0x10200);
+	r.r[VR_RBX] = 0x1234;
+	r.r[VR_RBP] = 0x5678;
+	struct vr_raw_trace t;
+	CHECK(vr_unwind_raw(&u, &r, false, false, &t) == NULL);
+	CHECK(t.n == 2 && t.stop[0] == '\0');
+	if (t.n == 2) {
+		CHECK(t.frames[1].exception && t.frames[1].partial_regs);
+		CHECK(t.frames[1].regs_addr == 0x10200 - 16 * 8);
+		CHECK(t.frames[1].regs.r[VR_RIP] == 0x4010 && t.frames[1].regs.r[VR_RSP] == 0x10400);
+		CHECK(t.frames[1].regs.r[VR_EFLAGS] == 0x246);
+		CHECK(t.frames[1].regs.r[VR_RBX] == 0x1234);
+	}
+	vr_raw_trace_deinit(&t);
+
+	/* An IRQ-stack walk may go to the task stack, never the other way. */
+	reset();
+	add_fn(0x1000, VR_ORC_TYPE_CALL, VR_ORC_REG_SP_INDIRECT, 8, VR_ORC_REG_UNDEFINED, 0);
+	set_word(0x10100, 0x23000);
+	set_word(0x23000, 0x2005);
+	fns[n_fns++] = (struct fn){0x2000, 0x3000, {.type = VR_ORC_TYPE_END_OF_STACK}};
+	r = start(0x1010, 0x10100);
+	CHECK(vr_unwind_raw(&u, &r, false, false, &t) == NULL);
+	CHECK(t.n == 1 && strstr(t.stop, "from the task stack to the irq stack"));
+	vr_raw_trace_deinit(&t);
+}
+
 /* Hostile data: random stacks and random ORC entries must end every walk
  * within the frame limit, without reading outside the stacks. */
 static uint64_t lcg_state;
@@ -441,6 +482,7 @@ int main(void)
 	test_irq_switch();
 	test_loops_and_bounds();
 	test_user_end_and_scan();
+	test_partial_regs();
 	test_random();
 	if (failures) {
 		fprintf(stderr, "test_unwind_orc: %d checks failed\n", failures);

@@ -1,15 +1,14 @@
 /* Layouts and the vmlinux match check on real files, driven by
- * tests/real/types.sh and tests/real/vmlinux_match.sh. Run without
- * arguments (as ctest's unit tier does) it has nothing to look at and says
- * so; the shell tests give it the files.
+ * tests/real/types.sh and tests/real/vmlinux_match.sh, which give it the
+ * files.
  *
- *   test_types_real members SOURCE VMLINUX DUMP|- TYPE.MEMBER...
+ *   probe_types members SOURCE VMLINUX DUMP|- TYPE.MEMBER...
  *       SOURCE: all, btf, dwarf; prints "TYPE.MEMBER OFFSET SIZE" (decimal)
  *       or "TYPE.MEMBER error: MESSAGE"
- *   test_types_real sizes SOURCE VMLINUX DUMP|- TYPE...
- *   test_types_real memberat SOURCE VMLINUX DUMP|- TYPE OFFSET...
- *   test_types_real enums SOURCE VMLINUX DUMP|- NAME...
- *   test_types_real match DUMP [VMLINUX]
+ *   probe_types sizes SOURCE VMLINUX DUMP|- TYPE...
+ *   probe_types memberat SOURCE VMLINUX DUMP|- TYPE OFFSET...
+ *   probe_types enums SOURCE VMLINUX DUMP|- NAME...
+ *   probe_types match DUMP [VMLINUX]
  *       prints "match: M", "path: P", "build_id: B", "evidence: E"..., "warning: W"...
  */
 #define _GNU_SOURCE
@@ -89,8 +88,8 @@ static unsigned parse_source(const char *s)
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		printf("test_types_real: no files given; tests/real/types.sh runs this on real dumps\n");
-		return 0;
+		fprintf(stderr, "usage: probe_types COMMAND SOURCE VMLINUX DUMP|- ARGS... (see the source)\n");
+		return 2;
 	}
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "match") == 0 && argc >= 3) {

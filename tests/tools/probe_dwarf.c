@@ -1,15 +1,14 @@
 /* Source lines and inline chains on a real vmlinux, driven by
- * tests/real/types.sh. Without arguments (ctest's unit tier) it has nothing
- * to look at and says so.
+ * tests/real/types.sh.
  *
- *   test_dwarf_real lines VMLINUX ADDR...
+ *   probe_dwarf lines VMLINUX ADDR...
  *       one line per address, addresses as the vmlinux links them:
  *       "ADDR FILE:LINE" then "  inlined SYMBOL FILE:LINE" innermost first
- *   test_dwarf_real modline DUMP MODDIR SYMBOL OFFSET
+ *   probe_dwarf modline DUMP MODDIR SYMBOL OFFSET
  *       opens the dump (vmlinux found by discovery), collects its facts,
  *       and prints the source of SYMBOL+OFFSET in a module whose debug
  *       file is under MODDIR, like "lines"
- *   test_dwarf_real bench VMLINUX SYSTEM_MAP N|NAME...
+ *   probe_dwarf bench VMLINUX SYSTEM_MAP N|NAME...
  *       looks up N text symbols (+4) spread over System.map, or the named
  *       ones, and prints the time and the peak resident size
  */
@@ -75,8 +74,8 @@ static void print_frame(uint64_t addr, const struct vr_frame *f)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		printf("test_dwarf_real: no files given; tests/real/types.sh runs this on a real vmlinux\n");
-		return 0;
+		fprintf(stderr, "usage: probe_dwarf lines|modline|bench ... (see the source)\n");
+		return 2;
 	}
 	if (strcmp(argv[1], "modline") == 0 && argc >= 6) {
 		const char *paths[] = { argv[2] };

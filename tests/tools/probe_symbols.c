@@ -1,9 +1,8 @@
 /* Probe of address translation and symbols on a real dump, driven by
  * tests/real/translate.sh and tests/real/kallsyms.sh (which give it the
- * rig's dumps). Run without arguments (as the unit tier does) it only
- * checks that it was built.
+ * rig's dumps).
  *
- *   test_symbols_real [--vmlinux PATH] [--no-vmcoreinfo] DUMP COMMAND [ARGS...]
+ *   probe_symbols [--vmlinux PATH] [--no-vmcoreinfo] DUMP COMMAND [ARGS...]
  *     info                  the address-space layout
  *     kallsyms              every kallsyms entry: "ADDR TYPE NAME"
  *     addr NAME...          "NAME ADDR" from the loaded symbol table
@@ -38,7 +37,7 @@ static double now_ms(void)
 
 static int fail(struct vr_error *err, const char *what)
 {
-	fprintf(stderr, "test_symbols_real: %s: %s\n", what, err ? err->message : "failed");
+	fprintf(stderr, "probe_symbols: %s: %s\n", what, err ? err->message : "failed");
 	vr_error_destroy(err);
 	return 1;
 }
@@ -148,10 +147,6 @@ static int cmd_bench(struct vr_kernel *k)
 
 int main(int argc, char **argv)
 {
-	if (argc == 1) {
-		printf("test_symbols_real: give a dump (tests/real/translate.sh and kallsyms.sh do)\n");
-		return 0;
-	}
 	const char *vmlinux = NULL;
 	bool no_vmcoreinfo = false;
 	int ai = 1;
@@ -166,7 +161,7 @@ int main(int argc, char **argv)
 			break;
 	}
 	if (argc - ai < 2) {
-		fprintf(stderr, "usage: test_symbols_real [--vmlinux PATH] DUMP COMMAND [ARGS...]\n");
+		fprintf(stderr, "usage: probe_symbols [--vmlinux PATH] DUMP COMMAND [ARGS...]\n");
 		return 2;
 	}
 	const char *path = argv[ai];
@@ -256,7 +251,7 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "bench")) {
 		rc = cmd_bench(&k);
 	} else {
-		fprintf(stderr, "test_symbols_real: unknown command %s\n", cmd);
+		fprintf(stderr, "probe_symbols: unknown command %s\n", cmd);
 		rc = 2;
 	}
 
