@@ -153,8 +153,10 @@ const char *vr_oops_line_message(const char *line)
 		q = skip_ws(q);
 		if (isdigit((unsigned char)q[0]) && (q[1] == ' ' || (isdigit((unsigned char)q[1]) && q[2] == ' '))) {
 			q += q[1] == ' ' ? 2 : 3;
-			if (isdigit((unsigned char)q[0]) && isdigit((unsigned char)q[1]) && q[2] == ':' &&
-			    q[5] == ':' && q[8] == ' ') {
+			/* "HH:MM:SS " needs nine characters: a cut line must not be
+			 * read past its end. */
+			if (strnlen(q, 9) == 9 && isdigit((unsigned char)q[0]) &&
+			    isdigit((unsigned char)q[1]) && q[2] == ':' && q[5] == ':' && q[8] == ' ') {
 				bool matched;
 				const char *m = after_syslog_host(q + 9, &matched);
 				if (matched) {

@@ -58,8 +58,30 @@ static bool kernel_line(const uint8_t *p, size_t n)
 	for (size_t i = 0; i + kl <= n && i < 200; i++)
 		if (memcmp(p + i, kern, kl) == 0)
 			return true;
-	static const char lv[] = "Linux version ";
-	return n >= sizeof(lv) - 1 && memcmp(p, lv, sizeof(lv) - 1) == 0;
+	/* A console capture without timestamps (printk.time=0, or an oops
+	 * copied from a mail or a bug tracker): the kernel's own headlines of
+	 * a crash report say it is a kernel log. */
+	static const char *const heads[] = {
+		"Linux version ", "BUG: ", "Oops: ", "Oops[", "general protection fault",
+		"kernel BUG at ", "WARNING: ", "Kernel panic - not syncing", "Call Trace:",
+		"Modules linked in:", "Unable to handle kernel ", "Internal error: Oops",
+		"INFO: task ", "NMI watchdog: ", "watchdog: BUG: ", "RIP: ", "Hardware name: ",
+		"divide error: ", "invalid opcode: ", "stack segment: ", "double fault: ",
+		"Out of memory: ", "mce: [Hardware Error]", "Machine check events logged",
+		"rcu: INFO: ", "INFO: rcu_", "list_add corruption", "list_del corruption",
+		"BUG ", "INFO: possible ", "INFO: inconsistent lock state",
+		"INFO: trying to register non-static key", "INFO: suspicious RCU usage",
+		"WARNING: suspicious RCU usage",
+	};
+	for (size_t h = 0; h < sizeof(heads) / sizeof(heads[0]); h++) {
+		size_t hl = strlen(heads[h]);
+		/* anywhere in the first columns: a line may carry a prefix the
+		 * detector does not know ("kern  :err  : ", a host name, ...) */
+		for (size_t i = 0; i + hl <= n && i < 64; i++)
+			if (memcmp(p + i, heads[h], hl) == 0)
+				return true;
+	}
+	return false;
 }
 
 static bool mostly_printable(const uint8_t *p, size_t n)

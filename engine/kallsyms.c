@@ -78,26 +78,35 @@ struct stream {
 	size_t buf_len;
 };
 
-static struct vr_error *stream_byte(struct stream *s, uint8_t *ret)
+static struct vr_error *stream_fill(struct stream *s)
 {
-	if (s->pos < s->buf_at || s->pos >= s->buf_at + s->buf_len) {
-		if (s->pos >= MAX_NAMES_BYTES)
-			return vr_error_create(VR_ERR_LIMIT, "kallsyms_names longer than %u bytes",
-					       MAX_NAMES_BYTES);
-		uint64_t va = s->base + s->pos;
-		size_t len = NAMES_CHUNK;
-		struct vr_error *err = s->read(s->arg, va, s->buf, len);
-		if (err) {
-			/* The table may end near an unreadable page: retry up to
-			 * the end of the current page only. */
-			vr_error_destroy(err);
-			len = 4096 - (size_t)(va & 4095);
-			err = s->read(s->arg, va, s->buf, len);
-			if (err)
-				return vr_error_wrap(err, "kallsyms_names at offset 0x%" PRIx64, s->pos);
-		}
-		s->buf_at = s->pos;
-		s->buf_len = len;
+	if (s->pos >= MAX_NAMES_BYTES)
+		return vr_error_create(VR_ERR_LIMIT, "kallsyms_names longer than %u bytes",
+				       MAX_NAMES_BYTES);
+	uint64_t va = s->base + s->pos;
+	size_t len = NAMES_CHUNK;
+	struct vr_error *err = s->read(s->arg, va, s->buf, len);
+	if (err) {
+		/* The table may end near an unreadable page: retry up to
+		 * the end of the current page only. */
+		vr_error_destroy(err);
+		len = 4096 - (size_t)(va & 4095);
+		err = s->read(s->arg, va, s->buf, len);
+		if (err)
+			return vr_error_wrap(err, "kallsyms_names at offset 0x%" PRIx64, s->pos);
+	}
+	s->buf_at = s->pos;
+	s->buf_len = len;
+	return NULL;
+}
+
+/* Inlined: the names of ~100k symbols are read a byte at a time. */
+static inline struct vr_error *stream_byte(struct stream *s, uint8_t *ret)
+{
+	if (__builtin_expect(s->pos < s->buf_at || s->pos >= s->buf_at + s->buf_len, 0)) {
+		struct vr_error *err = stream_fill(s);
+		if (err)
+			return err;
 	}
 	*ret = s->buf[s->pos - s->buf_at];
 	s->pos++;
@@ -249,7 +258,9 @@ struct vr_error *vr_kallsyms_read(const struct vr_kallsyms_tables *t, vr_kallsym
 				too_long = true;
 				continue;
 			}
-			memcpy(name + nlen, tk->s, tk->len);
+			/* Tokens are a few bytes: a loop beats a memcpy call. */
+			for (size_t c = 0; c < tk->len; c++)
+				name[nlen + c] = tk->s[c];
 			nlen += tk->len;
 		}
 		if (err)

@@ -103,9 +103,76 @@ static bool is_global(char type)
 
 /* Sorts the symbols, builds the address index and the name hash, and
  * derives missing sizes from the next symbol. */
+struct sort_key {
+	uint64_t addr;
+	uint32_t tie;  /* not addressable, then prio: sym_cmp's order */
+	uint32_t idx;
+};
+
+/* Puts the symbols in sym_cmp's order with a stable radix sort of
+ * (address, tie) keys, a byte at a time, skipping bytes all keys share:
+ * ~100k symbols sort in a few passes instead of n log n calls of sym_cmp.
+ * order (the last key of sym_cmp) is the position in the table, so a
+ * stable sort gives sym_cmp's order exactly; elsewhere qsort does. */
+static struct vr_error *sort_syms(struct table *t)
+{
+	bool in_order = true;
+	for (size_t i = 0; i < t->n && in_order; i++)
+		in_order = t->syms[i].order == i && t->syms[i].prio < (1u << 16);
+	if (!in_order || t->n < 64) {
+		qsort(t->syms, t->n, sizeof(*t->syms), sym_cmp);
+		return NULL;
+	}
+	struct sort_key *a = malloc(t->n * sizeof(*a)), *b = malloc(t->n * sizeof(*b));
+	struct sym *out = malloc(t->n * sizeof(*out));
+	if (!a || !b || !out) {
+		free(a);
+		free(b);
+		free(out);
+		return &vr_error_oom;
+	}
+	for (size_t i = 0; i < t->n; i++)
+		a[i] = (struct sort_key){ t->syms[i].addr,
+					  (uint32_t)!t->syms[i].addressable << 16 | t->syms[i].prio,
+					  (uint32_t)i };
+	/* Least significant first: the tie's three bytes, then the address's eight. */
+	for (int pass = 0; pass < 11; pass++) {
+		size_t count[256] = { 0 };
+		int shift = pass < 3 ? pass * 8 : (pass - 3) * 8;
+		for (size_t i = 0; i < t->n; i++)
+			count[(pass < 3 ? a[i].tie >> shift : a[i].addr >> shift) & 0xff]++;
+		bool trivial = false;
+		for (int d = 0; d < 256; d++)
+			if (count[d] == t->n)
+				trivial = true;
+		if (trivial)
+			continue;
+		size_t pos = 0;
+		for (int d = 0; d < 256; d++) {
+			size_t c = count[d];
+			count[d] = pos;
+			pos += c;
+		}
+		for (size_t i = 0; i < t->n; i++)
+			b[count[(pass < 3 ? a[i].tie >> shift : a[i].addr >> shift) & 0xff]++] = a[i];
+		struct sort_key *tmp = a;
+		a = b;
+		b = tmp;
+	}
+	for (size_t i = 0; i < t->n; i++)
+		out[i] = t->syms[a[i].idx];
+	free(a);
+	free(b);
+	free(t->syms);
+	t->syms = out;
+	return NULL;
+}
+
 static struct vr_error *table_build(struct table *t)
 {
-	qsort(t->syms, t->n, sizeof(*t->syms), sym_cmp);
+	struct vr_error *err = sort_syms(t);
+	if (err)
+		return err;
 
 	t->by_addr = malloc((t->n ? t->n : 1) * sizeof(*t->by_addr));
 	size_t cap = 16;
@@ -278,11 +345,15 @@ static char nm_type(const GElf_Sym *s, const struct secinfo *secs, size_t shnum)
  * real symbols, as in scripts/kallsyms.c's compare_symbols. */
 static bool linker_marker(const char *name, size_t len)
 {
+	if ((len >= 6 && !memcmp(name + len - 6, "_start", 6)) ||
+	    (len >= 4 && !memcmp(name + len - 4, "_end", 4)))
+		return true;
+	/* Every other marker starts with '_': most names are done here. */
+	if (name[0] != '_')
+		return false;
 	return (len >= 8 && !memcmp(name, "__start_", 8)) || (len >= 7 && !memcmp(name, "__stop_", 7)) ||
-	       (len >= 6 && !memcmp(name + len - 6, "_start", 6)) ||
-	       (len >= 4 && !memcmp(name + len - 4, "_end", 4)) || !strcmp(name, "_stext") ||
-	       !strcmp(name, "_text") || !strcmp(name, "_etext") || !strcmp(name, "_sdata") ||
-	       !strcmp(name, "_edata");
+	       !strcmp(name, "_stext") || !strcmp(name, "_text") || !strcmp(name, "_etext") ||
+	       !strcmp(name, "_sdata") || !strcmp(name, "_edata");
 }
 
 static uint32_t elf_prio(const GElf_Sym *s, const char *name)
@@ -362,9 +433,15 @@ static struct vr_error *load_vmlinux(struct vr_kernel *k, struct table *t)
 
 	uint64_t kaslr = k->x86.kaslr_offset;
 	t->n = 0;
+	/* libelf's native array when it is one (an ELF64 file on this
+	 * host): a gelf_getsym() call per symbol costs more than the rest. */
+	bool native = gelf_getclass(elf) == ELFCLASS64 && symdata->d_type == ELF_T_SYM &&
+		      symdata->d_buf && symdata->d_size / sizeof(Elf64_Sym) >= n;
 	for (size_t i = 1; i < n; i++) {
 		GElf_Sym s;
-		if (!gelf_getsym(symdata, (int)i, &s))
+		if (native)
+			s = ((const Elf64_Sym *)symdata->d_buf)[i];
+		else if (!gelf_getsym(symdata, (int)i, &s))
 			return elf_err("reading a symbol");
 		int type = GELF_ST_TYPE(s.st_info);
 		if (type == STT_SECTION || type == STT_FILE || s.st_shndx == SHN_UNDEF)

@@ -125,12 +125,27 @@ static bool elf_symbol(Elf *elf, const char *name, GElf_Sym *ret)
 		size_t n = sh.sh_size / sh.sh_entsize;
 		if (n > SYMTAB_MAX_SYMBOLS)
 			n = SYMTAB_MAX_SYMBOLS;
+		/* The names are compared in place in the string table (what
+		 * elf_strptr() would return, NUL inside the section), and the
+		 * symbols read from libelf's native array when it is one: a
+		 * call per symbol of ~100k was most of the check's time. */
+		Elf_Scn *strscn = elf_getscn(elf, sh.sh_link);
+		GElf_Shdr strsh;
+		Elf_Data *sd = strscn ? elf_getdata(strscn, NULL) : NULL;
+		if (!sd || !sd->d_buf || !gelf_getshdr(strscn, &strsh) || strsh.sh_type != SHT_STRTAB)
+			continue;
+		size_t len = strlen(name);
+		bool native = gelf_getclass(elf) == ELFCLASS64 && d->d_type == ELF_T_SYM && d->d_buf;
+		if (native && n > d->d_size / sizeof(Elf64_Sym))
+			n = d->d_size / sizeof(Elf64_Sym);
 		for (size_t i = 0; i < n; i++) {
 			GElf_Sym sym;
-			if (!gelf_getsym(d, (int)i, &sym))
+			if (native)
+				sym = ((const Elf64_Sym *)d->d_buf)[i];
+			else if (!gelf_getsym(d, (int)i, &sym))
 				break;
-			const char *s = elf_strptr(elf, sh.sh_link, sym.st_name);
-			if (s && strcmp(s, name) == 0) {
+			if (sym.st_name < sd->d_size && sd->d_size - sym.st_name > len &&
+			    memcmp((const char *)sd->d_buf + sym.st_name, name, len + 1) == 0) {
 				*ret = sym;
 				return true;
 			}
@@ -397,8 +412,11 @@ struct vr_error *vr_vmlinux_attach(struct vr_kernel *k, const char *explicit_pat
 		candidate_deinit(&c);
 		return NULL;
 	}
-	if (no_discovery)
+	if (no_discovery) {
+		vr_diag_warn(k->diag, "no vmlinux given and the search for one is off; symbols come "
+				      "from kallsyms and types from in-memory BTF, without source lines");
 		return NULL;
+	}
 
 	const char *rel = k->vmcoreinfo ? vr_vmcoreinfo_get(k->vmcoreinfo, "OSRELEASE") : NULL;
 	if (!release_ok(rel) && k->dump) {

@@ -173,7 +173,7 @@ static cJSON *panic_json(const struct vr_panic *p)
 	return o;
 }
 
-static cJSON *crash_json(const struct vr_crash *c)
+static cJSON *crash_json(const struct vr_crash *c, const struct vr_pointer *p)
 {
 	cJSON *o = cJSON_CreateObject();
 	add_str(o, "kind", c->kind ? c->kind : "unknown");
@@ -182,6 +182,9 @@ static cJSON *crash_json(const struct vr_crash *c)
 	add_str(o, "access", c->access);
 	cJSON_AddItemToObject(o, "ip", c->ip_known ? frame_json(&c->ip) : cJSON_CreateNull());
 	add_str(o, "code", c->code);
+	/* The faulting instruction and its neighbours, as `crash> dis -l`
+	 * shows them; also for a BUG or WARN that has no bad pointer. */
+	cJSON_AddItemToObject(o, "disassembly", str_array(p->disassembly, p->n_disassembly));
 	add_addr(o, "error_code", c->error_code_known, c->error_code);
 	if (c->bug_file) {
 		cJSON *b = cJSON_CreateObject();
@@ -365,7 +368,7 @@ static cJSON *report_json(const struct vr_report *r)
 	free(verdict);
 	cJSON_AddItemToObject(root, "system", system_json(&r->facts->system));
 	cJSON_AddItemToObject(root, "panic", panic_json(&r->facts->panic));
-	cJSON_AddItemToObject(root, "crash", crash_json(&r->crash));
+	cJSON_AddItemToObject(root, "crash", crash_json(&r->crash, &r->pointer));
 	cJSON_AddItemToObject(root, "pointer", pointer_json(&r->pointer));
 	cJSON_AddItemToObject(root, "blame", blame_json(&r->blame));
 	cJSON_AddItemToObject(root, "hang", hang_json(&r->hang));

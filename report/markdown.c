@@ -157,7 +157,7 @@ static void evidence(FILE *out, const struct vr_report *r)
 	const struct vr_blame *b = &r->blame;
 	const struct vr_pointer *p = &r->pointer;
 	const struct vr_crash *c = &r->crash;
-	if (!b->n_reasons && !p->class && !c->ip_known)
+	if (!b->n_reasons && !p->class && !c->ip_known && !p->n_disassembly)
 		return;
 	fputs("\n## Evidence\n\n", out);
 	if (c->ip_known) {
@@ -188,7 +188,7 @@ static void evidence(FILE *out, const struct vr_report *r)
 	}
 	if (p->code_matches == 0)
 		fputs("- **The `Code:` bytes in the log differ from the code in memory** (memory corruption?)\n", out);
-	if (p->class && p->n_disassembly) {
+	if (p->n_disassembly) {
 		fputs("\n```\n", out);
 		for (size_t i = 0; i < p->n_disassembly; i++)
 			block_line(out, p->disassembly[i]);

@@ -215,19 +215,19 @@ static void print_analysis(FILE *out, const struct vr_report *r, const struct st
 		fprintf(out, "  at:        %s:%d\n", c->bug_file, c->bug_line);
 	if (c->n_secondary)
 		fprintf(out, "  later reports: %zu (first: %s)\n", c->n_secondary, c->secondary[0]);
-
 	const struct vr_pointer *p = &r->pointer;
+	if (p->n_disassembly) {
+		fputs("  disassembly:\n", out);
+		for (size_t i = 0; i < p->n_disassembly; i++)
+			fprintf(out, "    %s\n", p->disassembly[i]);
+	}
+	if (p->code_matches == 0)
+		fprintf(out, "  %sCode: bytes in the log differ from the code in memory%s\n", st->red, st->reset);
+
 	if (p->class) {
 		fprintf(out, "\n%sPOINTER%s\n  class:     %s\n", st->bold, st->reset, p->class);
 		if (p->explanation)
 			fprintf(out, "  %s\n", p->explanation);
-		if (p->n_disassembly) {
-			fputs("  disassembly:\n", out);
-			for (size_t i = 0; i < p->n_disassembly; i++)
-				fprintf(out, "    %s\n", p->disassembly[i]);
-		}
-		if (p->code_matches == 0)
-			fprintf(out, "  %sCode: bytes in the log differ from the code in memory%s\n", st->red, st->reset);
 	}
 	const struct vr_blame *b = &r->blame;
 	if (b->culprit) {
