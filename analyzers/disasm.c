@@ -94,6 +94,11 @@ static void fill_insn(csh h, const cs_insn *ci, struct vr_insn *out)
 	if (!ci->detail)
 		return;
 	const cs_x86 *x = &ci->detail->x86;
+	if ((cs_insn_group(h, ci, CS_GRP_CALL) || cs_insn_group(h, ci, CS_GRP_JUMP)) &&
+	    x->op_count == 1 && x->operands[0].type == X86_OP_IMM) {
+		out->has_target = true;
+		out->target = (uint64_t)x->operands[0].imm;
+	}
 	for (int i = 0; i < x->op_count && i < 8; i++) {
 		const cs_x86_op *op = &x->operands[i];
 		if (op->type != X86_OP_MEM)

@@ -25,6 +25,8 @@ struct vr_insn {
 	bool rip_relative;
 	bool segment_override; /* %gs:/%fs: (per-CPU) access */
 	bool is_ud2;           /* BUG()/WARN() trap */
+	bool has_target;       /* a call or jump to an immediate address */
+	uint64_t target;
 };
 
 /* Decode one instruction at code[0..len) located at addr. VR_ERR_FORMAT

@@ -412,10 +412,21 @@ static struct vr_error *listing(struct ctx *c, const struct vr_insn *v, size_t n
 			snprintf(where, sizeof(where), "<%s+%" PRIu64 ">", sym, v[i].address - sym_start);
 		else if (sym && sym_known && !show_addr)
 			snprintf(where, sizeof(where), "<%s-%" PRIu64 ">", sym, sym_start - v[i].address);
+		/* Name the target of a call or jump, as crash's dis does. */
+		char target[160] = "";
+		if (v[i].has_target && c->a->kernel && vr_kernel_has_memory(c->a->kernel)) {
+			struct vr_frame tf = {.address = v[i].target};
+			vr_kernel_symbolize(c->a->kernel, &tf, false);
+			if (tf.symbol && tf.offset)
+				snprintf(target, sizeof(target), " <%s+%" PRIu64 ">", tf.symbol, tf.offset);
+			else if (tf.symbol)
+				snprintf(target, sizeof(target), " <%s>", tf.symbol);
+			vr_frame_deinit(&tf);
+		}
 		if (show_addr)
-			err = add_line(p, &cap, vr_asprintf("%s0x%016" PRIx64 "%s%s:\t%s",
+			err = add_line(p, &cap, vr_asprintf("%s0x%016" PRIx64 "%s%s:\t%s%s",
 							     i == fault_i ? "=> " : "   ", v[i].address,
-							     where[0] ? " " : "", where, v[i].text));
+							     where[0] ? " " : "", where, v[i].text, target));
 		else
 			err = add_line(p, &cap, vr_asprintf("%s%s:\t%s", i == fault_i ? "=> " : "   ",
 							     where, v[i].text));
