@@ -69,6 +69,10 @@ struct vr_kernel {
 
 	/* Small cache of translated pages: see memory.c */
 	void *mem_cache;
+
+	/* Tests only: unwind with DWARF CFI alone, as if the kernel had no
+	 * ORC (tests/tools/probe_cfi.c compares the two). */
+	bool unwind_without_orc;
 };
 
 /* ---- teardown: each part frees its own state; all accept NULL ---- */

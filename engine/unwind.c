@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "unwind_cfi.h"
 #include "unwind_orc.h"
 
 /* THREAD_SIZE and IRQ_STACK_SIZE on x86-64 without KASAN: 16 KiB
@@ -37,7 +38,9 @@ static bool k_read(void *ctx, uint64_t addr, uint64_t *ret)
 static bool k_find(void *ctx, uint64_t ip, struct vr_orc_entry *ret)
 {
 	struct kctx *c = ctx;
-	return vr_orc_find(c->k->orc, ip, ret);
+	/* ORC first; where it has nothing, the vmlinux's DWARF CFI. */
+	return (!c->k->unwind_without_orc && vr_orc_find(c->k->orc, ip, ret)) ||
+	       vr_cfi_orc_entry(c->k, ip, ret);
 }
 
 static bool k_is_text(const struct kctx *c, uint64_t addr)
