@@ -464,7 +464,7 @@ static void add_mismatch_finding(struct ctx *c, const uint8_t *log, const uint8_
 		free(ev[i]);
 }
 
-static struct vr_error *run(struct vr_analysis *a, const char **skipped)
+static struct vr_error *run_classify(struct vr_analysis *a, const char **skipped)
 {
 	struct vr_report *r = a->report;
 	struct vr_crash *cr = &r->crash;
@@ -641,6 +641,11 @@ static struct vr_error *run(struct vr_analysis *a, const char **skipped)
 		}
 		if (reg)
 			p->reg = vr_strdup(reg);
+		/* With debug info, the member the access meant: the variable that
+		 * lives in the base register at the IP is a pointer to a struct. */
+		if (c.insn.base >= 0 && ip_known && c.mem && !p->member)
+			vr_error_catch(vr_kernel_register_member(c.a->kernel, ip, c.insn.base, disp,
+								 &p->member));
 	}
 	if (have_value) {
 		p->value_known = true;
@@ -692,6 +697,27 @@ static struct vr_error *run(struct vr_analysis *a, const char **skipped)
 			free(old);
 	}
 	return NULL;
+}
+
+/* The member the access meant, when debug info named it, ends the
+ * explanation: "...; the access read struct vrbug_obj.value". */
+static void explain_member(struct vr_pointer *p, const char *access)
+{
+	if (!p->member || !p->explanation)
+		return;
+	char *e = vr_asprintf("%s; the access %s %s", p->explanation,
+			      access && !strcmp(access, "write") ? "wrote" : "read", p->member);
+	if (e) {
+		free(p->explanation);
+		p->explanation = e;
+	}
+}
+
+static struct vr_error *run(struct vr_analysis *a, const char **skipped)
+{
+	struct vr_error *err = run_classify(a, skipped);
+	explain_member(&a->report->pointer, a->report->crash.access);
+	return err;
 }
 
 const struct vr_analyzer vr_analyzer_pointer = {

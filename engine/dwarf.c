@@ -951,3 +951,177 @@ struct vr_error *vr_kernel_source_line(struct vr_kernel *k, uint64_t addr, char 
 	*ret_line = line;
 	return NULL;
 }
+
+/* ---- the struct member behind a register ---- */
+
+/* enum vr_reg to the x86-64 DWARF register number (System V psABI,
+ * table 3.36), -1 for registers DWARF does not number this way. */
+static int dwarf_regno(int reg)
+{
+	switch (reg) {
+	case VR_RAX: return 0;
+	case VR_RDX: return 1;
+	case VR_RCX: return 2;
+	case VR_RBX: return 3;
+	case VR_RSI: return 4;
+	case VR_RDI: return 5;
+	case VR_RBP: return 6;
+	case VR_RSP: return 7;
+	case VR_R8: return 8;
+	case VR_R9: return 9;
+	case VR_R10: return 10;
+	case VR_R11: return 11;
+	case VR_R12: return 12;
+	case VR_R13: return 13;
+	case VR_R14: return 14;
+	case VR_R15: return 15;
+	default: return -1;
+	}
+}
+
+/* Follow typedefs and qualifiers. */
+static bool peel(Dwarf_Die *die)
+{
+	for (int i = 0; i < 16; i++) {
+		int tag = dwarf_tag(die);
+		if (tag != DW_TAG_typedef && tag != DW_TAG_const_type && tag != DW_TAG_volatile_type &&
+		    tag != DW_TAG_restrict_type && tag != DW_TAG_atomic_type)
+			return true;
+		Dwarf_Attribute a;
+		if (!dwarf_attr_integrate(die, DW_AT_type, &a) || !dwarf_formref_die(&a, die))
+			return false;
+	}
+	return false;
+}
+
+/* The dotted path of the member of struct/union die that holds byte off. */
+static bool member_path(Dwarf_Die *die, uint64_t off, int depth, char *buf, size_t len)
+{
+	Dwarf_Die m;
+	if (depth > 8 || dwarf_child(die, &m) != 0)
+		return false;
+	int guard = 0;
+	do {
+		if (dwarf_tag(&m) != DW_TAG_member)
+			continue;
+		Dwarf_Attribute a;
+		Dwarf_Word loc = 0;
+		if (dwarf_attr(&m, DW_AT_data_member_location, &a) && dwarf_formudata(&a, &loc) != 0)
+			continue;
+		Dwarf_Die t;
+		if (!dwarf_attr_integrate(&m, DW_AT_type, &a) || !dwarf_formref_die(&a, &t) || !peel(&t))
+			continue;
+		Dwarf_Word size = 0;
+		if (dwarf_aggregate_size(&t, &size) != 0)
+			size = dwarf_tag(&t) == DW_TAG_pointer_type ? 8 : 0;
+		if (off < loc || off >= loc + size)
+			continue;
+		const char *name = dwarf_diename(&m);
+		size_t used = strlen(buf);
+		if (name)
+			snprintf(buf + used, len - used, "%s%s", used ? "." : "", name);
+		int tag = dwarf_tag(&t);
+		if (tag == DW_TAG_structure_type || tag == DW_TAG_union_type)
+			member_path(&t, off - loc, depth + 1, buf, len);
+		return true;
+	} while (++guard < 10000 && dwarf_siblingof(&m, &m) == 0);
+	return false;
+}
+
+/* In the scopes around pc (innermost first), the variable or parameter
+ * that lives in DWARF register regno at pc; its type into *type. */
+static bool variable_in_register(Dwarf_Die *scopes, int n, Dwarf_Addr pc, int regno,
+				 Dwarf_Die *type, const char **name)
+{
+	for (int s = 0; s < n; s++) {
+		Dwarf_Die v;
+		if (dwarf_child(&scopes[s], &v) != 0)
+			continue;
+		int guard = 0;
+		do {
+			int tag = dwarf_tag(&v);
+			if (tag != DW_TAG_variable && tag != DW_TAG_formal_parameter)
+				continue;
+			Dwarf_Attribute a;
+			if (!dwarf_attr(&v, DW_AT_location, &a))
+				continue;
+			Dwarf_Op *expr;
+			size_t len;
+			if (dwarf_getlocation_addr(&a, pc, &expr, &len, 1) != 1 || len != 1)
+				continue;
+			bool hit = (expr[0].atom >= DW_OP_reg0 && expr[0].atom <= DW_OP_reg31 &&
+				    (int)(expr[0].atom - DW_OP_reg0) == regno) ||
+				   (expr[0].atom == DW_OP_regx && expr[0].number == (Dwarf_Word)regno);
+			if (!hit)
+				continue;
+			Dwarf_Attribute ta;
+			if (!dwarf_attr_integrate(&v, DW_AT_type, &ta) || !dwarf_formref_die(&ta, type))
+				continue;
+			*name = dwarf_diename(&v);
+			return true;
+		} while (++guard < 10000 && dwarf_siblingof(&v, &v) == 0);
+	}
+	return false;
+}
+
+struct vr_error *vr_kernel_register_member(struct vr_kernel *k, uint64_t pc, int reg, int64_t disp,
+					   char **ret)
+{
+	int regno = dwarf_regno(reg);
+	if (regno < 0 || disp < 0)
+		return vr_error_create(VR_ERR_NOT_FOUND, "no DWARF register for this access");
+	Dwarf_Die cu_mem, *cu = NULL;
+	Dwarf_Addr rel = 0;
+	Dwarf *dbg;
+	struct vr_error *err = vr_dwarf_vmlinux(k, &dbg);
+	if (!err && dwarf_addrdie(dbg, pc - k->x86.kaslr_offset, &cu_mem)) {
+		cu = &cu_mem;
+		rel = pc - k->x86.kaslr_offset;
+	}
+	vr_error_destroy(err);
+	if (!cu) {
+		const struct vr_module *vm = module_of(k, pc);
+		struct vr_dwarf *d;
+		struct dwarf_module *m;
+		if (!vm)
+			return vr_error_create(VR_ERR_NOT_FOUND, "no debug info covers 0x%llx",
+					       (unsigned long long)pc);
+		if ((err = dwarf_state(k, &d)) || (err = module_open(k, d, vm, &m)))
+			return err;
+		Dwarf_Addr bias;
+		cu = dwfl_module_addrdie(m->mod, pc, &bias);
+		if (!cu)
+			return vr_error_create(VR_ERR_NOT_FOUND, "%s: no DWARF covers 0x%llx", m->path,
+					       (unsigned long long)pc);
+		rel = pc - bias;
+	}
+	Dwarf_Die *scopes = NULL;
+	int n = dwarf_getscopes(cu, rel, &scopes);
+	if (n <= 0) {
+		free(scopes);
+		return vr_error_create(VR_ERR_NOT_FOUND, "no function scope at 0x%llx", (unsigned long long)pc);
+	}
+	Dwarf_Die type;
+	const char *var = NULL;
+	bool found = variable_in_register(scopes, n, rel, regno, &type, &var);
+	free(scopes);
+	if (!found)
+		return vr_error_create(VR_ERR_NOT_FOUND, "no variable lives in that register at 0x%llx",
+				       (unsigned long long)pc);
+	/* A pointer to a struct or union: name the member at disp. */
+	if (!peel(&type) || dwarf_tag(&type) != DW_TAG_pointer_type)
+		return vr_error_create(VR_ERR_NOT_FOUND, "%s is not a pointer", var ? var : "the variable");
+	Dwarf_Attribute a;
+	if (!dwarf_attr_integrate(&type, DW_AT_type, &a) || !dwarf_formref_die(&a, &type) || !peel(&type))
+		return vr_error_create(VR_ERR_NOT_FOUND, "%s points to an unknown type", var ? var : "the variable");
+	int tag = dwarf_tag(&type);
+	if (tag != DW_TAG_structure_type && tag != DW_TAG_union_type)
+		return vr_error_create(VR_ERR_NOT_FOUND, "%s does not point to a struct", var ? var : "the variable");
+	char path[256] = "";
+	if (!member_path(&type, (uint64_t)disp, 0, path, sizeof(path)) || !path[0])
+		return vr_error_create(VR_ERR_NOT_FOUND, "no member at offset 0x%llx", (unsigned long long)disp);
+	const char *sname = dwarf_diename(&type);
+	*ret = vr_asprintf("%s %s.%s", tag == DW_TAG_union_type ? "union" : "struct",
+			   sname ? sname : "(anonymous)", path);
+	return *ret ? NULL : &vr_error_oom;
+}

@@ -69,6 +69,13 @@ struct vr_error *vr_kernel_symbol_address(struct vr_kernel *k, const char *name,
 struct vr_error *vr_kernel_member_at(struct vr_kernel *k, const char *type, uint64_t offset,
 				     char **ret);
 
+/* The struct member that an access through register reg (enum vr_reg) plus
+ * disp names at pc, from the debug info of the function there (the vmlinux's
+ * or a module's): "struct vrbug_obj.value". VR_ERR_NOT_FOUND when no
+ * variable of pointer-to-struct type lives in reg at pc. */
+struct vr_error *vr_kernel_register_member(struct vr_kernel *k, uint64_t pc, int reg, int64_t disp,
+					   char **ret);
+
 /* Source file and line for an address (NULL/0 when unknown). */
 struct vr_error *vr_kernel_source_line(struct vr_kernel *k, uint64_t addr, char **ret_file,
 				       int *ret_line);
