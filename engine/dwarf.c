@@ -598,6 +598,11 @@ static void list_kos(struct vr_dwarf *d, const char *dir, int depth, size_t *bud
 			list_kos(d, path, depth + 1, budget);
 			continue;
 		}
+		/* A symlink to a debug file counts (debug trees are often links
+		 * into a build); links to directories are not followed, so a
+		 * loop cannot make the walk endless. */
+		if (S_ISLNK(st.st_mode) && stat(path, &st) != 0)
+			continue;
 		if (!S_ISREG(st.st_mode))
 			continue;
 		size_t len = strlen(de->d_name);
@@ -687,10 +692,11 @@ static const Dwfl_Callbacks module_callbacks = {
 	.section_address = module_section_address,
 };
 
-/* The srcversion= entry of a .ko's .modinfo (NUL-separated key=value
- * strings, include/linux/moduleparam.h __MODULE_INFO), or NULL. */
-static char *modinfo_srcversion(Elf *elf, size_t shstrndx)
+/* The KEY= entry of a .ko's .modinfo (NUL-separated key=value strings,
+ * include/linux/moduleparam.h __MODULE_INFO), or NULL. */
+static char *modinfo_get(Elf *elf, size_t shstrndx, const char *key)
 {
+	size_t kl = strlen(key);
 	Elf_Scn *scn = NULL;
 	while ((scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr sh;
@@ -705,8 +711,8 @@ static char *modinfo_srcversion(Elf *elf, size_t shstrndx)
 		const char *p = d->d_buf, *end = p + d->d_size;
 		while (p < end) {
 			size_t n = strnlen(p, (size_t)(end - p));
-			if (n > 11 && strncmp(p, "srcversion=", 11) == 0)
-				return vr_strndup(p + 11, n - 11);
+			if (n > kl && strncmp(p, key, kl) == 0)
+				return vr_strndup(p + kl, n - kl);
 			p += n + 1;
 		}
 		return NULL;
@@ -719,7 +725,8 @@ static char *modinfo_srcversion(Elf *elf, size_t shstrndx)
  * srcversion (a hash of the module's sources, kept in .modinfo and
  * struct module) must be the loaded module's when both are known. The
  * loaded module's build ID is not at hand, so this is the check there is. */
-static struct vr_error *module_layout(struct dwarf_module *m, const struct vr_module *vm)
+static struct vr_error *module_layout(struct dwarf_module *m, const struct vr_module *vm,
+				      const char *release)
 {
 	int fd = open(m->path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -731,8 +738,20 @@ static struct vr_error *module_layout(struct dwarf_module *m, const struct vr_mo
 		err = vr_error_create(VR_ERR_FORMAT, "reading %s: %s", m->path, elf_errmsg(-1));
 		goto out;
 	}
+	/* The same sources built for another kernel have the same srcversion:
+	 * the vermagic (include/linux/vermagic.h: the release first) tells. */
+	if (release) {
+		_cleanup_free_ char *vm_magic = modinfo_get(elf, shstrndx, "vermagic=");
+		size_t rl = strlen(release);
+		if (vm_magic && (strncmp(vm_magic, release, rl) != 0 || (vm_magic[rl] != ' ' && vm_magic[rl]))) {
+			err = vr_error_create(VR_ERR_NOT_FOUND,
+					      "%s was built for another kernel (vermagic %s, the dump's release %s)",
+					      m->path, vm_magic, release);
+			goto out;
+		}
+	}
 	if (vm->srcversion && *vm->srcversion) {
-		_cleanup_free_ char *sv = modinfo_srcversion(elf, shstrndx);
+		_cleanup_free_ char *sv = modinfo_get(elf, shstrndx, "srcversion=");
 		if (sv && strcmp(sv, vm->srcversion) != 0) {
 			err = vr_error_create(VR_ERR_NOT_FOUND,
 					      "%s is another build of module %s: srcversion %s, the loaded module's %s",
@@ -830,8 +849,13 @@ static struct vr_error *module_open_new(struct vr_kernel *k, struct vr_dwarf *d,
 		return vr_error_create(VR_ERR_NOT_FOUND, "no debug file for module %s", vm->name);
 	if (!(m->path = vr_strdup(path)))
 		return &vr_error_oom;
-	if ((err = module_layout(m, vm)))
+	const char *release = k->vmcoreinfo ? vr_vmcoreinfo_get(k->vmcoreinfo, "OSRELEASE") : NULL;
+	if ((err = module_layout(m, vm, release))) {
+		/* A debug file found but refused is worth saying once. */
+		if (err->code == VR_ERR_NOT_FOUND && k->diag)
+			vr_diag_warn(k->diag, "module debug file not used: %s", err->message);
 		return err;
+	}
 	m->dwfl = dwfl_begin(&module_callbacks);
 	if (!m->dwfl)
 		return vr_error_create(VR_ERR_FORMAT, "libdwfl: %s", dwfl_errmsg(-1));

@@ -28,5 +28,17 @@ for k in $(rig_kernels); do
 		[[ $got == None ]] || { echo "FAIL: $k $scen: member '$got' without debug info"; fail=1; }
 	done
 done
+# A module debug file from another build (the other kernel's vrbug.ko) is
+# refused by its srcversion: no member, no source lines from it.
+kernels=($(rig_kernels))
+if ((${#kernels[@]} >= 2)); then
+	a=$(rig_dir "${kernels[0]}")/null-deref b=$(rig_dir "${kernels[1]}")/null-deref
+	other=$(mktemp -d)
+	trap 'rm -rf "$other"' EXIT
+	cp "$b/vrbug.ko" "$other/vrbug.ko"
+	got=$("$bin" --modules "$other" --format json "$a/vmcore.zlib" |
+		/usr/bin/python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["pointer"]["member"], r["crash"]["ip"]["file"])')
+	[[ $got == "None None" ]] || { echo "FAIL: a foreign vrbug.ko was used: $got"; fail=1; }
+fi
 ((fail == 0)) && echo "pointer_member: $checked reports name the member"
 exit $fail
