@@ -30,7 +30,8 @@ extern struct vr_error vr_error_oom;
 
 struct vr_error *vr_error_create(enum vr_error_code code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-struct vr_error *vr_error_vcreate(enum vr_error_code code, const char *fmt, va_list ap);
+struct vr_error *vr_error_vcreate(enum vr_error_code code, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 /* Prefix context to err's message ("context: inner"); takes ownership of err,
  * passes NULL through. */
 struct vr_error *vr_error_wrap(struct vr_error *err, const char *fmt, ...)
