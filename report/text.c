@@ -22,6 +22,7 @@ static void print_frame(FILE *out, size_t i, const struct vr_frame *f, const str
 	/* Unreliable frames (found by scanning the stack) carry the kernel's
 	 * own "? " mark. */
 	fprintf(out, " #%-2zu %s%s", i, f->reliable ? "" : "? ", name ? name : "?");
+	free(name);
 	if (f->address)
 		fprintf(out, " at %016" PRIx64, f->address);
 	if (f->file)

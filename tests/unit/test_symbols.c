@@ -237,6 +237,7 @@ static void test_vmlinux(void)
 	vr_frame_deinit(&g);
 
 	vr_symtab_destroy(k.symtab);
+	vr_dwarf_destroy(k.dwarf);
 	elf_end(e);
 	close(fd);
 	unlink(path);
