@@ -138,7 +138,7 @@ static struct vr_error *oops_run(struct vr_analysis *a, const char **skipped)
 {
 	const struct vr_facts *facts = a->facts;
 	struct vr_crash c;
-	vr_oops_crash_init(&c);
+	vr_crash_init(&c);
 	struct vr_error *err = NULL;
 	size_t *rec = NULL;
 	if (facts->log.n_records) {
@@ -163,14 +163,14 @@ static struct vr_error *oops_run(struct vr_analysis *a, const char **skipped)
 		return NULL;
 	}
 	if (err) {
-		vr_oops_crash_deinit(&c);
+		vr_crash_deinit(&c);
 		return vr_error_wrap(err, "decoding the crash report");
 	}
 	if (a->kernel && vr_kernel_has_memory(a->kernel))
 		resolve_crash(a->kernel, &c);
 
 	struct vr_crash *out = &a->report->crash;
-	vr_oops_crash_deinit(out);
+	vr_crash_deinit(out);
 	*out = c;
 	if (!strcmp(c.kind, "unknown"))
 		*skipped = "no crash report in the kernel log";

@@ -301,38 +301,6 @@ bool vr_oops_parse_frame(const char *text, struct vr_frame *f)
 	return f->symbol != NULL;
 }
 
-/* ---- crash struct ---- */
-
-void vr_oops_crash_init(struct vr_crash *c)
-{
-	*c = (struct vr_crash){0};
-	c->kind = "unknown";
-	c->cpu = c->pid = -1;
-}
-
-static void strv_free(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-void vr_oops_crash_deinit(struct vr_crash *c)
-{
-	free(c->title);
-	vr_frame_deinit(&c->ip);
-	free(c->code);
-	vr_trace_deinit(&c->trace);
-	free(c->bug_file);
-	free(c->cpu_line);
-	free(c->comm);
-	free(c->taint);
-	free(c->hardware);
-	strv_free(c->modules_linked, c->n_modules_linked);
-	strv_free(c->secondary, c->n_secondary);
-	vr_oops_crash_init(c);
-}
-
 /* ---- classification of lines ---- */
 
 enum head_type {

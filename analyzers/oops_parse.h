@@ -30,14 +30,9 @@
 #define VR_OOPS_MAX_FRAMES 512      /* frames of one printed trace */
 #define VR_OOPS_MAX_MODULES 4096    /* names in "Modules linked in:" */
 
-/* Sets the fields of an empty crash: kind "unknown", cpu and pid -1. */
-void vr_oops_crash_init(struct vr_crash *c);
-/* Frees what vr_oops_crash_init/vr_oops_parse_* filled in. */
-void vr_oops_crash_deinit(struct vr_crash *c);
-
 /* Parses n lines (each NUL-terminated, without its newline; a line may carry
  * a "[ts]", "<N>", "kernel:" or syslog prefix). Fills ret, which must have
- * been set up with vr_oops_crash_init(); crash.log_first_line/log_last_line
+ * been set up with vr_crash_init() (report/model.h); crash.log_first_line/log_last_line
  * are indexes into lines. Finding no report is not an error (kind stays
  * "unknown"). Fails only on out-of-memory. */
 struct vr_error *vr_oops_parse_lines(const char *const *lines, size_t n, struct vr_crash *ret);

@@ -134,6 +134,13 @@ struct vr_error *vr_type_member_name(struct vr_kernel *k, const char *type, uint
 struct vr_error *vr_type_enum_value(struct vr_kernel *k, const char *name, int64_t *ret);
 void vr_types_destroy(struct vr_types *t);
 
+/* Shorthands for the collectors, false when unknown: a symbol's address
+ * (VMCOREINFO's word first, which needs no symbol table, then the symbol
+ * tables), and a member's layout or offset (vr_type_member). */
+bool vr_sym(struct vr_kernel *k, const char *name, uint64_t *ret);
+bool vr_member(struct vr_kernel *k, const char *type, const char *member, struct vr_member *ret);
+bool vr_member_off(struct vr_kernel *k, const char *type, const char *member, uint64_t *ret);
+
 /* ---- collectors: each fills its part of k->facts; errors are recorded by
  * the caller as the step's status. A collector that produced part of its
  * facts returns an error of code VR_ERR_NOT_PRESENT/FAULT after filling

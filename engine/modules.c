@@ -16,31 +16,8 @@
 #define VR_KSYM_NAME_LEN 512 /* include/linux/kallsyms.h KSYM_NAME_LEN (6.1+) */
 #define VR_MODULE_NAME_LEN 56 /* MODULE_NAME_LEN: 64 - sizeof(unsigned long) */
 
-static bool sym(struct vr_kernel *k, const char *name, uint64_t *ret)
-{
-	if (k->vmcoreinfo && vr_vmcoreinfo_symbol(k->vmcoreinfo, name, ret))
-		return true;
-	return vr_symbols_lookup_name(k, name, ret);
-}
 
-static bool mem(struct vr_kernel *k, const char *type, const char *member, struct vr_member *ret)
-{
-	uint64_t o;
-	if (k->vmcoreinfo && vr_vmcoreinfo_offset(k->vmcoreinfo, type, member, &o)) {
-		*ret = (struct vr_member){.offset = o};
-		return true;
-	}
-	return !vr_error_catch(vr_type_member(k, type, member, ret));
-}
 
-static bool off(struct vr_kernel *k, const char *type, const char *member, uint64_t *ret)
-{
-	struct vr_member m;
-	if (!mem(k, type, member, &m))
-		return false;
-	*ret = m.offset;
-	return true;
-}
 
 /* Reads an unsigned integer member of 1, 2, 4 or 8 bytes (size from the
  * layout, dflt when unknown). */
@@ -82,34 +59,34 @@ struct mod_layout {
 static bool resolve(struct vr_kernel *k, struct mod_layout *l)
 {
 	*l = (struct mod_layout){0};
-	if (!off(k, "module", "list", &l->list) || !off(k, "module", "name", &l->name) ||
-	    !mem(k, "module", "state", &l->m_state))
+	if (!vr_member_off(k, "module", "list", &l->list) || !vr_member_off(k, "module", "name", &l->name) ||
+	    !vr_member(k, "module", "state", &l->m_state))
 		return false;
 	l->state = l->m_state.offset;
-	l->has_taints = off(k, "module", "taints", &l->taints);
-	l->has_version = off(k, "module", "version", &l->version);
-	l->has_srcversion = off(k, "module", "srcversion", &l->srcversion);
-	l->has_sig_ok = off(k, "module", "sig_ok", &l->sig_ok);
-	if (off(k, "module", "mem", &l->mem) && !vr_error_catch(vr_type_size(k, "module_memory", &l->mem_size)) &&
-	    off(k, "module_memory", "base", &l->mem_base) && mem(k, "module_memory", "size", &l->m_mem_sz)) {
+	l->has_taints = vr_member_off(k, "module", "taints", &l->taints);
+	l->has_version = vr_member_off(k, "module", "version", &l->version);
+	l->has_srcversion = vr_member_off(k, "module", "srcversion", &l->srcversion);
+	l->has_sig_ok = vr_member_off(k, "module", "sig_ok", &l->sig_ok);
+	if (vr_member_off(k, "module", "mem", &l->mem) && !vr_error_catch(vr_type_size(k, "module_memory", &l->mem_size)) &&
+	    vr_member_off(k, "module_memory", "base", &l->mem_base) && vr_member(k, "module_memory", "size", &l->m_mem_sz)) {
 		l->has_mem = true;
 		l->mem_sz = l->m_mem_sz.offset;
-	} else if (off(k, "module", "core_layout.base", &l->cl_base) &&
-		   off(k, "module", "core_layout.size", &l->cl_size)) {
+	} else if (vr_member_off(k, "module", "core_layout.base", &l->cl_base) &&
+		   vr_member_off(k, "module", "core_layout.size", &l->cl_size)) {
 		l->has_core_layout = true;
-		if (!off(k, "module", "core_layout.text_size", &l->cl_text_size))
+		if (!vr_member_off(k, "module", "core_layout.text_size", &l->cl_text_size))
 			l->cl_text_size = UINT64_MAX;
-	} else if (off(k, "module", "module_core", &l->cl_base) && off(k, "module", "core_size", &l->cl_size)) {
+	} else if (vr_member_off(k, "module", "module_core", &l->cl_base) && vr_member_off(k, "module", "core_size", &l->cl_size)) {
 		l->has_module_core = true;
-		if (!off(k, "module", "core_text_size", &l->cl_text_size))
+		if (!vr_member_off(k, "module", "core_text_size", &l->cl_text_size))
 			l->cl_text_size = UINT64_MAX;
 	}
-	if (off(k, "module", "kallsyms", &l->kallsyms) && off(k, "mod_kallsyms", "symtab", &l->ks_symtab) &&
-	    off(k, "mod_kallsyms", "num_symtab", &l->ks_num) && off(k, "mod_kallsyms", "strtab", &l->ks_strtab)) {
+	if (vr_member_off(k, "module", "kallsyms", &l->kallsyms) && vr_member_off(k, "mod_kallsyms", "symtab", &l->ks_symtab) &&
+	    vr_member_off(k, "mod_kallsyms", "num_symtab", &l->ks_num) && vr_member_off(k, "mod_kallsyms", "strtab", &l->ks_strtab)) {
 		l->has_kallsyms = true;
-		l->has_typetab = off(k, "mod_kallsyms", "typetab", &l->ks_typetab);
-	} else if (off(k, "module", "symtab", &l->ks_symtab) && off(k, "module", "num_symtab", &l->ks_num) &&
-		   off(k, "module", "strtab", &l->ks_strtab)) {
+		l->has_typetab = vr_member_off(k, "mod_kallsyms", "typetab", &l->ks_typetab);
+	} else if (vr_member_off(k, "module", "symtab", &l->ks_symtab) && vr_member_off(k, "module", "num_symtab", &l->ks_num) &&
+		   vr_member_off(k, "module", "strtab", &l->ks_strtab)) {
 		l->has_direct_syms = true;
 	}
 	/* enum module_state (include/linux/module.h), unchanged since 3.x */
@@ -287,7 +264,7 @@ struct vr_error *vr_collect_modules(struct vr_kernel *k, struct vr_facts *f)
 {
 	uint64_t head;
 	struct mod_layout l;
-	if (!sym(k, "modules", &head))
+	if (!vr_sym(k, "modules", &head))
 		return vr_error_create(VR_ERR_NOT_FOUND, "the symbol `modules` is unknown");
 	if (!resolve(k, &l))
 		return vr_error_create(VR_ERR_NOT_FOUND, "the layout of struct module is unknown (no BTF or DWARF)");

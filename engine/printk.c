@@ -569,16 +569,6 @@ static struct vr_error *kread(void *ctx, uint64_t addr, void *buf, size_t len)
 }
 
 /* An offset from VMCOREINFO, else from the type layer. */
-static bool off(struct vr_kernel *k, const char *type, const char *member, uint64_t *ret)
-{
-	if (k->vmcoreinfo && vr_vmcoreinfo_offset(k->vmcoreinfo, type, member, ret))
-		return true;
-	struct vr_member m;
-	if (vr_error_catch(vr_type_member(k, type, member, &m)))
-		return false;
-	*ret = m.offset;
-	return true;
-}
 
 static bool size(struct vr_kernel *k, const char *type, uint64_t *ret)
 {
@@ -587,38 +577,32 @@ static bool size(struct vr_kernel *k, const char *type, uint64_t *ret)
 	return !vr_error_catch(vr_type_size(k, type, ret));
 }
 
-static bool sym(struct vr_kernel *k, const char *name, uint64_t *ret)
-{
-	if (k->vmcoreinfo && vr_vmcoreinfo_symbol(k->vmcoreinfo, name, ret))
-		return true;
-	return vr_symbols_lookup_name(k, name, ret);
-}
 
 static bool prb_layout(struct vr_kernel *k, struct vr_prb_layout *l)
 {
 	*l = (struct vr_prb_layout){0};
-	if (!sym(k, "prb", &l->prb))
+	if (!vr_sym(k, "prb", &l->prb))
 		return false;
-	bool ok = off(k, "printk_ringbuffer", "desc_ring", &l->rb_desc_ring) &&
-		  off(k, "printk_ringbuffer", "text_data_ring", &l->rb_text_data_ring) &&
-		  off(k, "prb_desc_ring", "count_bits", &l->dr_count_bits) &&
-		  off(k, "prb_desc_ring", "descs", &l->dr_descs) &&
-		  off(k, "prb_desc_ring", "infos", &l->dr_infos) &&
-		  off(k, "prb_desc_ring", "head_id", &l->dr_head_id) &&
-		  off(k, "prb_desc_ring", "tail_id", &l->dr_tail_id) &&
+	bool ok = vr_member_off(k, "printk_ringbuffer", "desc_ring", &l->rb_desc_ring) &&
+		  vr_member_off(k, "printk_ringbuffer", "text_data_ring", &l->rb_text_data_ring) &&
+		  vr_member_off(k, "prb_desc_ring", "count_bits", &l->dr_count_bits) &&
+		  vr_member_off(k, "prb_desc_ring", "descs", &l->dr_descs) &&
+		  vr_member_off(k, "prb_desc_ring", "infos", &l->dr_infos) &&
+		  vr_member_off(k, "prb_desc_ring", "head_id", &l->dr_head_id) &&
+		  vr_member_off(k, "prb_desc_ring", "tail_id", &l->dr_tail_id) &&
 		  size(k, "prb_desc", &l->desc_size) &&
-		  off(k, "prb_desc", "state_var", &l->desc_state_var) &&
-		  off(k, "prb_desc", "text_blk_lpos", &l->desc_text_blk_lpos) &&
-		  off(k, "prb_data_blk_lpos", "begin", &l->lpos_begin) &&
-		  off(k, "prb_data_blk_lpos", "next", &l->lpos_next) &&
+		  vr_member_off(k, "prb_desc", "state_var", &l->desc_state_var) &&
+		  vr_member_off(k, "prb_desc", "text_blk_lpos", &l->desc_text_blk_lpos) &&
+		  vr_member_off(k, "prb_data_blk_lpos", "begin", &l->lpos_begin) &&
+		  vr_member_off(k, "prb_data_blk_lpos", "next", &l->lpos_next) &&
 		  size(k, "printk_info", &l->info_size) &&
-		  off(k, "printk_info", "seq", &l->info_seq) &&
-		  off(k, "printk_info", "ts_nsec", &l->info_ts_nsec) &&
-		  off(k, "printk_info", "text_len", &l->info_text_len) &&
-		  off(k, "prb_data_ring", "size_bits", &l->data_size_bits) &&
-		  off(k, "prb_data_ring", "data", &l->data_data);
-	l->has_caller_id = off(k, "printk_info", "caller_id", &l->info_caller_id);
-	if (!off(k, "atomic_long_t", "counter", &l->atomic_counter))
+		  vr_member_off(k, "printk_info", "seq", &l->info_seq) &&
+		  vr_member_off(k, "printk_info", "ts_nsec", &l->info_ts_nsec) &&
+		  vr_member_off(k, "printk_info", "text_len", &l->info_text_len) &&
+		  vr_member_off(k, "prb_data_ring", "size_bits", &l->data_size_bits) &&
+		  vr_member_off(k, "prb_data_ring", "data", &l->data_data);
+	l->has_caller_id = vr_member_off(k, "printk_info", "caller_id", &l->info_caller_id);
+	if (!vr_member_off(k, "atomic_long_t", "counter", &l->atomic_counter))
 		l->atomic_counter = 0;
 	return ok;
 }
@@ -626,10 +610,10 @@ static bool prb_layout(struct vr_kernel *k, struct vr_prb_layout *l)
 static bool logbuf_layout(struct vr_kernel *k, struct vr_logbuf_layout *l)
 {
 	*l = (struct vr_logbuf_layout){0};
-	return sym(k, "log_buf", &l->log_buf) && sym(k, "log_buf_len", &l->log_buf_len) &&
-	       sym(k, "log_first_idx", &l->log_first_idx) && sym(k, "log_next_idx", &l->log_next_idx) &&
-	       size(k, "printk_log", &l->size) && off(k, "printk_log", "ts_nsec", &l->ts_nsec) &&
-	       off(k, "printk_log", "len", &l->len) && off(k, "printk_log", "text_len", &l->text_len);
+	return vr_sym(k, "log_buf", &l->log_buf) && vr_sym(k, "log_buf_len", &l->log_buf_len) &&
+	       vr_sym(k, "log_first_idx", &l->log_first_idx) && vr_sym(k, "log_next_idx", &l->log_next_idx) &&
+	       size(k, "printk_log", &l->size) && vr_member_off(k, "printk_log", "ts_nsec", &l->ts_nsec) &&
+	       vr_member_off(k, "printk_log", "len", &l->len) && vr_member_off(k, "printk_log", "text_len", &l->text_len);
 }
 
 struct vr_error *vr_collect_log(struct vr_kernel *k, struct vr_facts *f)

@@ -699,3 +699,10 @@ void vr_kernel_symbolize(struct vr_kernel *k, struct vr_frame *f, bool is_return
 	/* Source lines describe the call instruction too. */
 	vr_error_catch(vr_dwarf_source(k, look, f));
 }
+
+bool vr_sym(struct vr_kernel *k, const char *name, uint64_t *ret)
+{
+	if (k->vmcoreinfo && vr_vmcoreinfo_symbol(k->vmcoreinfo, name, ret))
+		return true;
+	return vr_symbols_lookup_name(k, name, ret);
+}

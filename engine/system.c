@@ -12,23 +12,7 @@
 
 #define VR_MAX_CPUS 8192u /* NR_CPUS of the largest configurations */
 
-static bool sym(struct vr_kernel *k, const char *name, uint64_t *ret)
-{
-	if (k->vmcoreinfo && vr_vmcoreinfo_symbol(k->vmcoreinfo, name, ret))
-		return true;
-	return vr_symbols_lookup_name(k, name, ret);
-}
 
-static bool off(struct vr_kernel *k, const char *type, const char *member, uint64_t *ret)
-{
-	if (k->vmcoreinfo && vr_vmcoreinfo_offset(k->vmcoreinfo, type, member, ret))
-		return true;
-	struct vr_member m;
-	if (vr_error_catch(vr_type_member(k, type, member, &m)))
-		return false;
-	*ret = m.offset;
-	return true;
-}
 
 static bool rd64(struct vr_kernel *k, uint64_t addr, uint64_t *ret)
 {
@@ -44,13 +28,13 @@ static bool rd32(struct vr_kernel *k, uint64_t addr, uint32_t *ret)
 static bool var64(struct vr_kernel *k, const char *name, uint64_t *ret)
 {
 	uint64_t a;
-	return sym(k, name, &a) && rd64(k, a, ret);
+	return vr_sym(k, name, &a) && rd64(k, a, ret);
 }
 
 static bool var32(struct vr_kernel *k, const char *name, uint32_t *ret)
 {
 	uint64_t a;
-	return sym(k, name, &a) && rd32(k, a, ret);
+	return vr_sym(k, name, &a) && rd32(k, a, ret);
 }
 
 /* struct new_utsname (include/uapi/linux/utsname.h): six char[65]. */
@@ -65,12 +49,12 @@ static char *uts_field(const char *buf, int i)
 static bool read_uts(struct vr_kernel *k, struct vr_system *s)
 {
 	uint64_t ns, name_off;
-	if (!sym(k, "init_uts_ns", &ns))
+	if (!vr_sym(k, "init_uts_ns", &ns))
 		return false;
 	char buf[UTS_FIELDS * UTS_LEN + 8];
 	if (vr_error_catch(vr_kernel_read(k, ns, buf, sizeof(buf))))
 		return false;
-	if (!off(k, "uts_namespace", "name", &name_off)) {
+	if (!vr_member_off(k, "uts_namespace", "name", &name_off)) {
 		/* Without a layout: struct uts_namespace began with a struct
 		 * kref (4 bytes) until 5.11 moved the count into ns_common
 		 * after the name; the sysname "Linux" tells which. */
@@ -101,7 +85,7 @@ static int mask_weight(struct vr_kernel *k, const char *const names[], uint32_t 
 	uint64_t a;
 	bool found = false;
 	for (int i = 0; names[i] && !found; i++)
-		found = sym(k, names[i], &a);
+		found = vr_sym(k, names[i], &a);
 	if (!found)
 		return -1;
 	int n = 0;
@@ -134,9 +118,9 @@ static void read_cpus(struct vr_kernel *k, struct vr_system *s)
 static uint64_t present_pages(struct vr_kernel *k)
 {
 	uint64_t o_present, a, total = 0;
-	if (!off(k, "pglist_data", "node_present_pages", &o_present))
+	if (!vr_member_off(k, "pglist_data", "node_present_pages", &o_present))
 		return 0;
-	if (sym(k, "node_data", &a)) {
+	if (vr_sym(k, "node_data", &a)) {
 		uint64_t n = 0;
 		if (!k->vmcoreinfo || !vr_vmcoreinfo_length(k->vmcoreinfo, "node_data", &n) || n > 1024)
 			n = 1024; /* MAX_NUMNODES with NODES_SHIFT 10 */
@@ -151,7 +135,7 @@ static uint64_t present_pages(struct vr_kernel *k)
 				total += pages;
 		}
 		free(nodes);
-	} else if (sym(k, "contig_page_data", &a)) {
+	} else if (vr_sym(k, "contig_page_data", &a)) {
 		if (!rd64(k, a + o_present, &total) || total >= (1ull << 40))
 			total = 0;
 	}
@@ -186,31 +170,31 @@ static void read_memory(struct vr_kernel *k, struct vr_system *s)
 static bool read_timekeeper(struct vr_kernel *k, struct vr_system *s)
 {
 	uint64_t tk, o_xtime, o_base, o_boot, o_tk = 8;
-	if (!sym(k, "tk_core", &tk))
+	if (!vr_sym(k, "tk_core", &tk))
 		return false;
 	/* tk_core is an anonymous struct { seqcount_raw_spinlock_t seq;
 	 * struct timekeeper timekeeper; } until 6.13 named it struct tk_data;
 	 * without lockdep the 4-byte seqcount puts the timekeeper at 8. */
 	uint64_t v;
-	if (off(k, "tk_data", "timekeeper", &v))
+	if (vr_member_off(k, "tk_data", "timekeeper", &v))
 		o_tk = v;
-	if (!off(k, "timekeeper", "xtime_sec", &o_xtime))
+	if (!vr_member_off(k, "timekeeper", "xtime_sec", &o_xtime))
 		return false;
 	uint64_t xtime;
 	if (!rd64(k, tk + o_tk + o_xtime, &xtime) || xtime < 100000000ull || xtime > (1ull << 40))
 		return false;
 	s->crash_time = (int64_t)xtime;
 	uint64_t base, boot = 0;
-	if (off(k, "timekeeper", "tkr_mono.base", &o_base) && rd64(k, tk + o_tk + o_base, &base)) {
-		if (off(k, "timekeeper", "offs_boot", &o_boot))
+	if (vr_member_off(k, "timekeeper", "tkr_mono.base", &o_base) && rd64(k, tk + o_tk + o_base, &base)) {
+		if (vr_member_off(k, "timekeeper", "offs_boot", &o_boot))
 			rd64(k, tk + o_tk + o_boot, &boot);
 		/* tkr_mono.base holds whole seconds and the monotonic offset's
 		 * ns (timekeeping.c tk_update_ktime_data()); the ns of the
 		 * current second are tkr_mono.xtime_nsec >> tkr_mono.shift. */
 		uint64_t o_xns, o_shift, xns;
 		uint32_t shift;
-		if (off(k, "timekeeper", "tkr_mono.xtime_nsec", &o_xns) &&
-		    off(k, "timekeeper", "tkr_mono.shift", &o_shift) && rd64(k, tk + o_tk + o_xns, &xns) &&
+		if (vr_member_off(k, "timekeeper", "tkr_mono.xtime_nsec", &o_xns) &&
+		    vr_member_off(k, "timekeeper", "tkr_mono.shift", &o_shift) && rd64(k, tk + o_tk + o_xns, &xns) &&
 		    rd32(k, tk + o_tk + o_shift, &shift) && shift < 64 && (xns >> shift) < 1000000000ull)
 			base += xns >> shift;
 		if ((int64_t)base >= 0 && (int64_t)boot >= 0)
@@ -278,7 +262,7 @@ struct vr_error *vr_collect_system(struct vr_kernel *k, struct vr_facts *f)
 	}
 
 	uint64_t avenrun;
-	if (sym(k, "avenrun", &avenrun)) {
+	if (vr_sym(k, "avenrun", &avenrun)) {
 		uint64_t a[3];
 		if (!vr_error_catch(vr_kernel_read(k, avenrun, a, sizeof(a)))) {
 			/* include/linux/sched/loadavg.h: fixed point, FSHIFT 11 */

@@ -14,22 +14,7 @@
 #define VR_MAX_CPUS 8192u
 #define VR_MAX_TASK_STRUCT (64u << 10)
 
-static bool sym(struct vr_kernel *k, const char *name, uint64_t *ret)
-{
-	if (k->vmcoreinfo && vr_vmcoreinfo_symbol(k->vmcoreinfo, name, ret))
-		return true;
-	return vr_symbols_lookup_name(k, name, ret);
-}
 
-static bool mem(struct vr_kernel *k, const char *type, const char *member, struct vr_member *ret)
-{
-	uint64_t o;
-	if (k->vmcoreinfo && vr_vmcoreinfo_offset(k->vmcoreinfo, type, member, &o)) {
-		*ret = (struct vr_member){.offset = o};
-		return true;
-	}
-	return !vr_error_catch(vr_type_member(k, type, member, ret));
-}
 
 /* A member: where it is and how many bytes to read (dflt when the layout
  * source does not say). */
@@ -41,7 +26,7 @@ struct fld {
 static struct fld fld(struct vr_kernel *k, const char *type, const char *member, uint64_t dflt)
 {
 	struct vr_member m;
-	if (!mem(k, type, member, &m))
+	if (!vr_member(k, type, member, &m))
 		return (struct fld){0};
 	return (struct fld){true, m.offset, m.size && m.size <= 8 ? m.size : dflt};
 }
@@ -299,7 +284,7 @@ static void add_threads(struct walk *w, uint64_t leader)
 static bool percpu(struct vr_kernel *k, uint64_t var, int cpu, uint64_t *ret)
 {
 	uint64_t offs, o;
-	if (!sym(k, "__per_cpu_offset", &offs) || vr_error_catch(vr_read_u64(k, offs + (uint64_t)cpu * 8, &o)))
+	if (!vr_sym(k, "__per_cpu_offset", &offs) || vr_error_catch(vr_read_u64(k, offs + (uint64_t)cpu * 8, &o)))
 		return false;
 	*ret = var + o;
 	return true;
@@ -310,11 +295,11 @@ static int possible_cpus(struct vr_kernel *k, uint8_t *present, int max)
 	uint64_t mask;
 	uint32_t nr = 0;
 	uint64_t a;
-	if (sym(k, "nr_cpu_ids", &a))
+	if (vr_sym(k, "nr_cpu_ids", &a))
 		vr_error_catch(vr_read_u32(k, a, &nr));
 	if (!nr || nr > (uint32_t)max)
 		nr = (uint32_t)max;
-	if (!sym(k, "__cpu_possible_mask", &mask)) {
+	if (!vr_sym(k, "__cpu_possible_mask", &mask)) {
 		for (uint32_t c = 0; c < nr; c++)
 			present[c] = c == 0;
 		return 1;
@@ -336,7 +321,7 @@ struct vr_error *vr_collect_tasks(struct vr_kernel *k, struct vr_facts *f)
 {
 	struct task_layout l;
 	uint64_t init_task;
-	if (!sym(k, "init_task", &init_task))
+	if (!vr_sym(k, "init_task", &init_task))
 		return vr_error_create(VR_ERR_NOT_FOUND, "the symbol init_task is unknown");
 	if (!resolve(k, &l))
 		return vr_error_create(VR_ERR_NOT_FOUND, "the layout of struct task_struct is unknown (no BTF or DWARF)");
@@ -412,7 +397,7 @@ struct vr_error *vr_collect_tasks(struct vr_kernel *k, struct vr_facts *f)
 	 * not on the task list except for CPU 0's init_task) and clocks. */
 	uint64_t runqueues;
 	int ncpu = possible_cpus(k, cpus, VR_MAX_CPUS);
-	bool have_rq = sym(k, "runqueues", &runqueues) && l.rq_curr.ok;
+	bool have_rq = vr_sym(k, "runqueues", &runqueues) && l.rq_curr.ok;
 	for (int c = 0; have_rq && c < ncpu; c++) {
 		uint64_t rq, idle = 0;
 		if (!cpus[c] || !percpu(k, runqueues, c, &rq))
@@ -432,7 +417,7 @@ struct vr_error *vr_collect_tasks(struct vr_kernel *k, struct vr_facts *f)
 		/* 6.2+ keeps current in pcpu_hot.current_task (its first
 		 * member), older kernels in the per-CPU current_task. */
 		uint64_t var;
-		if (sym(k, "pcpu_hot", &var) || sym(k, "current_task", &var))
+		if (vr_sym(k, "pcpu_hot", &var) || vr_sym(k, "current_task", &var))
 			for (int c = 0; c < ncpu; c++) {
 				uint64_t a;
 				if (cpus[c] && percpu(k, var, c, &a))

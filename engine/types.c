@@ -812,3 +812,17 @@ struct vr_error *vr_kernel_member_at(struct vr_kernel *k, const char *type, uint
 {
 	return vr_type_member_name(k, type, offset, ret);
 }
+
+bool vr_member(struct vr_kernel *k, const char *type, const char *member, struct vr_member *ret)
+{
+	return !vr_error_catch(vr_type_member(k, type, member, ret));
+}
+
+bool vr_member_off(struct vr_kernel *k, const char *type, const char *member, uint64_t *ret)
+{
+	struct vr_member m;
+	if (!vr_member(k, type, member, &m))
+		return false;
+	*ret = m.offset;
+	return true;
+}

@@ -9,8 +9,7 @@ void vr_report_init(struct vr_report *r, const struct vr_input_info *input,
 	r->input = input;
 	r->facts = facts;
 	r->diag = diag;
-	r->crash.kind = "unknown";
-	r->crash.cpu = r->crash.pid = -1;
+	vr_crash_init(&r->crash);
 	r->pointer.code_matches = -1;
 	r->hang.stuck_cpu = -1;
 	r->tool_version = VR_VERSION;
@@ -23,9 +22,15 @@ static void strv_free(char **v, size_t n)
 	free(v);
 }
 
-void vr_report_deinit(struct vr_report *r)
+void vr_crash_init(struct vr_crash *c)
 {
-	struct vr_crash *c = &r->crash;
+	*c = (struct vr_crash){0};
+	c->kind = "unknown";
+	c->cpu = c->pid = -1;
+}
+
+void vr_crash_deinit(struct vr_crash *c)
+{
 	free(c->title);
 	vr_frame_deinit(&c->ip);
 	free(c->code);
@@ -37,6 +42,12 @@ void vr_report_deinit(struct vr_report *r)
 	free(c->hardware);
 	strv_free(c->modules_linked, c->n_modules_linked);
 	strv_free(c->secondary, c->n_secondary);
+	vr_crash_init(c);
+}
+
+void vr_report_deinit(struct vr_report *r)
+{
+	vr_crash_deinit(&r->crash);
 
 	struct vr_pointer *p = &r->pointer;
 	free(p->reg);

@@ -112,6 +112,11 @@ struct vr_report {
 	bool timings;                      /* include per-step ms (varies run to run) */
 };
 
+/* An empty crash: kind "unknown", cpu and pid -1; deinit frees what the
+ * oops decoder filled in and leaves it empty again. */
+void vr_crash_init(struct vr_crash *c);
+void vr_crash_deinit(struct vr_crash *c);
+
 void vr_report_init(struct vr_report *r, const struct vr_input_info *input,
 		    struct vr_facts *facts, struct vr_diag *diag);
 void vr_report_deinit(struct vr_report *r);

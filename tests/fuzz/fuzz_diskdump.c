@@ -1,66 +1,10 @@
 /* Fuzz target: kdump-compressed files (header, sub-header, bitmaps, page descriptors, compressed pages), via vr_dump_open().
  * Built with libFuzzer under -DVR_FUZZ=ON, else as a replay program
  * (tests/fuzz/replay_main.c) run over tests/fuzz/corpus/diskdump/. */
-#define _GNU_SOURCE
-#include <stdint.h>
-#include <stdio.h>
-#include <sys/mman.h>
-#include <unistd.h>
-
-#include "engine/dump.h"
-
-/* The input as a file: vr_dump_open() takes paths, so hand it a memfd. */
-static void open_and_read(const uint8_t *data, size_t size)
-{
-	int fd = memfd_create("fuzz", MFD_CLOEXEC);
-	if (fd < 0)
-		return;
-	size_t done = 0;
-	while (done < size) {
-		ssize_t n = write(fd, data + done, size - done);
-		if (n <= 0)
-			break;
-		done += (size_t)n;
-	}
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	const char *p = path;
-	struct vr_dump *d = NULL;
-	struct vr_error *err = vr_dump_open(&p, 1, &d);
-	if (!err) {
-		const struct vr_dump_info *in = vr_dump_get_info(d);
-		uint8_t page[VR_PAGE_SIZE];
-		uint64_t max = in->max_pfn < 4096 ? in->max_pfn : 4096;
-		unsigned reads = 0;
-		for (uint64_t pfn = 0; pfn < max && reads < 64; pfn++) {
-			if (!vr_dump_page_present(d, pfn * VR_PAGE_SIZE))
-				continue;
-			reads++;
-			vr_error_catch(vr_dump_read_phys(d, pfn * VR_PAGE_SIZE, page, sizeof(page)));
-			/* again: now from the page cache */
-			vr_error_catch(vr_dump_read_phys(d, pfn * VR_PAGE_SIZE + 100, page, 200));
-		}
-		vr_error_catch(vr_dump_read_phys(d, UINT64_MAX - 10, page, 16));
-		uint64_t pa;
-		vr_error_catch(vr_dump_elf_vtop(d, 0xffffffff81000000ull, &pa));
-		for (size_t i = 0; i < vr_dump_n_cpus(d); i++)
-			(void)vr_dump_cpu(d, i)->regs.r[VR_RIP];
-		size_t len;
-		vr_dump_vmcoreinfo(d, &len);
-		vr_dump_text(d, &len);
-		FILE *devnull = fopen("/dev/null", "w");
-		if (devnull) {
-			vr_dump_describe(d, devnull);
-			fclose(devnull);
-		}
-	}
-	vr_error_destroy(err);
-	vr_dump_destroy(d);
-	close(fd);
-}
+#include "fuzz_dump.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	open_and_read(data, size);
+	fuzz_dump_open_and_read(data, size);
 	return 0;
 }

@@ -11,9 +11,9 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct vr_crash c;
-	vr_oops_crash_init(&c);
+	vr_crash_init(&c);
 	vr_error_destroy(vr_oops_parse_text((const char *)data, size, &c));
-	vr_oops_crash_deinit(&c);
+	vr_crash_deinit(&c);
 
 	/* The same text as NUL-terminated lines, through the line interface
 	 * and the helpers the analyzer calls on single lines. */
@@ -40,9 +40,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		*nl = '\0';
 		p = nl + 1;
 	}
-	vr_oops_crash_init(&c);
+	vr_crash_init(&c);
 	vr_error_destroy(vr_oops_parse_lines(lines, k, &c));
-	vr_oops_crash_deinit(&c);
+	vr_crash_deinit(&c);
 	for (size_t i = 0; i < k && i < 2000; i++) {
 		const char *m = vr_oops_line_message(lines[i]);
 		struct vr_frame f;

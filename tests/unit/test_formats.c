@@ -12,18 +12,10 @@
 #include "engine/page_cache.h"
 #include "engine/vmcoreinfo.h"
 
-static int failures;
 static char dir[] = "/tmp/vr-test-formats-XXXXXX";
 static const char *mkdump;
 
-#define CHECK(cond)                                                                        \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
-			fprintf(stderr, "%s:%d: %s: check failed: %s\n", __FILE__, __LINE__, \
-				cur, #cond);                                               \
-			failures++;                                                        \
-		}                                                                          \
-	} while (0)
+#include "check.h"
 
 static const char *cur = "";
 

@@ -11,17 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
 
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			failures++;                                                                \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                       \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-		}                                                                                  \
-	} while (0)
+#include "check.h"
 
 static char *read_all(const char *path, size_t *len)
 {
@@ -207,7 +198,7 @@ static void run_case(const char *dir, const char *name)
 		return;
 	}
 	struct vr_crash c;
-	vr_oops_crash_init(&c);
+	vr_crash_init(&c);
 	struct vr_error *err = vr_oops_parse_text(text, tlen, &c);
 	CHECK(!err, "%s: parse failed", name);
 	char *save = NULL;
@@ -220,7 +211,7 @@ static void run_case(const char *dir, const char *name)
 		*eq = 0;
 		check_key(name, &c, line, eq + 1);
 	}
-	vr_oops_crash_deinit(&c);
+	vr_crash_deinit(&c);
 	free(text);
 	free(exp);
 }
@@ -311,9 +302,9 @@ static void test_frames(void)
 static void test_hostile(void)
 {
 	struct vr_crash c;
-	vr_oops_crash_init(&c);
+	vr_crash_init(&c);
 	CHECK(!vr_oops_parse_text("", 0, &c) && !strcmp(c.kind, "unknown"), "empty log");
-	vr_oops_crash_deinit(&c);
+	vr_crash_deinit(&c);
 
 	/* Many reports, an endless trace, long lines, NUL bytes. */
 	size_t cap = 4 << 20, n = 0;
@@ -329,12 +320,12 @@ static void test_hostile(void)
 	buf[n++] = 0;
 	memcpy(buf + n, "\nRIP: 0010:\nCPU: 99999999999999999999 PID:\nWARNING: at\n", 54);
 	n += 54;
-	vr_oops_crash_init(&c);
+	vr_crash_init(&c);
 	CHECK(!vr_oops_parse_text(buf, n, &c), "hostile log");
 	CHECK(!strcmp(c.kind, "null-deref") || !strcmp(c.kind, "page-fault"), "hostile log kind %s", c.kind);
 	CHECK(c.trace.n_frames <= VR_OOPS_MAX_FRAMES, "frame limit");
 	CHECK(c.n_secondary <= VR_OOPS_MAX_SECONDARY, "secondary limit");
-	vr_oops_crash_deinit(&c);
+	vr_crash_deinit(&c);
 
 	/* Random bytes with headline words sprinkled in. */
 	static const char *words[] = {"BUG: ", "Oops: ", "[#1]", "Call Trace:\n", "RIP: 0010:", "+0x",
@@ -353,9 +344,9 @@ static void test_hostile(void)
 				buf[n++] = (char)(rand() % 256);
 			}
 		}
-		vr_oops_crash_init(&c);
+		vr_crash_init(&c);
 		CHECK(!vr_oops_parse_text(buf, n, &c), "random log %d", round);
-		vr_oops_crash_deinit(&c);
+		vr_crash_deinit(&c);
 	}
 	free(buf);
 }
@@ -375,14 +366,14 @@ static void test_pick(void)
 		"[ 30.0] CPU: 1 PID: 7 Comm: second Tainted: G      D W         5.10.0 #1\n"
 		"[ 30.0] RIP: 0010:second_fn+0x1/0x2 [mod]\n";
 	struct vr_crash c;
-	vr_oops_crash_init(&c);
+	vr_crash_init(&c);
 	CHECK(!vr_oops_parse_text(text, sizeof(text) - 1, &c), "pick: parse");
 	CHECK(!strcmp(c.kind, "gpf") && c.pid == 7 && c.ip.symbol && !strcmp(c.ip.symbol, "second_fn"),
 	      "pick: got %s pid %d", c.kind, c.pid);
 	CHECK(c.n_secondary == 2 && c.log_first_line == 6 && c.log_last_line == 8,
 	      "pick: %zu secondary, lines %zu..%zu", c.n_secondary, c.log_first_line, c.log_last_line);
 	CHECK(c.taint && !strcmp(c.taint, "GDW"), "pick: taint %s", c.taint ? c.taint : "(null)");
-	vr_oops_crash_deinit(&c);
+	vr_crash_deinit(&c);
 }
 
 int main(void)

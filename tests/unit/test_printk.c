@@ -7,8 +7,7 @@
 #include "engine/log.h"
 #include "engine/printk.h"
 
-static int failures;
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); failures++; } } while (0)
+#include "check.h"
 
 struct fake_region { uint64_t addr; uint8_t *data; size_t len; };
 struct fake_mem { struct fake_region r[8]; int n; };

@@ -8,8 +8,7 @@
 #include "engine/internal.h"
 #include "engine/log.h"
 
-static int failures;
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); failures++; } } while (0)
+#include "check.h"
 
 static void run(const char *text, struct vr_facts *f, struct vr_diag *diag)
 {

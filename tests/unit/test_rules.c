@@ -10,16 +10,7 @@
 #include "report/model.h"
 #include "rules/rules.h"
 
-static int failures;
-#define CHECK(cond, ...)                                                        \
-	do {                                                                    \
-		if (!(cond)) {                                                  \
-			failures++;                                             \
-			fprintf(stderr, "%s:%d: FAILED %s: ", __FILE__, __LINE__, #cond); \
-			fprintf(stderr, __VA_ARGS__);                           \
-			fputc('\n', stderr);                                    \
-		}                                                               \
-	} while (0)
+#include "check.h"
 
 /* Loads text; returns the error message (caller frees) or NULL. */
 static char *load_err(const char *text)

@@ -14,17 +14,8 @@
 #include "engine/internal.h"
 #include "engine/kallsyms.h"
 
-static int failures;
 
-#define CHECK(cond, ...)                                                                             \
-	do {                                                                                         \
-		if (!(cond)) {                                                                       \
-			fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                             \
-			fprintf(stderr, __VA_ARGS__);                                                \
-			fputc('\n', stderr);                                                         \
-			failures++;                                                                  \
-		}                                                                                    \
-	} while (0)
+#include "check.h"
 
 /* ---- a tiny vmlinux ---- */
 

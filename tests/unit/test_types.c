@@ -10,18 +10,8 @@
 #include "engine/dwarf.h"
 #include "engine/internal.h"
 
-static int failures;
 
-#define CHECK(cond, ...)                                                            \
-	do {                                                                        \
-		if (!(cond)) {                                                      \
-			failures++;                                                 \
-			fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__,      \
-				__LINE__, #cond);                                   \
-			fprintf(stderr, __VA_ARGS__);                               \
-			fputc('\n', stderr);                                        \
-		}                                                                   \
-	} while (0)
+#include "check.h"
 
 static uint8_t types_sec[512], strs[256];
 static size_t tlen, slen = 1;

@@ -6,15 +6,7 @@
 
 #include "engine/unwind_orc.h"
 
-static int failures;
-#define CHECK(cond)                                                              \
-	do {                                                                     \
-		if (!(cond)) {                                                   \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__,   \
-				__LINE__, #cond);                                \
-			failures++;                                              \
-		}                                                                \
-	} while (0)
+#include "check.h"
 
 static void raw_entry(uint8_t *b, int16_t sp_off, int16_t bp_off, uint16_t flags)
 {

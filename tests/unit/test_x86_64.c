@@ -7,17 +7,8 @@
 #include "engine/internal.h"
 #include "engine/x86_64.h"
 
-static int failures;
 
-#define CHECK(cond, ...)                                                                             \
-	do {                                                                                         \
-		if (!(cond)) {                                                                       \
-			fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                             \
-			fprintf(stderr, __VA_ARGS__);                                                \
-			fputc('\n', stderr);                                                         \
-			failures++;                                                                  \
-		}                                                                                    \
-	} while (0)
+#include "check.h"
 
 /* Physical memory: a few table pages at small page frame numbers. */
 #define NPAGES 32
