@@ -1,0 +1,1103 @@
+/* The oops parser's second pass: decoding the fatal report's lines (and,
+ * for fields its own lines do not carry, those of the panic that followed
+ * it) into struct vr_crash: CPU line, registers, instruction pointer, call
+ * trace, fault address, BUG/WARNING site. See oops_parse.c for pass 1. */
+#define _GNU_SOURCE
+#include "oops_internal.h"
+
+#include <stdio.h>
+
+/* ---- pass 2: decoding one report ---- */
+
+static int reg_index(const char *name, size_t len)
+{
+	for (int r = 0; r < VR_NREGS; r++)
+		if (strlen(vr_reg_names[r]) == len && !strncmp(vr_reg_names[r], name, len))
+			return r;
+	/* Older kernels and other printers: "R8" for "R08". */
+	if (len == 2 && name[0] == 'R' && (name[1] == '8' || name[1] == '9'))
+		return name[1] == '8' ? VR_R8 : VR_R9;
+	return -1;
+}
+
+/* One line of an x86-64 register dump (process_64.c __show_regs()); returns
+ * true when it was one. */
+static bool parse_regs_line(const char *m, struct vr_regs *regs)
+{
+	const char *p = skip_ws(m);
+	if (!(p[0] >= 'A' && p[0] <= 'Z'))
+		return false;
+	int found = 0;
+	while (*p) {
+		const char *name = p;
+		while (isalnum((unsigned char)*p) || *p == '_')
+			p++;
+		size_t len = (size_t)(p - name);
+		if (*p != ':' || len == 0) {
+			/* Not "NAME:": skip the token. */
+			while (*p && *p != ' ')
+				p++;
+			p = skip_ws(p);
+			if (!found)
+				return false;
+			continue;
+		}
+		p = skip_ws(p + 1);
+		uint64_t v, v2;
+		if (!read_hex(&p, &v))
+			continue;
+		if (len == 3 && !strncmp(name, "RSP", 3) && *p == ':') {
+			/* "RSP: 0018:ffffc90000a3bd60": SS then RSP. */
+			p++;
+			if (!read_hex(&p, &v2))
+				continue;
+			regs->r[VR_SS] = v;
+			regs->r[VR_RSP] = v2;
+			found++;
+		} else if (len == 2 && (!strncmp(name, "FS", 2) || !strncmp(name, "GS", 2)) &&
+			   *p == '(') {
+			/* "FS:  00007f..(0000) GS:ffff..(0000)": the bases. */
+			regs->r[name[0] == 'F' ? VR_FS_BASE : VR_GS_BASE] = v;
+			found++;
+		} else if (len == 3 && !strncmp(name, "CR2", 3)) {
+			regs->cr2 = v;
+			regs->has_cr = true;
+			found++;
+		} else if (len == 3 && !strncmp(name, "CR3", 3)) {
+			regs->cr3 = v;
+			regs->has_cr = true;
+			found++;
+		} else {
+			int r = reg_index(name, len);
+			if (r >= 0) {
+				regs->r[r] = v;
+				if (r != VR_CS && r != VR_DS && r != VR_ES && r != VR_FS && r != VR_GS)
+					regs->valid = true;
+				found++;
+			} else if (len >= 2 && (name[0] == 'C' || name[0] == 'D') && name[1] == 'R') {
+				found++; /* CR0, CR4, DR0.. */
+			} else if (len == 5 && !strncmp(name, "knlGS", 5)) {
+				found++;
+			} else if (len == 4 && !strncmp(name, "PKRU", 4)) {
+				found++;
+			}
+		}
+		while (*p && *p != ' ')
+			p++;
+		p = skip_ws(p);
+	}
+	return found > 0;
+}
+
+/* "RIP: 0010:foo+0x1c/0x30 [mod]", "RIP: 0010:[<ffffffff81>]  [<ffffffff81>] foo+0x..",
+ * "RIP: 0033:0x47b7a0". */
+static bool parse_rip(const char *m, struct vr_frame *f, uint64_t *cs, bool need_seg)
+{
+	const char *p = skip_ws(m);
+	if (!starts(p, "RIP: "))
+		return false;
+	p += 5;
+	uint64_t seg = 0;
+	const char *q = p;
+	if (read_hex(&q, &seg) && *q == ':') {
+		*cs = seg;
+		p = q + 1;
+	} else if (need_seg) {
+		/* 4.x's one-line summary "RIP: foo+0x16/0x20 RSP: ffff..."
+		 * after the trace, not an exception frame in it. */
+		return false;
+	}
+	p = skip_ws(p);
+	uint64_t addr = 0;
+	if (starts(p, "[<")) {
+		q = p + 2;
+		if (read_hex(&q, &addr) && starts(q, ">]"))
+			p = skip_ws(q + 2);
+	}
+	if (!vr_oops_parse_frame(p, f))
+		return false;
+	if (!f->address)
+		f->address = addr;
+	f->reliable = true;
+	return true;
+}
+
+struct decode {
+	struct vr_crash *c;
+	const char *kind;
+	bool have_regs;       /* main register dump seen */
+	bool have_trace;
+	bool ip_from_header;  /* ip came from "IP:" or similar, RIP may replace it */
+	char *warn_func;      /* "WARNING: ... func+0x/0x" */
+	struct vr_frame warn_frame;
+	bool have_warn_frame;
+	size_t last;          /* last line that was part of the report */
+	bool have_first_die;
+};
+
+static void take_ip(struct decode *d, struct vr_frame *f, bool from_header)
+{
+	if (d->c->ip_known && !(d->ip_from_header && !from_header)) {
+		vr_frame_deinit(f);
+		return;
+	}
+	vr_frame_deinit(&d->c->ip);
+	d->c->ip = *f;
+	*f = (struct vr_frame){0};
+	d->c->ip_known = true;
+	d->ip_from_header = from_header;
+}
+
+static bool is_trace_start(const char *m)
+{
+	m = skip_ws(m);
+	return starts(m, "Call Trace:") || starts(m, "Call trace:") || starts(m, "Backtrace:");
+}
+
+/* Stack section markers of show_trace_log_lvl() ("<IRQ>", "</IRQ>",
+ * "<TASK>" since 5.16, "<#DF>", ...) and of kernels before 4.9
+ * ("<IRQ>  [<ffffffff81>] foo", "<EOI>  [<...>] bar", "<EOE>"). Returns the
+ * text after the marker, or NULL when m does not start with one. */
+static const char *trace_marker(const char *m, const char **stack, bool *exception_next)
+{
+	static const struct {
+		const char *tag;
+		const char *stack;
+		bool exc;
+	} marks[] = {
+		{"<IRQ>", "irq", false},    {"</IRQ>", "task", true}, {"<NMI>", "nmi", false},
+		{"</NMI>", "task", true},   {"<TASK>", "task", false}, {"</TASK>", NULL, false},
+		{"<#DF>", "df", false},     {"</#DF>", "task", true},  {"<#MC>", "mce", false},
+		{"</#MC>", "task", true},   {"<#DB>", "db", false},    {"</#DB>", "task", true},
+		{"<SOFTIRQ>", "irq", false}, {"</SOFTIRQ>", "irq", true},
+		{"<EOI>", "task", true},    {"<EOE>", "task", true},
+		{"<ENTRY_TRAMPOLINE>", "entry", false}, {"</ENTRY_TRAMPOLINE>", "task", true},
+		{"<#VC>", "exception", false}, {"</#VC>", "task", true},
+	};
+	m = skip_ws(m);
+	for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
+		if (starts(m, marks[i].tag)) {
+			*stack = marks[i].stack;
+			*exception_next = marks[i].exc;
+			return skip_ws(m + strlen(marks[i].tag));
+		}
+	}
+	return NULL;
+}
+
+static bool is_code_line(const char *m)
+{
+	return starts(skip_ws(m), "Code: ");
+}
+
+static struct vr_error *trace_push(struct vr_trace *t, size_t *cap, struct vr_frame *f)
+{
+	if (t->n_frames >= VR_OOPS_MAX_FRAMES) {
+		vr_frame_deinit(f);
+		if (!t->stop_reason)
+			t->stop_reason = vr_strdup("too many frames printed");
+		return NULL;
+	}
+	struct vr_error *err = vr_grow(&t->frames, cap, t->n_frames + 1, sizeof(*t->frames),
+				       VR_OOPS_MAX_FRAMES);
+	if (err) {
+		vr_frame_deinit(f);
+		return err;
+	}
+	t->frames[t->n_frames++] = *f;
+	*f = (struct vr_frame){0};
+	return NULL;
+}
+
+/* Reads the frames that follow a "Call Trace:" line at msg[i]; returns the
+ * index of the first line after them. */
+static struct vr_error *parse_trace(char **msg, size_t i, size_t end, struct vr_trace *t,
+				    size_t *ret_next)
+{
+	size_t cap = 0;
+	const char *stack = NULL;
+	bool exc_next = false;
+	struct vr_regs *regs = NULL; /* of the exception frame being read */
+	size_t j = i + 1;
+	struct vr_error *err = NULL;
+	for (; j < end; j++) {
+		const char *m = msg[j];
+		if (!m)
+			continue; /* another program's syslog line */
+		const char *rest = m;
+		const char *st;
+		bool exc;
+		const char *after = trace_marker(m, &st, &exc);
+		if (after) {
+			stack = st;
+			exc_next = exc;
+			regs = NULL;
+			if (!*after)
+				continue;
+			rest = after;
+		}
+		struct vr_frame f = {0};
+		uint64_t cs = 0;
+		if (parse_rip(rest, &f, &cs, true)) {
+			/* An exception frame printed inside the trace: the
+			 * registers of an interrupt, exception or syscall entry. */
+			f.exception = true;
+			f.stack = stack ? vr_strdup(stack) : NULL;
+			f.regs = calloc(1, sizeof(*f.regs));
+			regs = f.regs;
+			if (regs) {
+				regs->r[VR_CS] = cs;
+				regs->r[VR_RIP] = f.address;
+			}
+			exc_next = false;
+			err = trace_push(t, &cap, &f);
+			if (err)
+				break;
+			continue;
+		}
+		if (regs && (is_code_line(rest) || parse_regs_line(rest, regs)))
+			continue;
+		if (!regs && is_code_line(rest) && t->n_frames && t->frames[t->n_frames - 1].exception)
+			continue;
+		if (vr_oops_parse_frame(rest, &f)) {
+			regs = NULL;
+			f.stack = stack ? vr_strdup(stack) : NULL;
+			if (exc_next) {
+				f.exception = true;
+				exc_next = false;
+			}
+			err = trace_push(t, &cap, &f);
+			if (err)
+				break;
+			continue;
+		}
+		/* ppc "--- interrupt: 901 at ..." and older "--- <IRQ stack> ---"
+		 * lines mark an exception boundary inside the trace. */
+		if (starts(skip_ws(rest), "--- interrupt") || starts(skip_ws(rest), "--- <")) {
+			exc_next = true;
+			continue;
+		}
+		if (regs && *skip_ws(rest) == '\0')
+			continue;
+		break;
+	}
+	*ret_next = j;
+	return err;
+}
+
+/* "CPU: 1 PID: 83 Comm: sh Tainted: G   OE  6.1.0 #1", "CPU: 1 UID: 0 PID: 83
+ * Comm: sh Kdump: loaded Not tainted 6.12.0 #1" (6.10+ adds UID), and before
+ * 3.11 "Pid: 83, comm: sh Not tainted 3.0.0 #1". */
+static bool parse_cpu_line(const char *m, struct vr_crash *c)
+{
+	const char *p = skip_ws(m);
+	long cpu = -1, pid = -1, v;
+	const char *comm;
+	if (starts(p, "CPU: ")) {
+		p += 5;
+		if (!read_dec(&p, &cpu))
+			return false;
+		p = skip_ws(p);
+		if (starts(p, "UID: ")) {
+			p += 5;
+			if (!read_dec(&p, &v))
+				return false;
+			p = skip_ws(p);
+		}
+		if (!starts(p, "PID: "))
+			return false;
+		p += 5;
+		if (!read_dec(&p, &pid))
+			return false;
+		p = skip_ws(p);
+		if (!starts(p, "Comm: "))
+			return false;
+		comm = p + 6;
+	} else if (starts(p, "Pid: ")) {
+		p += 5;
+		if (!read_dec(&p, &pid) || !starts(p, ", comm: "))
+			return false;
+		comm = p + 8;
+	} else {
+		return false;
+	}
+	/* The comm may hold spaces: it ends where the taint words begin. */
+	const char *end = NULL;
+	static const char *const stops[] = {" Kdump: ", " Tainted: ", " Not tainted", " Tainted:"};
+	for (size_t i = 0; i < sizeof(stops) / sizeof(stops[0]); i++) {
+		const char *s = strstr(comm, stops[i]);
+		if (s && (!end || s < end))
+			end = s;
+	}
+	if (!end)
+		end = comm + strcspn(comm, " ");
+	free(c->comm);
+	c->comm = dup_trimmed(comm, (size_t)(end - comm));
+	c->cpu = (int)cpu;
+	c->pid = (int)pid;
+	const char *t = strstr(end, " Tainted: ");
+	if (t) {
+		t += 10;
+		char letters[64];
+		size_t n = 0;
+		/* Letters and the spaces standing for unset flags, up to the
+		 * release (a token that is not all capital letters). */
+		while (*t && n + 1 < sizeof(letters)) {
+			if (*t == ' ') {
+				t++;
+				continue;
+			}
+			const char *w = t;
+			while (*w && *w != ' ' && isupper((unsigned char)*w))
+				w++;
+			if (*w && *w != ' ')
+				break;
+			for (; t < w && n + 1 < sizeof(letters); t++)
+				letters[n++] = *t;
+		}
+		letters[n] = 0;
+		free(c->taint);
+		c->taint = vr_strdup(letters);
+	} else if (strstr(end, " Not tainted")) {
+		free(c->taint);
+		c->taint = vr_strdup("");
+	}
+	free(c->cpu_line);
+	c->cpu_line = dup_trimmed(m, strlen(m));
+	return true;
+}
+
+/* Hung task's second line: "      Tainted: G  OE  6.1.0 #1" or "      Not tainted 6.1.0 #1". */
+static void parse_taint_only(const char *m, struct vr_crash *c)
+{
+	if (c->taint)
+		return;
+	const char *p = skip_ws(m);
+	if (starts(p, "Not tainted")) {
+		c->taint = vr_strdup("");
+	} else if (starts(p, "Tainted: ") && !strchr(p, '[')) {
+		char buf[64];
+		size_t n = 0;
+		p += 9;
+		while (*p && n + 1 < sizeof(buf)) {
+			if (*p == ' ') {
+				p++;
+				continue;
+			}
+			const char *w = p;
+			while (*w && *w != ' ' && isupper((unsigned char)*w))
+				w++;
+			if (*w && *w != ' ')
+				break;
+			for (; p < w && n + 1 < sizeof(buf); p++)
+				buf[n++] = *p;
+		}
+		buf[n] = 0;
+		c->taint = vr_strdup(buf);
+	}
+}
+
+static bool is_module_token(const char *s, size_t n)
+{
+	if (!n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		if (!(isalnum((unsigned char)ch) || ch == '_' || ch == '-' || ch == '(' || ch == ')' ||
+		      ch == '+' || ch == '['))
+			return false;
+	}
+	return true;
+}
+
+static struct vr_error *add_modules(const char *p, struct vr_crash *c, size_t *cap)
+{
+	while (*(p = skip_ws(p))) {
+		if (*p == '[')
+			break; /* "[last unloaded: foo]" */
+		size_t n = strcspn(p, " ");
+		/* "vrbug(OE)": the name without its taint flags. */
+		size_t name = strcspn(p, "( ");
+		if (name > n)
+			name = n;
+		if (name && c->n_modules_linked < VR_OOPS_MAX_MODULES) {
+			struct vr_error *err = vr_grow(&c->modules_linked, cap, c->n_modules_linked + 1,
+						       sizeof(char *), VR_OOPS_MAX_MODULES);
+			if (err)
+				return err;
+			char *s = vr_strndup(p, name);
+			if (!s)
+				return &vr_error_oom;
+			c->modules_linked[c->n_modules_linked++] = s;
+		}
+		p += n;
+	}
+	return NULL;
+}
+
+/* A continuation of a long "Modules linked in:" record: module names only. */
+static bool is_module_continuation(const char *m)
+{
+	if (*m != ' ')
+		return false;
+	const char *p = skip_ws(m);
+	if (!*p)
+		return false;
+	while (*p) {
+		size_t n = strcspn(p, " ");
+		if (*p == '[')
+			return strstr(p, "last unloaded") != NULL;
+		if (!is_module_token(p, n) || memchr(p, '+', n))
+			return false;
+		p = skip_ws(p + n);
+	}
+	return true;
+}
+
+/* "FILE:LINE" at p (up to '!', ':' or space). */
+static void parse_file_line(const char *p, struct vr_crash *c)
+{
+	if (c->bug_file)
+		return;
+	const char *colon = NULL;
+	const char *q = p;
+	while (*q && *q != ' ' && *q != '!') {
+		if (*q == ':' && isdigit((unsigned char)q[1]))
+			colon = q;
+		if (colon)
+			break;
+		q++;
+	}
+	if (!colon || colon == p)
+		return;
+	const char *l = colon + 1;
+	long line;
+	if (!read_dec(&l, &line))
+		return;
+	c->bug_file = vr_strndup(p, (size_t)(colon - p));
+	c->bug_line = (int)line;
+}
+
+static void set_fault_address(struct vr_crash *c, uint64_t a)
+{
+	if (c->fault_address_known)
+		return;
+	c->fault_address = a;
+	c->fault_address_known = true;
+}
+
+/* Reads the hex number after the first of the markers found in m. */
+static bool hex_after(const char *m, const char *marker, uint64_t *ret)
+{
+	const char *p = strstr(m, marker);
+	if (!p)
+		return false;
+	p = skip_ws(p + strlen(marker));
+	return read_hex(&p, ret);
+}
+
+/* Fault address, access and error code from the report's header lines. */
+static void parse_fault_lines(const char *m, struct decode *d)
+{
+	struct vr_crash *c = d->c;
+	uint64_t v;
+	const char *p = skip_ws(m);
+	if (starts(p, "BUG: ") || starts(p, "Unable to handle kernel")) {
+		if (strstr(p, "(null)"))
+			set_fault_address(c, 0);
+		else if (hex_after(p, "address: ", &v) || hex_after(p, "virtual address ", &v) ||
+			 hex_after(p, "paging request at ", &v) || hex_after(p, "dereference at ", &v) ||
+			 hex_after(p, "at address ", &v) || hex_after(p, "guard page was hit at ", &v) ||
+			 hex_after(p, "access on read at ", &v) || hex_after(p, "on read at ", &v) ||
+			 hex_after(p, "on write at ", &v))
+			set_fault_address(c, v);
+		if (strstr(p, "for data at address ") || strstr(p, "on read at "))
+			c->access = c->access ? c->access : "read";
+		if (strstr(p, "instruction fetch") || strstr(p, "execute from non-executable"))
+			c->access = "exec";
+		if (strstr(p, "on write at ") || strstr(p, "write to read-only"))
+			c->access = "write";
+	} else if (strstr(p, "non-canonical address ")) {
+		if (hex_after(p, "non-canonical address ", &v))
+			set_fault_address(c, v);
+	} else if (starts(p, "#PF: ")) {
+		/* 5.1+ (arch/x86/mm/fault.c show_fault_oops()). */
+		if (strstr(p, "instruction fetch"))
+			c->access = "exec";
+		else if (strstr(p, "write access"))
+			c->access = "write";
+		else if (strstr(p, "read access"))
+			c->access = "read";
+		if (hex_after(p, "error_code(", &v)) {
+			c->error_code = v;
+			c->error_code_known = true;
+		}
+	} else if ((starts(p, "Oops: ") && vr_oops_is_hex_word(p + 6)) && vr_oops_has_die_counter(p) && !c->error_code_known &&
+		   (vr_oops_kind_is(d->kind, "null-deref") || vr_oops_kind_is(d->kind, "page-fault") ||
+		    vr_oops_kind_is(d->kind, "sysrq"))) {
+		/* Before 5.1 only the die line had the #PF error code; the
+		 * bits are arch/x86/include/asm/trap_pf.h X86_PF_*. */
+		const char *q = p + 6;
+		if (read_hex(&q, &v) && (*q == ' ' || *q == '\0')) {
+			c->error_code = v;
+			c->error_code_known = true;
+			if (!c->access)
+				c->access = (v & 0x10) ? "exec" : (v & 0x2) ? "write" : "read";
+		}
+	} else if (starts(p, "ESR = 0x")) {
+		/* arm64 (arch/arm64/mm/fault.c mem_abort_decode()). */
+		if (hex_after(p, "ESR = ", &v) && !c->error_code_known) {
+			c->error_code = v;
+			c->error_code_known = true;
+		}
+	} else if (starts(p, "EC = 0x")) {
+		if (strstr(p, "IABT"))
+			c->access = "exec";
+	} else if (starts(p, "CM = ") && strstr(p, "WnR = ")) {
+		if (!c->access || strcmp(c->access, "exec"))
+			c->access = strstr(p, "WnR = 1") ? "write" : "read";
+	} else if (starts(p, "Internal error: Oops: ") && !c->error_code_known) {
+		const char *q = p + 22;
+		if (read_hex(&q, &v)) {
+			c->error_code = v;
+			c->error_code_known = true;
+		}
+	} else if ((starts(p, "Read of size ") || starts(p, "Write of size ")) && strstr(p, " at addr ")) {
+		/* KASAN (mm/kasan/report.c print_error_description()). */
+		if (hex_after(p, " at addr ", &v))
+			set_fault_address(c, v);
+		if (!c->access)
+			c->access = p[0] == 'R' ? "read" : "write";
+	} else if (strstr(p, "-after-free read at 0x") || strstr(p, "out-of-bounds read at 0x") ||
+		   strstr(p, "-after-free write at 0x") || strstr(p, "out-of-bounds write at 0x") ||
+		   starts(p, "Invalid read at 0x") || starts(p, "Invalid write at 0x") ||
+		   starts(p, "Corrupted memory at 0x")) {
+		/* KFENCE (mm/kfence/report.c). */
+		if (hex_after(p, " at ", &v))
+			set_fault_address(c, v);
+		if (!c->access)
+			c->access = strstr(p, " write at ") ? "write" : strstr(p, " read at ") ? "read" : NULL;
+	} else if (starts(p, "Failing address: ")) {
+		/* s390 */
+		if (hex_after(p, "Failing address: ", &v))
+			set_fault_address(c, v);
+	}
+}
+
+/* Other architectures' and older x86 instruction pointer lines. */
+static bool parse_other_ip(const char *m, struct decode *d)
+{
+	const char *p = skip_ws(m);
+	struct vr_frame f = {0};
+	const char *t = NULL;
+	uint64_t addr = 0;
+	bool header = false;
+	if (starts(p, "IP: ")) {
+		/* x86 before 4.17: "IP: [<ffffffff81>] foo+0x12/0x40 [mod]" or "IP: foo+0x12/0x40". */
+		t = p + 4;
+		header = true;
+	} else if (starts(p, "RIP  [<") || starts(p, "EIP: [<")) {
+		t = p + 5;
+	} else if (starts(p, "pc : ") || starts(p, "PC is at ") || starts(p, "EIP is at ")) {
+		/* arm64 "pc : foo+0x14/0x30 [mod]", 4.x "pc : [<ffff..>] lr : ..."; arm "PC is at foo". */
+		t = strstr(p, " : ") ? skip_ws(strstr(p, " : ") + 3) : strstr(p, " at ") + 4;
+		if (starts(t, "[<")) {
+			const char *q = t + 2;
+			if (read_hex(&q, &addr) && starts(q, ">]") && !strstr(q, "+0x"))
+				return false; /* address only: a "PC is at" line gives the symbol */
+		}
+	} else if (starts(p, "EIP: ") && !isdigit((unsigned char)p[5])) {
+		t = p + 5; /* x86-32 4.x: "EIP: foo+0x54/0x140 [mod]" */
+	} else if (starts(p, "NIP [")) {
+		t = p + 4; /* ppc: "NIP [c0000000004f4d1c] .foo+0x2c/0x60 [mod]" */
+		const char *q = t + 1;
+		if (!read_hex(&q, &addr) || *q != ']')
+			return false;
+		t = skip_ws(q + 1);
+	} else if (starts(p, "Krnl PSW : ") && strchr(p, '(')) {
+		t = strchr(p, '(') + 1; /* s390 */
+	} else {
+		return false;
+	}
+	if (!vr_oops_parse_frame(t, &f))
+		return false;
+	if (!f.address)
+		f.address = addr;
+	f.reliable = true;
+	take_ip(d, &f, header);
+	return true;
+}
+
+/* "WARNING: CPU: 1 PID: 2 at drivers/foo.c:55 func+0x1/0x2 [mod]" and
+ * before 3.11 "WARNING: at drivers/foo.c:55 func+0x1/0x2()". */
+static void parse_warning_line(const char *m, struct decode *d)
+{
+	struct vr_crash *c = d->c;
+	const char *p = skip_ws(m);
+	if (starts(p, "WARNING: CPU: ")) {
+		const char *q = p + 14;
+		long cpu, pid;
+		if (read_dec(&q, &cpu) && starts(q, " PID: ")) {
+			q += 6;
+			if (read_dec(&q, &pid) && c->cpu < 0) {
+				c->cpu = (int)cpu;
+				c->pid = (int)pid;
+			}
+		}
+	}
+	const char *at = strstr(p, " at");
+	if (!at)
+		return;
+	if (!starts(p, "WARNING: CPU:") && !starts(p, "WARNING: at") && strstr(p, ", CPU#")) {
+		/* Newer kernels: "WARNING: drivers/foo.c:55 at func+0x1/0x2 [mod], CPU#1: sh/83". */
+		parse_file_line(p + 9, c);
+		const char *q = strstr(p, ", CPU#") + 6;
+		long cpu;
+		if (read_dec(&q, &cpu) && c->cpu < 0)
+			c->cpu = (int)cpu;
+	}
+	at += 3;
+	if (*at == ' ')
+		at++;
+	parse_file_line(at, c);
+	const char *fn = strchr(at, ' ');
+	if (fn && !d->have_warn_frame) {
+		struct vr_frame f = {0};
+		if (vr_oops_parse_frame(fn, &f)) {
+			d->warn_frame = f;
+			d->have_warn_frame = true;
+		}
+	}
+}
+
+static bool is_block_boundary(const char *m)
+{
+	const char *p = skip_ws(m);
+	return starts(p, "NMI backtrace for cpu") || starts(p, "Sending NMI from CPU") ||
+	       starts(p, "Kernel panic - not syncing") || starts(p, "Linux version ") ||
+	       starts(p, "---[ end Kernel panic");
+}
+
+/* Reads lines [from, end) of one block of the report into d (only the
+ * fields still missing). A block ends at another CPU's backtrace, a panic
+ * line or a new boot. */
+static struct vr_error *decode_block(char **msg, size_t from, size_t end, struct decode *d,
+				     bool skip_first_boundary)
+{
+	struct vr_crash *c = d->c;
+	size_t mod_cap = c->n_modules_linked;
+	bool in_regs = false, in_modules = false;
+	bool have_cpu_here = false;
+	for (size_t i = from; i < end; i++) {
+		const char *m = msg[i];
+		if (!m)
+			continue;
+		const char *p = skip_ws(m);
+		if (is_block_boundary(m) && !(i == from && skip_first_boundary)) {
+			/* An RCU stall report shows the stalled CPU as an NMI
+			 * backtrace: the first one is the report's own. */
+			if (vr_oops_kind_is(d->kind, "rcu-stall") &&
+			    (starts(p, "NMI backtrace for cpu") || starts(p, "Sending NMI from CPU")) &&
+			    !d->have_trace && !c->cpu_line)
+				continue;
+			break;
+		}
+		if (starts(p, "---[ end trace")) {
+			d->last = i;
+			/* 4.17+ repeats the registers after it: keep them in the
+			 * report's lines, but they add nothing new. */
+			continue;
+		}
+		if (d->last < i && *p)
+			d->last = i;
+		if (in_modules && is_module_continuation(m)) {
+			struct vr_error *err = add_modules(m, c, &mod_cap);
+			if (err)
+				return err;
+			continue;
+		}
+		in_modules = false;
+		if (in_regs) {
+			if (is_code_line(p)) {
+				if (!c->code)
+					c->code = dup_trimmed(p + 6, strlen(p + 6));
+				continue;
+			}
+			if (parse_regs_line(p, &c->regs))
+				continue;
+			in_regs = false;
+		}
+		struct vr_frame f = {0};
+		uint64_t cs = 0;
+		if (!d->have_regs && parse_rip(p, &f, &cs, false)) {
+			d->have_regs = true;
+			in_regs = true;
+			c->regs.r[VR_CS] = cs;
+			c->regs.r[VR_RIP] = f.address;
+			take_ip(d, &f, false);
+			continue;
+		}
+		vr_frame_deinit(&f);
+		if (is_trace_start(p) ||
+		    (vr_oops_kind_is(d->kind, "kfence") && strstr(p, "(in kfence-#") && !d->have_trace)) {
+			/* KFENCE prints its stack right after the access line,
+			 * without a "Call Trace:" (mm/kfence/report.c). */
+			parse_fault_lines(p, d);
+			if (d->have_trace)
+				continue;
+			size_t next;
+			struct vr_error *err = parse_trace(msg, i, end, &c->trace, &next);
+			if (err)
+				return err;
+			d->have_trace = true;
+			if (next > i + 1 && next - 1 > d->last)
+				d->last = next - 1;
+			i = next - 1;
+			continue;
+		}
+		if (!have_cpu_here && !c->cpu_line && (starts(p, "CPU: ") || starts(p, "Pid: "))) {
+			if (parse_cpu_line(p, c))
+				have_cpu_here = true;
+			continue;
+		}
+		if (starts(p, "Hardware name: ")) {
+			set_str(&c->hardware, p + 15, strlen(p + 15));
+			continue;
+		}
+		if (starts(p, "Modules linked in:")) {
+			if (!c->n_modules_linked) {
+				struct vr_error *err = add_modules(p + 18, c, &mod_cap);
+				if (err)
+					return err;
+				in_modules = true;
+			}
+			continue;
+		}
+		if (is_code_line(p)) {
+			if (!c->code)
+				c->code = dup_trimmed(p + 6, strlen(p + 6));
+			continue;
+		}
+		if (parse_other_ip(p, d))
+			continue;
+		if (starts(p, "kernel BUG at ") || starts(p, "Kernel BUG at ")) {
+			parse_file_line(p + 14, c);
+			continue;
+		}
+		if (starts(p, "WARNING: ")) {
+			parse_warning_line(p, d);
+			continue;
+		}
+		if (starts(p, "UBSAN: ") && strstr(p, " in ")) {
+			parse_file_line(strstr(p, " in ") + 4, c);
+			continue;
+		}
+		if (starts(p, "BUG: sleeping function called from invalid context at ")) {
+			parse_file_line(p + 55, c);
+			continue;
+		}
+		if (starts(p, "Tainted: ") || starts(p, "Not tainted")) {
+			parse_taint_only(p, c);
+			continue;
+		}
+		if (starts(p, "task:") && strstr(p, " pid:") && c->pid < 0) {
+			/* hung task: "task:vrtrigger state:D stack:0 pid:100 ppid:1 flags:0x0" */
+			const char *e = strstr(p, " state:");
+			const char *q = strstr(p, " pid:") + 5;
+			long pid;
+			if (e && read_dec(&q, &pid)) {
+				c->pid = (int)pid;
+				free(c->comm);
+				c->comm = dup_trimmed(p + 5, (size_t)(e - p - 5));
+			}
+			continue;
+		}
+		parse_fault_lines(p, d);
+	}
+	return NULL;
+}
+
+/* The caller of panic() in a panic's own stack dump: where a panic with no
+ * register dump "happened" (sysrq_handle_crash for a sysrq crash). */
+static bool ip_from_panic_trace(struct vr_crash *c)
+{
+	const struct vr_trace *t = &c->trace;
+	for (size_t i = 0; i + 1 < t->n_frames; i++) {
+		const char *s = t->frames[i].symbol;
+		if (!s || (strcmp(s, "panic") && strcmp(s, "vpanic") && strcmp(s, "nmi_panic")))
+			continue;
+		for (size_t j = i + 1; j < t->n_frames; j++) {
+			const struct vr_frame *f = &t->frames[j];
+			if (!f->symbol || !f->reliable)
+				continue;
+			c->ip = (struct vr_frame){
+				.symbol = vr_strdup(f->symbol),
+				.offset = f->offset,
+				.size = f->size,
+				.module = f->module ? vr_strdup(f->module) : NULL,
+				.address = f->address,
+				.reliable = true,
+			};
+			c->ip_known = c->ip.symbol != NULL;
+			return c->ip_known;
+		}
+	}
+	return false;
+}
+
+/* Headline facts that the CPU line may not give (hung tasks have none):
+ * "[comm:pid]" of a soft lockup, "task comm:pid blocked" of a hung task. */
+static void parse_headline_task(const char *title, struct vr_crash *c)
+{
+	const char *p;
+	if (c->pid >= 0)
+		return;
+	if ((p = strstr(title, "INFO: task ")) && strstr(title, " blocked for")) {
+		p += 11;
+		const char *b = strstr(p, " blocked for");
+		const char *colon = NULL;
+		for (const char *q = p; q < b; q++)
+			if (*q == ':')
+				colon = q;
+		long pid;
+		const char *q = colon ? colon + 1 : NULL;
+		if (q && read_dec(&q, &pid)) {
+			c->pid = (int)pid;
+			free(c->comm);
+			c->comm = vr_strndup(p, (size_t)(colon - p));
+		}
+	} else if ((p = strstr(title, "soft lockup - CPU#"))) {
+		const char *q = p + 18;
+		long cpu, pid;
+		if (read_dec(&q, &cpu))
+			c->cpu = (int)cpu;
+		const char *br = strrchr(title, '[');
+		const char *colon = br ? strrchr(br, ':') : NULL;
+		if (colon) {
+			q = colon + 1;
+			if (read_dec(&q, &pid)) {
+				c->pid = (int)pid;
+				free(c->comm);
+				c->comm = vr_strndup(br + 1, (size_t)(colon - br - 1));
+			}
+		}
+	}
+}
+
+/* Pulls the fields of the chosen report. */
+static struct vr_error *decode(char **msg, size_t n, const struct seg_state *st, size_t which,
+			       struct vr_crash *c)
+{
+	const struct report *r = &st->r[which];
+	size_t end = which + 1 < st->n ? st->r[which + 1].first : n;
+	struct decode d = {.c = c, .kind = r->kind, .last = r->first};
+	struct vr_error *err;
+
+	c->kind = r->kind;
+	const char *title_line = msg[r->head] ? msg[r->head] : "";
+	if (vr_oops_kind_is(r->kind, "sysrq") && r->has_panic && msg[r->panic_line])
+		title_line = msg[r->panic_line];
+	c->title = dup_trimmed(skip_ws(title_line), strlen(skip_ws(title_line)));
+	if (!c->title)
+		return &vr_error_oom;
+
+	/* The report's own lines, then those of the panic that followed it
+	 * (for what the report itself did not print: a sysrq crash, or
+	 * panic_on_warn before 6.2 that panicked before the registers). */
+	err = decode_block(msg, r->first, end, &d, true);
+	if (!err && r->has_panic && r->panic_line != r->first && !vr_oops_kind_is(r->kind, "hung-task")) {
+		size_t pend = r->panic_line < end ? end : n;
+		if (pend - r->panic_line > 2000)
+			pend = r->panic_line + 2000;
+		err = decode_block(msg, r->panic_line, pend, &d, true);
+	}
+	if (err) {
+		vr_frame_deinit(&d.warn_frame);
+		return err;
+	}
+	for (size_t i = r->first; i <= r->head && i < n; i++)
+		if (msg[i])
+			parse_fault_lines(msg[i], &d);
+	if (r->has_panic && r->panic_line > d.last)
+		d.last = r->panic_line;
+	c->log_first_line = r->first;
+	c->log_last_line = d.last;
+
+	/* The instruction pointer when no register dump named it. */
+	if (!c->ip_known) {
+		for (size_t i = 0; i < c->trace.n_frames; i++) {
+			struct vr_frame *f = &c->trace.frames[i];
+			if (f->exception && f->symbol && f->regs && f->regs->r[VR_CS] != 0x33 &&
+			    (vr_oops_kind_is(r->kind, "warning") || vr_oops_kind_is(r->kind, "bug") ||
+			     vr_oops_kind_is(r->kind, "list-corruption") || vr_oops_kind_is(r->kind, "rcu-stall") ||
+			     vr_oops_kind_is(r->kind, "soft-lockup") || vr_oops_kind_is(r->kind, "hard-lockup"))) {
+				c->ip = (struct vr_frame){
+					.symbol = vr_strdup(f->symbol), .offset = f->offset,
+					.size = f->size, .address = f->address, .reliable = true,
+					.module = f->module ? vr_strdup(f->module) : NULL,
+				};
+				c->ip_known = true;
+				break;
+			}
+		}
+	}
+	/* The WARNING line's function, when nothing better: not for a hard
+	 * lockup reported through WARN (3.x), where it is the watchdog. */
+	if (!c->ip_known && d.have_warn_frame &&
+	    (vr_oops_kind_is(c->kind, "warning") || vr_oops_kind_is(c->kind, "list-corruption"))) {
+		c->ip = d.warn_frame;
+		d.warn_frame = (struct vr_frame){0};
+		c->ip_known = true;
+	}
+	vr_frame_deinit(&d.warn_frame);
+	if (!c->ip_known && vr_oops_kind_is(r->kind, "stack-corruption") && r->has_panic &&
+	    msg[r->panic_line]) {
+		/* "stack-protector: Kernel stack is corrupted in: foo+0x5c/0x60 [mod]" */
+		const char *in = strstr(msg[r->panic_line], "corrupted in: ");
+		struct vr_frame f = {0};
+		if (in && vr_oops_parse_frame(in + 14, &f)) {
+			c->ip = f;
+			c->ip_known = true;
+		}
+	}
+	if (!c->ip_known && (vr_oops_kind_is(r->kind, "kasan") || vr_oops_kind_is(r->kind, "kfence") ||
+			     vr_oops_kind_is(r->kind, "kmsan"))) {
+		/* "BUG: KASAN: slab-use-after-free in foo+0x9e/0x140 [mod]": the
+		 * sanitizer names the function that made the bad access. */
+		const char *in = strstr(c->title, " in ");
+		struct vr_frame f = {0};
+		if (in && vr_oops_parse_frame(in + 4, &f)) {
+			c->ip = f;
+			c->ip_known = true;
+		}
+	}
+	if (!c->ip_known && vr_oops_kind_is(r->kind, "ubsan")) {
+		/* The caller of __ubsan_handle_*() is the function with the
+		 * undefined behaviour (lib/ubsan.c). */
+		const struct vr_trace *t = &c->trace;
+		for (size_t i = 0; i + 1 < t->n_frames && !c->ip_known; i++) {
+			const struct vr_frame *f = &t->frames[i + 1];
+			if (!t->frames[i].symbol || !starts(t->frames[i].symbol, "__ubsan_handle") ||
+			    !f->symbol || !f->reliable)
+				continue;
+			c->ip = (struct vr_frame){
+				.symbol = vr_strdup(f->symbol), .offset = f->offset, .size = f->size,
+				.address = f->address, .reliable = true,
+				.module = f->module ? vr_strdup(f->module) : NULL,
+			};
+			c->ip_known = c->ip.symbol != NULL;
+		}
+	}
+	if (!c->ip_known && (vr_oops_kind_is(r->kind, "panic") || vr_oops_kind_is(r->kind, "sysrq") ||
+			     vr_oops_kind_is(r->kind, "stack-corruption")))
+		ip_from_panic_trace(c);
+
+	if (c->regs.valid && c->regs.has_cr &&
+	    (vr_oops_kind_is(r->kind, "null-deref") || vr_oops_kind_is(r->kind, "page-fault")))
+		set_fault_address(c, c->regs.cr2);
+	/* A page fault below the first page is a NULL pointer dereference,
+	 * whichever wording the kernel used. */
+	if (vr_oops_kind_is(c->kind, "page-fault") && c->fault_address_known && c->fault_address < 4096)
+		c->kind = "null-deref";
+	parse_headline_task(c->title, c);
+	if (c->bug_file && strstr(c->bug_file, "list_debug.c") &&
+	    (vr_oops_kind_is(c->kind, "bug") || vr_oops_kind_is(c->kind, "warning")))
+		c->kind = "list-corruption";
+	if (!c->ip_known)
+		vr_frame_deinit(&c->ip);
+	return NULL;
+}
+
+static void free_msgs(char **msg, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(msg[i]);
+	free(msg);
+}
+
+struct vr_error *vr_oops_parse_lines(const char *const *lines, size_t n, struct vr_crash *ret)
+{
+	if (n > VR_OOPS_MAX_LINES)
+		n = VR_OOPS_MAX_LINES;
+	char **msg = calloc(n ? n : 1, sizeof(char *));
+	if (!msg)
+		return &vr_error_oom;
+	for (size_t i = 0; i < n; i++) {
+		const char *m = lines[i] ? vr_oops_line_message(lines[i]) : NULL;
+		if (!m)
+			continue;
+		size_t len = strlen(m);
+		if (len > VR_OOPS_MAX_LINE_LEN)
+			len = VR_OOPS_MAX_LINE_LEN;
+		while (len && (m[len - 1] == '\r' || m[len - 1] == '\n'))
+			len--;
+		msg[i] = vr_strndup(m, len);
+		if (!msg[i]) {
+			free_msgs(msg, n);
+			return &vr_error_oom;
+		}
+	}
+	struct seg_state st = {0};
+	struct vr_error *err = vr_oops_segment(msg, n, &st);
+	if (!err && st.n) {
+		size_t which = vr_oops_pick_fatal(&st);
+		err = decode(msg, n, &st, which, ret);
+		for (size_t j = 0; !err && j < st.n; j++) {
+			if (j == which || ret->n_secondary >= VR_OOPS_MAX_SECONDARY)
+				continue;
+			const char *t = msg[st.r[j].head] ? skip_ws(msg[st.r[j].head]) : "";
+			char **v = realloc(ret->secondary, (ret->n_secondary + 1) * sizeof(char *));
+			if (!v) {
+				err = &vr_error_oom;
+				break;
+			}
+			ret->secondary = v;
+			v[ret->n_secondary] = dup_trimmed(t, strlen(t));
+			if (!v[ret->n_secondary]) {
+				err = &vr_error_oom;
+				break;
+			}
+			ret->n_secondary++;
+		}
+	}
+	free(st.r);
+	free_msgs(msg, n);
+	return err;
+}
+
+struct vr_error *vr_oops_parse_text(const char *text, size_t len, struct vr_crash *ret)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++)
+		if (text[i] == '\n')
+			n++;
+	n++;
+	if (n > VR_OOPS_MAX_LINES)
+		n = VR_OOPS_MAX_LINES;
+	char **lines = calloc(n, sizeof(char *));
+	if (!lines)
+		return &vr_error_oom;
+	size_t k = 0, start = 0;
+	struct vr_error *err = NULL;
+	for (size_t i = 0; i <= len && k < n; i++) {
+		if (i == len || text[i] == '\n') {
+			size_t l = i - start;
+			if (l > VR_OOPS_MAX_LINE_LEN)
+				l = VR_OOPS_MAX_LINE_LEN;
+			/* NUL bytes in hostile input end the line early. */
+			lines[k] = vr_strndup(text + start, l);
+			if (!lines[k]) {
+				err = &vr_error_oom;
+				break;
+			}
+			k++;
+			start = i + 1;
+		}
+	}
+	if (!err)
+		err = vr_oops_parse_lines((const char *const *)lines, k, ret);
+	for (size_t i = 0; i < k; i++)
+		free(lines[i]);
+	free(lines);
+	return err;
+}
