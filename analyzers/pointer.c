@@ -464,6 +464,22 @@ static void add_mismatch_finding(struct ctx *c, const uint8_t *log, const uint8_
 		free(ev[i]);
 }
 
+/* Whether a decoded listing holds an instruction that starts at addr (its
+ * index into *ret_i); a listing that does not is dropped. */
+static bool keep_if_listed(struct vr_insn **v, size_t *n, uint64_t addr, size_t *ret_i)
+{
+	for (size_t i = 0; *v && i < *n; i++) {
+		if ((*v)[i].address == addr) {
+			*ret_i = i;
+			return true;
+		}
+	}
+	free(*v);
+	*v = NULL;
+	*n = 0;
+	return false;
+}
+
 static struct vr_error *run_classify(struct vr_analysis *a, const char **skipped)
 {
 	struct vr_report *r = a->report;
@@ -540,32 +556,12 @@ static struct vr_error *run_classify(struct vr_analysis *a, const char **skipped
 	size_t n = 0, fault_i = 0;
 	bool listed = false;
 	if (func) {
-		if (!vr_error_catch(vr_disasm_range(func, funclen, func_start, 4096, &v, &n))) {
-			for (size_t i = 0; i < n; i++)
-				if (v[i].address == ip) {
-					fault_i = i;
-					listed = true;
-				}
-		}
-		if (!listed) {
-			free(v);
-			v = NULL;
-			n = 0;
-		}
+		if (!vr_error_catch(vr_disasm_range(func, funclen, func_start, 4096, &v, &n)))
+			listed = keep_if_listed(&v, &n, ip, &fault_i);
 	}
 	if (!listed && have_log && (ip_known || rel)) {
-		if (!vr_error_catch(vr_disasm_window(logcode, loglen, logfault, at, &v, &n))) {
-			for (size_t i = 0; i < n; i++)
-				if (v[i].address == at) {
-					fault_i = i;
-					listed = true;
-				}
-		}
-		if (!listed) {
-			free(v);
-			v = NULL;
-			n = 0;
-		}
+		if (!vr_error_catch(vr_disasm_window(logcode, loglen, logfault, at, &v, &n)))
+			listed = keep_if_listed(&v, &n, at, &fault_i);
 		if (listed)
 			sym_known = cr->ip_known && cr->ip.symbol && cr->ip.offset < FUNC_MAX;
 	}
