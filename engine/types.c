@@ -11,6 +11,7 @@
  * Every answer, and every "not found", is cached. */
 #define _GNU_SOURCE
 #include <dwarf.h>
+#include <stdarg.h>
 #include <elfutils/libdw.h>
 #include <gelf.h>
 #include <stdio.h>
@@ -552,20 +553,42 @@ static struct vr_error *dwarf_member_at(Dwarf_Die *comp, uint64_t off, int depth
 
 /* ---- public ---- */
 
+/* The per-dump cache's entry for the key that fmt makes: *ret_e NULL when
+ * nothing is cached yet; an entry that cached an error returns it again.
+ * *ret_key is the caller's to free. */
+static struct vr_error *cache_lookup(struct vr_kernel *k, struct vr_types **ret_t, char **ret_key,
+				     struct types_entry **ret_e, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static struct vr_error *cache_lookup(struct vr_kernel *k, struct vr_types **ret_t, char **ret_key,
+				     struct types_entry **ret_e, const char *fmt, ...)
+{
+	struct vr_error *err = types_get(k, ret_t);
+	if (err)
+		return err;
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vasprintf(ret_key, fmt, ap);
+	va_end(ap);
+	if (r < 0) {
+		*ret_key = NULL;
+		return &vr_error_oom;
+	}
+	*ret_e = cache_find(*ret_t, *ret_key);
+	if (*ret_e && (*ret_e)->code)
+		return cached_error(*ret_e);
+	return NULL;
+}
+
 struct vr_error *vr_type_member(struct vr_kernel *k, const char *type, const char *member,
 				struct vr_member *ret)
 {
 	struct vr_types *t;
-	struct vr_error *err = types_get(k, &t);
+	_cleanup_free_ char *key = NULL;
+	struct types_entry *e;
+	struct vr_error *err = cache_lookup(k, &t, &key, &e, "%s.%s", type, member);
 	if (err)
 		return err;
-	_cleanup_free_ char *key = vr_asprintf("%s.%s", type, member);
-	if (!key)
-		return &vr_error_oom;
-	struct types_entry *e = cache_find(t, key);
 	if (e) {
-		if (e->code)
-			return cached_error(e);
 		*ret = (struct vr_member){ e->a, e->b };
 		return NULL;
 	}
@@ -622,16 +645,12 @@ struct vr_error *vr_type_member(struct vr_kernel *k, const char *type, const cha
 struct vr_error *vr_type_size(struct vr_kernel *k, const char *type, uint64_t *ret)
 {
 	struct vr_types *t;
-	struct vr_error *err = types_get(k, &t);
+	_cleanup_free_ char *key = NULL;
+	struct types_entry *e;
+	struct vr_error *err = cache_lookup(k, &t, &key, &e, "%s", type);
 	if (err)
 		return err;
-	_cleanup_free_ char *key = vr_asprintf("%s", type);
-	if (!key)
-		return &vr_error_oom;
-	struct types_entry *e = cache_find(t, key);
 	if (e) {
-		if (e->code)
-			return cached_error(e);
 		*ret = e->a;
 		return NULL;
 	}
@@ -680,16 +699,12 @@ struct vr_error *vr_type_member_name(struct vr_kernel *k, const char *type, uint
 				     char **ret)
 {
 	struct vr_types *t;
-	struct vr_error *err = types_get(k, &t);
+	_cleanup_free_ char *key = NULL;
+	struct types_entry *e;
+	struct vr_error *err = cache_lookup(k, &t, &key, &e, "%s@%llx", type, (unsigned long long)offset);
 	if (err)
 		return err;
-	_cleanup_free_ char *key = vr_asprintf("%s@%llx", type, (unsigned long long)offset);
-	if (!key)
-		return &vr_error_oom;
-	struct types_entry *e = cache_find(t, key);
 	if (e) {
-		if (e->code)
-			return cached_error(e);
 		char *n = vr_strdup(e->name);
 		if (!n)
 			return &vr_error_oom;
@@ -746,16 +761,12 @@ struct vr_error *vr_type_member_name(struct vr_kernel *k, const char *type, uint
 struct vr_error *vr_type_enum_value(struct vr_kernel *k, const char *name, int64_t *ret)
 {
 	struct vr_types *t;
-	struct vr_error *err = types_get(k, &t);
+	_cleanup_free_ char *key = NULL;
+	struct types_entry *e;
+	struct vr_error *err = cache_lookup(k, &t, &key, &e, "=%s", name);
 	if (err)
 		return err;
-	_cleanup_free_ char *key = vr_asprintf("=%s", name);
-	if (!key)
-		return &vr_error_oom;
-	struct types_entry *e = cache_find(t, key);
 	if (e) {
-		if (e->code)
-			return cached_error(e);
 		*ret = (int64_t)e->a;
 		return NULL;
 	}
