@@ -54,70 +54,6 @@ static void reason(struct bctx *c, const char *fmt, ...)
 	b->reasons[b->n_reasons++] = s;
 }
 
-/* The generic group of a symbol, trying the name without compiler
- * suffixes (".constprop.0", ".isra.0", ".part.0", ".cold") too. */
-static const char *generic(struct bctx *c, const char *sym)
-{
-	if (!sym)
-		return NULL;
-	const char *g = vr_ruleset_generic_frame(c->rules, sym);
-	if (g)
-		return g;
-	char base[256];
-	snprintf(base, sizeof(base), "%s", sym);
-	char *dot = strchr(base, '.');
-	if (!dot)
-		return NULL;
-	*dot = '\0';
-	return vr_ruleset_generic_frame(c->rules, base);
-}
-
-/* The frames blame looks at: the crash IP, then the trace (skipping a
- * first trace frame that repeats the IP). */
-struct frames {
-	const struct vr_frame *v[256];
-	size_t n;
-};
-
-static void frames_add_trace(struct frames *fs, const struct vr_trace *t, bool skip_unreliable)
-{
-	for (size_t i = 0; t && i < t->n_frames && fs->n < 256; i++) {
-		const struct vr_frame *f = &t->frames[i];
-		if (skip_unreliable && !f->reliable)
-			continue;
-		if (fs->n && f->symbol && fs->v[fs->n - 1]->symbol &&
-		    !strcmp(f->symbol, fs->v[fs->n - 1]->symbol) &&
-		    fs->v[fs->n - 1]->address == f->address)
-			continue;
-		fs->v[fs->n++] = f;
-	}
-}
-
-static void collect_frames(struct bctx *c, struct frames *fs)
-{
-	const struct vr_crash *cr = &c->r->crash;
-	const struct vr_facts *f = c->a->facts;
-	fs->n = 0;
-	if (cr->ip_known)
-		fs->v[fs->n++] = &cr->ip;
-	const struct vr_trace *t = &cr->trace;
-	if (!t->n_frames) {
-		for (size_t i = 0; f && i < f->n_cpus; i++)
-			if (f->cpus[i].panic)
-				t = &f->cpus[i].trace;
-	}
-	/* A first frame equal to the IP symbol repeats it. */
-	size_t before = fs->n;
-	frames_add_trace(fs, t, true);
-	if (before == 1 && fs->n > 1 && fs->v[1]->symbol && cr->ip.symbol &&
-	    !strcmp(fs->v[1]->symbol, cr->ip.symbol)) {
-		memmove(&fs->v[1], &fs->v[2], (fs->n - 2) * sizeof(fs->v[0]));
-		fs->n--;
-	}
-	if (fs->n == before)
-		frames_add_trace(fs, t, false);
-}
-
 static const struct vr_module *module_by_name(const struct vr_facts *f, const char *name)
 {
 	for (size_t i = 0; f && name && i < f->n_modules; i++)
@@ -247,6 +183,7 @@ static void set_frame(struct bctx *c, const struct vr_frame *f)
 	free(b->file);
 	b->function = f->symbol ? vr_strdup(f->symbol) : NULL;
 	b->module = f->module ? vr_strdup(f->module) : NULL;
+	b->inferred = f->inferred;
 	b->file = f->file ? vr_strdup(f->file) : NULL;
 	b->line = f->line;
 }
@@ -268,71 +205,497 @@ static void fmt_frame(char *buf, size_t cap, const struct vr_frame *f)
 			 f->module ? f->module : "", f->module ? "]" : "");
 }
 
-/* Picks the guilty frame of a list of frames; true when it found one. */
-static bool pick(struct bctx *c, const struct vr_frame *const *v, size_t n, const char *ctx)
+/* ---- the frames blame looks at ---- */
+
+#define MAX_SEQ 512   /* frames of one candidate sequence */
+#define MAX_SKIPPED_NAMED 24
+
+/* A candidate: frames joined from the sources of one alternative. */
+struct seq {
+	const struct vr_frame *v[MAX_SEQ];
+	size_t n;
+	char desc[160];   /* "the stalled CPU 1's stack" */
+};
+
+/* The traces a source names. */
+struct tlist {
+	const struct vr_trace *t[64];
+	char desc[64][96];
+	size_t n;
+};
+
+static void tl_add(struct tlist *tl, const struct vr_trace *t, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void tl_add(struct tlist *tl, const struct vr_trace *t, const char *fmt, ...)
+{
+	if (!t || !t->n_frames || tl->n >= 64)
+		return;
+	for (size_t i = 0; i < tl->n; i++)
+		if (tl->t[i] == t)
+			return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(tl->desc[tl->n], sizeof(tl->desc[0]), fmt, ap);
+	va_end(ap);
+	tl->t[tl->n++] = t;
+}
+
+static const struct vr_cpu *cpu_by_id(const struct vr_facts *f, int cpu)
+{
+	for (size_t i = 0; f && cpu >= 0 && i < f->n_cpus; i++)
+		if (f->cpus[i].cpu == cpu)
+			return &f->cpus[i];
+	return NULL;
+}
+
+static const struct vr_task *task_by_pid(const struct vr_facts *f, int pid)
+{
+	for (size_t i = 0; f && pid >= 0 && i < f->n_tasks; i++)
+		if (f->tasks[i].pid == pid)
+			return &f->tasks[i];
+	return NULL;
+}
+
+/* The crash's own stack: the log's Call Trace, else the panicking CPU's
+ * stack unwound from memory. */
+static void call_traces(struct bctx *c, struct tlist *tl)
+{
+	const struct vr_facts *f = c->a->facts;
+	tl_add(tl, &c->r->crash.trace, "the Call Trace");
+	if (tl->n)
+		return;
+	for (size_t i = 0; f && i < f->n_cpus; i++)
+		if (f->cpus[i].panic)
+			tl_add(tl, &f->cpus[i].trace, "the panicking CPU %d's stack", f->cpus[i].cpu);
+}
+
+static void source_traces(struct bctx *c, const char *src, struct tlist *tl, struct vr_trace *scratch)
+{
+	const struct vr_crash *cr = &c->r->crash;
+	const struct vr_facts *f = c->a->facts;
+	const struct vr_hang *h = &c->r->hang;
+	if (!strcmp(src, "ip")) {
+		/* A stall or lockup seen from another CPU: the reporter's own
+		 * instruction pointer is not the stuck code's. */
+		bool other = (!strcmp(cr->kind, "rcu-stall") || !strcmp(cr->kind, "hard-lockup")) &&
+			     !cr->trace_stalled;
+		if (cr->ip_known && !other) {
+			scratch->frames = (struct vr_frame *)&cr->ip;
+			scratch->n_frames = 1;
+			tl_add(tl, scratch, "the instruction pointer");
+		}
+		return;
+	}
+	if (!strcmp(src, "call")) {
+		call_traces(c, tl);
+		return;
+	}
+	if (!strcmp(src, "stalled")) {
+		if (cr->trace_stalled)
+			tl_add(tl, &cr->trace, "the stalled CPU%s's stack", cr->cpu >= 0 ? "" : "");
+		for (size_t i = 0; i < cr->n_traces; i++) {
+			const struct vr_crash_trace *t = &cr->traces[i];
+			if (!t->stalled)
+				continue;
+			if (t->role == VR_ROLE_TASK && t->pid >= 0)
+				tl_add(tl, &t->trace, "the stalled task %s (pid %d)'s stack",
+				       t->comm ? t->comm : "?", t->pid);
+			else
+				tl_add(tl, &t->trace, "the stalled CPU %d's backtrace", t->cpu);
+		}
+		/* From memory, when the log has none of them. */
+		int cpu = cr->stalled_cpu >= 0 ? cr->stalled_cpu : h->stuck_cpu;
+		const struct vr_cpu *vc = cpu_by_id(f, cpu);
+		if (!tl->n && vc)
+			tl_add(tl, &vc->trace, "the stalled CPU %d's stack (from memory)", cpu);
+		return;
+	}
+	if (!strcmp(src, "blocked") || !strcmp(src, "holder")) {
+		bool holder = src[0] == 'h';
+		for (size_t i = 0; i < h->n_waiters && tl->n < 64; i++) {
+			const struct vr_waiter *w = &h->waiters[i];
+			int pid = holder ? w->owner_pid : w->pid;
+			const struct vr_task *t = task_by_pid(f, pid);
+			if (t)
+				tl_add(tl, &t->trace, "the stack of %s %s (pid %d)",
+				       holder ? "the lock holder" : "the blocked task", t->comm, pid);
+			if (holder)
+				break;
+		}
+		if (!holder && !tl->n && !strcmp(cr->kind, "hung-task"))
+			tl_add(tl, &cr->trace, "the blocked task's stack in the log");
+		return;
+	}
+	/* A role of the report's other stacks. */
+	bool headline = !strcmp(src, "headline");
+	for (size_t i = 0; i < cr->n_traces; i++) {
+		const struct vr_crash_trace *t = &cr->traces[i];
+		if (strcmp(t->role, src))
+			continue;
+		if (headline) {
+			/* The headline's functions make one list. */
+			if (!scratch->n_frames) {
+				tl_add(tl, &t->trace, "the function the headline names");
+				scratch->n_frames = 1;
+			}
+			continue;
+		}
+		if (t->pid >= 0)
+			tl_add(tl, &t->trace, "the %s stack of %s (pid %d)", t->role, t->comm ? t->comm : "a task",
+			       t->pid);
+		else if (t->cpu >= 0)
+			tl_add(tl, &t->trace, "the %s stack on CPU %d", t->role, t->cpu);
+		else
+			tl_add(tl, &t->trace, "the %s stack", t->role);
+	}
+}
+
+static bool in_group(struct bctx *c, const char *sym, const char *group)
+{
+	const char *g = sym ? vr_ruleset_generic_frame(c->rules, sym) : NULL;
+	if (!g && sym) {
+		char base[256];
+		snprintf(base, sizeof(base), "%s", sym);
+		char *dot = strchr(base, '.');
+		if (dot && dot != base) {
+			*dot = '\0';
+			g = vr_ruleset_generic_frame(c->rules, base);
+		}
+	}
+	return g && !strcmp(g, group);
+}
+
+static bool user_mode(const struct vr_frame *f)
+{
+	return f->regs && (f->regs->r[VR_CS] & 3) == 3;
+}
+
+/* Where the frames of interest start in trace t:
+ *  - crash context: at the frame that raised the report when the stack
+ *    shows how it was reported (a WARN or BUG through the invalid-opcode
+ *    trap prints the trap handler first, then "RIP: func" and func's
+ *    callers);
+ *  - interrupted context: after the first interrupt entry, or at the first
+ *    exception frame (the code the timer or NMI interrupted). */
+static size_t context_start(struct bctx *c, const struct vr_trace *t, enum vr_blame_context ctx)
+{
+	const struct vr_crash *cr = &c->r->crash;
+	if (ctx == VR_BLAME_INTERRUPTED) {
+		/* "<NMI> ... </NMI>", "<IRQ> ... </IRQ>": the first section is
+		 * the reporter's; the code it interrupted follows. */
+		/* A stack with no reporting frames (a 4.x NMI backtrace of another
+		 * CPU prints only what it interrupted) starts with the code. */
+		bool reporter = false;
+		for (size_t i = 0; i < t->n_frames && !reporter; i++)
+			reporter = in_group(c, t->frames[i].symbol, "reporting");
+		if (!reporter)
+			return 0;
+		size_t section = SIZE_MAX;
+		const char *first = t->n_frames ? t->frames[0].stack : NULL;
+		if (first && (!strcmp(first, "nmi") || !strcmp(first, "irq"))) {
+			for (size_t i = 1; i < t->n_frames && section == SIZE_MAX; i++)
+				if (t->frames[i].stack && strcmp(t->frames[i].stack, first))
+					section = i;
+		}
+		/* Else, or earlier: the first interrupt entry or exception frame
+		 * (a softirq the timer interrupted runs on the IRQ stack too). */
+		for (size_t i = 0; i < t->n_frames && i < section; i++) {
+			const struct vr_frame *f = &t->frames[i];
+			if (in_group(c, f->symbol, "irq-entry"))
+				return i + 1 < t->n_frames ? i + 1 : 0;
+			/* The user-mode registers at the end of a system call's
+			 * stack are no interrupt. */
+			if (f->exception && i > 0 && f->symbol && !user_mode(f))
+				return i;
+		}
+		if (section != SIZE_MAX)
+			return section;
+		/* "<IRQ> ... </IRQ>" markers alone. */
+		for (size_t i = 0; i < t->n_frames; i++)
+			if (t->frames[i].stack && strcmp(t->frames[i].stack, "irq") &&
+			    strcmp(t->frames[i].stack, "nmi") && i > 0)
+				return i;
+		return 0;
+	}
+	if (!cr->ip_known || !cr->ip.symbol)
+		return 0;
+	for (size_t i = 0; i < t->n_frames; i++) {
+		const struct vr_frame *f = &t->frames[i];
+		if (f->exception && f->symbol && !strcmp(f->symbol, cr->ip.symbol))
+			return i;
+	}
+	return 0;
+}
+
+/* Builds candidate i of alternative alt; false when there is none. */
+static bool build_seq(struct bctx *c, const struct vr_blame_rule *rule, const struct vr_blame_alt *alt,
+		      size_t k, struct seq *s)
+{
+	enum vr_blame_context ctx = rule ? rule->context : VR_BLAME_CRASH;
+	s->n = 0;
+	s->desc[0] = '\0';
+	bool any = false, more = false;
+	for (size_t j = 0; j < alt->n; j++) {
+		struct tlist tl = {.n = 0};
+		struct vr_trace scratch = {0};
+		source_traces(c, alt->sources[j], &tl, &scratch);
+		bool headline = !strcmp(alt->sources[j], "headline");
+		if (!tl.n)
+			continue;
+		size_t pick = k < tl.n ? k : tl.n - 1;
+		if (k < tl.n)
+			any = true;
+		if (k + 1 < tl.n)
+			more = true;
+		size_t len = strlen(s->desc);
+		snprintf(s->desc + len, sizeof(s->desc) - len, "%s%s", len ? ", then " : "", tl.desc[pick]);
+		if (headline) {
+			/* Every headline function, in order. */
+			const struct vr_crash *cr = &c->r->crash;
+			for (size_t i = 0; i < cr->n_traces && s->n < MAX_SEQ; i++)
+				if (cr->traces[i].role == VR_ROLE_HEADLINE)
+					for (size_t q = 0; q < cr->traces[i].trace.n_frames && s->n < MAX_SEQ; q++)
+						s->v[s->n++] = &cr->traces[i].trace.frames[q];
+			continue;
+		}
+		const struct vr_trace *t = tl.t[pick];
+		bool one = t->n_frames == 1 && !strcmp(alt->sources[j], "ip");
+		size_t from = one ? 0 : context_start(c, t, ctx);
+		size_t before = s->n;
+		/* A jump through a bad function pointer (an instruction fetch
+		 * from an address without code): the unwinder cannot start at
+		 * it, and the "? caller" right below is the code that jumped. */
+		const struct vr_crash *cr = &c->r->crash;
+		bool jumped = cr->access && !strcmp(cr->access, "exec") && (!cr->ip_known || !cr->ip.symbol) &&
+			      t == &cr->trace;
+		for (int pass = 0; pass < 2 && s->n == before; pass++)
+			for (size_t i = from; i < t->n_frames && s->n < MAX_SEQ; i++) {
+				const struct vr_frame *f = &t->frames[i];
+				/* "? foo" frames are stale stack words; used only when
+				 * nothing else is there. */
+				if (!f->reliable && pass == 0 && !f->inferred && !(jumped && i == from))
+					continue;
+				/* The same frame twice: a trace that starts with the
+				 * IP, or a repeated line. */
+				if (s->n && s->v[s->n - 1]->symbol && f->symbol &&
+				    !strcmp(s->v[s->n - 1]->symbol, f->symbol) &&
+				    (s->v[s->n - 1]->address == f->address || !f->address || s->n == before))
+					continue;
+				s->v[s->n++] = f;
+			}
+	}
+	(void)more;
+	return any && s->n;
+}
+
+struct skipped {
+	char text[1024];
+	size_t n, shown;
+	const struct vr_frame *fell_back; /* a module frame taken back: nothing after it is the module's */
+};
+
+static void note_skip(struct skipped *sk, const struct vr_frame *f, const char *why)
+{
+	sk->n++;
+	if (sk->shown >= MAX_SKIPPED_NAMED)
+		return;
+	size_t len = strlen(sk->text);
+	snprintf(sk->text + len, sizeof(sk->text) - len, "%s%s [%s]", sk->shown ? ", " : "",
+		 f->symbol ? f->symbol : "?", why);
+	sk->shown++;
+}
+
+/* Index of the guilty frame of s under rule, or -1; skipped frames are
+ * noted in sk. *ret_as is the name a prefer: entry gives it. */
+static ssize_t pick_frame(struct bctx *c, const struct vr_blame_rule *rule, const struct seq *s,
+			  struct skipped *sk, const char **ret_as)
+{
+	char why[128];
+	*ret_as = NULL;
+	/* A preferred frame wins wherever it is (a hang in the RCU machinery
+	 * whichever synchronize_*() the task called). */
+	ssize_t best = -1;
+	size_t best_rank = SIZE_MAX;
+	for (size_t i = 0; i < s->n; i++) {
+		size_t rank;
+		const char *as = vr_blame_rule_prefer(rule, s->v[i]->symbol, &rank);
+		if (as && rank < best_rank) {
+			best = (ssize_t)i;
+			best_rank = rank;
+			*ret_as = as;
+		}
+	}
+	if (best >= 0)
+		return best;
+	bool outer = rule && rule->pick == VR_BLAME_OUTERMOST;
+	ssize_t cand = -1, first_mod = -1, first = -1, skipped_mod = -1;
+	for (size_t i = 0; i < s->n; i++) {
+		const struct vr_frame *f = s->v[i];
+		if (outer && i > 0 && vr_blame_rule_anchor(c->rules, rule, f->symbol) && !f->module) {
+			if (cand < 0 && first_mod < 0)
+				cand = (ssize_t)i;
+			break;
+		}
+		if (!f->symbol && !f->module)
+			continue;
+		/* Module code is never generic, whatever its name; only the
+		 * rule's own skip: patterns walk past it. */
+		const char *w = vr_blame_rule_skips(c->rules, rule, f->symbol, f->module != NULL, why,
+						    sizeof(why));
+		if (w) {
+			note_skip(sk, f, w);
+			if (f->module && skipped_mod < 0)
+				skipped_mod = (ssize_t)i;
+			continue;
+		}
+		if (f->module) {
+			if (!outer) {
+				cand = (ssize_t)i;
+				break;
+			}
+			if (first_mod < 0)
+				first_mod = (ssize_t)i;
+			cand = (ssize_t)i;
+			continue;
+		}
+		if (!outer) {
+			cand = (ssize_t)i;
+			break;
+		}
+		if (first < 0)
+			first = (ssize_t)i;
+		cand = (ssize_t)i;
+	}
+	ssize_t got = first_mod >= 0 ? first_mod : cand >= 0 ? cand : first;
+	/* A rule walks past a module's frame only to another frame of the same
+	 * module (its allocation helper, to the code that leaked): otherwise
+	 * the module's own frame is the best there is. */
+	if (skipped_mod >= 0) {
+		const char *m = s->v[skipped_mod]->module;
+		if (got < 0 || !s->v[got]->module || strcmp(s->v[got]->module, m)) {
+			sk->fell_back = s->v[skipped_mod];
+			got = skipped_mod;
+		}
+	}
+	return got;
+}
+
+static void set_frame_as(struct bctx *c, const struct vr_frame *f, const char *as)
+{
+	set_frame(c, f);
+	if (as && f->symbol && strcmp(as, f->symbol)) {
+		free(c->r->blame.function);
+		c->r->blame.function = vr_strdup(as);
+		free(c->r->blame.file);
+		c->r->blame.file = NULL;
+		c->r->blame.line = 0;
+	}
+}
+
+/* Blames the chosen frame g (index gi of s): its module, or the module
+ * below core code that it was called from. */
+static void conclude(struct bctx *c, const struct vr_blame_rule *rule, const struct seq *s, size_t gi,
+		     const char *as)
 {
 	struct vr_blame *b = &c->r->blame;
+	const struct vr_frame *g = s->v[gi];
 	char fb[256];
-	size_t first = n;
-	size_t skipped = 0;
-	const char *skipped_group = NULL;
-	for (size_t i = 0; i < n; i++) {
-		const char *g = generic(c, v[i]->symbol);
-		if (g) {
-			/* Module code is never generic, whatever its name. */
-			if (!v[i]->module) {
-				skipped++;
-				if (!skipped_group)
-					skipped_group = g;
-				continue;
-			}
-		}
-		if (!v[i]->symbol && !v[i]->module)
-			continue;
-		first = i;
-		break;
-	}
-	if (first == n) {
-		if (n)
-			reason(c, "%s: every frame is generic (%s); no culprit among them", ctx,
-			       skipped_group ? skipped_group : "?");
-		return false;
-	}
-	const struct vr_frame *g = v[first];
-	if (skipped)
-		reason(c, "skipped %zu generic frame%s (%s...) above %s", skipped, skipped == 1 ? "" : "s",
-		       skipped_group, g->symbol ? g->symbol : "the first frame");
+	fmt_frame(fb, sizeof(fb), g);
+	const char *inf = g->inferred ? " (inferred: the frame below calls it, and it tail-called the "
+					"frame above)" : "";
 	if (g->module) {
-		set_frame(c, g);
+		set_frame_as(c, g, as);
 		b->culprit = "module";
-		b->confidence = first == 0 ? "high" : "medium";
-		fmt_frame(fb, sizeof(fb), g);
-		reason(c, "%s: the first non-generic frame, %s, is in module %s", ctx, fb, g->module);
-		return true;
+		b->confidence = gi == 0 ? "high" : "medium";
+		reason(c, "%s: the guilty frame, %s%s, is in module %s", s->desc, fb, inf, g->module);
+		return;
+	}
+	if (as && strcmp(as, g->symbol ? g->symbol : "")) {
+		set_frame_as(c, g, as);
+		b->culprit = "kernel";
+		b->confidence = "medium";
+		reason(c, "%s: %s is one of the functions blame rule %s reports as %s", s->desc, fb,
+		       rule ? rule->id : "?", as);
+		return;
 	}
 	/* Core code: did a module call it? Look below, stopping at entry code. */
-	for (size_t j = first + 1; j < n; j++) {
-		const char *gr = generic(c, v[j]->symbol);
-		if (gr && !strcmp(gr, "entry"))
+	for (size_t j = gi + 1; j < s->n; j++) {
+		if (in_group(c, s->v[j]->symbol, "entry"))
 			break;
-		if (v[j]->module) {
-			set_frame(c, v[j]);
+		if (s->v[j]->module) {
+			set_frame(c, s->v[j]);
 			b->culprit = "module";
 			b->confidence = "medium";
 			char cb[256];
-			fmt_frame(cb, sizeof(cb), v[j]);
-			reason(c, "%s: the crash is in core kernel function %s, called from %s: "
-			       "the module most likely passed it a bad argument", ctx,
-			       g->symbol ? g->symbol : "?", cb);
+			fmt_frame(cb, sizeof(cb), s->v[j]);
+			reason(c, "%s: the crash is in core kernel function %s, called from %s: the module "
+			       "most likely passed it a bad argument", s->desc, fb, cb);
+			return;
+		}
+	}
+	set_frame_as(c, g, as);
+	b->culprit = "kernel";
+	b->confidence = "medium";
+	reason(c, "%s: the guilty frame, %s%s, is core kernel code and no module is below it",
+	       s->desc, fb, inf);
+}
+
+/* What the hang analyzer found out about the blocked task's wait. */
+static void hung_task_reasons(struct bctx *c)
+{
+	const struct vr_hang *h = &c->r->hang;
+	for (size_t i = 0; i < h->n_waiters; i++) {
+		const struct vr_waiter *w = &h->waiters[i];
+		if (w->owner_pid < 0)
+			continue;
+		reason(c, "%s (pid %d) waits for %s, held by %s (pid %d)", w->comm ? w->comm : "?",
+		       w->pid, w->waits_on ? w->waits_on : "a lock",
+		       w->owner_comm ? w->owner_comm : "?", w->owner_pid);
+		return;
+	}
+	reason(c, "the holder of what the task waits for is not known; blaming the code that waits");
+}
+
+static const struct vr_blame_alt default_alt = {.sources = {"ip", "call"}, .n = 2};
+
+/* Runs the selection: the first candidate of the first alternative that
+ * yields a frame. True when it found one. */
+static bool select_frame(struct bctx *c, const struct vr_blame_rule *rule)
+{
+	const struct vr_blame_alt *alts = rule ? rule->from : &default_alt;
+	size_t n_alts = rule ? rule->n_from : 1;
+	if (rule)
+		reason(c, "blame rule %s (%s) chose the stacks to search", rule->id, rule->origin);
+	bool searched = false;
+	struct skipped all = {.n = 0};
+	for (size_t a = 0; a < n_alts; a++) {
+		for (size_t k = 0; k < 64; k++) {
+			struct seq s;
+			if (!build_seq(c, rule, &alts[a], k, &s))
+				break;
+			searched = true;
+			struct skipped sk = {.n = 0};
+			const char *as;
+			ssize_t gi = pick_frame(c, rule, &s, &sk, &as);
+			if (gi < 0) {
+				if (!all.n)
+					all = sk;
+				reason(c, "%s: every frame is one blame walks past (%zu of them)", s.desc, sk.n);
+				continue;
+			}
+			if (sk.n)
+				reason(c, "skipped %zu frame%s: %s%s", sk.n, sk.n == 1 ? "" : "s", sk.text,
+				       sk.n > sk.shown ? ", ..." : "");
+			if (sk.fell_back)
+				reason(c, "no later frame is in module %s: its own frame %s is blamed after all",
+				       sk.fell_back->module, sk.fell_back->symbol ? sk.fell_back->symbol : "?");
+			conclude(c, rule, &s, (size_t)gi, as);
 			return true;
 		}
 	}
-	set_frame(c, g);
-	b->culprit = "kernel";
-	b->confidence = "medium";
-	reason(c, "%s: the first non-generic frame, %s, is core kernel code and no module is "
-	       "below it in the trace", ctx, g->symbol ? g->symbol : "?");
-	return true;
+	if (!searched)
+		reason(c, "no frames are known for the crash");
+	return false;
 }
 
 static void add_module_evidence(struct bctx *c)
@@ -379,115 +742,6 @@ static void add_module_evidence(struct bctx *c)
 	}
 }
 
-/* The stack of the first blocked task the log reports ("INFO: task
- * COMM:PID blocked for more than N seconds." and the trace after it), for
- * text input where no task list exists. Frames hold owned strings. */
-static size_t log_blocked_frames(struct bctx *c, struct vr_frame *out, size_t cap)
-{
-	const struct vr_facts *f = c->a->facts;
-	size_t n = 0, lines = 0;
-	bool in = false;
-	for (size_t i = 0; f && i < f->log.n_records; i++) {
-		const char *t = f->log.records[i].text;
-		while (t && *t && lines++ < MAX_LOG_LINES) {
-			const char *nl = strchr(t, '\n');
-			size_t len = nl ? (size_t)(nl - t) : strlen(t);
-			char line[256];
-			copy_line(line, sizeof(line), t, len);
-			t = nl ? nl + 1 : NULL;
-			if (strstr(line, "INFO: task ") && strstr(line, " blocked for more than ")) {
-				if (in)
-					return n;
-				in = true;
-				continue;
-			}
-			if (!in)
-				continue;
-			if (strstr(line, "Kernel panic") || strstr(line, "NMI backtrace"))
-				return n;
-			const char *s = line;
-			if (s[0] == '[' && strchr(s, ']'))
-				s = strchr(s, ']') + 1;
-			while (*s == ' ' || *s == '\t')
-				s++;
-			size_t k = 0;
-			while (s[k] && (s[k] == '_' || s[k] == '.' || (s[k] >= '0' && s[k] <= '9') ||
-					(s[k] >= 'a' && s[k] <= 'z') || (s[k] >= 'A' && s[k] <= 'Z')))
-				k++;
-			if (!k || strncmp(s + k, "+0x", 3) || n >= cap)
-				continue;
-			char *mod = NULL;
-			const char *bo = strchr(s + k, '['), *bc = bo ? strchr(bo, ']') : NULL;
-			if (bo && bc)
-				mod = vr_strndup(bo + 1, (size_t)(bc - bo - 1));
-			out[n++] = (struct vr_frame){.symbol = vr_strndup(s, k), .module = mod,
-						     .reliable = true};
-		}
-	}
-	return n;
-}
-
-static void hung_task_blame(struct bctx *c, struct frames *fs)
-{
-	const struct vr_hang *h = &c->r->hang;
-	const struct vr_facts *f = c->a->facts;
-	struct frames tf;
-	const char *why = "the holder of the lock is unknown; blaming the code that waits";
-	char whybuf[256];
-	for (size_t i = 0; i < h->n_waiters; i++) {
-		const struct vr_waiter *w = &h->waiters[i];
-		if (w->owner_pid < 0)
-			continue;
-		reason(c, "%s (pid %d) waits for %s, held by %s (pid %d)", w->comm ? w->comm : "?",
-		       w->pid, w->waits_on ? w->waits_on : "a lock",
-		       w->owner_comm ? w->owner_comm : "?", w->owner_pid);
-		for (size_t k = 0; f && k < f->n_tasks; k++) {
-			const struct vr_task *t = &f->tasks[k];
-			if (t->pid != w->owner_pid)
-				continue;
-			tf.n = 0;
-			frames_add_trace(&tf, &t->trace, false);
-			char ctx[128];
-			snprintf(ctx, sizeof(ctx), "the stack of the holder, %s (pid %d)", t->comm, t->pid);
-			if (tf.n && pick(c, tf.v, tf.n, ctx))
-				return;
-		}
-		snprintf(whybuf, sizeof(whybuf), "the stack of the holder, %s (pid %d), is not known; "
-			 "blaming the code that waits for it", w->owner_comm ? w->owner_comm : "?",
-			 w->owner_pid);
-		why = whybuf;
-		break;
-	}
-	/* The blocked task's own trace: who called the wait. */
-	for (size_t k = 0; f && k < f->n_tasks && h->n_waiters; k++) {
-		const struct vr_task *t = &f->tasks[k];
-		if (t->pid != h->waiters[0].pid)
-			continue;
-		tf.n = 0;
-		frames_add_trace(&tf, &t->trace, false);
-		if (tf.n && pick(c, tf.v, tf.n, "the blocked task's stack")) {
-			reason(c, "%s", why);
-			return;
-		}
-	}
-	if (!f || !f->n_tasks) {
-		struct vr_frame lf[64];
-		size_t n = log_blocked_frames(c, lf, 64);
-		tf.n = 0;
-		for (size_t i = 0; i < n; i++)
-			tf.v[tf.n++] = &lf[i];
-		bool ok = n && pick(c, tf.v, tf.n, "the blocked task's stack in the log");
-		for (size_t i = 0; i < n; i++)
-			vr_frame_deinit(&lf[i]);
-		if (ok) {
-			reason(c, "%s", why);
-			return;
-		}
-	}
-	if (pick(c, fs->v, fs->n, "the hung task's trace"))
-		reason(c, "%s", why);
-}
-
 static struct vr_error *run(struct vr_analysis *a, const char **skipped)
 {
 	struct vr_report *r = a->report;
@@ -503,8 +757,6 @@ static struct vr_error *run(struct vr_analysis *a, const char **skipped)
 	}
 	struct log_scan ls;
 	scan_log(&c, &ls);
-	struct frames fs;
-	collect_frames(&c, &fs);
 	const char *kind = cr->kind ? cr->kind : "unknown";
 
 	/* 1. A deliberate crash is the operator's. */
@@ -533,20 +785,15 @@ static struct vr_error *run(struct vr_analysis *a, const char **skipped)
 		reason(&c, "the system ran out of memory: the allocating task is not the cause; the "
 		       "memory summary in the log shows the largest consumers");
 		found = true;
-	} else if (!strcmp(kind, "hung-task")) {
-		hung_task_blame(&c, &fs);
-		found = b->culprit != NULL;
 	} else {
-		found = pick(&c, fs.v, fs.n, !strcmp(kind, "soft-lockup") || !strcmp(kind, "hard-lockup") ||
-						     !strcmp(kind, "rcu-stall")
-						 ? "the stuck CPU's code"
-						 : "the crash trace");
+		const struct vr_blame_rule *rule = vr_ruleset_blame_rule(c.rules, r);
+		found = select_frame(&c, rule);
+		if (!strcmp(kind, "hung-task"))
+			hung_task_reasons(&c);
 	}
 	if (!found) {
 		b->culprit = "unknown";
 		b->confidence = "low";
-		if (!fs.n)
-			reason(&c, "no frames are known for the crash");
 	}
 	/* The BUG/WARN site names file and line when it is in the blamed function. */
 	if (cr->bug_file && b->function && cr->ip_known && cr->ip.symbol &&

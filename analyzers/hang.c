@@ -461,34 +461,8 @@ static void lockup(struct hctx *c, const char *kind)
 {
 	const struct vr_facts *f = c->a->facts;
 	const struct vr_crash *cr = &c->a->report->crash;
-	struct line_iter it = {.log = &f->log};
-	const char *s;
-	int cpu = -1;
-	bool rcu_list = false;
-	while (cpu < 0 && (s = next_line(&it))) {
-		const char *p;
-		if (!strcmp(kind, "soft-lockup") && (p = strstr(s, "soft lockup - CPU#"))) {
-			cpu = atoi(p + 18);
-		} else if (!strcmp(kind, "hard-lockup") && (p = strstr(s, "hard LOCKUP on cpu "))) {
-			cpu = atoi(p + 19);
-		} else if (!strcmp(kind, "rcu-stall")) {
-			if (strstr(s, "detected stalls on CPUs") || strstr(s, "self-detected stall on CPU")) {
-				rcu_list = true;
-				continue;
-			}
-			if (rcu_list) {
-				p = s;
-				if (!strncmp(p, "rcu:", 4))
-					p += 4;
-				while (*p == ' ' || *p == '\t')
-					p++;
-				if (isdigit((unsigned char)*p) && strchr(p, '-'))
-					cpu = atoi(p);
-				else if (*p && !isdigit((unsigned char)*p))
-					rcu_list = strstr(s, "rcu") != NULL;
-			}
-		}
-	}
+	/* The CPU the report names stuck, as the oops decoder read it. */
+	int cpu = cr->stalled_cpu;
 	if (cpu < 0 && !strcmp(kind, "soft-lockup") && cr->cpu >= 0)
 		cpu = cr->cpu;
 	c->h->stuck_cpu = cpu;

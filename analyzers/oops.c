@@ -8,8 +8,11 @@
  * facts->log.records (one record per line for text input); when only raw
  * text is there, they count its lines. */
 #include "analyzer.h"
+#include "oops_memory.h"
 #include "oops_parse.h"
+#include "../engine/log.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define OOPS_MAX_LINES VR_OOPS_MAX_LINES
@@ -36,13 +39,36 @@ static struct vr_error *log_lines(const struct vr_log *log, char ***ret_lines, s
 	}
 	size_t k = 0;
 	for (size_t i = 0; i < log->n_records && k < n; i++) {
-		const char *t = log->records[i].text ? log->records[i].text : "";
+		const struct vr_log_record *r = &log->records[i];
+		const char *t = r->text ? r->text : "";
+		/* Each line as the console printed it: the record's timestamp
+		 * and caller id (the parser keeps a report's lines apart from
+		 * other tasks' and other programs' by them). */
+		char pfx[64] = "";
+		size_t pl = 0;
+		if (r->ts_nsec != VR_LOG_TS_UNKNOWN)
+			pl = (size_t)snprintf(pfx, sizeof(pfx), "[%5llu.%06llu]",
+					      (unsigned long long)(r->ts_nsec / 1000000000ull),
+					      (unsigned long long)(r->ts_nsec % 1000000000ull / 1000));
+		if (r->caller_id && t[0] != '[' && pl < sizeof(pfx))
+			pl += (size_t)snprintf(pfx + pl, sizeof(pfx) - pl, "[%c%u]",
+					       r->caller_id & 0x80000000u ? 'C' : 'T',
+					       r->caller_id & 0x7fffffffu);
+		if (pl && pl + 1 < sizeof(pfx)) {
+			pfx[pl++] = ' ';
+			pfx[pl] = '\0';
+		}
 		for (;;) {
 			const char *nl = strchr(t, '\n');
 			size_t len = nl ? (size_t)(nl - t) : strlen(t);
 			if (len > VR_OOPS_MAX_LINE_LEN)
 				len = VR_OOPS_MAX_LINE_LEN;
-			lines[k] = vr_strndup(t, len);
+			lines[k] = malloc(pl + len + 1);
+			if (lines[k]) {
+				memcpy(lines[k], pfx, pl);
+				memcpy(lines[k] + pl, t, len);
+				lines[k][pl + len] = '\0';
+			}
 			rec[k] = i;
 			if (!lines[k]) {
 				for (size_t j = 0; j < k; j++)
@@ -112,7 +138,7 @@ static void resolve_frame(struct vr_kernel *k, struct vr_frame *f, bool is_retur
 	vr_frame_deinit(&probe);
 }
 
-static void resolve_crash(struct vr_kernel *k, struct vr_crash *c)
+static struct vr_error *resolve_crash(struct vr_kernel *k, struct vr_crash *c)
 {
 	if (c->ip_known) {
 		resolve_frame(k, &c->ip, false);
@@ -132,6 +158,9 @@ static void resolve_crash(struct vr_kernel *k, struct vr_crash *c)
 		if (f->exception && f->regs && !f->regs->r[VR_RIP])
 			f->regs->r[VR_RIP] = f->address;
 	}
+	/* The log's trace has no frame for a function that tail-called the
+	 * next one; the code in memory says which. */
+	return vr_trace_infer_tail_calls(k, &c->trace);
 }
 
 static struct vr_error *oops_run(struct vr_analysis *a, const char **skipped)
@@ -158,16 +187,36 @@ static struct vr_error *oops_run(struct vr_analysis *a, const char **skipped)
 		free(rec);
 	} else if (facts->text && facts->text_len) {
 		err = vr_oops_parse_text(facts->text, facts->text_len, &c);
-	} else {
-		*skipped = "no kernel log";
-		return NULL;
 	}
 	if (err) {
 		vr_crash_deinit(&c);
 		return vr_error_wrap(err, "decoding the crash report");
 	}
-	if (a->kernel && vr_kernel_has_memory(a->kernel))
-		resolve_crash(a->kernel, &c);
+	bool from_memory = false;
+	if (!strcmp(c.kind, "unknown")) {
+		/* No report in the log, or no log: what memory shows. */
+		err = vr_oops_from_memory(a, &c, &from_memory);
+		if (err) {
+			vr_crash_deinit(&c);
+			return err;
+		}
+		if (from_memory)
+			vr_diag_warn(a->report->diag,
+				     "crash: the kernel log holds no report of the crash; it is taken from "
+				     "CPU %d's stack in dump memory",
+				     c.cpu);
+	}
+	if (!from_memory && !facts->log.n_records && !(facts->text && facts->text_len)) {
+		vr_crash_deinit(&c);
+		*skipped = "no kernel log, and no exception frame or panic call on the panicking CPU's stack";
+		return NULL;
+	}
+	if (a->kernel && vr_kernel_has_memory(a->kernel) && !from_memory)
+		err = resolve_crash(a->kernel, &c);
+	if (err) {
+		vr_crash_deinit(&c);
+		return vr_error_wrap(err, "resolving the crash report's frames");
+	}
 
 	struct vr_crash *out = &a->report->crash;
 	vr_crash_deinit(out);

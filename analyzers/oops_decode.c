@@ -114,11 +114,12 @@ static bool parse_rip(const char *m, struct vr_frame *f, uint64_t *cs, bool need
 		if (read_hex(&q, &addr) && starts(q, ">]"))
 			p = skip_ws(q + 2);
 	}
-	if (!vr_oops_parse_frame(p, f))
+	if (!vr_klog_parse_frame(p, f))
 		return false;
 	if (!f->address)
 		f->address = addr;
 	f->reliable = true;
+	f->from_log = true;
 	return true;
 }
 
@@ -133,7 +134,67 @@ struct decode {
 	bool have_warn_frame;
 	size_t last;          /* last line that was part of the report */
 	bool have_first_die;
+	size_t cap_traces;
+	const char (*ctx)[VR_KLOG_CTX_LEN]; /* caller id of each line, NULL when none has one */
+	const bool *stamped;  /* each line had a kernel timestamp, NULL unknown */
+	const char *rctx;     /* the report's caller id, "" unknown */
+	bool cpu_traceback;   /* "Sending NMI from CPU": other CPUs' lines belong to the report */
+	struct vr_stall stall;
+	struct vr_frame sec_rip; /* "RIP:" of a section before its trace (another CPU's registers) */
+	bool have_sec_rip;
+	const char *lock_role; /* role of the lock sites that follow, NULL none */
+	bool lock_next_line;   /* "... at:" ended the line: the site is on the next */
 };
+
+/* Appends *t to crash.traces (taking its strings and frames). */
+static struct vr_error *add_trace(struct decode *d, struct vr_crash_trace *t)
+{
+	struct vr_crash *c = d->c;
+	if (c->n_traces >= VR_OOPS_MAX_TRACES || !t->trace.n_frames) {
+		free(t->label);
+		free(t->comm);
+		vr_trace_deinit(&t->trace);
+		*t = (struct vr_crash_trace){.cpu = -1, .pid = -1};
+		return NULL;
+	}
+	struct vr_error *err = vr_grow(&c->traces, &d->cap_traces, c->n_traces + 1,
+				       sizeof(*c->traces), VR_OOPS_MAX_TRACES);
+	if (err) {
+		free(t->label);
+		free(t->comm);
+		vr_trace_deinit(&t->trace);
+		return err;
+	}
+	c->traces[c->n_traces++] = *t;
+	*t = (struct vr_crash_trace){.cpu = -1, .pid = -1};
+	return NULL;
+}
+
+static void pending_clear(struct vr_crash_trace *t)
+{
+	free(t->label);
+	free(t->comm);
+	vr_trace_deinit(&t->trace);
+	*t = (struct vr_crash_trace){.cpu = -1, .pid = -1};
+}
+
+/* A one-frame trace of the given role (a lock site, a headline function). */
+static struct vr_error *add_one_frame(struct decode *d, const char *role, const char *label,
+				      struct vr_frame *f)
+{
+	struct vr_crash_trace t = {.role = role, .cpu = -1, .pid = -1};
+	t.trace.frames = malloc(sizeof(*f));
+	if (!t.trace.frames) {
+		vr_frame_deinit(f);
+		return &vr_error_oom;
+	}
+	f->from_log = true;
+	t.trace.frames[0] = *f;
+	t.trace.n_frames = 1;
+	*f = (struct vr_frame){0};
+	t.label = label ? dup_trimmed(label, strlen(label)) : NULL;
+	return add_trace(d, &t);
+}
 
 static void take_ip(struct decode *d, struct vr_frame *f, bool from_header)
 {
@@ -146,43 +207,6 @@ static void take_ip(struct decode *d, struct vr_frame *f, bool from_header)
 	*f = (struct vr_frame){0};
 	d->c->ip_known = true;
 	d->ip_from_header = from_header;
-}
-
-static bool is_trace_start(const char *m)
-{
-	m = skip_ws(m);
-	return starts(m, "Call Trace:") || starts(m, "Call trace:") || starts(m, "Backtrace:");
-}
-
-/* Stack section markers of show_trace_log_lvl() ("<IRQ>", "</IRQ>",
- * "<TASK>" since 5.16, "<#DF>", ...) and of kernels before 4.9
- * ("<IRQ>  [<ffffffff81>] foo", "<EOI>  [<...>] bar", "<EOE>"). Returns the
- * text after the marker, or NULL when m does not start with one. */
-static const char *trace_marker(const char *m, const char **stack, bool *exception_next)
-{
-	static const struct {
-		const char *tag;
-		const char *stack;
-		bool exc;
-	} marks[] = {
-		{"<IRQ>", "irq", false},    {"</IRQ>", "task", true}, {"<NMI>", "nmi", false},
-		{"</NMI>", "task", true},   {"<TASK>", "task", false}, {"</TASK>", NULL, false},
-		{"<#DF>", "df", false},     {"</#DF>", "task", true},  {"<#MC>", "mce", false},
-		{"</#MC>", "task", true},   {"<#DB>", "db", false},    {"</#DB>", "task", true},
-		{"<SOFTIRQ>", "irq", false}, {"</SOFTIRQ>", "irq", true},
-		{"<EOI>", "task", true},    {"<EOE>", "task", true},
-		{"<ENTRY_TRAMPOLINE>", "entry", false}, {"</ENTRY_TRAMPOLINE>", "task", true},
-		{"<#VC>", "exception", false}, {"</#VC>", "task", true},
-	};
-	m = skip_ws(m);
-	for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
-		if (starts(m, marks[i].tag)) {
-			*stack = marks[i].stack;
-			*exception_next = marks[i].exc;
-			return skip_ws(m + strlen(marks[i].tag));
-		}
-	}
-	return NULL;
 }
 
 static bool is_code_line(const char *m)
@@ -209,11 +233,110 @@ static struct vr_error *trace_push(struct vr_trace *t, size_t *cap, struct vr_fr
 	return NULL;
 }
 
-/* Reads the frames that follow a "Call Trace:" line at msg[i]; returns the
- * index of the first line after them. */
-static struct vr_error *parse_trace(char **msg, size_t i, size_t end, struct vr_trace *t,
-				    size_t *ret_next)
+/* A symbolized report's inlined frame, "__dump_stack lib/dump_stack.c:79
+ * [inline]" (scripts/decode_stacktrace.sh, syzkaller): the function inlined
+ * into the frame that follows. */
+static bool parse_inline_line(const char *m, struct vr_inline *ret)
 {
+	const char *p = skip_ws(m);
+	size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.$");
+	if (!n || p[n] != ' ')
+		return false;
+	const char *file = p + n + 1;
+	const char *end = strstr(file, " [inline]");
+	if (!end || end[9] != '\0')
+		return false;
+	const char *colon = memrchr(file, ':', (size_t)(end - file));
+	if (!colon || colon == file)
+		return false;
+	const char *l = colon + 1;
+	long line;
+	if (!read_dec(&l, &line) || l != end)
+		return false;
+	*ret = (struct vr_inline){
+		.symbol = vr_strndup(p, n),
+		.file = vr_strndup(file, (size_t)(colon - file)),
+		.line = (int)line,
+	};
+	return ret->symbol && ret->file;
+}
+
+static bool is_arm_regs_line(const char *m)
+{
+	const char *p = skip_ws(m);
+	int n = 0;
+	while (*p == 'r' || (p[0] == 'f' && p[1] == 'p') || (p[0] == 'i' && p[1] == 'p')) {
+		const char *q = p + (*p == 'r' ? 1 : 2);
+		while (isdigit((unsigned char)*q))
+			q++;
+		if (*q != ':')
+			return false;
+		q++;
+		uint64_t v;
+		if (!read_hex(&q, &v))
+			return false;
+		n++;
+		p = skip_ws(q);
+	}
+	return n > 0 && !*p;
+}
+
+#define MAX_PENDING_INLINES 32
+
+static void inlines_free(struct vr_inline *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].symbol);
+		free(v[i].file);
+	}
+}
+
+/* A line that belongs to the report's structure: it ends a stack rather
+ * than interrupting it. */
+static bool is_structural(const char *m)
+{
+	const char *p = skip_ws(m);
+	struct vr_crash_trace t;
+	if (!*p || vr_klog_is_trace_start(p) || is_code_line(p) || starts(p, "---[ end") || starts(p, "RIP: ") ||
+	    starts(p, "Modules linked in") || starts(p, "CPU: ") || starts(p, "Hardware name") ||
+	    starts(p, "Kernel panic") || starts(p, "NMI backtrace") || starts(p, "Sending NMI") ||
+	    starts(p, "=====") || starts(p, "-----") || starts(p, "INFO: ") || starts(p, "task:") ||
+	    strstr(p, ", at: ") || vr_klog_is_headline(p))
+		return true;
+	if (vr_oops_section_header(p, &t) != VR_SECTION_NONE) {
+		free(t.label);
+		free(t.comm);
+		return true;
+	}
+	return false;
+}
+
+/* Whether line j is not the report's: another task's or CPU's line when
+ * lines carry caller ids, or another program's output (no kernel
+ * timestamp) inside a stack whose lines have one. */
+static bool foreign_line(const struct decode *d, size_t header, size_t j)
+{
+	if (!d)
+		return false;
+	if (d->ctx && d->ctx[header][0] && d->ctx[j][0] && strcmp(d->ctx[j], d->ctx[header]) &&
+	    !(d->cpu_traceback && d->ctx[j][0] == 'C'))
+		return true;
+	return d->stamped && d->stamped[header] && !d->stamped[j];
+}
+
+#define MAX_NOISE_LINES 8    /* other messages a stack may be interrupted by */
+#define MAX_FOREIGN_LINES 200 /* another program's lines */
+
+/* Reads the frames that follow a "Call Trace:" line at msg[i]; returns the
+ * index of the first line after them. A console interleaves other
+ * messages: a few unknown lines followed by more frames do not end the
+ * stack. */
+static struct vr_error *parse_trace(const struct decode *d, char **msg, size_t i, size_t end,
+				    struct vr_trace *t, size_t *ret_next)
+{
+	size_t foreign = 0;
+	struct vr_inline inl[MAX_PENDING_INLINES];
+	size_t n_inl = 0;
 	size_t cap = 0;
 	const char *stack = NULL;
 	bool exc_next = false;
@@ -224,14 +347,20 @@ static struct vr_error *parse_trace(char **msg, size_t i, size_t end, struct vr_
 		const char *m = msg[j];
 		if (!m)
 			continue; /* another program's syslog line */
+		if (foreign_line(d, i, j)) {
+			if (++foreign > MAX_FOREIGN_LINES)
+				break;
+			continue;
+		}
 		const char *rest = m;
 		const char *st;
 		bool exc;
-		const char *after = trace_marker(m, &st, &exc);
+		const char *after = vr_klog_trace_marker(m, &st, &exc);
 		if (after) {
 			stack = st;
 			exc_next = exc;
 			regs = NULL;
+			after = vr_klog_skip_stamp(skip_ws(after));
 			if (!*after)
 				continue;
 			rest = after;
@@ -242,6 +371,7 @@ static struct vr_error *parse_trace(char **msg, size_t i, size_t end, struct vr_
 			/* An exception frame printed inside the trace: the
 			 * registers of an interrupt, exception or syscall entry. */
 			f.exception = true;
+			f.from_log = true;
 			f.stack = stack ? vr_strdup(stack) : NULL;
 			f.regs = calloc(1, sizeof(*f.regs));
 			regs = f.regs;
@@ -259,12 +389,31 @@ static struct vr_error *parse_trace(char **msg, size_t i, size_t end, struct vr_
 			continue;
 		if (!regs && is_code_line(rest) && t->n_frames && t->frames[t->n_frames - 1].exception)
 			continue;
-		if (vr_oops_parse_frame(rest, &f)) {
+		struct vr_inline in;
+		if (parse_inline_line(rest, &in)) {
+			if (n_inl < MAX_PENDING_INLINES)
+				inl[n_inl++] = in;
+			else
+				inlines_free(&in, 1);
+			continue;
+		}
+		if (vr_klog_parse_frame(rest, &f)) {
 			regs = NULL;
 			f.stack = stack ? vr_strdup(stack) : NULL;
+			f.from_log = true;
 			if (exc_next) {
 				f.exception = true;
 				exc_next = false;
+			}
+			if (n_inl && !f.n_inlined) {
+				f.inlined = malloc(n_inl * sizeof(*f.inlined));
+				if (f.inlined) {
+					memcpy(f.inlined, inl, n_inl * sizeof(*inl));
+					f.n_inlined = n_inl;
+				} else {
+					inlines_free(inl, n_inl);
+				}
+				n_inl = 0;
 			}
 			err = trace_push(t, &cap, &f);
 			if (err)
@@ -279,88 +428,53 @@ static struct vr_error *parse_trace(char **msg, size_t i, size_t end, struct vr_
 		}
 		if (regs && *skip_ws(rest) == '\0')
 			continue;
+		/* arm (32-bit) prints the saved registers of each frame after
+		 * it: " r7:00000080 r6:60000193 r5:00000000 r4:83624124". */
+		if (is_arm_regs_line(rest))
+			continue;
+		/* An unrelated message in the middle of the stack: skip it
+		 * when frames follow. */
+		if (t->n_frames && !is_structural(rest)) {
+			size_t k = j + 1, seen = 0;
+			struct vr_frame probe = {0};
+			bool more = false;
+			for (; k < end && seen < MAX_NOISE_LINES; k++) {
+				if (!msg[k] || foreign_line(d, i, k))
+					continue;
+				seen++;
+				if (is_structural(msg[k]))
+					break;
+				if (vr_klog_parse_frame(msg[k], &probe)) {
+					vr_frame_deinit(&probe);
+					more = true;
+					break;
+				}
+			}
+			if (more) {
+				j = k - 1;
+				continue;
+			}
+		}
 		break;
 	}
+	inlines_free(inl, n_inl);
 	*ret_next = j;
 	return err;
 }
 
-/* "CPU: 1 PID: 83 Comm: sh Tainted: G   OE  6.1.0 #1", "CPU: 1 UID: 0 PID: 83
- * Comm: sh Kdump: loaded Not tainted 6.12.0 #1" (6.10+ adds UID), and before
- * 3.11 "Pid: 83, comm: sh Not tainted 3.0.0 #1". */
+/* The report's task line (engine/klog.c vr_klog_task_line()) into c. */
 static bool parse_cpu_line(const char *m, struct vr_crash *c)
 {
-	const char *p = skip_ws(m);
-	long cpu = -1, pid = -1, v;
-	const char *comm;
-	if (starts(p, "CPU: ")) {
-		p += 5;
-		if (!read_dec(&p, &cpu))
-			return false;
-		p = skip_ws(p);
-		if (starts(p, "UID: ")) {
-			p += 5;
-			if (!read_dec(&p, &v))
-				return false;
-			p = skip_ws(p);
-		}
-		if (!starts(p, "PID: "))
-			return false;
-		p += 5;
-		if (!read_dec(&p, &pid))
-			return false;
-		p = skip_ws(p);
-		if (!starts(p, "Comm: "))
-			return false;
-		comm = p + 6;
-	} else if (starts(p, "Pid: ")) {
-		p += 5;
-		if (!read_dec(&p, &pid) || !starts(p, ", comm: "))
-			return false;
-		comm = p + 8;
-	} else {
+	struct vr_klog_task t;
+	if (!vr_klog_task_line(m, &t))
 		return false;
-	}
-	/* The comm may hold spaces: it ends where the taint words begin. */
-	const char *end = NULL;
-	static const char *const stops[] = {" Kdump: ", " Tainted: ", " Not tainted", " Tainted:"};
-	for (size_t i = 0; i < sizeof(stops) / sizeof(stops[0]); i++) {
-		const char *s = strstr(comm, stops[i]);
-		if (s && (!end || s < end))
-			end = s;
-	}
-	if (!end)
-		end = comm + strcspn(comm, " ");
 	free(c->comm);
-	c->comm = dup_trimmed(comm, (size_t)(end - comm));
-	c->cpu = (int)cpu;
-	c->pid = (int)pid;
-	const char *t = strstr(end, " Tainted: ");
-	if (t) {
-		t += 10;
-		char letters[64];
-		size_t n = 0;
-		/* Letters and the spaces standing for unset flags, up to the
-		 * release (a token that is not all capital letters). */
-		while (*t && n + 1 < sizeof(letters)) {
-			if (*t == ' ') {
-				t++;
-				continue;
-			}
-			const char *w = t;
-			while (*w && *w != ' ' && isupper((unsigned char)*w))
-				w++;
-			if (*w && *w != ' ')
-				break;
-			for (; t < w && n + 1 < sizeof(letters); t++)
-				letters[n++] = *t;
-		}
-		letters[n] = 0;
+	c->comm = dup_trimmed(t.comm, t.comm_len);
+	c->cpu = t.cpu;
+	c->pid = t.pid;
+	if (t.taint_known) {
 		free(c->taint);
-		c->taint = vr_strdup(letters);
-	} else if (strstr(end, " Not tainted")) {
-		free(c->taint);
-		c->taint = vr_strdup("");
+		c->taint = vr_strdup(t.taint);
 	}
 	free(c->cpu_line);
 	c->cpu_line = dup_trimmed(m, strlen(m));
@@ -370,31 +484,10 @@ static bool parse_cpu_line(const char *m, struct vr_crash *c)
 /* Hung task's second line: "      Tainted: G  OE  6.1.0 #1" or "      Not tainted 6.1.0 #1". */
 static void parse_taint_only(const char *m, struct vr_crash *c)
 {
-	if (c->taint)
+	char buf[32];
+	if (c->taint || strchr(m, '[') || !vr_klog_taint(m, buf, sizeof(buf)))
 		return;
-	const char *p = skip_ws(m);
-	if (starts(p, "Not tainted")) {
-		c->taint = vr_strdup("");
-	} else if (starts(p, "Tainted: ") && !strchr(p, '[')) {
-		char buf[64];
-		size_t n = 0;
-		p += 9;
-		while (*p && n + 1 < sizeof(buf)) {
-			if (*p == ' ') {
-				p++;
-				continue;
-			}
-			const char *w = p;
-			while (*w && *w != ' ' && isupper((unsigned char)*w))
-				w++;
-			if (*w && *w != ' ')
-				break;
-			for (; p < w && n + 1 < sizeof(buf); p++)
-				buf[n++] = *p;
-		}
-		buf[n] = 0;
-		c->taint = vr_strdup(buf);
-	}
+	c->taint = vr_strdup(buf);
 }
 
 static bool is_module_token(const char *s, size_t n)
@@ -532,7 +625,7 @@ static void parse_fault_lines(const char *m, struct decode *d)
 			c->error_code = v;
 			c->error_code_known = true;
 		}
-	} else if ((starts(p, "Oops: ") && vr_oops_is_hex_word(p + 6)) && vr_oops_has_die_counter(p) && !c->error_code_known &&
+	} else if ((starts(p, "Oops: ") && vr_klog_is_hex_word(p + 6)) && vr_klog_has_die_counter(p) && !c->error_code_known &&
 		   (vr_oops_kind_is(d->kind, "null-deref") || vr_oops_kind_is(d->kind, "page-fault") ||
 		    vr_oops_kind_is(d->kind, "sysrq"))) {
 		/* Before 5.1 only the die line had the #PF error code; the
@@ -619,11 +712,12 @@ static bool parse_other_ip(const char *m, struct decode *d)
 	} else {
 		return false;
 	}
-	if (!vr_oops_parse_frame(t, &f))
+	if (!vr_klog_parse_frame(t, &f))
 		return false;
 	if (!f.address)
 		f.address = addr;
 	f.reliable = true;
+	f.from_log = true;
 	take_ip(d, &f, header);
 	return true;
 }
@@ -663,7 +757,7 @@ static void parse_warning_line(const char *m, struct decode *d)
 	const char *fn = strchr(at, ' ');
 	if (fn && !d->have_warn_frame) {
 		struct vr_frame f = {0};
-		if (vr_oops_parse_frame(fn, &f)) {
+		if (vr_klog_parse_frame(fn, &f)) {
 			d->warn_frame = f;
 			d->have_warn_frame = true;
 		}
@@ -678,9 +772,70 @@ static bool is_block_boundary(const char *m)
 	       starts(p, "---[ end Kernel panic");
 }
 
+/* Lockdep's lock sites: which role the "at:" lines after p have. */
+static void lock_context(const char *p, struct decode *d)
+{
+	if (strstr(p, "is trying to acquire lock") || strstr(p, "is trying to release lock") ||
+	    (strstr(p, "] takes:") || starts(p, "takes:")) || strstr(p, "just changed the state of lock") ||
+	    strstr(p, "is trying to acquire:"))
+		d->lock_role = VR_ROLE_ACQUIRE;
+	else if (strstr(p, "already holding lock") || strstr(p, " lock held by ") ||
+		 strstr(p, " locks held by ") || strstr(p, "with a lock still held") ||
+		 strstr(p, "is freeing memory") || strstr(p, "but this lock was taken by another"))
+		d->lock_role = VR_ROLE_HELD;
+	else
+		return;
+	/* "is trying to release lock (&lock) at:" then the frame on the next line. */
+	size_t n = strlen(p);
+	d->lock_next_line = n >= 4 && !strcmp(p + n - 4, " at:");
+}
+
+/* Reads the stack a section header announced. For a header whose frames
+ * follow at once, they are read from line i + 1. */
+static struct vr_error *read_section(char **msg, size_t i, size_t end, struct decode *d,
+				     struct vr_crash_trace *t, size_t *ret_next)
+{
+	struct vr_error *err = parse_trace(d, msg, i, end, &t->trace, ret_next);
+	if (err) {
+		pending_clear(t);
+		return err;
+	}
+	/* The section's "RIP:" line is where that CPU was: the first frame of
+	 * the code the NMI interrupted (after "<NMI> ... </NMI>", if shown). */
+	if (d->have_sec_rip && t->trace.n_frames) {
+		struct vr_frame *v = realloc(t->trace.frames, (t->trace.n_frames + 1) * sizeof(*v));
+		if (!v) {
+			pending_clear(t);
+			return &vr_error_oom;
+		}
+		size_t at = 0;
+		if (v[0].stack && !strcmp(v[0].stack, "nmi"))
+			while (at < t->trace.n_frames && v[at].stack && !strcmp(v[at].stack, "nmi"))
+				at++;
+		memmove(v + at + 1, v + at, (t->trace.n_frames - at) * sizeof(*v));
+		v[at] = d->sec_rip;
+		/* It belongs to the section that follows the NMI's. */
+		if (at && at < t->trace.n_frames && v[at + 1].stack && !v[at].stack)
+			v[at].stack = vr_strdup(v[at + 1].stack);
+		d->sec_rip = (struct vr_frame){0};
+		d->have_sec_rip = false;
+		t->trace.frames = v;
+		t->trace.n_frames++;
+	}
+	return add_trace(d, t);
+}
+
+static void sec_rip_clear(struct decode *d)
+{
+	vr_frame_deinit(&d->sec_rip);
+	d->have_sec_rip = false;
+}
+
 /* Reads lines [from, end) of one block of the report into d (only the
- * fields still missing). A block ends at another CPU's backtrace, a panic
- * line or a new boot. */
+ * fields still missing). The report's own lines give its header facts;
+ * after another CPU's backtrace begins ("NMI backtrace for cpu 1") only the
+ * stacks are read, each with its role. A block ends at a panic line or a
+ * new boot. */
 static struct vr_error *decode_block(char **msg, size_t from, size_t end, struct decode *d,
 				     bool skip_first_boundary)
 {
@@ -688,32 +843,153 @@ static struct vr_error *decode_block(char **msg, size_t from, size_t end, struct
 	size_t mod_cap = c->n_modules_linked;
 	bool in_regs = false, in_modules = false;
 	bool have_cpu_here = false;
-	for (size_t i = from; i < end; i++) {
+	bool own = true; /* still in the report's own lines */
+	struct vr_crash_trace pend = {.cpu = -1, .pid = -1};
+	enum vr_section pend_kind = VR_SECTION_NONE;
+	struct vr_error *err = NULL;
+	for (size_t i = from; i < end && !err; i++) {
 		const char *m = msg[i];
 		if (!m)
 			continue;
 		const char *p = skip_ws(m);
+		/* With caller ids, a report is the lines of its own task or CPU:
+		 * another CPU's report printed at the same time interleaves with
+		 * it. A backtrace of all CPUs brings their lines in. */
+		if (starts(p, "Sending NMI from CPU") || starts(p, "NMI backtrace for cpu"))
+			d->cpu_traceback = true;
+		if (d->ctx && d->rctx[0] && d->ctx[i][0] && strcmp(d->ctx[i], d->rctx) &&
+		    !(d->cpu_traceback && d->ctx[i][0] == 'C'))
+			continue;
 		if (is_block_boundary(m) && !(i == from && skip_first_boundary)) {
+			bool nmi = starts(p, "NMI backtrace for cpu") || starts(p, "Sending NMI from CPU");
+			if (!nmi)
+				break;
 			/* An RCU stall report shows the stalled CPU as an NMI
 			 * backtrace: the first one is the report's own. */
-			if (vr_oops_kind_is(d->kind, "rcu-stall") &&
-			    (starts(p, "NMI backtrace for cpu") || starts(p, "Sending NMI from CPU")) &&
-			    !d->have_trace && !c->cpu_line)
+			if (own && vr_oops_kind_is(d->kind, "rcu-stall") && !d->have_trace && !c->cpu_line)
 				continue;
-			break;
+			own = false;
+			in_regs = in_modules = false;
+			if (starts(p, "NMI backtrace for cpu")) {
+				pending_clear(&pend);
+				sec_rip_clear(d);
+				pend_kind = vr_oops_section_header(p, &pend);
+			}
+			continue;
 		}
-		if (starts(p, "---[ end trace")) {
+		if (own && d->last < i && *p)
 			d->last = i;
+
+		/* Stacks announced by a header line, anywhere in the report. */
+		struct vr_crash_trace hdr;
+		enum vr_section hk = vr_oops_section_header(p, &hdr);
+		if (hk != VR_SECTION_NONE) {
+			pending_clear(&pend);
+			sec_rip_clear(d);
+			in_regs = in_modules = false;
+			if (hdr.role == VR_ROLE_CALL && own) {
+				/* lockdep's "stack backtrace:": the report's own stack follows. */
+				pending_clear(&hdr);
+				continue;
+			}
+			if (hk == VR_SECTION_FRAMES) {
+				size_t next;
+				err = read_section(msg, i, end, d, &hdr, &next);
+				if (next > i + 1)
+					i = next - 1;
+				continue;
+			}
+			pend = hdr;
+			pend_kind = hk;
+			continue;
+		}
+		if (pend_kind == VR_SECTION_TRACE || !own) {
+			/* Between a header and its Call Trace: the CPU or task line. */
+			struct vr_crash_trace tl = {.cpu = -1, .pid = -1};
+			if (starts(p, "CPU: ") || starts(p, "Pid: ")) {
+				struct vr_crash tmp;
+				vr_crash_init(&tmp);
+				if (parse_cpu_line(p, &tmp)) {
+					if (pend.cpu < 0)
+						pend.cpu = tmp.cpu;
+					pend.pid = tmp.pid;
+					free(pend.comm);
+					pend.comm = tmp.comm;
+					tmp.comm = NULL;
+				}
+				vr_crash_deinit(&tmp);
+				if (!own)
+					continue;
+			} else if (vr_oops_task_line(p, &tl)) {
+				pend.pid = tl.pid;
+				free(pend.comm);
+				pend.comm = tl.comm;
+				continue;
+			} else if (!own && !d->have_sec_rip && starts(p, "RIP: ")) {
+				uint64_t cs = 0;
+				struct vr_frame rf = {0};
+				if (parse_rip(p, &rf, &cs, true) && cs != 0x33 && rf.symbol) {
+					rf.exception = true;
+					rf.from_log = true;
+					d->sec_rip = rf;
+					d->have_sec_rip = true;
+				} else {
+					vr_frame_deinit(&rf);
+				}
+				continue;
+			} else if (vr_klog_is_trace_start(p)) {
+				if (!pend.role)
+					pend.role = own ? VR_ROLE_TASK : VR_ROLE_NMI;
+				size_t next;
+				err = read_section(msg, i, end, d, &pend, &next);
+				pend_kind = VR_SECTION_NONE;
+				if (next > i + 1)
+					i = next - 1;
+				continue;
+			}
+		}
+		/* A task dumped by a stall report (sched_show_task()). In a hung
+		 * task report the first one is the report's own. */
+		if (!vr_oops_kind_is(d->kind, "hung-task") || d->have_trace) {
+			struct vr_crash_trace tl = {.cpu = -1, .pid = -1};
+			if (vr_oops_task_line(p, &tl)) {
+				pending_clear(&pend);
+				pend = tl;
+				pend.role = VR_ROLE_TASK;
+				pend_kind = VR_SECTION_TRACE;
+				continue;
+			}
+		}
+		/* Lockdep's lock sites. */
+		if (d->lock_next_line) {
+			d->lock_next_line = false;
+			struct vr_frame f = {0};
+			if (vr_klog_parse_frame(p, &f) && f.symbol) {
+				err = add_one_frame(d, d->lock_role, NULL, &f);
+				continue;
+			}
+			vr_frame_deinit(&f);
+		}
+		lock_context(p, d);
+		if (d->lock_role) {
+			struct vr_frame f = {0};
+			if (vr_oops_lock_site(p, &f)) {
+				err = add_one_frame(d, d->lock_role, p, &f);
+				continue;
+			}
+			vr_frame_deinit(&f);
+		}
+		if (vr_oops_kind_is(d->kind, "rcu-stall") || vr_oops_kind_is(d->kind, "hard-lockup"))
+			vr_oops_stall_line(p, &d->stall);
+		if (!own)
+			continue;
+		if (starts(p, "---[ end trace")) {
 			/* 4.17+ repeats the registers after it: keep them in the
 			 * report's lines, but they add nothing new. */
 			continue;
 		}
-		if (d->last < i && *p)
-			d->last = i;
 		if (in_modules && is_module_continuation(m)) {
-			struct vr_error *err = add_modules(m, c, &mod_cap);
-			if (err)
-				return err;
+			err = add_modules(m, c, &mod_cap);
 			continue;
 		}
 		in_modules = false;
@@ -738,21 +1014,25 @@ static struct vr_error *decode_block(char **msg, size_t from, size_t end, struct
 			continue;
 		}
 		vr_frame_deinit(&f);
-		if (is_trace_start(p) ||
-		    (vr_oops_kind_is(d->kind, "kfence") && strstr(p, "(in kfence-#") && !d->have_trace)) {
+		bool kfence_stack = vr_oops_kind_is(d->kind, "kfence") && strstr(p, "(in kfence-#");
+		/* KMSAN prints its stack right after the headline. */
+		bool kmsan_stack = vr_oops_kind_is(d->kind, "kmsan") && i == from && i + 1 < end &&
+				   msg[i + 1] && !vr_klog_is_trace_start(msg[i + 1]);
+		if (vr_klog_is_trace_start(p) || ((kfence_stack || kmsan_stack) && !d->have_trace)) {
 			/* KFENCE prints its stack right after the access line,
 			 * without a "Call Trace:" (mm/kfence/report.c). */
 			parse_fault_lines(p, d);
 			if (d->have_trace)
 				continue;
 			size_t next;
-			struct vr_error *err = parse_trace(msg, i, end, &c->trace, &next);
+			err = parse_trace(d, msg, i, end, &c->trace, &next);
 			if (err)
-				return err;
-			d->have_trace = true;
+				break;
+			d->have_trace = c->trace.n_frames > 0 || !kmsan_stack;
 			if (next > i + 1 && next - 1 > d->last)
 				d->last = next - 1;
-			i = next - 1;
+			if (next > i + 1)
+				i = next - 1;
 			continue;
 		}
 		if (!have_cpu_here && !c->cpu_line && (starts(p, "CPU: ") || starts(p, "Pid: "))) {
@@ -766,9 +1046,7 @@ static struct vr_error *decode_block(char **msg, size_t from, size_t end, struct
 		}
 		if (starts(p, "Modules linked in:")) {
 			if (!c->n_modules_linked) {
-				struct vr_error *err = add_modules(p + 18, c, &mod_cap);
-				if (err)
-					return err;
+				err = add_modules(p + 18, c, &mod_cap);
 				in_modules = true;
 			}
 			continue;
@@ -793,7 +1071,7 @@ static struct vr_error *decode_block(char **msg, size_t from, size_t end, struct
 			continue;
 		}
 		if (starts(p, "BUG: sleeping function called from invalid context at ")) {
-			parse_file_line(p + 55, c);
+			parse_file_line(p + 54, c);
 			continue;
 		}
 		if (starts(p, "Tainted: ") || starts(p, "Not tainted")) {
@@ -812,9 +1090,32 @@ static struct vr_error *decode_block(char **msg, size_t from, size_t end, struct
 			}
 			continue;
 		}
+		if (starts(p, "caller is ") && !d->have_trace) {
+			/* "BUG: using smp_processor_id() in preemptible [00000000]
+			 * code: comm/83" then "caller is foo+0x1/0x2" (lib/smp_processor_id.c). */
+			struct vr_frame lf = {0};
+			if (vr_klog_parse_frame(p + 10, &lf) && lf.symbol) {
+				lf.reliable = true;
+				err = add_one_frame(d, VR_ROLE_HEADLINE, p, &lf);
+			} else {
+				vr_frame_deinit(&lf);
+			}
+			continue;
+		}
+		if (starts(p, "last function: ")) {
+			/* "BUG: workqueue leaked lock or atomic: ...\n    last function: foo" */
+			struct vr_frame lf = {0};
+			if (vr_klog_parse_frame(p + 15, &lf) || (lf.symbol = vr_strdup(skip_ws(p + 15)))) {
+				lf.reliable = true;
+				err = add_one_frame(d, VR_ROLE_HEADLINE, p, &lf);
+			}
+			continue;
+		}
 		parse_fault_lines(p, d);
 	}
-	return NULL;
+	pending_clear(&pend);
+	sec_rip_clear(d);
+	return err;
 }
 
 /* The caller of panic() in a panic's own stack dump: where a panic with no
@@ -830,6 +1131,10 @@ static bool ip_from_panic_trace(struct vr_crash *c)
 			const struct vr_frame *f = &t->frames[j];
 			if (!f->symbol || !f->reliable)
 				continue;
+			/* 6.12.118 prints "vpanic, panic, caller": panic() calls
+			 * vpanic() since 6.12's stable updates. */
+			if (!strcmp(f->symbol, "panic") || !strcmp(f->symbol, "vpanic"))
+				continue;
 			c->ip = (struct vr_frame){
 				.symbol = vr_strdup(f->symbol),
 				.offset = f->offset,
@@ -837,6 +1142,7 @@ static bool ip_from_panic_trace(struct vr_crash *c)
 				.module = f->module ? vr_strdup(f->module) : NULL,
 				.address = f->address,
 				.reliable = true,
+				.from_log = true,
 			};
 			c->ip_known = c->ip.symbol != NULL;
 			return c->ip_known;
@@ -884,13 +1190,161 @@ static void parse_headline_task(const char *title, struct vr_crash *c)
 	}
 }
 
+/* Which of the report's stacks are of the stuck CPU or task: for an RCU
+ * stall, the CPUs and tasks its header lists (a self-detected stall is the
+ * reporting CPU's own); for a soft lockup the reporting CPU; for a hard
+ * lockup the CPU "Watchdog detected hard LOCKUP on cpu N" names, which
+ * newer kernels' buddy detector reports from another CPU. */
+static void mark_stalled(struct decode *d)
+{
+	struct vr_crash *c = d->c;
+	const struct vr_stall *s = &d->stall;
+	bool rcu = vr_oops_kind_is(c->kind, "rcu-stall");
+	bool hard = vr_oops_kind_is(c->kind, "hard-lockup");
+	if (vr_oops_kind_is(c->kind, "soft-lockup")) {
+		/* "BUG: soft lockup - CPU#1 stuck for 22s!": the reporting CPU. */
+		const char *p = strstr(c->title, "CPU#");
+		long v;
+		c->trace_stalled = true;
+		c->stalled_cpu = p && (p += 4, read_dec(&p, &v)) ? (int)v : c->cpu;
+		return;
+	}
+	if (!rcu && !hard)
+		return;
+	int named = -1;
+	if (hard) {
+		const char *on = strstr(c->title, " on cpu ");
+		long v;
+		if (on && (on += 8, read_dec(&on, &v)))
+			named = (int)v;
+	}
+	bool other = false;
+	for (size_t i = 0; i < c->n_traces; i++) {
+		struct vr_crash_trace *t = &c->traces[i];
+		if (t->role == VR_ROLE_NMI || t->role == VR_ROLE_TASK) {
+			if ((t->cpu >= 0 && (vr_stall_has_cpu(s, t->cpu) || t->cpu == named)) ||
+			    (t->role == VR_ROLE_TASK && t->pid >= 0 && vr_stall_has_pid(s, t->pid)))
+				t->stalled = true;
+		}
+		if (t->stalled && t->role == VR_ROLE_NMI)
+			other = true;
+	}
+	if (hard)
+		c->trace_stalled = named < 0 || c->cpu == named || (c->cpu < 0 && !other);
+	else
+		c->trace_stalled = s->self_detected || vr_stall_has_cpu(s, c->cpu);
+	/* A report that names no stuck CPU or task ("All QSes seen", a header
+	 * cut by the console) dumps the stacks it thinks matter: those. */
+	bool any = c->trace_stalled;
+	for (size_t i = 0; i < c->n_traces; i++)
+		any |= c->traces[i].stalled;
+	for (size_t i = 0; !any && rcu && i < c->n_traces; i++)
+		if (c->traces[i].role == VR_ROLE_NMI || c->traces[i].role == VR_ROLE_TASK)
+			c->traces[i].stalled = true;
+	for (int cpu = 0; cpu < VR_STALL_MAX_CPUS && c->stalled_cpu < 0; cpu++)
+		if (vr_stall_has_cpu(s, cpu))
+			c->stalled_cpu = cpu;
+	if (c->stalled_cpu < 0 && named >= 0)
+		c->stalled_cpu = named;
+	if (c->stalled_cpu < 0 && (s->self_detected || hard))
+		c->stalled_cpu = c->cpu;
+}
+
+/* The functions the headline names: "BUG: KASAN: use-after-free in foo+0x1/0x2",
+ * "BUG: KCSAN: data-race in foo / bar", "stack-protector: Kernel stack is
+ * corrupted in: foo", the function of a WARNING line. */
+static struct vr_error *headline_frames(struct decode *d, const char *panic_line)
+{
+	struct vr_crash *c = d->c;
+	const char *k = c->kind;
+	const char *in = NULL;
+	struct vr_error *err = NULL;
+	if (vr_oops_kind_is(k, "kasan") || vr_oops_kind_is(k, "kfence") || vr_oops_kind_is(k, "kmsan") ||
+	    vr_oops_kind_is(k, "kcsan") || vr_oops_kind_is(k, "ubsan"))
+		in = strstr(c->title, " in ");
+	if (in) {
+		in += 4;
+		/* KCSAN names both racing functions, "foo / bar". */
+		for (int part = 0; part < 2 && in && *in && !err; part++) {
+			struct vr_frame f = {0};
+			const char *sep = strstr(in, " / ");
+			if (!vr_klog_parse_frame(in, &f)) {
+				/* A bare name: "data-race in foo / bar". */
+				size_t nl = strspn(in, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.");
+				if (nl && nl < 256 && (!in[nl] || in[nl] == ' '))
+					f = (struct vr_frame){.symbol = vr_strndup(in, nl)};
+			}
+			if (f.symbol && !strchr(f.symbol, '/') && !strstr(f.symbol, ".c")) {
+				f.reliable = true;
+				err = add_one_frame(d, VR_ROLE_HEADLINE, c->title, &f);
+			} else {
+				vr_frame_deinit(&f);
+			}
+			in = sep ? sep + 3 : NULL;
+		}
+	}
+	if (!err && panic_line && strstr(panic_line, "corrupted in: ")) {
+		struct vr_frame f = {0};
+		if (vr_klog_parse_frame(strstr(panic_line, "corrupted in: ") + 14, &f) && f.symbol) {
+			f.reliable = true;
+			err = add_one_frame(d, VR_ROLE_HEADLINE, panic_line, &f);
+		} else {
+			vr_frame_deinit(&f);
+		}
+	}
+	if (!err && d->have_warn_frame && d->warn_frame.symbol) {
+		struct vr_frame f = {
+			.symbol = vr_strdup(d->warn_frame.symbol),
+			.module = d->warn_frame.module ? vr_strdup(d->warn_frame.module) : NULL,
+			.offset = d->warn_frame.offset,
+			.size = d->warn_frame.size,
+			.reliable = true,
+		};
+		if (!f.symbol) {
+			vr_frame_deinit(&f);
+			return &vr_error_oom;
+		}
+		err = add_one_frame(d, VR_ROLE_HEADLINE, c->title, &f);
+	}
+	/* A headline names a function without its module ("data-race in foo
+	 * / bar"): the stacks that show it do. */
+	for (size_t i = 0; !err && i < c->n_traces; i++) {
+		struct vr_crash_trace *h = &c->traces[i];
+		if (h->role != VR_ROLE_HEADLINE || !h->trace.n_frames || h->trace.frames[0].module)
+			continue;
+		struct vr_frame *hf = &h->trace.frames[0];
+		const struct vr_frame *m = NULL;
+		for (size_t j = 0; j < c->n_traces + 1 && !m; j++) {
+			const struct vr_trace *t = j < c->n_traces ? &c->traces[j].trace : &c->trace;
+			for (size_t q = 0; q < t->n_frames && !m; q++)
+				if (t->frames[q].module && t->frames[q].symbol && hf->symbol &&
+				    !strcmp(t->frames[q].symbol, hf->symbol))
+					m = &t->frames[q];
+		}
+		if (m && !(hf->module = vr_strdup(m->module)))
+			err = &vr_error_oom;
+	}
+	return err;
+}
+
 /* Pulls the fields of the chosen report. */
-static struct vr_error *decode(char **msg, size_t n, const struct seg_state *st, size_t which,
-			       struct vr_crash *c)
+static struct vr_error *decode(char **msg, const char (*ctx)[VR_KLOG_CTX_LEN], const bool *stamped,
+			       size_t n, const struct seg_state *st, size_t which, struct vr_crash *c)
 {
 	const struct report *r = &st->r[which];
 	size_t end = which + 1 < st->n ? st->r[which + 1].first : n;
-	struct decode d = {.c = c, .kind = r->kind, .last = r->first};
+	/* Interleaved reports: this one ends where the next of its own
+	 * task or CPU begins. */
+	if (ctx && ctx[r->head][0]) {
+		end = n;
+		for (size_t j = which + 1; j < st->n; j++)
+			if (!ctx[st->r[j].head][0] || !strcmp(ctx[st->r[j].head], ctx[r->head])) {
+				end = st->r[j].first;
+				break;
+			}
+	}
+	struct decode d = {.c = c, .kind = r->kind, .last = r->first, .ctx = ctx, .stamped = stamped,
+			   .rctx = ctx ? ctx[r->head] : ""};
 	struct vr_error *err;
 
 	c->kind = r->kind;
@@ -918,6 +1372,12 @@ static struct vr_error *decode(char **msg, size_t n, const struct seg_state *st,
 	for (size_t i = r->first; i <= r->head && i < n; i++)
 		if (msg[i])
 			parse_fault_lines(msg[i], &d);
+	mark_stalled(&d);
+	err = headline_frames(&d, r->has_panic ? msg[r->panic_line] : NULL);
+	if (err) {
+		vr_frame_deinit(&d.warn_frame);
+		return err;
+	}
 	if (r->has_panic && r->panic_line > d.last)
 		d.last = r->panic_line;
 	c->log_first_line = r->first;
@@ -955,7 +1415,7 @@ static struct vr_error *decode(char **msg, size_t n, const struct seg_state *st,
 		/* "stack-protector: Kernel stack is corrupted in: foo+0x5c/0x60 [mod]" */
 		const char *in = strstr(msg[r->panic_line], "corrupted in: ");
 		struct vr_frame f = {0};
-		if (in && vr_oops_parse_frame(in + 14, &f)) {
+		if (in && vr_klog_parse_frame(in + 14, &f)) {
 			c->ip = f;
 			c->ip_known = true;
 		}
@@ -966,7 +1426,7 @@ static struct vr_error *decode(char **msg, size_t n, const struct seg_state *st,
 		 * sanitizer names the function that made the bad access. */
 		const char *in = strstr(c->title, " in ");
 		struct vr_frame f = {0};
-		if (in && vr_oops_parse_frame(in + 4, &f)) {
+		if (in && vr_klog_parse_frame(in + 4, &f)) {
 			c->ip = f;
 			c->ip_known = true;
 		}
@@ -1003,9 +1463,30 @@ static struct vr_error *decode(char **msg, size_t n, const struct seg_state *st,
 	if (c->bug_file && strstr(c->bug_file, "list_debug.c") &&
 	    (vr_oops_kind_is(c->kind, "bug") || vr_oops_kind_is(c->kind, "warning")))
 		c->kind = "list-corruption";
+	/* A WARN in lockdep itself is a lock debugging report ("DEBUG_LOCKS_WARN_ON"). */
+	if (c->bug_file && strstr(c->bug_file, "kernel/locking/lockdep.c") &&
+	    vr_oops_kind_is(c->kind, "warning"))
+		c->kind = "lockdep";
 	if (!c->ip_known)
 		vr_frame_deinit(&c->ip);
+	c->ip.from_log = c->ip_known; /* every fact of the decoder comes from the log */
 	return NULL;
+}
+
+/* "[    4.407581]" somewhere at the start of the line (after a syslog or
+ * level prefix, or another writer's text). */
+static bool has_timestamp(const char *line)
+{
+	for (const char *b = strchr(line, '['); b; b = strchr(b + 1, '[')) {
+		const char *e = b + 1;
+		while (*e == ' ' || *e == '.' || isdigit((unsigned char)*e))
+			e++;
+		if (*e == ']' && memchr(b, '.', (size_t)(e - b)))
+			return true;
+		if (b - line > 200)
+			break;
+	}
+	return false;
 }
 
 static void free_msgs(char **msg, size_t n)
@@ -1023,7 +1504,7 @@ struct vr_error *vr_oops_parse_lines(const char *const *lines, size_t n, struct 
 	if (!msg)
 		return &vr_error_oom;
 	for (size_t i = 0; i < n; i++) {
-		const char *m = lines[i] ? vr_oops_line_message(lines[i]) : NULL;
+		const char *m = lines[i] ? vr_klog_message(lines[i]) : NULL;
 		if (!m)
 			continue;
 		size_t len = strlen(m);
@@ -1037,11 +1518,35 @@ struct vr_error *vr_oops_parse_lines(const char *const *lines, size_t n, struct 
 			return &vr_error_oom;
 		}
 	}
+	/* Which lines had a kernel timestamp. */
+	bool *stamped = calloc(n ? n : 1, sizeof(bool));
+	if (!stamped) {
+		free_msgs(msg, n);
+		return &vr_error_oom;
+	}
+	for (size_t i = 0; i < n; i++)
+		stamped[i] = lines[i] && msg[i] && has_timestamp(lines[i]);
+	/* Caller ids, kept only when some line has one. */
+	char (*ctx)[VR_KLOG_CTX_LEN] = NULL;
+	for (size_t i = 0; i < n; i++) {
+		char id[VR_KLOG_CTX_LEN];
+		if (!lines[i])
+			continue;
+		vr_klog_context(lines[i], id, sizeof(id));
+		if (!id[0])
+			continue;
+		if (!ctx && !(ctx = calloc(n, sizeof(*ctx)))) {
+			free(stamped);
+			free_msgs(msg, n);
+			return &vr_error_oom;
+		}
+		memcpy(ctx[i], id, sizeof(id));
+	}
 	struct seg_state st = {0};
-	struct vr_error *err = vr_oops_segment(msg, n, &st);
+	struct vr_error *err = vr_oops_segment(msg, (const char (*)[VR_KLOG_CTX_LEN])ctx, n, &st);
 	if (!err && st.n) {
 		size_t which = vr_oops_pick_fatal(&st);
-		err = decode(msg, n, &st, which, ret);
+		err = decode(msg, (const char (*)[VR_KLOG_CTX_LEN])ctx, stamped, n, &st, which, ret);
 		for (size_t j = 0; !err && j < st.n; j++) {
 			if (j == which || ret->n_secondary >= VR_OOPS_MAX_SECONDARY)
 				continue;
@@ -1061,6 +1566,8 @@ struct vr_error *vr_oops_parse_lines(const char *const *lines, size_t n, struct 
 		}
 	}
 	free(st.r);
+	free(ctx);
+	free(stamped);
 	free_msgs(msg, n);
 	return err;
 }

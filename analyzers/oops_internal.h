@@ -10,70 +10,34 @@
 #include <string.h>
 
 #include "oops_parse.h"
+#include "../engine/klog.h"
+#include "../engine/strings.h"
 
-/* ---- small string helpers ---- */
+/* ---- small string helpers (engine/strings.h) ---- */
 
 static inline bool starts(const char *s, const char *p)
 {
-	return strncmp(s, p, strlen(p)) == 0;
+	return vr_str_starts(s, p);
 }
 
-static const char *skip_ws(const char *s)
+static inline const char *skip_ws(const char *s)
 {
-	while (*s == ' ' || *s == '\t')
-		s++;
-	return s;
+	return vr_str_skip_ws(s);
 }
 
-static inline bool is_hex(int c)
-{
-	return isxdigit((unsigned char)c) != 0;
-}
-
-/* Reads hex digits (optional 0x) at *s; at most 16 significant digits. */
 static inline bool read_hex(const char **s, uint64_t *ret)
 {
-	const char *p = *s;
-	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X') && is_hex(p[2]))
-		p += 2;
-	if (!is_hex(*p))
-		return false;
-	uint64_t v = 0;
-	int n = 0;
-	while (is_hex(*p)) {
-		if (++n > 16)
-			return false;
-		int c = tolower((unsigned char)*p);
-		v = v * 16 + (uint64_t)(c <= '9' ? c - '0' : c - 'a' + 10);
-		p++;
-	}
-	*s = p;
-	*ret = v;
-	return true;
+	return vr_str_read_hex(s, ret);
 }
 
 static inline bool read_dec(const char **s, long *ret)
 {
-	const char *p = *s;
-	if (!isdigit((unsigned char)*p))
-		return false;
-	long v = 0;
-	while (isdigit((unsigned char)*p)) {
-		if (v > 100000000)
-			return false;
-		v = v * 10 + (*p - '0');
-		p++;
-	}
-	*s = p;
-	*ret = v;
-	return true;
+	return vr_str_read_dec(s, ret);
 }
 
-static char *dup_trimmed(const char *s, size_t n)
+static inline char *dup_trimmed(const char *s, size_t n)
 {
-	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
-		n--;
-	return vr_strndup(s, n);
+	return vr_str_dup_trimmed(s, n);
 }
 
 static inline void set_str(char **dst, const char *s, size_t n)
@@ -101,13 +65,42 @@ struct seg_state {
 	size_t n, cap;
 };
 
-/* Line tests shared by both passes. */
-bool vr_oops_is_hex_word(const char *p);
-bool vr_oops_has_die_counter(const char *m);
 bool vr_oops_kind_is(const char *k, const char *want);
 
+/* ---- the report's sections (oops_sections.c) ---- */
+
+enum vr_section {
+	VR_SECTION_NONE,   /* not a section header */
+	VR_SECTION_FRAMES, /* the frames follow on the next lines */
+	VR_SECTION_TRACE,  /* a "Call Trace:" follows (after a CPU or task line) */
+};
+
+/* Whether p (a message, leading spaces skipped) introduces a stack, and
+ * which (t->role, label, cpu, pid). t owns label and comm. */
+enum vr_section vr_oops_section_header(const char *p, struct vr_crash_trace *t);
+/* sched_show_task()'s first line: sets t->comm and t->pid. */
+bool vr_oops_task_line(const char *p, struct vr_crash_trace *t);
+/* A lockdep lock site "(&lock){+.+.}, at: foo+0x12/0x40": its frame. */
+bool vr_oops_lock_site(const char *p, struct vr_frame *f);
+
+#define VR_STALL_MAX_CPUS 8192
+#define VR_STALL_MAX_PIDS 64
+/* The CPUs and tasks a stall report says are stuck. */
+struct vr_stall {
+	uint64_t cpus[VR_STALL_MAX_CPUS / 64];
+	int pids[VR_STALL_MAX_PIDS];
+	size_t n_pids;
+	bool self_detected; /* the reporting CPU is the stalled one */
+	bool any_cpu;
+};
+/* Reads one line of an RCU stall header into s. */
+void vr_oops_stall_line(const char *p, struct vr_stall *s);
+bool vr_stall_has_cpu(const struct vr_stall *s, int cpu);
+bool vr_stall_has_pid(const struct vr_stall *s, int pid);
+
 /* Pass 1: classify the n message lines into reports (see oops_parse.c). */
-struct vr_error *vr_oops_segment(char **msg, size_t n, struct seg_state *st);
+struct vr_error *vr_oops_segment(char **msg, const char (*ctx)[VR_KLOG_CTX_LEN], size_t n,
+				 struct seg_state *st);
 /* The report the panic belongs to: the fatal one. */
 size_t vr_oops_pick_fatal(const struct seg_state *st);
 

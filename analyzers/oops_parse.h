@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 
+#include "../engine/klog.h"
 #include "../report/model.h"
 
 /* Limits on what one log may make the parser hold. */
@@ -28,6 +29,7 @@
 #define VR_OOPS_MAX_REPORTS 10000   /* crash reports remembered */
 #define VR_OOPS_MAX_SECONDARY 64    /* titles kept in crash.secondary */
 #define VR_OOPS_MAX_FRAMES 512      /* frames of one printed trace */
+#define VR_OOPS_MAX_TRACES 256      /* stacks of one report kept in crash.traces */
 #define VR_OOPS_MAX_MODULES 4096    /* names in "Modules linked in:" */
 
 /* Parses n lines (each NUL-terminated, without its newline; a line may carry
@@ -39,17 +41,5 @@ struct vr_error *vr_oops_parse_lines(const char *const *lines, size_t n, struct 
 
 /* The same over a text buffer split at '\n' (line indexes count from 0). */
 struct vr_error *vr_oops_parse_text(const char *text, size_t len, struct vr_crash *ret);
-
-/* The message part of one log line: skips a syslog or journal prefix
- * ("Nov 26 05:40:36 host kernel: "), a "<N>" level, a "[    4.407581]"
- * timestamp and a "[  T123]" caller id. Returns NULL for a syslog line from
- * another program than the kernel. */
-const char *vr_oops_line_message(const char *line);
-
-/* Parses one printed stack frame ("? foo+0x12/0x40 [mod]",
- * "[<ffffffff81000000>] foo+0x12/0x40", "0xffffffffc0001000") into f
- * (symbol, offset, size, module, address, reliable). Returns false when the
- * text is not a frame. */
-bool vr_oops_parse_frame(const char *text, struct vr_frame *f);
 
 #endif

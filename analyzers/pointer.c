@@ -381,6 +381,35 @@ static struct vr_error *add_line(struct vr_pointer *p, size_t *cap, char *line)
 
 /* Lines like `crash> dis -l`: a "FILE: LINE" header when the source line
  * changes, then "0xADDR <sym+off>:\tinsn", the faulting one marked "=>". */
+/* The instruction's text with the absolute target of a call or jump, which
+ * a listing without addresses decodes at a made-up base, rewritten relative
+ * to the symbol ("<sym+28>" inside it, "<sym-0x3fb70d8>" outside), or
+ * "<unknown>" without a symbol. */
+static void relative_target(const struct vr_insn *v, const char *sym, uint64_t sym_start,
+			    bool sym_known, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s", v->text);
+	if (!v->has_target)
+		return;
+	char hex[24];
+	snprintf(hex, sizeof(hex), "0x%" PRIx64, v->target);
+	char *at = strstr(out, hex);
+	if (!at)
+		return;
+	char rel[160];
+	if (!sym || !sym_known)
+		snprintf(rel, sizeof(rel), "<unknown>");
+	else if (v->target >= sym_start && v->target - sym_start < FUNC_MAX)
+		snprintf(rel, sizeof(rel), "<%s+%" PRIu64 ">", sym, v->target - sym_start);
+	else if (v->target >= sym_start)
+		snprintf(rel, sizeof(rel), "<%s+0x%" PRIx64 ">", sym, v->target - sym_start);
+	else
+		snprintf(rel, sizeof(rel), "<%s-0x%" PRIx64 ">", sym, sym_start - v->target);
+	char tail[sizeof(v->text)];
+	snprintf(tail, sizeof(tail), "%s", at + strlen(hex));
+	snprintf(at, cap - (size_t)(at - out), "%s%s", rel, tail);
+}
+
 static struct vr_error *listing(struct ctx *c, const struct vr_insn *v, size_t n, size_t fault_i,
 				const char *sym, uint64_t sym_start, bool sym_known, bool show_addr)
 {
@@ -423,13 +452,18 @@ static struct vr_error *listing(struct ctx *c, const struct vr_insn *v, size_t n
 				snprintf(target, sizeof(target), " <%s>", tf.symbol);
 			vr_frame_deinit(&tf);
 		}
-		if (show_addr)
+		if (show_addr) {
 			err = add_line(p, &cap, vr_asprintf("%s0x%016" PRIx64 "%s%s:\t%s%s",
 							     i == fault_i ? "=> " : "   ", v[i].address,
 							     where[0] ? " " : "", where, v[i].text, target));
-		else
+		} else {
+			/* No address: a call or jump target is known only
+			 * relative to the symbol, and written so. */
+			char text[sizeof(v[i].text) + 160];
+			relative_target(&v[i], sym, sym_start, sym_known, text, sizeof(text));
 			err = add_line(p, &cap, vr_asprintf("%s%s:\t%s", i == fault_i ? "=> " : "   ",
-							     where, v[i].text));
+							     where, text));
+		}
 	}
 	free(last_file);
 	return err;

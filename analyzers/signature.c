@@ -5,7 +5,8 @@
  * trace that are not generic (reporting, locking, syscall entry, ...),
  * each reduced to its base name (no offset, no address, no compiler clone
  * suffix such as .constprop.0 or .isra.0, whose numbers vary between
- * builds). The id is "vr1-" and 16 hex digits of an FNV-1a 64 hash over
+ * builds). Frames inferred from the code in memory (tail calls) are left
+ * out: a kernel log alone does not show them. The id is "vr1-" and 16 hex digits of an FNV-1a 64 hash over
  * those words; signature.frames lists the words. */
 #include "analyzer.h"
 #include "../rules/rules.h"
@@ -17,8 +18,8 @@
 #define SIG_FRAMES 4       /* guilty frames in a signature */
 #define SIG_MAX_NAME 256
 
-/* Used when no rule set is loaded; the rules' generic-frames section
- * (rules/frames.yaml) is the fuller list. */
+/* Always generic for a signature; the rules' generic-frames section
+ * (rules/frames.yaml) adds the fuller list. */
 static const char *const builtin_generic[] = {
 	"dump_stack*", "show_*", "panic", "vpanic", "nmi_panic", "check_panic_on_warn*",
 	"__warn*", "warn_slowpath*", "report_bug", "handle_bug", "exc_*", "asm_exc_*",
@@ -65,10 +66,15 @@ static void base_name(const char *sym, char *out, size_t size)
 	out[n] = 0;
 }
 
+/* Generic for a signature: the rules' generic frames, and always the
+ * list above (system call entries are not generic for blame, which may
+ * name one, but a signature built from them would tell bugs apart by the
+ * system call that reached them). */
 static bool is_generic(const struct vr_ruleset *rules, const char *sym, const char *base)
 {
-	if (rules)
-		return vr_ruleset_generic_frame(rules, sym) || vr_ruleset_generic_frame(rules, base);
+	if (rules && (vr_ruleset_generic_frame(rules, sym) || vr_ruleset_generic_frame(rules, base) ||
+		      vr_ruleset_anchor_frame(rules, sym) || vr_ruleset_anchor_frame(rules, base)))
+		return true;
 	for (size_t i = 0; i < sizeof(builtin_generic) / sizeof(builtin_generic[0]); i++)
 		if (!fnmatch(builtin_generic[i], base, 0))
 			return true;
@@ -142,8 +148,10 @@ static struct vr_error *signature_run(struct vr_analysis *a, const char **skippe
 	struct sig_builder b = {0};
 	struct vr_error *err = NULL;
 
-	/* The function blame chose is guilty by definition, generic or not. */
-	if (r->blame.function)
+	/* The function blame chose is guilty by definition, generic or not;
+	 * but a frame inferred from the code in memory is not in a log alone,
+	 * and the signature is the same for both. */
+	if (r->blame.function && !r->blame.inferred)
 		err = sig_add(&b, a->rules, r->blame.function, false);
 	/* Where it happened, unless that is generic code (memcpy, a lock). */
 	if (!err && r->crash.ip_known && r->crash.ip.symbol)
@@ -152,7 +160,7 @@ static struct vr_error *signature_run(struct vr_analysis *a, const char **skippe
 	for (size_t i = 0; !err && t && i < t->n_frames && b.n < SIG_FRAMES; i++) {
 		const struct vr_frame *f = &t->frames[i];
 		/* "? " frames are stale stack words, not calls. */
-		if (!f->reliable || !f->symbol)
+		if (!f->reliable || !f->symbol || f->inferred)
 			continue;
 		err = sig_add(&b, a->rules, f->symbol, true);
 	}

@@ -15,7 +15,9 @@
 #include <unistd.h>
 
 #include "analyzers/analyzer.h"
+#include "engine/file.h"
 #include "engine/kernel.h"
+#include "engine/savedir.h"
 #include "engine/log.h"
 #include "report/model.h"
 #include "rules/rules.h"
@@ -70,6 +72,7 @@ struct options {
 	const char *dumps[MAX_LIST];
 	size_t n_dumps;
 	const char *vmlinux;
+	struct vr_savedir savedir;     /* DUMP was a kdump save directory */
 };
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -84,17 +87,24 @@ static int usage_error(const char *fmt, ...)
 	return 1;
 }
 
-/* Is path an ELF executable (a vmlinux) rather than a dump part? Core
- * files (ET_CORE) and everything else are dumps. */
-static bool is_vmlinux(const char *path)
+/* Is path a part of a dump (a --split part: a kdump-compressed or flattened
+ * file, or an ELF core file) rather than a vmlinux? Read by content, never
+ * blocking (a FIFO or a device is no dump part). */
+static bool is_dump_part(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (vr_file_kind(path))
+		return false;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return false;
 	unsigned char hdr[18];
 	ssize_t n = pread(fd, hdr, sizeof(hdr), 0);
 	close(fd);
-	return n == (ssize_t)sizeof(hdr) && !memcmp(hdr, "\177ELF", 4) && hdr[16] == 2 /* ET_EXEC */;
+	if (n != (ssize_t)sizeof(hdr))
+		return false;
+	if (!memcmp(hdr, "KDUMP   ", 8) || !memcmp(hdr, "DISKDUMP", 8) || !memcmp(hdr, "makedumpfile", 12))
+		return true;
+	return !memcmp(hdr, "\177ELF", 4) && hdr[16] == 4 /* ET_CORE */;
 }
 
 static int parse_args(int argc, char **argv, struct options *o)
@@ -214,13 +224,26 @@ static int parse_args(int argc, char **argv, struct options *o)
 			fprintf(stderr, "vmreport: %s: %s\n", argv[i], strerror(errno));
 			return 2;
 		}
-		if (i > optind && i == argc - 1 && is_vmlinux(argv[i])) {
+		/* The last of two or more arguments is the VMLINUX unless it is
+		 * a dump part: a file that is neither (empty, another program, a
+		 * device) is reported by the vmlinux step and not used. */
+		if (i > optind && i == argc - 1 && !is_dump_part(argv[i])) {
 			o->vmlinux = argv[i];
 		} else {
 			if (o->n_dumps >= MAX_LIST)
 				return usage_error("too many dump parts");
 			o->dumps[o->n_dumps++] = argv[i];
 		}
+	}
+	/* A kdump save directory: its dump, and the log saved beside it. */
+	if (o->n_dumps == 1 && vr_file_kind(o->dumps[0]) && !strcmp(vr_file_kind(o->dumps[0]), "a directory")) {
+		struct vr_error *err = vr_savedir_resolve(o->dumps[0], &o->savedir);
+		if (err) {
+			fprintf(stderr, "vmreport: %s\n", err->message);
+			vr_error_destroy(err);
+			return 2;
+		}
+		o->dumps[0] = o->savedir.dump ? o->savedir.dump : o->savedir.log;
 	}
 	if (have_stdout_format || o->n_outputs == 0) {
 		if (o->n_outputs >= MAX_OUTPUTS)
@@ -268,12 +291,22 @@ static int write_outputs(const struct options *o, const struct vr_report *r)
 	return rc;
 }
 
+static int run(struct options *op);
+
 int main(int argc, char **argv)
 {
 	struct options o = {0};
 	int rc = parse_args(argc, argv, &o);
-	if (rc)
-		return rc;
+	if (!rc)
+		rc = run(&o);
+	vr_savedir_deinit(&o.savedir);
+	return rc;
+}
+
+static int run(struct options *op)
+{
+	struct options o = *op;
+	int rc = 0;
 
 	struct vr_diag diag = {0};
 	struct vr_open_options oo = {
@@ -283,6 +316,7 @@ int main(int argc, char **argv)
 		.module_dirs = o.module_dirs,
 		.n_module_dirs = o.n_module_dirs,
 		.no_discovery = getenv("VMREPORT_NO_DISCOVERY") != NULL,
+		.log_path = o.savedir.dump ? o.savedir.log : NULL,
 	};
 
 	struct vr_ruleset *rules = NULL;
@@ -331,28 +365,30 @@ int main(int argc, char **argv)
 	}
 
 	struct vr_report report;
-	struct vr_input_info input = *vr_kernel_input(k);
-	char *redacted_path = NULL;
+	struct vr_input_info input;
+	err = vr_input_copy(vr_kernel_input(k), &input);
+	if (err) {
+		fprintf(stderr, "vmreport: %s\n", err->message);
+		vr_facts_deinit(&facts);
+		vr_kernel_destroy(k);
+		vr_ruleset_destroy(rules);
+		vr_diag_deinit(&diag);
+		return 2;
+	}
 	vr_report_init(&report, &input, &facts, &diag);
 	report.timings = o.timings;
 	struct vr_analysis a = {.kernel = k, .facts = &facts, .rules = rules, .report = &report};
 	vr_analyze(&a);
 
-	if (o.redact) {
-		/* Paths may hold a user's home directory. */
-		const char *home = input.path ? strstr(input.path, "/home/") : NULL;
-		if (home) {
-			const char *rest = strchr(home + 6, '/');
-			redacted_path = vr_asprintf("%.*s/home/[user]%s", (int)(home - input.path), input.path,
-						    rest ? rest : "");
-			input.path = redacted_path;
-		}
+	if (o.redact)
 		err = vr_report_redact(&report);
-		if (err) {
-			fprintf(stderr, "vmreport: redacting: %s\n", err->message);
-			vr_error_destroy(err);
-			rc = 2;
-		}
+	if (!err)
+		err = vr_report_clean_strings(&report);
+	if (err) {
+		fprintf(stderr, "vmreport: %s: %s\n", o.redact ? "redacting" : "preparing the report",
+			err->message);
+		vr_error_destroy(err);
+		rc = 2;
 	}
 
 	if (!rc)
@@ -364,7 +400,7 @@ int main(int argc, char **argv)
 	}
 
 	vr_report_deinit(&report);
-	free(redacted_path);
+	vr_input_deinit(&input);
 	vr_facts_deinit(&facts);
 	vr_kernel_destroy(k);
 	vr_ruleset_destroy(rules);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "format.h"
 #include "page_cache.h"
 
@@ -102,6 +103,7 @@ static void source_deinit(struct vr_source *s)
 		close(s->fd);
 	free(s->path);
 	free(s->ext);
+	free(s->damage);
 }
 
 static struct vr_error *source_open(const char *path, struct vr_source *s)
@@ -111,16 +113,12 @@ static struct vr_error *source_open(const char *path, struct vr_source *s)
 	s->path = vr_strdup(path);
 	if (!s->path)
 		return &vr_error_oom;
-	/* O_RDONLY: nothing is ever written to a dump */
-	s->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (s->fd < 0)
-		return vr_error_create(VR_ERR_IO, "%s: %s", path, strerror(errno));
-	struct stat st;
-	if (fstat(s->fd, &st) < 0)
-		return vr_error_create(VR_ERR_IO, "%s: %s", path, strerror(errno));
-	if (S_ISDIR(st.st_mode))
-		return vr_error_create(VR_ERR_IO, "%s: is a directory", path);
-	s->file_size = s->size = (uint64_t)st.st_size;
+	/* Read-only: nothing is ever written to a dump. */
+	uint64_t size;
+	struct vr_error *err = vr_file_open(path, &s->fd, &size);
+	if (err)
+		return err;
+	s->file_size = s->size = size;
 	return NULL;
 }
 
@@ -213,6 +211,9 @@ struct vr_error *vr_dump_open(const char *const *paths, size_t n_paths, struct v
 				err = NULL;
 			if (err)
 				goto fail;
+			if (!d->info.damage)
+				d->info.damage = d->src[i].damage;
+			d->info.incomplete |= d->src[i].truncated;
 		}
 		d->fmt = &vr_format_diskdump;
 		err = vr_diskdump_open_split(d);
@@ -256,6 +257,15 @@ struct vr_error *vr_dump_read_phys(struct vr_dump *d, uint64_t paddr, void *buf,
 		len -= n;
 	}
 	return NULL;
+}
+
+enum vr_page_state vr_dump_page_state(struct vr_dump *d, uint64_t paddr)
+{
+	if (!vr_dump_has_memory(d))
+		return VR_PAGE_ABSENT;
+	if (d->fmt->page_state)
+		return d->fmt->page_state(d, paddr / VR_PAGE_SIZE);
+	return d->fmt->present(d, paddr / VR_PAGE_SIZE) ? VR_PAGE_PRESENT : VR_PAGE_ABSENT;
 }
 
 bool vr_dump_page_present(struct vr_dump *d, uint64_t paddr)
@@ -310,6 +320,8 @@ void vr_dump_describe(const struct vr_dump *d, FILE *f)
 	fprintf(f, "compression: %s\n", in->compression);
 	fprintf(f, "dump_level: %d\n", in->dump_level);
 	fprintf(f, "incomplete: %s\n", in->incomplete ? "yes" : "no");
+	if (in->damage)
+		fprintf(f, "damage: %s\n", in->damage);
 	fprintf(f, "size_bytes: %" PRIu64 "\n", in->size_bytes);
 	fprintf(f, "max_pfn: %" PRIu64 "\n", in->max_pfn);
 	fprintf(f, "pages: %" PRIu64 "/%" PRIu64 "\n", in->pages_present, in->pages_total);

@@ -18,11 +18,18 @@ struct vr_dump_cpu {
 	struct vr_regs regs;
 };
 
+/* The most CPUs a kernel can have (NR_CPUS of the largest configurations):
+ * the bound on every per-CPU walk. */
+#define VR_MAX_CPUS 8192
+
 struct vr_dump_info {
 	const char *form;        /* see vr_input_info.form */
 	const char *compression; /* "none", "zlib", "lzo", "snappy", "zstd", "mixed" */
 	int dump_level;          /* -1 unknown */
 	bool incomplete;         /* the dump says it was cut short */
+	uint64_t pages_cut;      /* dumped pages whose data a cut end lost, 0 none or unknown */
+	const char *damage;      /* what reading the files had to skip (bad flattened
+				  * record headers), NULL when nothing */
 	uint64_t size_bytes;     /* sum of the files' sizes */
 	uint64_t max_pfn;        /* highest page frame described + 1, 0 unknown */
 	uint64_t pages_present;  /* pages with data in the dump, 0 unknown */
@@ -47,6 +54,19 @@ bool vr_dump_has_memory(const struct vr_dump *d);
 struct vr_error *vr_dump_read_phys(struct vr_dump *d, uint64_t paddr, void *buf, size_t len);
 /* Whether the page holding paddr is in the dump (cheap, no decompression). */
 bool vr_dump_page_present(struct vr_dump *d, uint64_t paddr);
+
+/* What became of the page holding paddr: held; left out by the dump's
+ * filter (a makedumpfile dump level, an ELF segment's p_filesz short of
+ * p_memsz); dumped but lost with the file's cut end (or never written by
+ * an interrupted writer); or not described at all (no RAM there, beyond
+ * the dump). No decompression. */
+enum vr_page_state {
+	VR_PAGE_PRESENT,
+	VR_PAGE_EXCLUDED,
+	VR_PAGE_CUT,
+	VR_PAGE_ABSENT,
+};
+enum vr_page_state vr_dump_page_state(struct vr_dump *d, uint64_t paddr);
 
 /* ELF dumps whose PT_LOADs carry virtual addresses (kdump's /proc/vmcore
  * maps the kernel image, the direct map, ...): translate through them.

@@ -100,6 +100,17 @@ char *vr_strndup(const char *s, size_t n)
 	return s ? strndup(s, n) : NULL;
 }
 
+char *vr_memdup(const void *p, size_t n)
+{
+	char *d = n < SIZE_MAX ? malloc(n + 1) : NULL;
+	if (!d)
+		return NULL;
+	if (n)
+		memcpy(d, p, n);
+	d[n] = '\0';
+	return d;
+}
+
 char *vr_asprintf(const char *fmt, ...)
 {
 	char *s = NULL;

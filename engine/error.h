@@ -54,6 +54,8 @@ struct vr_error *vr_grow(void *items, size_t *cap, size_t need, size_t elsize, s
  * bytes and always terminates. */
 char *vr_strdup(const char *s);
 char *vr_strndup(const char *s, size_t n);
+/* The n bytes at p, NUL bytes and all, plus a terminating NUL. */
+char *vr_memdup(const void *p, size_t n);
 /* asprintf returning NULL on failure. */
 char *vr_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -91,6 +91,67 @@ void vr_frame_deinit(struct vr_frame *f)
 	*f = (struct vr_frame){0};
 }
 
+static char *dup_or_null(const char *s, bool *oom)
+{
+	char *d = s ? vr_strdup(s) : NULL;
+	if (s && !d)
+		*oom = true;
+	return d;
+}
+
+struct vr_error *vr_frame_copy(const struct vr_frame *from, struct vr_frame *to)
+{
+	bool oom = false;
+	struct vr_frame f = *from;
+	f.symbol = dup_or_null(from->symbol, &oom);
+	f.module = dup_or_null(from->module, &oom);
+	f.file = dup_or_null(from->file, &oom);
+	f.stack = dup_or_null(from->stack, &oom);
+	f.inlined = NULL;
+	f.n_inlined = 0;
+	f.regs = NULL;
+	if (from->n_inlined && (f.inlined = calloc(from->n_inlined, sizeof(*f.inlined)))) {
+		for (size_t i = 0; i < from->n_inlined; i++, f.n_inlined++) {
+			f.inlined[i].symbol = dup_or_null(from->inlined[i].symbol, &oom);
+			f.inlined[i].file = dup_or_null(from->inlined[i].file, &oom);
+			f.inlined[i].line = from->inlined[i].line;
+		}
+	} else if (from->n_inlined) {
+		oom = true;
+	}
+	if (from->regs && (f.regs = malloc(sizeof(*f.regs))))
+		*f.regs = *from->regs;
+	else if (from->regs)
+		oom = true;
+	if (oom) {
+		vr_frame_deinit(&f);
+		return &vr_error_oom;
+	}
+	*to = f;
+	return NULL;
+}
+
+struct vr_error *vr_trace_copy(const struct vr_trace *from, size_t first, struct vr_trace *to)
+{
+	struct vr_trace t = {0};
+	size_t n = first < from->n_frames ? from->n_frames - first : 0;
+	if (n && !(t.frames = calloc(n, sizeof(*t.frames))))
+		return &vr_error_oom;
+	for (size_t i = 0; i < n; i++, t.n_frames++) {
+		if (vr_frame_copy(&from->frames[first + i], &t.frames[i])) {
+			vr_trace_deinit(&t);
+			return &vr_error_oom;
+		}
+	}
+	if (from->stop_reason && !(t.stop_reason = vr_strdup(from->stop_reason))) {
+		vr_trace_deinit(&t);
+		return &vr_error_oom;
+	}
+	vr_trace_deinit(to);
+	*to = t;
+	return NULL;
+}
+
 void vr_trace_deinit(struct vr_trace *t)
 {
 	for (size_t i = 0; i < t->n_frames; i++)
@@ -118,6 +179,15 @@ static void panic_deinit(struct vr_panic *p)
 	free(p->sources);
 }
 
+void vr_log_deinit(struct vr_log *log)
+{
+	for (size_t i = 0; i < log->n_records; i++)
+		free(log->records[i].text);
+	free(log->records);
+	free(log->source);
+	*log = (struct vr_log){0};
+}
+
 void vr_facts_deinit(struct vr_facts *f)
 {
 	system_deinit(&f->system);
@@ -140,10 +210,7 @@ void vr_facts_deinit(struct vr_facts *f)
 		free(m->srcversion);
 	}
 	free(f->modules);
-	for (size_t i = 0; i < f->log.n_records; i++)
-		free(f->log.records[i].text);
-	free(f->log.records);
-	free(f->log.source);
+	vr_log_deinit(&f->log);
 	free(f->text);
 	*f = (struct vr_facts){0};
 }

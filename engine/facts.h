@@ -48,6 +48,10 @@ struct vr_frame {
 	bool exception;    /* this frame is an exception/interrupt frame (pt_regs) */
 	struct vr_regs *regs; /* registers of an exception frame, else NULL */
 	char *stack;       /* "task", "irq", "nmi", "df", "mce", "db", "entry", or NULL */
+	bool from_log;     /* taken from the kernel log's report, not unwound from memory */
+	bool inferred;     /* no return address proves it: the function that tail-called the
+			    * frame above it (the call before the next frame's return
+			    * address targets it) */
 };
 
 struct vr_trace {
@@ -81,6 +85,7 @@ struct vr_task {
 	uint64_t sp;       /* saved kernel stack pointer (thread.sp) */
 	uint64_t stack;    /* base of its kernel stack */
 	struct vr_trace trace; /* filled for blocked tasks */
+	bool from_log;     /* known only from the kernel log's reports (task == 0) */
 };
 
 struct vr_module {
@@ -111,6 +116,7 @@ struct vr_log {
 	struct vr_log_record *records;
 	size_t n_records;
 	char *source;      /* "printk_ringbuffer", "log_buf", "text" */
+	size_t junk_lines; /* text: lines of binary junk skipped (serial console noise) */
 };
 
 struct vr_system {
@@ -184,6 +190,11 @@ double vr_now_ms(void);
 
 void vr_frame_deinit(struct vr_frame *f);
 void vr_trace_deinit(struct vr_trace *t);
+/* Deep copies (*to is overwritten; a trace's old frames are freed): a
+ * frame, and a trace from its frame first on. Fail only on out-of-memory. */
+struct vr_error *vr_frame_copy(const struct vr_frame *from, struct vr_frame *to);
+struct vr_error *vr_trace_copy(const struct vr_trace *from, size_t first, struct vr_trace *to);
+void vr_log_deinit(struct vr_log *log);
 void vr_facts_deinit(struct vr_facts *f);
 
 #endif

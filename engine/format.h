@@ -54,6 +54,8 @@ struct vr_source {
 	uint64_t size;      /* the content seen by parsers (reconstructed if flattened) */
 	struct vr_flat_extent *ext; /* non-NULL when the file is flattened */
 	size_t n_ext;
+	char *damage;               /* what reading it had to skip, NULL when nothing */
+	bool truncated;             /* flattened: the file ends before its end record */
 };
 
 /* Reads len bytes of content at off. A read past the content's end is a
@@ -99,6 +101,9 @@ struct vr_format {
 	struct vr_error *(*read)(struct vr_dump *d, uint64_t paddr, void *buf, size_t len);
 	/* Whether page pfn is held (no decompression). NULL with read. */
 	bool (*present)(struct vr_dump *d, uint64_t pfn);
+	/* What became of page pfn (dump.h vr_dump_page_state()); NULL: held
+	 * when present() says so, else absent. */
+	enum vr_page_state (*page_state)(struct vr_dump *d, uint64_t pfn);
 	/* Virtual to physical through the dump's own map; may be NULL. */
 	struct vr_error *(*vtop)(const struct vr_dump *d, uint64_t vaddr, uint64_t *ret);
 };
@@ -118,7 +123,6 @@ struct vr_error *vr_diskdump_open_split(struct vr_dump *d);
 /* Limits on what input may make us allocate. */
 #define VR_MAX_NOTES_BYTES (16u << 20)
 #define VR_MAX_VMCOREINFO_BYTES (1u << 20)
-#define VR_MAX_CPUS 8192
 #define VR_MAX_TEXT_BYTES (512ull << 20)
 
 #endif

@@ -262,6 +262,95 @@ static struct vr_error *read_blob(struct vr_source *s, uint64_t off, uint64_t si
 
 /* Loads one file's bitmaps and locates its descriptors. first: also take
  * the dump-wide facts (info, notes, vmcoreinfo) from it. */
+
+#define TAIL_DESCS 256        /* descriptors read at a time from the end */
+#define MAX_TAIL_CHUNKS 64    /* of those, at most (16384 descriptors) */
+
+/* Whether the page data runs past the end of the file: makedumpfile writes
+ * pages in pfn order, so the last pages' data ends the file, except that
+ * every zero page shares one copy written first. The latest data end among
+ * the last descriptors that are not that copy is where the file must
+ * reach; a dump cut by even one byte falls short of it. */
+static struct vr_error *check_data_end(struct dd_state *st, const struct part *p, const struct vr_source *s)
+{
+	uint8_t buf[TAIL_DESCS * DESC_SIZE];
+	uint64_t data_start = p->desc_off + p->n_desc * DESC_SIZE;
+	uint64_t end = 0;
+	for (uint64_t hi = p->n_desc, c = 0; hi > 0 && c < MAX_TAIL_CHUNKS; c++) {
+		uint64_t lo = hi > TAIL_DESCS ? hi - TAIL_DESCS : 0;
+		struct vr_error *err = vr_source_pread(s, buf, (size_t)(hi - lo) * DESC_SIZE,
+						       p->desc_off + lo * DESC_SIZE, "the last page descriptors");
+		if (err)
+			return err;
+		bool beyond_shared = false;
+		for (uint64_t i = 0; i < hi - lo; i++) {
+			uint64_t off = vr_le64(buf + i * DESC_SIZE), sz = vr_le32(buf + i * DESC_SIZE + 8);
+			if (off + sz > end && off + sz >= off)
+				end = off + sz;
+			/* past the first pages of data: not the shared zero page */
+			if (off > data_start + 2 * (uint64_t)st->block_size)
+				beyond_shared = true;
+		}
+		if (beyond_shared)
+			break;
+		hi = lo;
+	}
+	if (end > s->size)
+		st->incomplete = true;
+	return NULL;
+}
+
+/* Page descriptor idx of part p: 1 when it and the data it points to are
+ * in the file, 0 when not (one past the file's end, or never written),
+ * -1 when it points at the one copy of the zero page that every zero page
+ * shares (written first, whatever the pfn). */
+static int desc_intact(const struct part *p, uint64_t idx, uint32_t block_size)
+{
+	const struct vr_source *s = p->src;
+	uint64_t dpos = p->desc_off + idx * DESC_SIZE;
+	uint8_t desc[DESC_SIZE];
+	if (dpos > s->size || DESC_SIZE > s->size - dpos ||
+	    vr_error_catch(vr_source_pread(s, desc, DESC_SIZE, dpos, "page descriptor")))
+		return 0;
+	uint64_t off = vr_le64(desc);
+	uint32_t size = vr_le32(desc + 8);
+	if (!off && !size)
+		return 0;
+	if (off > s->size || size > s->size - off)
+		return 0;
+	uint64_t data_start = p->desc_off + p->n_desc * DESC_SIZE;
+	return off < data_start + block_size ? -1 : 1;
+}
+
+/* Descriptor idx, or when it is the shared zero page the nearest one after
+ * it that is not (a bounded look), says whether the data up to there is in
+ * the file. */
+static bool intact_at(const struct part *p, uint64_t idx, uint32_t block_size)
+{
+	for (uint64_t i = idx, n = 0; i < p->n_desc && n < 4096; i++, n++) {
+		int r = desc_intact(p, i, block_size);
+		if (r >= 0)
+			return r == 1;
+	}
+	return true; /* zero pages to the end: nothing after them is lost */
+}
+
+/* How many of a cut part's pages are lost: makedumpfile writes
+ * descriptors and data in pfn order, so the intact ones come first and a
+ * binary search finds where they end. */
+static uint64_t pages_cut(const struct part *p, uint32_t block_size)
+{
+	uint64_t lo = 0, hi = p->n_desc; /* descriptors before lo are intact, from hi on not */
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		if (intact_at(p, mid, block_size))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return p->n_desc - lo;
+}
+
 static struct vr_error *open_part(struct vr_dump *d, struct dd_state *st, struct vr_source *s,
 				  struct part *p, bool first, bool *qemu)
 {
@@ -322,21 +411,14 @@ static struct vr_error *open_part(struct vr_dump *d, struct dd_state *st, struct
 	p->desc_off = bitmap_off + bitmap_len;
 	if (p->desc_off > s->size || p->n_desc * DESC_SIZE > s->size - p->desc_off)
 		st->incomplete = true; /* descriptors cut off: reads past them fail */
-	else if (p->n_desc) {
-		/* data cut off: the last page's data is normally last in the file */
-		uint8_t last_desc[DESC_SIZE];
-		err = vr_source_pread(s, last_desc, DESC_SIZE, p->desc_off + (p->n_desc - 1) * DESC_SIZE,
-				      "the last page descriptor");
-		if (err)
-			return err;
-		uint64_t off = vr_le64(last_desc), sz = vr_le32(last_desc + 8);
-		if (off > s->size || sz > s->size - off)
-			st->incomplete = true;
-	}
+	else if (p->n_desc && (err = check_data_end(st, p, s)))
+		return err;
 
 	/* any part cut short makes the whole dump incomplete */
 	if (h.status & DUMP_DH_COMPRESSED_INCOMPLETE)
 		st->incomplete = true;
+	if (st->incomplete)
+		d->info.pages_cut += pages_cut(p, h.block_size);
 	if (!first)
 		return NULL;
 
@@ -511,6 +593,23 @@ static bool dd_present(struct vr_dump *d, uint64_t pfn)
 	return p && bit_set(p, pfn);
 }
 
+static enum vr_page_state dd_page_state(struct vr_dump *d, uint64_t pfn)
+{
+	struct dd_state *st = d->priv;
+	if (pfn >= st->max_mapnr)
+		return VR_PAGE_ABSENT;
+	struct part *p = (struct part *)find_part(st, pfn);
+	if (!p)
+		return VR_PAGE_ABSENT;
+	if (!bit_set(p, pfn))
+		return VR_PAGE_EXCLUDED;
+	if (!p->rank && vr_error_catch(build_rank(p)))
+		return VR_PAGE_ABSENT;
+	/* the shared zero page (-1) is held too */
+	int r = desc_intact(p, rank_fast(p, pfn) - p->start_rank, st->block_size);
+	return r ? VR_PAGE_PRESENT : VR_PAGE_CUT;
+}
+
 static struct vr_error *decompress(struct dd_state *st, uint32_t flags, const uint8_t *in,
 				   size_t in_len, uint8_t *out)
 {
@@ -661,4 +760,5 @@ const struct vr_format vr_format_diskdump = {
 	.close = dd_close,
 	.read = dd_read,
 	.present = dd_present,
+	.page_state = dd_page_state,
 };

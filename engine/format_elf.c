@@ -27,6 +27,7 @@
 struct seg {
 	uint64_t start; /* paddr or vaddr */
 	uint64_t filesz, memsz;
+	uint64_t written;  /* p_filesz as the header says it; more than filesz when cut */
 	uint64_t offset;
 	uint64_t paddr; /* for the vaddr map */
 };
@@ -253,15 +254,17 @@ static struct vr_error *elf_open(struct vr_dump *d, const uint8_t *head, size_t 
 					       "%s: program header %u at offset 0x%" PRIx64
 					       ": segment wraps the address space",
 					       path, i, where);
+		uint64_t written = filesz;
 		if (off > s->size || filesz > s->size - off) {
 			/* a truncated dump: the rest of the segment is missing */
 			d->info.incomplete = true;
 			filesz = off > s->size ? 0 : s->size - off;
+			d->info.pages_cut += (written - filesz) / VR_PAGE_SIZE;
 		}
-		st->phys[st->n_phys++] = (struct seg){ paddr, filesz, memsz, off, paddr };
+		st->phys[st->n_phys++] = (struct seg){ paddr, filesz, memsz, written, off, paddr };
 		/* QEMU without paging writes p_vaddr 0: no virtual map then */
 		if (vaddr)
-			st->virt[st->n_virt++] = (struct seg){ vaddr, filesz, memsz, off, paddr };
+			st->virt[st->n_virt++] = (struct seg){ vaddr, filesz, memsz, written, off, paddr };
 	}
 	qsort(st->phys, st->n_phys, sizeof(*st->phys), cmp_seg);
 	qsort(st->virt, st->n_virt, sizeof(*st->virt), cmp_seg);
@@ -314,6 +317,18 @@ static bool elf_present(struct vr_dump *d, uint64_t pfn)
 	return find(st->phys, st->phys_maxend, st->n_phys, pfn * VR_PAGE_SIZE, true) != NULL;
 }
 
+static enum vr_page_state elf_page_state(struct vr_dump *d, uint64_t pfn)
+{
+	struct elf_state *st = d->priv;
+	uint64_t paddr = pfn * VR_PAGE_SIZE;
+	if (find(st->phys, st->phys_maxend, st->n_phys, paddr, true))
+		return VR_PAGE_PRESENT;
+	const struct seg *sg = find(st->phys, st->phys_maxend, st->n_phys, paddr, false);
+	if (!sg)
+		return VR_PAGE_ABSENT;
+	return paddr - sg->start < sg->written ? VR_PAGE_CUT : VR_PAGE_EXCLUDED;
+}
+
 static struct vr_error *elf_vtop(const struct vr_dump *d, uint64_t vaddr, uint64_t *ret)
 {
 	const struct elf_state *st = d->priv;
@@ -331,5 +346,6 @@ const struct vr_format vr_format_elf = {
 	.close = elf_close,
 	.read = elf_read,
 	.present = elf_present,
+	.page_state = elf_page_state,
 	.vtop = elf_vtop,
 };

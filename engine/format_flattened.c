@@ -8,7 +8,13 @@
  * Rather than rebuild the file (makedumpfile -R), we index the records
  * once into sorted, non-overlapping extents and serve reads of the
  * reconstructed file from them (vr_source_pread); a later record wins where
- * records overlap, as it would when rebuilding. */
+ * records overlap, as it would when rebuilding.
+ *
+ * A record header that cannot be right (a negative or huge offset or size)
+ * does not cost the records after it: the index resumes at the next place
+ * where a chain of sound headers starts (a plausible header, and the two
+ * its sizes lead to, or the end record, or the file's end). What is lost is
+ * said in the source's damage note; those bytes read as a hole. */
 #include <inttypes.h>
 #include <string.h>
 
@@ -133,11 +139,85 @@ out:
 
 /* Buffered sequential reader over the raw file for the record headers. */
 struct reader {
-	int fd;
 	uint8_t buf[1 << 16];
 	uint64_t buf_pos;
 	size_t buf_len;
 };
+
+/* The 16 bytes of a record header at pos through the reader. */
+static struct vr_error *read_header(const struct vr_source *s, struct reader *rd, uint64_t pos,
+				    int64_t *off, int64_t *len)
+{
+	if (pos < rd->buf_pos || pos + 16 > rd->buf_pos + rd->buf_len) {
+		uint64_t left = s->file_size - pos;
+		size_t want = left < sizeof(rd->buf) ? (size_t)left : sizeof(rd->buf);
+		struct vr_error *err = vr_source_pread(s, rd->buf, want, pos, "flattened record header");
+		if (err)
+			return err;
+		rd->buf_pos = pos;
+		rd->buf_len = want;
+	}
+	const uint8_t *h = rd->buf + (pos - rd->buf_pos);
+	*off = (int64_t)vr_be64(h);
+	*len = (int64_t)vr_be64(h + 8);
+	return NULL;
+}
+
+static bool is_end(int64_t off, int64_t len)
+{
+	return off == -1 && len == -1;
+}
+
+/* A header makedumpfile could have written: a data offset inside a file of
+ * at most 4 PiB, a size of at most 1 TiB. */
+static bool plausible(int64_t off, int64_t len)
+{
+	return off >= 0 && len > 0 && (uint64_t)off <= (1ull << 52) && (uint64_t)len <= (1ull << 40);
+}
+
+/* Whether a chain of sound headers starts at pos: depth more headers after
+ * a plausible one, each record's data inside the file, ending early at the
+ * end record or exactly at the file's end. */
+static bool chain_at(const struct vr_source *s, uint64_t pos, int depth)
+{
+	for (int i = 0; i <= depth; i++) {
+		if (pos >= s->file_size)
+			return pos == s->file_size; /* the file ends after a record */
+		if (pos + 16 > s->file_size)
+			return false;
+		uint8_t h[16];
+		if (vr_error_catch(vr_source_pread(s, h, sizeof(h), pos, "flattened record header")))
+			return false;
+		int64_t off = (int64_t)vr_be64(h), len = (int64_t)vr_be64(h + 8);
+		if (is_end(off, len))
+			return true;
+		/* Resynchronising demands more than the plain walk: sizes
+		 * makedumpfile's buffered writes produce. */
+		if (!plausible(off, len) || (uint64_t)len > (1ull << 32) ||
+		    (uint64_t)len > s->file_size - pos - 16)
+			return false;
+		pos += 16 + (uint64_t)len;
+	}
+	return true;
+}
+
+/* Where the records resume after a bad header at pos: past the record when
+ * its size still leads to sound headers (only the offset was hit), else the
+ * next byte from which a sound chain starts; 0 when none does. */
+static uint64_t resync(const struct vr_source *s, struct reader *rd, uint64_t pos, int64_t len)
+{
+	if (len > 0 && (uint64_t)len <= s->file_size - pos - 16 &&
+	    pos + 16 + (uint64_t)len < s->file_size && chain_at(s, pos + 16 + (uint64_t)len, 2))
+		return pos + 16 + (uint64_t)len;
+	for (uint64_t q = pos + 1; q + 16 <= s->file_size; q++) {
+		int64_t o, l;
+		if (vr_error_catch(read_header(s, rd, q, &o, &l)))
+			return 0;
+		if ((plausible(o, l) || is_end(o, l)) && chain_at(s, q, 2))
+			return q;
+	}
+	return 0;
+}
 
 struct vr_error *vr_flattened_index(struct vr_source *s)
 {
@@ -162,35 +242,35 @@ struct vr_error *vr_flattened_index(struct vr_source *s)
 				       s->path, version);
 
 	struct rec *recs = NULL;
-	size_t n = 0, cap = 0;
-	uint64_t pos = FLAT_HEADER_SIZE, size = 0;
-	bool sorted = true;
+	size_t n = 0, cap = 0, n_bad = 0;
+	uint64_t pos = FLAT_HEADER_SIZE, size = 0, first_bad = 0, skipped = 0;
+	bool sorted = true, lost_tail = false, ended = false;
 	struct reader *rd = malloc(sizeof(*rd));
 	if (!rd)
 		return &vr_error_oom;
-	rd->fd = s->fd;
 	rd->buf_len = 0;
 	rd->buf_pos = 0;
 	while (pos + 16 <= s->file_size) {
-		if (pos < rd->buf_pos || pos + 16 > rd->buf_pos + rd->buf_len) {
-			uint64_t left = s->file_size - pos;
-			size_t want = left < sizeof(rd->buf) ? (size_t)left : sizeof(rd->buf);
-			err = vr_source_pread(s, rd->buf, want, pos, "flattened record header");
-			if (err)
-				goto fail;
-			rd->buf_pos = pos;
-			rd->buf_len = want;
-		}
-		const uint8_t *h = rd->buf + (pos - rd->buf_pos);
-		int64_t off = (int64_t)vr_be64(h), len = (int64_t)vr_be64(h + 8);
-		if (off == -1 && len == -1)
-			break;
-		if (off < 0 || len <= 0 || (uint64_t)off > (1ull << 52) || (uint64_t)len > (1ull << 40)) {
-			err = vr_error_create(VR_ERR_FORMAT,
-					      "%s: flattened record at offset 0x%" PRIx64
-					      ": bad offset %" PRId64 " or size %" PRId64,
-					      s->path, pos, off, len);
+		int64_t off, len;
+		err = read_header(s, rd, pos, &off, &len);
+		if (err)
 			goto fail;
+		if (is_end(off, len)) {
+			ended = true;
+			break;
+		}
+		if (!plausible(off, len)) {
+			if (!n_bad++)
+				first_bad = pos;
+			uint64_t next = resync(s, rd, pos, len);
+			if (!next) {
+				skipped += s->file_size - pos;
+				lost_tail = true;
+				break;
+			}
+			skipped += next - pos;
+			pos = next;
+			continue;
 		}
 		uint64_t data = pos + 16, l = (uint64_t)len;
 		if (l > s->file_size - data)
@@ -212,6 +292,24 @@ struct vr_error *vr_flattened_index(struct vr_source *s)
 	}
 	free(rd);
 	rd = NULL;
+	s->truncated = !ended;
+	if (n_bad && !n) {
+		err = vr_error_create(VR_ERR_FORMAT,
+				      "%s: flattened record at offset 0x%" PRIx64
+				      ": bad header, and no sound record after it",
+				      s->path, first_bad);
+		goto fail;
+	}
+	if (n_bad) {
+		s->damage = vr_asprintf("%zu bad flattened record header%s (the first at offset 0x%" PRIx64
+					"): %" PRIu64 " bytes skipped%s",
+					n_bad, n_bad == 1 ? "" : "s", first_bad, skipped,
+					lost_tail ? ", up to the end of the file" : ", the records after read");
+		if (!s->damage) {
+			err = &vr_error_oom;
+			goto fail;
+		}
+	}
 
 	struct vr_flat_extent *ext = NULL;
 	size_t n_ext = 0;
@@ -246,6 +344,8 @@ struct vr_error *vr_flattened_index(struct vr_source *s)
 fail:
 	free(rd);
 	free(recs);
+	free(s->damage);
+	s->damage = NULL;
 	return err;
 }
 
@@ -257,6 +357,8 @@ static struct vr_error *flattened_open(struct vr_dump *d, const uint8_t *head, s
 	struct vr_error *err = vr_flattened_index(s);
 	if (err)
 		return err;
+	d->info.damage = s->damage;
+	d->info.incomplete |= s->truncated;
 	uint8_t inner_head[VR_PROBE_HEAD];
 	size_t n = s->size < sizeof(inner_head) ? (size_t)s->size : sizeof(inner_head);
 	err = vr_source_pread(s, inner_head, n, 0, "the flattened content's header");

@@ -84,28 +84,47 @@ static bool kernel_line(const uint8_t *p, size_t n)
 	return false;
 }
 
-static bool mostly_printable(const uint8_t *p, size_t n)
+/* Bytes of a text: how many are printable (or tab, newline, CR, ESC for
+ * colour codes, backspace, form feed, UTF-8). */
+static size_t printable_bytes(const uint8_t *p, size_t n)
 {
-	size_t bad = 0;
+	size_t good = 0;
 	for (size_t i = 0; i < n; i++) {
 		uint8_t c = p[i];
-		if (c == 0)
-			return false;
-		/* tab, newline, CR, ESC (colour codes), backspace and UTF-8 are fine */
-		if (c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != 0x1b && c != '\b' &&
-		    c != '\f')
-			bad++;
-		if (c == 0x7f)
-			bad++;
+		if ((c >= 0x20 && c != 0x7f) || c == '\t' || c == '\n' || c == '\r' || c == 0x1b ||
+		    c == '\b' || c == '\f')
+			good++;
 	}
-	return bad * 100 <= n;
+	return good;
+}
+
+/* Lines that look like a kernel log's in the first bytes of a text. A serial
+ * console capture may carry binary junk before, inside or after the log, a
+ * NUL byte, or lines that end in CR alone. */
+static size_t kernel_lines(const uint8_t *p, size_t len, size_t enough)
+{
+	size_t found = 0;
+	const uint8_t *end = p + len;
+	while (p < end && found < enough) {
+		size_t n = 0;
+		while (p + n < end && p[n] != '\n' && !(p[n] == '\r' && (p + n + 1 == end || p[n + 1] != '\n')))
+			n++;
+		const uint8_t *q = p;
+		size_t m = n;
+		/* a console capture may prefix lines with CR, NULs or escape codes */
+		while (m && (*q == '\r' || *q == ' ' || *q == '\0')) {
+			q++;
+			m--;
+		}
+		found += kernel_line(q, m);
+		p += n + 1;
+	}
+	return found;
 }
 
 static struct vr_error *text_open(struct vr_dump *d, const uint8_t *head, size_t head_len)
 {
 	struct vr_source *s = &d->src[0];
-	if (!mostly_printable(head, head_len))
-		return VR_FORMAT_NOT_MINE;
 	if (s->size > VR_MAX_TEXT_BYTES)
 		return vr_error_create(VR_ERR_LIMIT,
 				       "%s: kernel log of %" PRIu64 " bytes exceeds the limit of %llu",
@@ -122,22 +141,14 @@ static struct vr_error *text_open(struct vr_dump *d, const uint8_t *head, size_t
 		return vr_error_wrap(err, "%s", s->path);
 	}
 	text[scan] = '\0';
-	bool found = false;
-	const uint8_t *p = (const uint8_t *)text, *end = p + scan;
-	while (p < end && !found) {
-		const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		/* a console capture may prefix lines with CR or escape codes */
-		while (n && (*p == '\r' || *p == ' ')) {
-			p++;
-			n--;
-		}
-		found = kernel_line(p, n);
-		p += n + 1;
-	}
-	if (!found || !mostly_printable((const uint8_t *)text, scan)) {
+	/* A kernel log: one kernel log line in a mostly printable text, or
+	 * several among junk (a binary file seldom holds even one). */
+	size_t good = printable_bytes((const uint8_t *)text, scan);
+	size_t lines = kernel_lines((const uint8_t *)text, scan, 3);
+	bool is_text = lines >= 3 || (lines >= 1 && good * 2 >= scan);
+	if (!is_text) {
 		free(text);
-		if (!found && mostly_printable(head, head_len))
+		if (printable_bytes(head, head_len) * 100 >= head_len * 99)
 			return vr_error_create(VR_ERR_FORMAT,
 					       "%s: not a crash dump or kernel log (text without "
 					       "kernel log lines)",

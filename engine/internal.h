@@ -9,6 +9,10 @@
 #include "kernel.h"
 #include "vmcoreinfo.h"
 
+/* The most tasks the engine keeps (the task list and those known only
+ * from the log). */
+#define VR_MAX_TASKS (1u << 20)
+
 struct vr_symtab;   /* symbols.c */
 struct vr_dwarf;    /* dwarf.c */
 struct vr_types;    /* types.c: layout cache over VMCOREINFO, BTF, DWARF */
@@ -62,6 +66,7 @@ struct vr_kernel {
 
 	char **module_dirs;
 	size_t n_module_dirs;
+	char *log_path;                  /* vr_open_options.log_path */
 
 	/* Facts collected so far (collectors later in the order read earlier
 	 * ones: the unwinder reads tasks and modules). */
@@ -69,6 +74,17 @@ struct vr_kernel {
 
 	/* Small cache of translated pages: see memory.c */
 	void *mem_cache;
+
+	/* Pages the collectors needed and the dump lacks, by what became of
+	 * them (vr_kernel_note_miss()): the filter left them out, or the
+	 * file's cut end lost them. */
+	bool collecting;
+	struct vr_misses {
+		uint64_t pfns[256]; /* distinct pages, the first 256 */
+		size_t n;
+		bool more;          /* more than the pfns kept */
+		uint64_t first_vaddr;
+	} miss_excluded, miss_cut;
 
 	/* Tests only: unwind with DWARF CFI alone, as if the kernel had no
 	 * ORC (tests/tools/probe_cfi.c compares the two). */
@@ -80,6 +96,11 @@ void vr_dwarf_destroy(struct vr_dwarf *d);   /* dwarf.c */
 void vr_btf_destroy(struct vr_btf *b);       /* btf.c */
 void vr_orc_destroy(struct vr_orc *o);       /* unwind_orc.c */
 void vr_memory_deinit(struct vr_kernel *k);  /* memory.c: frees k->mem_cache */
+/* memory.c: a read of page paddr (at vaddr, 0 unknown) failed with err:
+ * while the collectors run, tally the page when the dump's filter or its
+ * cut end took it. */
+void vr_kernel_note_miss(struct vr_kernel *k, uint64_t vaddr, uint64_t paddr,
+			 const struct vr_error *err);
 
 /* ---- memory.c ---- */
 /* Read with a translation; reports VR_ERR_FAULT / VR_ERR_NOT_PRESENT. */
@@ -145,6 +166,12 @@ bool vr_member_off(struct vr_kernel *k, const char *type, const char *member, ui
  * the caller as the step's status. A collector that produced part of its
  * facts returns an error of code VR_ERR_NOT_PRESENT/FAULT after filling
  * what it could and the step is "partial". ---- */
+/* percpu.c: the address of CPU cpu's copy of per-CPU variable sym, and the
+ * possible CPUs (present[c] set for each; returns one more than the
+ * highest). */
+struct vr_error *vr_percpu_addr(struct vr_kernel *k, int cpu, const char *sym, uint64_t *ret);
+int vr_possible_cpus(struct vr_kernel *k, uint8_t *present, int max);
+
 struct vr_error *vr_collect_system(struct vr_kernel *k, struct vr_facts *f);   /* system.c */
 struct vr_error *vr_collect_log(struct vr_kernel *k, struct vr_facts *f);      /* printk.c */
 struct vr_error *vr_collect_tasks(struct vr_kernel *k, struct vr_facts *f);    /* tasks.c */
@@ -152,6 +179,7 @@ struct vr_error *vr_collect_modules(struct vr_kernel *k, struct vr_facts *f);  /
 struct vr_error *vr_collect_cpus(struct vr_kernel *k, struct vr_facts *f);     /* stack.c: cpus[] + traces */
 struct vr_error *vr_collect_blocked(struct vr_kernel *k, struct vr_facts *f);  /* stack.c: traces of D tasks */
 struct vr_error *vr_collect_panic(struct vr_kernel *k, struct vr_facts *f);    /* panic.c */
+struct vr_error *vr_collect_log_tasks(struct vr_kernel *k, struct vr_facts *f); /* logtasks.c */
 
 /* ---- unwinder (unwind.c, unwind_orc.c) ---- */
 /* Unwind from regs (a CPU's saved registers, or a switch frame), appending

@@ -5,6 +5,7 @@
 #include "internal.h"
 
 #include <gelf.h>
+#include <inttypes.h>
 #include <libelf.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,7 +37,9 @@ static void input_from_dump(struct vr_kernel *k, const char *path)
 	in->form = di->form;
 	in->compression = di->compression;
 	in->dump_level = di->dump_level;
-	in->partial = di->incomplete;
+	in->incomplete = di->incomplete;
+	in->partial = di->incomplete || di->damage || di->dump_level > 0 ||
+		      (di->pages_total && di->pages_present < di->pages_total);
 	in->size_bytes = di->size_bytes;
 	in->pages_total = di->pages_total;
 	in->pages_present = di->pages_present;
@@ -62,11 +65,26 @@ struct vr_error *vr_kernel_open(const struct vr_open_options *opts, struct vr_di
 		return err;
 	}
 	input_from_dump(k, opts->dump_paths[0]);
-	if (k->input.partial)
-		vr_diag_warn(diag, "%s: the dump is marked incomplete: the capture was cut short",
+	const struct vr_dump_info *di = vr_dump_get_info(k->dump);
+	if (k->input.incomplete && di->pages_cut && di->pages_present)
+		vr_diag_warn(diag, "%s: the dump is cut short: %" PRIu64 " of its %" PRIu64
+			     " dumped pages (%.0f%%) are lost with its end",
+			     opts->dump_paths[0], di->pages_cut, di->pages_present,
+			     100.0 * (double)di->pages_cut / (double)di->pages_present);
+	else if (k->input.incomplete)
+		vr_diag_warn(diag, "%s: the dump is incomplete: the capture was cut short",
 			     opts->dump_paths[0]);
+	/* From here until the collectors are done, pages they need and the
+	 * dump lacks are tallied (vr_kernel_note_miss()). */
+	k->collecting = true;
+	if (vr_dump_get_info(k->dump)->damage)
+		vr_diag_warn(diag, "%s: %s", opts->dump_paths[0], vr_dump_get_info(k->dump)->damage);
 	record(diag, "open", t0, NULL);
 
+	if (opts->log_path && !(k->log_path = vr_strdup(opts->log_path))) {
+		vr_kernel_destroy(k);
+		return &vr_error_oom;
+	}
 	if (opts->n_module_dirs) {
 		k->module_dirs = calloc(opts->n_module_dirs, sizeof(char *));
 		for (size_t i = 0; k->module_dirs && i < opts->n_module_dirs; i++)
@@ -136,6 +154,7 @@ void vr_kernel_destroy(struct vr_kernel *k)
 	for (size_t i = 0; i < k->n_module_dirs; i++)
 		free(k->module_dirs[i]);
 	free(k->module_dirs);
+	free(k->log_path);
 	struct vr_input_info *in = &k->input;
 	free(in->path);
 	free(in->vmlinux_path);
@@ -160,6 +179,7 @@ struct collector {
 	const char *name;
 	struct vr_error *(*run)(struct vr_kernel *k, struct vr_facts *f);
 	bool needs_memory;
+	bool needs_log;
 };
 
 /* Order matters: the unwinder reads tasks and modules (module symbols and
@@ -172,7 +192,45 @@ static const struct collector collectors[] = {
 	{"cpus", vr_collect_cpus, true},
 	{"blocked-tasks", vr_collect_blocked, true},
 	{"panic", vr_collect_panic, false},
+	{"log-tasks", vr_collect_log_tasks, false, true},
 };
+
+/* What the missing pages cost, and when the filter took kernel data, why
+ * and what to do. Dump levels leave out zero pages (1), page cache (2, 4),
+ * user pages (8) and free pages (16), never the kernel's own data: a page
+ * table, a task_struct or kernel stack, the log buffer. A makedumpfile
+ * that misreads a kernel's page flags (one that does not support its
+ * release) excludes them anyway. */
+static void report_misses(struct vr_kernel *k, struct vr_diag *diag)
+{
+	const struct vr_misses *c = &k->miss_cut, *x = &k->miss_excluded;
+	const struct vr_dump_info *di = vr_dump_get_info(k->dump);
+	const char *path = vr_dump_path(k->dump);
+	char first[64] = "";
+	if (c->n) {
+		if (c->first_vaddr)
+			snprintf(first, sizeof(first), " (the first at 0x%" PRIx64 ")", c->first_vaddr);
+		vr_diag_warn(diag, "%s: the cut cost %s%zu page%s of kernel data vmreport read%s",
+			     path, c->more ? "more than " : "", c->n, c->n == 1 && !c->more ? "" : "s",
+			     first);
+	}
+	if (x->n && di->dump_level > 0) {
+		const char *rel = k->facts && k->facts->system.release ? k->facts->system.release
+				  : di->release[0]				    ? di->release
+										    : "?";
+		first[0] = '\0';
+		if (x->first_vaddr)
+			snprintf(first, sizeof(first), " (the first at 0x%" PRIx64 ")", x->first_vaddr);
+		vr_diag_warn(diag,
+			     "%s: the dump's filter (dump level %d) excluded %s%zu page%s of kernel data "
+			     "vmreport read%s; dump levels leave out only zero, page-cache, user and free "
+			     "pages, so the makedumpfile that wrote it misread the memory of kernel %s, as "
+			     "versions that do not support that release do: save with a makedumpfile that "
+			     "supports it, or with dump level 1",
+			     path, di->dump_level, x->more ? "more than " : "", x->n,
+			     x->n == 1 && !x->more ? "" : "s", first, rel);
+	}
+}
 
 void vr_kernel_collect(struct vr_kernel *k, struct vr_facts *facts, struct vr_diag *diag)
 {
@@ -181,7 +239,7 @@ void vr_kernel_collect(struct vr_kernel *k, struct vr_facts *facts, struct vr_di
 		size_t len = 0;
 		const char *text = vr_dump_text(k->dump, &len);
 		if (text) {
-			facts->text = vr_strndup(text, len);
+			facts->text = vr_memdup(text, len);
 			facts->text_len = facts->text ? len : 0;
 		}
 	}
@@ -191,10 +249,16 @@ void vr_kernel_collect(struct vr_kernel *k, struct vr_facts *facts, struct vr_di
 			vr_diag_step(diag, c->name, "skipped", 0, "the input is a kernel log, not a memory dump");
 			continue;
 		}
+		if (c->needs_log && !facts->log.n_records) {
+			vr_diag_step(diag, c->name, "skipped", 0, "no kernel log");
+			continue;
+		}
 		double t0 = vr_now_ms();
 		struct vr_error *err = c->run(k, facts);
 		if (err && (err->code == VR_ERR_NOT_PRESENT || err->code == VR_ERR_FAULT))
 			k->input.partial = true;
 		record(diag, c->name, t0, err);
 	}
+	k->collecting = false;
+	report_misses(k, diag);
 }

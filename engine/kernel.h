@@ -16,6 +16,8 @@ struct vr_open_options {
 	const char *const *module_dirs;
 	size_t n_module_dirs;
 	bool no_discovery;             /* do not search for a vmlinux (tests) */
+	const char *log_path;          /* a kernel log saved beside the dump (vmcore-dmesg.txt,
+					* dmesg.*): read when the dump's own log is missing or cut */
 };
 
 /* What the report's "input" says. */
@@ -24,7 +26,10 @@ struct vr_input_info {
 	const char *form;        /* "elf", "kdump", "flattened", "qemu-elf", "qemu-kdump", "text", "split" */
 	const char *compression; /* "none", "zlib", "lzo", "snappy", "zstd", "mixed", NULL unknown */
 	int dump_level;          /* -1 unknown */
-	bool partial;            /* incomplete dump, or pages the report needed were missing */
+	bool partial;            /* the dump lacks some of the machine's memory: filtered by
+				  * dump level, pages excluded, truncated or flagged incomplete,
+				  * or pages the report needed missing (crash's "[PARTIAL DUMP]") */
+	bool incomplete;         /* truncated, or flagged incomplete by its writer */
 	uint64_t size_bytes;
 	uint64_t pages_total;    /* pages of RAM the dump describes, 0 unknown */
 	uint64_t pages_present;  /* of those, pages it holds */
@@ -63,6 +68,12 @@ struct vr_error *vr_kernel_translate(struct vr_kernel *k, uint64_t vaddr, uint64
 void vr_kernel_symbolize(struct vr_kernel *k, struct vr_frame *f, bool is_return_address);
 
 struct vr_error *vr_kernel_symbol_address(struct vr_kernel *k, const char *name, uint64_t *ret);
+
+/* Adds to t the frames of functions that tail-called the frame above them
+ * (marked inferred): where the direct call before a frame's return address
+ * targets another function than the frame above it. Needs dump memory;
+ * without it t is left as it is. Fails only on out-of-memory. */
+struct vr_error *vr_trace_infer_tail_calls(struct vr_kernel *k, struct vr_trace *t);
 
 /* Name of the member of struct type that holds byte offset (e.g.
  * "task_struct", 0x5a8 -> "mm"); nested members dotted ("thread.sp"). */

@@ -56,6 +56,36 @@ struct vr_error *vr_kernel_translate(struct vr_kernel *k, uint64_t vaddr, uint64
 	return NULL;
 }
 
+void vr_kernel_note_miss(struct vr_kernel *k, uint64_t vaddr, uint64_t paddr,
+			 const struct vr_error *err)
+{
+	if (!k->collecting || !err || err->code != VR_ERR_NOT_PRESENT)
+		return;
+	enum vr_page_state st = vr_dump_page_state(k->dump, paddr);
+	struct vr_misses *m = st == VR_PAGE_EXCLUDED ? &k->miss_excluded
+			      : st == VR_PAGE_CUT    ? &k->miss_cut
+						     : NULL;
+	if (!m)
+		return;
+	/* The kernel frees its init code and data after boot: a return
+	 * address left in them (the boot CPU's idle stack) is no kernel data
+	 * lost. */
+	uint64_t ib, ie;
+	if (vaddr && vr_sym(k, "__init_begin", &ib) && vr_sym(k, "__init_end", &ie) && vaddr >= ib &&
+	    vaddr < ie)
+		return;
+	uint64_t pfn = paddr / VR_PAGE_SIZE;
+	for (size_t i = 0; i < m->n; i++)
+		if (m->pfns[i] == pfn)
+			return;
+	if (!m->first_vaddr)
+		m->first_vaddr = vaddr;
+	if (m->n < sizeof(m->pfns) / sizeof(m->pfns[0]))
+		m->pfns[m->n++] = pfn;
+	else
+		m->more = true;
+}
+
 struct vr_error *vr_kernel_read(struct vr_kernel *k, uint64_t vaddr, void *buf, size_t len)
 {
 	uint8_t *out = buf;
@@ -68,8 +98,10 @@ struct vr_error *vr_kernel_read(struct vr_kernel *k, uint64_t vaddr, void *buf, 
 		if (err)
 			return err;
 		err = vr_dump_read_phys(k->dump, paddr, out, chunk);
-		if (err)
+		if (err) {
+			vr_kernel_note_miss(k, vaddr, paddr, err);
 			return vr_error_wrap(err, "0x%016" PRIx64 " (physical 0x%" PRIx64 ")", vaddr, paddr);
+		}
 		out += chunk;
 		len -= chunk;
 		vaddr += chunk;

@@ -17,9 +17,12 @@
 #include <string.h>
 
 #include "internal.h"
+#include "klog.h"
 #include "log.h"
+#include "strings.h"
 
-#define VR_MAX_CPUS 8192
+#define VR_LOG_LINE_MAX 4096 /* longer lines are cut for reading */
+
 
 static struct vr_error *add_source(struct vr_panic *p, size_t *cap, char *s)
 {
@@ -58,13 +61,14 @@ static bool each_line(const struct vr_log *log, size_t from, size_t to,
 	return false;
 }
 
-static const char *find_in(struct line l, const char *needle)
+/* The message of a log line (engine/klog.c), NUL-terminated in buf. */
+static const char *message_of(struct line l, char *buf, size_t cap)
 {
-	size_t nl = strlen(needle);
-	for (size_t i = 0; i + nl <= l.n; i++)
-		if (!memcmp(l.s + i, needle, nl))
-			return l.s + i;
-	return NULL;
+	size_t n = l.n < cap - 1 ? l.n : cap - 1;
+	memcpy(buf, l.s, n);
+	buf[n] = '\0';
+	const char *m = vr_klog_message(buf);
+	return m ? m : "";
 }
 
 struct panic_line {
@@ -76,14 +80,16 @@ struct panic_line {
 static bool find_panic(struct line l, size_t rec, void *ctx)
 {
 	struct panic_line *pl = ctx;
+	char buf[VR_LOG_LINE_MAX];
+	const char *m = message_of(l, buf, sizeof(buf));
 	/* kernel/panic.c panic(): pr_emerg("Kernel panic - not syncing: %s\n") */
-	static const char tag[] = "Kernel panic - not syncing: ";
-	const char *p = find_in(l, tag);
-	/* Not panic()'s closing "---[ end Kernel panic - not syncing: ... ]---" */
-	if (p && !(p - l.s >= 9 && !memcmp(p - 9, "---[ end ", 9))) {
+	if (vr_klog_classify(m).type == VR_KLOG_PANIC) {
+		static const char tag[] = "Kernel panic - not syncing";
+		const char *p = vr_str_skip_ws(m) + sizeof(tag) - 1;
+		if (*p == ':')
+			p++;
 		free(pl->msg);
-		p += sizeof(tag) - 1;
-		pl->msg = vr_strndup(p, (size_t)(l.s + l.n - p));
+		pl->msg = vr_strdup(vr_str_skip_ws(p));
 		pl->rec = rec;
 		pl->found = true;
 	}
@@ -95,8 +101,9 @@ static bool find_panic(struct line l, size_t rec, void *ctx)
 static bool find_die(struct line l, size_t rec, void *ctx)
 {
 	struct panic_line *pl = ctx;
-	const char *p = find_in(l, " [#");
-	if (p && p + 3 < l.s + l.n && p[3] >= '0' && p[3] <= '9') {
+	char buf[VR_LOG_LINE_MAX];
+	const char *m = message_of(l, buf, sizeof(buf));
+	if (vr_klog_has_die_counter(m) && vr_klog_classify(m).type == VR_KLOG_DIE) {
 		pl->rec = rec;
 		pl->found = true;
 	}
@@ -104,31 +111,30 @@ static bool find_die(struct line l, size_t rec, void *ctx)
 }
 
 /* The headline of the oops whose die line is in record die: the earliest
- * "BUG: ..." / "kernel BUG at ..." line of the few records before it, else
- * the die line itself. An oops sent straight to kdump (oops_end() calls
- * crash_kexec() before panic()) leaves no panic line. */
+ * report headline ("BUG: ...", "kernel BUG at ...", "Unable to handle
+ * ...") of the few records before it, else the die line itself. An oops
+ * sent straight to kdump (oops_end() calls crash_kexec() before panic())
+ * leaves no panic line. */
 static char *oops_headline(const struct vr_log *log, size_t die)
 {
-	static const char *const heads[] = {"BUG: ", "kernel BUG at ", "Unable to handle", NULL};
 	size_t from = die >= 4 ? die - 4 : 0;
+	char buf[VR_LOG_LINE_MAX];
 	for (size_t i = from; i < die; i++) {
 		const char *t = log->records[i].text;
-		for (int h = 0; t && heads[h]; h++) {
-			const char *p = strstr(t, heads[h]);
-			if (p) {
-				const char *nl = strchr(p, '\n');
-				return vr_strndup(p, nl ? (size_t)(nl - p) : strlen(p));
-			}
+		for (const char *ln = t; ln && *ln;) {
+			const char *nl = strchr(ln, '\n');
+			struct line l = {ln, nl ? (size_t)(nl - ln) : strlen(ln)};
+			const char *m = message_of(l, buf, sizeof(buf));
+			if (vr_klog_classify(m).type == VR_KLOG_REPORT)
+				return vr_strdup(m);
+			ln = nl ? nl + 1 : NULL;
 		}
 	}
 	const char *t = log->records[die].text ? log->records[die].text : "";
-	/* 6.12 prefixes every die line with "Oops: " (then "Oops: Oops:
-	 * 0000" for a page fault); drop it so that every release says the
-	 * same "general protection fault, ..." / "Oops: 0000 ...". */
-	if (!strncmp(t, "Oops: ", 6) && !(t[6] >= '0' && t[6] <= '9'))
-		t += 6;
-	const char *nl = strchr(t, '\n');
-	return vr_strndup(t, nl ? (size_t)(nl - t) : strlen(t));
+	struct line l = {t, strcspn(t, "\n")};
+	/* Every release says the same "general protection fault, ..." /
+	 * "Oops: 0000 ..." (vr_klog_die_text()). */
+	return vr_strdup(vr_klog_die_text(message_of(l, buf, sizeof(buf))));
 }
 
 struct cpu_line {
@@ -138,67 +144,23 @@ struct cpu_line {
 	bool found;
 };
 
-static bool parse_int(const char **p, const char *end, int *ret)
-{
-	const char *s = *p;
-	long v = 0;
-	int nd = 0;
-	while (s < end && *s >= '0' && *s <= '9' && nd < 9) {
-		v = v * 10 + (*s++ - '0');
-		nd++;
-	}
-	if (!nd)
-		return false;
-	*ret = (int)v;
-	*p = s;
-	return true;
-}
-
-/* "CPU: 1 PID: 83 Comm: sh Tainted: ..." (6.1), "CPU: 1 UID: 0 PID: 83
- * Comm: sh ..." (6.12 prints the UID as well). */
+/* The report's task line, "CPU: 1 PID: 83 Comm: sh ..." (engine/klog.c). */
 static bool find_cpu_line(struct line l, size_t rec, void *ctx)
 {
 	struct cpu_line *cl = ctx;
-	const char *p = find_in(l, "CPU: "), *end = l.s + l.n;
-	if (!p)
+	char buf[VR_LOG_LINE_MAX];
+	const char *m = message_of(l, buf, sizeof(buf));
+	struct vr_klog_task t;
+	if (!vr_klog_task_line(m, &t) || t.cpu < 0)
 		return false;
-	const char *start = p;
-	p += 5;
-	int cpu, pid;
-	if (!parse_int(&p, end, &cpu))
-		return false;
-	struct line rest = {p, (size_t)(end - p)};
-	const char *q = find_in(rest, " PID: ");
-	if (!q || q - p > 16)
-		return false;
-	q += 6;
-	if (!parse_int(&q, end, &pid) || (size_t)(end - q) < 7 || memcmp(q, " Comm: ", 7))
-		return false;
-	q += 7;
-	/* The comm runs to " Tainted:" / " Not tainted" (it may hold
-	 * spaces), else to the next space. */
-	struct line c = {q, (size_t)(end - q)};
-	static const char *const ends[] = {" Kdump: loaded", " Tainted: ", " Not tainted", NULL};
-	const char *e = NULL;
-	for (int i = 0; ends[i]; i++) {
-		const char *x = find_in(c, ends[i]);
-		if (x && (!e || x < e))
-			e = x;
-	}
-	if (!e) {
-		e = memchr(q, ' ', (size_t)(end - q));
-		if (!e)
-			e = end;
-	}
-	size_t n = (size_t)(e - q);
-	if (n > 16)
-		n = 16;
-	cl->cpu = cpu;
-	cl->pid = pid;
-	memcpy(cl->comm, q, n);
+	size_t n = t.comm_len > 16 ? 16 : t.comm_len;
+	cl->cpu = t.cpu;
+	cl->pid = t.pid;
+	memcpy(cl->comm, t.comm, n);
 	cl->comm[n] = '\0';
 	free(cl->line);
-	cl->line = vr_strndup(start, (size_t)(e - start));
+	const char *start = vr_str_skip_ws(m);
+	cl->line = vr_strndup(start, (size_t)(t.comm + t.comm_len - start));
 	cl->found = true;
 	(void)rec;
 	return false;

@@ -11,9 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "file.h"
 #include "internal.h"
 #include "log.h"
+#include "strings.h"
 
 /* Sanity bounds on sizes read from the dump. The kernel allows
  * log_buf_len up to 2^25 (CONFIG_LOG_BUF_SHIFT max) times a per-CPU factor;
@@ -418,21 +421,136 @@ static int prefix_len(uint64_t ts)
 			(unsigned long long)(ts % 1000000000ull / 1000));
 }
 
+/* Whether a text ends its lines with a carriage return alone, as some
+ * consoles do: more lone CRs than newlines. Otherwise a lone CR is noise
+ * (binary junk, a progress line redrawn) inside a line. */
+static bool cr_ends_lines(const char *p, size_t n)
+{
+	size_t lf = 0, cr = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '\n')
+			lf++;
+		else if (p[i] == '\r' && (i + 1 == n || p[i + 1] != '\n'))
+			cr++;
+	}
+	return cr > lf;
+}
+
+/* The length of the line at p: up to a newline, or in a text whose lines
+ * end with CR alone, a CR. */
+static size_t text_line_len(const char *p, size_t n, bool cr_lines)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] == '\n' || (cr_lines && p[i] == '\r'))
+			return i;
+	return n;
+}
+
+/* A byte of binary noise: a control character other than tab, ESC and CR,
+ * DEL, or a byte outside a valid UTF-8 sequence; *len is what it spans. */
+static bool junk_byte(const char *p, size_t n, size_t *len)
+{
+	unsigned char c = (unsigned char)p[0];
+	*len = 1;
+	if ((c < 0x20 && c != '\t' && c != 0x1b && c != '\r') || c == 0x7f)
+		return true;
+	size_t u = vr_utf8_len((const unsigned char *)p, n);
+	if (!u)
+		return true;
+	*len = u;
+	return false;
+}
+
+/* Binary junk rather than a line of text: more than a quarter of its bytes
+ * are noise. */
+static bool is_junk(const char *p, size_t n)
+{
+	size_t bad = 0, len;
+	for (size_t i = 0; i < n; i += len)
+		if (junk_byte(p + i, n - i, &len))
+			bad++;
+	return bad * 4 > n;
+}
+
+/* Any noise at all: what marks a short line after junk as more of it. */
+static bool has_noise(const char *p, size_t n)
+{
+	size_t len;
+	for (size_t i = 0; i < n; i += len)
+		if (junk_byte(p + i, n - i, &len))
+			return true;
+	return false;
+}
+
+/* Noise glued to the front of a line, as a serial console leaves it when
+ * a line follows garbage without a newline: the bytes before the first
+ * "[ seconds.micro]" stamp (or "<level>[ stamp]") when they are junk, 0
+ * when there are none or no stamp follows. */
+static size_t junk_prefix(const char *p, size_t n)
+{
+	uint64_t ts;
+	size_t lim = n < 4096 ? n : 4096;
+	for (size_t i = 1; i < lim; i++) {
+		size_t j = i;
+		if (p[i] == '<') {
+			j = i + 1;
+			while (j < n && j < i + 5 && is_digit(p[j]))
+				j++;
+			if (j == i + 1 || j >= n || p[j] != '>')
+				continue;
+			j++;
+		} else if (p[i] != '[') {
+			continue;
+		}
+		if (parse_ts(p + j, n - j, &ts))
+			return is_junk(p, i) ? i : 0;
+	}
+	return 0;
+}
+
 struct vr_error *vr_log_parse_text(const char *text, size_t len, struct vr_log *log)
 {
 	size_t cap = log->n_records;
 	bool prev_ts = false; /* the last record came from a timestamped line */
 	if (!log->source && !(log->source = vr_strdup("text")))
 		return &vr_error_oom;
+	char *clean = NULL;
+	bool cr_lines = cr_ends_lines(text, len);
+	bool prev_junk = false; /* the line before was junk */
 	for (size_t pos = 0; pos < len;) {
 		const char *line = text + pos;
-		const char *nl = memchr(line, '\n', len - pos);
-		size_t n = nl ? (size_t)(nl - line) : len - pos;
+		size_t n = text_line_len(line, len - pos, cr_lines);
 		pos += n + 1;
 		while (n && (line[n - 1] == '\r' || line[n - 1] == '\0'))
 			n--;
 		if (!n)
 			continue;
+		/* A serial console's noise: binary junk is skipped and counted,
+		 * NUL bytes inside a line dropped. */
+		size_t junk = junk_prefix(line, n);
+		if (junk) {
+			log->junk_lines++;
+			line += junk;
+			n -= junk;
+		} else if (is_junk(line, n) || (prev_junk && has_noise(line, n))) {
+			log->junk_lines++;
+			prev_junk = true;
+			continue;
+		}
+		prev_junk = false;
+		if (memchr(line, '\0', n)) {
+			free(clean);
+			if (!(clean = malloc(n)))
+				return &vr_error_oom;
+			size_t k = 0;
+			for (size_t i = 0; i < n; i++)
+				if (line[i])
+					clean[k++] = line[i];
+			line = clean;
+			n = k;
+			if (!n)
+				continue;
+		}
 		/* The indented rest of a multi-line record, as makedumpfile
 		 * and dmesg print it. */
 		if (prev_ts && log->n_records) {
@@ -444,8 +562,10 @@ struct vr_error *vr_log_parse_text(const char *text, size_t len, struct vr_log *
 			if (k == ind) {
 				size_t old = strlen(r->text);
 				char *t = realloc(r->text, old + 1 + (n - ind) + 1);
-				if (!t)
+				if (!t) {
+					free(clean);
 					return &vr_error_oom;
+				}
 				t[old] = '\n';
 				memcpy(t + old + 1, line + ind, n - ind);
 				t[old + 1 + n - ind] = '\0';
@@ -473,9 +593,12 @@ struct vr_error *vr_log_parse_text(const char *text, size_t len, struct vr_log *
 		i += t;
 		rec.caller_id = parse_caller(line + i, n - i);
 		struct vr_error *err = log_append(log, &cap, &rec, line + i, n - i);
-		if (err)
+		if (err) {
+			free(clean);
 			return err;
+		}
 	}
+	free(clean);
 	return NULL;
 }
 
@@ -616,7 +739,137 @@ static bool logbuf_layout(struct vr_kernel *k, struct vr_logbuf_layout *l)
 	       vr_member_off(k, "printk_log", "len", &l->len) && vr_member_off(k, "printk_log", "text_len", &l->text_len);
 }
 
+static struct vr_error *collect_log(struct vr_kernel *k, struct vr_facts *f);
+
+#define VR_LOG_TEXT_MAX (64u << 20) /* bytes of a saved log read */
+
+/* The log saved beside the dump (k->log_path) in place of what memory gave
+ * (why: the memory read's error, or NULL when it gave nothing). */
+static struct vr_error *log_from_file(struct vr_kernel *k, struct vr_log *log, const struct vr_error *why)
+{
+	uint64_t size;
+	int fd;
+	struct vr_error *err = vr_file_open(k->log_path, &fd, &size);
+	if (err)
+		return err;
+	size_t n = size > VR_LOG_TEXT_MAX ? VR_LOG_TEXT_MAX : (size_t)size;
+	char *buf = malloc(n + 1);
+	if (!buf) {
+		close(fd);
+		return &vr_error_oom;
+	}
+	size_t got = 0;
+	while (got < n) {
+		ssize_t r = pread(fd, buf + got, n - got, (off_t)got);
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	close(fd);
+	struct vr_log text = {0};
+	err = vr_log_parse_text(buf, got, &text);
+	free(buf);
+	if (err || !text.n_records) {
+		vr_log_deinit(&text);
+		return err ? err : vr_error_create(VR_ERR_NOT_FOUND, "%s: no kernel log lines", k->log_path);
+	}
+	vr_diag_warn(k->diag, "kernel log: taken from %s, saved beside the dump (%s)", k->log_path,
+		     why ? why->message : "the dump's own log is empty");
+	vr_log_deinit(log);
+	*log = text;
+	return NULL;
+}
+
+/* Text printed into a per-CPU buffer and never flushed into the log.
+ * Kernels 4.11 to 5.14 print into the CPU's printk_safe buffer
+ * (safe_print_seq) what printk() says while it holds its own lock (an oops
+ * inside printk), and into nmi_print_seq what an NMI handler says; a later
+ * irq_work, or panic(), copies it into the log, but an oops that goes
+ * straight to kdump leaves it there (kernel/printk/printk_safe.c, struct
+ * printk_safe_seq_buf). Its lines join the log as records of that CPU's
+ * context, after the others. */
+static void read_percpu_text(struct vr_kernel *k, struct vr_log *log)
+{
+	static const struct {
+		const char *sym, *what;
+	} bufs[] = {{"safe_print_seq", "printk_safe"}, {"nmi_print_seq", "NMI"}};
+	struct vr_member m_len, m_buf;
+	if (!vr_member(k, "printk_safe_seq_buf", "len", &m_len) ||
+	    !vr_member(k, "printk_safe_seq_buf", "buffer", &m_buf) || !m_buf.size || m_buf.size > (1u << 20))
+		return;
+	uint8_t *present = calloc(VR_MAX_CPUS, 1);
+	char *buf = malloc(2 * (size_t)m_buf.size); /* the buffer, and a line cleaned */
+	int ncpu = present ? vr_possible_cpus(k, present, VR_MAX_CPUS) : 0;
+	size_t cap = log->n_records;
+	for (size_t b = 0; buf && b < sizeof(bufs) / sizeof(bufs[0]); b++) {
+		for (int cpu = 0; cpu < ncpu; cpu++) {
+			uint64_t a;
+			uint32_t len;
+			if (!present[cpu] || vr_error_catch(vr_percpu_addr(k, cpu, bufs[b].sym, &a)) ||
+			    vr_error_catch(vr_read_u32(k, a + m_len.offset, &len)) || !len)
+				continue;
+			if (len > m_buf.size)
+				len = (uint32_t)m_buf.size;
+			if (vr_error_catch(vr_kernel_read(k, a + m_buf.offset, buf, len)))
+				continue;
+			size_t lines = 0;
+			for (size_t pos = 0; pos < len;) {
+				const char *line = buf + pos;
+				size_t n = 0;
+				while (pos + n < len && line[n] != '\n')
+					n++;
+				pos += n + 1;
+				struct vr_log_record rec = {.seq = log->n_records, .level = -1, .facility = -1,
+							    .ts_nsec = VR_LOG_TS_UNKNOWN,
+							    .caller_id = 0x80000000u | (uint32_t)cpu};
+				/* KERN_SOH and its level or flag, as printk() got them:
+				 * at the start, and where a pr_cont() joined the line */
+				char *clean = buf + m_buf.size; /* scratch past the buffer */
+				size_t k2 = 0;
+				for (size_t i = 0; i < n; i++) {
+					if (line[i] == '\001' && i + 1 < n) {
+						if (!k2 && line[i + 1] >= '0' && line[i + 1] <= '7')
+							rec.level = line[i + 1] - '0';
+						i++;
+						continue;
+					}
+					clean[k2++] = line[i];
+				}
+				if (!k2)
+					continue;
+				if (vr_error_catch(log_append(log, &cap, &rec, clean, k2)))
+					break;
+				lines++;
+			}
+			if (lines)
+				vr_diag_warn(k->diag,
+					     "kernel log: %zu line%s read from CPU %d's %s buffer, never flushed "
+					     "into the log",
+					     lines, lines == 1 ? "" : "s", cpu, bufs[b].what);
+		}
+	}
+	free(buf);
+	free(present);
+}
+
 struct vr_error *vr_collect_log(struct vr_kernel *k, struct vr_facts *f)
+{
+	struct vr_error *err = collect_log(k, f);
+	if (k->log_path && (err || !f->log.n_records) && vr_kernel_has_memory(k)) {
+		struct vr_error *ferr = log_from_file(k, &f->log, err);
+		if (!ferr) {
+			vr_error_destroy(err);
+			return NULL;
+		}
+		vr_diag_warn(k->diag, "kernel log: %s", ferr->message);
+		vr_error_destroy(ferr);
+	}
+	if (vr_kernel_has_memory(k))
+		read_percpu_text(k, &f->log);
+	return err;
+}
+
+static struct vr_error *collect_log(struct vr_kernel *k, struct vr_facts *f)
 {
 	struct vr_log *log = &f->log;
 	const char *text = f->text;
@@ -624,7 +877,13 @@ struct vr_error *vr_collect_log(struct vr_kernel *k, struct vr_facts *f)
 	if (!text && k->dump)
 		text = vr_dump_text(k->dump, &text_len);
 	if (text)
-		return vr_error_wrap(vr_log_parse_text(text, text_len, log), "splitting the log text");
+	{
+		struct vr_error *err = vr_log_parse_text(text, text_len, log);
+		if (!err && log->junk_lines)
+			vr_diag_warn(k->diag, "kernel log: %zu line%s of binary junk skipped", log->junk_lines,
+				     log->junk_lines == 1 ? "" : "s");
+		return vr_error_wrap(err, "splitting the log text");
+	}
 
 	struct vr_prb_layout pl;
 	struct vr_logbuf_layout ll;

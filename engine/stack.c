@@ -7,7 +7,6 @@
 #include "internal.h"
 #include "unwind_orc.h"
 
-#define VR_MAX_CPUS 8192
 #define VR_MAX_BLOCKED_TRACES 1024
 
 /* ORC tables are loaded once for both collectors; a failure is said once. */
@@ -222,6 +221,10 @@ struct vr_error *vr_collect_cpus(struct vr_kernel *k, struct vr_facts *f)
 			c->task = task_addr;
 			if (dc && dc->pid >= 0)
 				c->pid = dc->pid;
+			/* PID 0 is the CPU's idle task, which init_idle() names
+			 * "swapper/CPU" (kernel/sched/core.c). */
+			if (c->pid == 0 && c->cpu >= 0 && !(c->comm = vr_asprintf("swapper/%d", c->cpu)))
+				goto oom;
 		}
 		c->panic = panic_cpu >= 0 && c->cpu == panic_cpu;
 		bool idle = t ? t->is_idle : c->pid == 0;

@@ -10,7 +10,6 @@
 #include "internal.h"
 #include "taint.h"
 
-#define VR_MAX_CPUS 8192u /* NR_CPUS of the largest configurations */
 
 
 

@@ -1,6 +1,8 @@
 /* Tasks (what crash's `ps` shows): every thread of every process from
  * init_task.tasks and each thread group, plus each CPU's idle task, with
- * state letter, CPU, stack and the current task of each CPU. Walks are
+ * state letter, CPU, stack and the current task of each CPU. Where the list
+ * is cut, also walked backwards, and every CPU's current task and the
+ * parents and children of every task found are roots too. Walks are
  * bounded and detect cycles; a task whose memory is missing from the dump
  * is skipped with a warning and the rest still come out. */
 #define _GNU_SOURCE
@@ -10,8 +12,6 @@
 
 #include "internal.h"
 
-#define VR_MAX_TASKS (1u << 20)
-#define VR_MAX_CPUS 8192u
 #define VR_MAX_TASK_STRUCT (64u << 10)
 
 
@@ -33,8 +33,13 @@ static struct fld fld(struct vr_kernel *k, const char *type, const char *member,
 
 struct task_layout {
 	uint64_t size;
+	/* The bytes from the start that hold every field read: the whole read
+	 * stops there, since the allocation can be smaller than the type (x86
+	 * sizes the FPU state at the end of task_struct at boot). */
+	uint64_t span;
 	struct fld tasks, pid, tgid, comm, state, exit_state, cpu, stack, sp, on_cpu;
 	struct fld signal, thread_node, thread_head, thread_group;
+	struct fld real_parent, children, sibling;
 	struct fld last_arrival, exec_start;
 	struct fld rq_curr, rq_idle, rq_clock, rq_clock_task;
 };
@@ -67,6 +72,9 @@ static bool resolve(struct vr_kernel *k, struct task_layout *l)
 	l->thread_node = fld(k, "task_struct", "thread_node", 8);
 	l->thread_head = fld(k, "signal_struct", "thread_head", 8);
 	l->thread_group = fld(k, "task_struct", "thread_group", 8);
+	l->real_parent = fld(k, "task_struct", "real_parent", 8);
+	l->children = fld(k, "task_struct", "children", 8);
+	l->sibling = fld(k, "task_struct", "sibling", 8);
 	l->last_arrival = fld(k, "task_struct", "sched_info.last_arrival", 8);
 	l->exec_start = fld(k, "task_struct", "se.exec_start", 8);
 	l->rq_curr = fld(k, "rq", "curr", 8);
@@ -78,9 +86,14 @@ static bool resolve(struct vr_kernel *k, struct task_layout *l)
 	struct fld *all[] = {&l->tasks, &l->pid, &l->tgid, &l->comm, &l->state, &l->exit_state, &l->cpu,
 			     &l->stack, &l->sp, &l->on_cpu, &l->signal, &l->thread_node, &l->thread_group,
 			     &l->last_arrival, &l->exec_start};
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 		if (all[i]->ok && (all[i]->off > bufsize || all[i]->size > bufsize - all[i]->off))
 			all[i]->ok = false;
+		if (all[i]->ok && all[i]->off + all[i]->size > l->span)
+			l->span = all[i]->off + all[i]->size;
+	}
+	if (!l->size)
+		l->span = 0;
 	return l->tasks.ok && l->pid.ok && l->comm.ok;
 }
 
@@ -154,12 +167,12 @@ static uint64_t get(const uint8_t *buf, struct fld f)
 	return v;
 }
 
-/* Reads the fields of one task into buf: one read of the whole
- * task_struct, or field by field when part of it is missing. */
+/* Reads the fields of one task into buf: one read of the span that holds
+ * them all, or field by field when part of it is missing. */
 static struct vr_error *read_task(struct walk *w, uint64_t t, bool *ret_whole)
 {
 	const struct task_layout *l = w->l;
-	if (l->size && !vr_error_catch(vr_kernel_read(w->k, t, w->buf, (size_t)l->size))) {
+	if (l->span && !vr_error_catch(vr_kernel_read(w->k, t, w->buf, (size_t)l->span))) {
 		*ret_whole = true;
 		return NULL;
 	}
@@ -280,41 +293,41 @@ static void add_threads(struct walk *w, uint64_t leader)
 	free(local.slots);
 }
 
-/* Per-CPU variable address: the symbol's offset plus __per_cpu_offset[cpu]. */
-static bool percpu(struct vr_kernel *k, uint64_t var, int cpu, uint64_t *ret)
+/* The tasks a cut task list hides, through the family of every task found:
+ * its real_parent and its children list (task_struct.children, linked
+ * through each child's sibling), each new one with its threads; the list
+ * of found tasks grows as it is walked. Returns how many were added. */
+static size_t add_families(struct walk *w)
 {
-	uint64_t offs, o;
-	if (!vr_sym(k, "__per_cpu_offset", &offs) || vr_error_catch(vr_read_u64(k, offs + (uint64_t)cpu * 8, &o)))
-		return false;
-	*ret = var + o;
-	return true;
-}
-
-static int possible_cpus(struct vr_kernel *k, uint8_t *present, int max)
-{
-	uint64_t mask;
-	uint32_t nr = 0;
-	uint64_t a;
-	if (vr_sym(k, "nr_cpu_ids", &a))
-		vr_error_catch(vr_read_u32(k, a, &nr));
-	if (!nr || nr > (uint32_t)max)
-		nr = (uint32_t)max;
-	if (!vr_sym(k, "__cpu_possible_mask", &mask)) {
-		for (uint32_t c = 0; c < nr; c++)
-			present[c] = c == 0;
-		return 1;
-	}
-	int n = 0;
-	for (uint32_t w = 0; w * 64 < nr; w++) {
-		uint64_t v;
-		if (vr_error_catch(vr_read_u64(k, mask + w * 8, &v)))
-			v = w == 0 ? 1 : 0;
-		for (uint32_t b = 0; b < 64 && w * 64 + b < nr; b++) {
-			present[w * 64 + b] = v >> b & 1;
-			n = present[w * 64 + b] ? (int)(w * 64 + b + 1) : n;
+	const struct task_layout *l = w->l;
+	struct vr_kernel *k = w->k;
+	if (!l->real_parent.ok || !l->children.ok || !l->sibling.ok)
+		return 0;
+	size_t before = w->f->n_tasks;
+	for (size_t i = 0; i < w->f->n_tasks && i < VR_MAX_TASKS; i++) {
+		uint64_t t = w->f->tasks[i].task, parent;
+		if (!vr_error_catch(vr_read_u64(k, t + l->real_parent.off, &parent)) && parent &&
+		    add_task(w, parent, false))
+			add_threads(w, parent);
+		uint64_t head = t + l->children.off, node;
+		if (vr_error_catch(vr_read_u64(k, head, &node)))
+			continue;
+		struct addrset local = {0};
+		bool oom = false;
+		for (size_t step = 0; node != head && step < VR_MAX_TASKS; step++) {
+			if (!addrset_add(&local, node, &oom))
+				break;
+			uint64_t child = node - l->sibling.off;
+			if (vr_error_catch(vr_read_u64(k, node, &node)))
+				node = head; /* this child is readable, its successor pointer not */
+			if (add_task(w, child, false))
+				add_threads(w, child);
 		}
+		free(local.slots);
+		if (oom)
+			break;
 	}
-	return n;
+	return w->f->n_tasks - before;
 }
 
 struct vr_error *vr_collect_tasks(struct vr_kernel *k, struct vr_facts *f)
@@ -396,11 +409,11 @@ struct vr_error *vr_collect_tasks(struct vr_kernel *k, struct vr_facts *f)
 	/* Each CPU's runqueue: its current task, its idle task (pid 0,
 	 * not on the task list except for CPU 0's init_task) and clocks. */
 	uint64_t runqueues;
-	int ncpu = possible_cpus(k, cpus, VR_MAX_CPUS);
+	int ncpu = vr_possible_cpus(k, cpus, VR_MAX_CPUS);
 	bool have_rq = vr_sym(k, "runqueues", &runqueues) && l.rq_curr.ok;
 	for (int c = 0; have_rq && c < ncpu; c++) {
 		uint64_t rq, idle = 0;
-		if (!cpus[c] || !percpu(k, runqueues, c, &rq))
+		if (!cpus[c] || vr_error_catch(vr_percpu_addr(k, c, "runqueues", &rq)))
 			continue;
 		vr_error_catch(vr_read_u64(k, rq + l.rq_curr.off, &curr[c]));
 		if (l.rq_idle.ok && !vr_error_catch(vr_read_u64(k, rq + l.rq_idle.off, &idle)) && idle) {
@@ -417,13 +430,23 @@ struct vr_error *vr_collect_tasks(struct vr_kernel *k, struct vr_facts *f)
 		/* 6.2+ keeps current in pcpu_hot.current_task (its first
 		 * member), older kernels in the per-CPU current_task. */
 		uint64_t var;
-		if (vr_sym(k, "pcpu_hot", &var) || vr_sym(k, "current_task", &var))
-			for (int c = 0; c < ncpu; c++) {
-				uint64_t a;
-				if (cpus[c] && percpu(k, var, c, &a))
-					vr_error_catch(vr_read_u64(k, a, &curr[c]));
-			}
+		const char *cur = vr_sym(k, "pcpu_hot", &var) ? "pcpu_hot" : "current_task";
+		for (int c = 0; c < ncpu; c++) {
+			uint64_t a;
+			if (cpus[c] && !vr_error_catch(vr_percpu_addr(k, c, cur, &a)))
+				vr_error_catch(vr_read_u64(k, a, &curr[c]));
+		}
 		vr_diag_warn(k->diag, "tasks: runqueues unreadable: idle tasks of secondary CPUs and blocked times unknown");
+	}
+	/* Each CPU's current task is a root of its own; a cut list also
+	 * leaves the tasks its neighbours' families reach. */
+	for (int c = 0; c < ncpu; c++)
+		if (curr[c] && add_task(&w, curr[c], false))
+			add_threads(&w, curr[c]);
+	if (err) {
+		size_t found = add_families(&w);
+		if (found)
+			vr_diag_warn(k->diag, "tasks: %zu more found through parents and children", found);
 	}
 
 	for (size_t i = 0; i < f->n_tasks; i++) {

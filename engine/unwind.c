@@ -22,7 +22,6 @@
 #define VR_CEA_ESTACKS_OFFSET 28672u
 #define VR_CEA_ENTRY_STACK_OFFSET 4096u
 #define VR_ENTRY_STACK_SIZE 4096u
-#define VR_MAX_CPU 8192
 
 struct kctx {
 	struct vr_kernel *k;
@@ -118,39 +117,15 @@ static void kctx_init(struct kctx *c, struct vr_kernel *k)
 
 /* ------------------------------------------------------------ per-CPU data */
 
-/* Address of a per-CPU variable of cpu. Per-CPU symbols are offsets into the
- * per-CPU area (not moved by KASLR); a symbol table that relocated them
- * anyway is corrected. */
-static struct vr_error *percpu_addr(struct vr_kernel *k, int cpu, const char *sym, uint64_t *ret)
-{
-	uint64_t off, pco, base;
-	if (cpu < 0 || cpu >= VR_MAX_CPU)
-		return vr_error_create(VR_ERR_LIMIT, "cpu %d out of range", cpu);
-	if (!vr_symbols_lookup_name(k, sym, &off))
-		return vr_error_create(VR_ERR_NOT_FOUND, "no symbol %s", sym);
-	if (off >= (1u << 24) && off - k->x86.kaslr_offset < (1u << 24))
-		off -= k->x86.kaslr_offset;
-	if (off >= (1u << 24))
-		return vr_error_create(VR_ERR_FORMAT, "%s at 0x%llx is not a per-cpu offset", sym,
-				       (unsigned long long)off);
-	if (!vr_symbols_lookup_name(k, "__per_cpu_offset", &pco))
-		return vr_error_create(VR_ERR_NOT_FOUND, "no symbol __per_cpu_offset");
-	struct vr_error *err = vr_read_u64(k, pco + 8 * (uint64_t)cpu, &base);
-	if (err)
-		return vr_error_wrap(err, "reading __per_cpu_offset[%d]", cpu);
-	*ret = base + off;
-	return NULL;
-}
-
 /* Read a per-CPU pointer that moved into struct pcpu_hot in v6.2 (commit
  * e57ef2ed97c1 "x86: Put hot per CPU variables into a struct"). */
 static struct vr_error *percpu_hot_u64(struct vr_kernel *k, int cpu, const char *name, uint64_t *ret)
 {
 	uint64_t addr;
-	struct vr_error *err = percpu_addr(k, cpu, name, &addr);
+	struct vr_error *err = vr_percpu_addr(k, cpu, name, &addr);
 	if (err) {
 		struct vr_member m;
-		struct vr_error *e2 = percpu_addr(k, cpu, "pcpu_hot", &addr);
+		struct vr_error *e2 = vr_percpu_addr(k, cpu, "pcpu_hot", &addr);
 		if (e2) {
 			vr_error_destroy(e2);
 			return err;
@@ -190,7 +165,7 @@ size_t vr_unwind_stacks(struct vr_kernel *k, int cpu, uint64_t task_stack,
 		out[n++] = (struct vr_stack_range){VR_STACK_IRQ, top + 8 - size, top + 8};
 
 	uint64_t ptr, cea_addr;
-	if (vr_error_catch(percpu_addr(k, cpu, "cea_exception_stacks", &cea_addr)) ||
+	if (vr_error_catch(vr_percpu_addr(k, cpu, "cea_exception_stacks", &cea_addr)) ||
 	    vr_error_catch(vr_read_u64(k, cea_addr, &ptr)) || ptr == 0)
 		return n;
 	static const struct {
@@ -296,6 +271,8 @@ struct vr_error *vr_unwind_from(struct vr_kernel *k, const struct vr_unwind_star
 		snprintf(raw.stop, sizeof(raw.stop), "no orc data: frames found by guessing");
 	err = convert(k, &raw, trace);
 	vr_raw_trace_deinit(&raw);
+	if (!err)
+		err = vr_trace_infer_tail_calls(k, trace);
 	return err;
 }
 
@@ -462,4 +439,93 @@ bool vr_unwind_crash_start(struct vr_kernel *k, int cpu, uint64_t task_stack,
 		}
 	}
 	return false;
+}
+
+/* ---- tail calls ---- */
+
+/* A function that ends in "jmp g" instead of "call g; ret" has no frame of
+ * its own: g returns straight to its caller, and the stack shows the
+ * caller below g. The call before the caller's return address says which
+ * function the caller called; when that is not the one in the frame above,
+ * the called function tail-called (directly or through others) into it.
+ * Only direct calls (E8 rel32) name their target. */
+static bool direct_call_target(struct vr_kernel *k, uint64_t ret, uint64_t *target)
+{
+	uint8_t b[5];
+	if (ret < 5 || vr_error_catch(vr_kernel_read(k, ret - 5, b, sizeof(b))) || b[0] != 0xe8)
+		return false;
+	int32_t rel = (int32_t)((uint32_t)b[1] | (uint32_t)b[2] << 8 | (uint32_t)b[3] << 16 |
+				(uint32_t)b[4] << 24);
+	*target = ret + (uint64_t)(int64_t)rel;
+	return true;
+}
+
+/* Compiler and kernel glue that a call goes through without being the
+ * function called: retpolines and return thunks, static-call trampolines,
+ * ftrace's entry, the padding before a function (CONFIG_CALL_PADDING). */
+static bool is_glue(const char *s)
+{
+	return !strncmp(s, "__x86_", 6) || !strncmp(s, "__SCT__", 7) || !strncmp(s, "__fentry__", 10) ||
+	       !strncmp(s, "__pfx_", 6) || !strncmp(s, "__cfi_", 6) || !strncmp(s, "srso_", 5);
+}
+
+/* Whether a and b name one function: the same name, or the same name
+ * once compiler suffixes are taken off (foo.cold is part of foo). */
+static bool same_function(const char *a, const char *b)
+{
+	size_t la = strcspn(a, "."), lb = strcspn(b, ".");
+	return la == lb && !strncmp(a, b, la);
+}
+
+struct vr_error *vr_trace_infer_tail_calls(struct vr_kernel *k, struct vr_trace *t)
+{
+	if (!k || !vr_kernel_has_memory(k))
+		return NULL;
+	for (size_t i = 0; i + 1 < t->n_frames; i++) {
+		struct vr_frame *callee = &t->frames[i];
+		size_t j = i + 1;
+		/* The caller: the next frame that a return address proves. */
+		while (j < t->n_frames && (!t->frames[j].reliable || t->frames[j].inferred))
+			j++;
+		if (j >= t->n_frames || !callee->reliable || !callee->symbol || !callee->address)
+			continue;
+		struct vr_frame *caller = &t->frames[j];
+		uint64_t target;
+		if (caller->exception || !caller->address || caller->address < 0xffff800000000000ull ||
+		    !direct_call_target(k, caller->address, &target))
+			continue;
+		if (callee->address - callee->offset == target)
+			continue;
+		struct vr_frame f = {.address = target};
+		vr_kernel_symbolize(k, &f, false);
+		bool take = f.symbol && f.offset == 0 && !is_glue(f.symbol) &&
+			    !same_function(f.symbol, callee->symbol);
+		/* A "? " frame of that function between them is its own frame,
+		 * which the unwinder could not prove: no tail call. */
+		for (size_t q = i + 1; take && q < j; q++)
+			if (t->frames[q].symbol && same_function(t->frames[q].symbol, f.symbol))
+				take = false;
+		if (!take) {
+			vr_frame_deinit(&f);
+			continue;
+		}
+		f.reliable = true;
+		f.inferred = true;
+		f.from_log = false; /* known from the code in memory, not from the log */
+		if (caller->stack && !(f.stack = vr_strdup(caller->stack))) {
+			vr_frame_deinit(&f);
+			return &vr_error_oom;
+		}
+		struct vr_frame *v = realloc(t->frames, (t->n_frames + 1) * sizeof(*v));
+		if (!v) {
+			vr_frame_deinit(&f);
+			return &vr_error_oom;
+		}
+		t->frames = v;
+		memmove(&t->frames[i + 2], &t->frames[i + 1], (t->n_frames - i - 1) * sizeof(*v));
+		t->frames[i + 1] = f;
+		t->n_frames++;
+		i++;
+	}
+	return NULL;
 }

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "internal.h"
 
 #define BANNER_MAX 512
@@ -302,18 +303,25 @@ static struct vr_error *candidate_open(const char *path, struct candidate *c)
 	c->path = vr_strdup(path);
 	if (!c->path)
 		return &vr_error_oom;
-	c->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (c->fd < 0)
-		return vr_error_create(VR_ERR_IO, "opening %s: %m", path);
+	uint64_t size;
+	struct vr_error *err = vr_file_open(path, &c->fd, &size);
+	if (err)
+		return err;
+	if (!size)
+		return vr_error_create(VR_ERR_FORMAT, "%s: is an empty file, not a vmlinux", path);
 	c->elf = elf_begin(c->fd, ELF_C_READ_MMAP, NULL);
 	if (!c->elf || elf_kind(c->elf) != ELF_K_ELF)
-		return vr_error_create(VR_ERR_FORMAT, "%s: not an ELF file%s%s", path,
-				       c->elf ? "" : ": ", c->elf ? "" : elf_errmsg(-1));
+		return vr_error_create(VR_ERR_FORMAT, "%s: not an ELF file, not a vmlinux", path);
 	GElf_Ehdr eh;
 	if (!gelf_getehdr(c->elf, &eh))
 		return vr_error_create(VR_ERR_FORMAT, "%s: %s", path, elf_errmsg(-1));
 	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != EM_X86_64)
 		return vr_error_create(VR_ERR_UNSUPPORTED, "%s: not an x86-64 ELF64 file", path);
+	if (eh.e_type != ET_EXEC)
+		return vr_error_create(VR_ERR_FORMAT, "%s: an ELF %s, not a vmlinux (an executable)", path,
+				       eh.e_type == ET_DYN ? "shared object or program" :
+				       eh.e_type == ET_REL ? "object file" :
+				       eh.e_type == ET_CORE ? "core file" : "file");
 	return NULL;
 }
 

@@ -155,8 +155,10 @@ static struct vr_error *read_phys_u64(void *arg, uint64_t paddr, uint64_t *ret)
 	struct vr_kernel *k = arg;
 	uint8_t b[8];
 	struct vr_error *err = vr_dump_read_phys(k->dump, paddr, b, sizeof(b));
-	if (err)
+	if (err) {
+		vr_kernel_note_miss(k, 0, paddr, err); /* a page table */
 		return err;
+	}
 	*ret = vr_le64(b);
 	return NULL;
 }

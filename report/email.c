@@ -118,7 +118,8 @@ struct vr_error *vr_emit_email(const struct vr_report *r, const struct vr_emit_o
 		bline(&b, "Taint:    %s", s->taint_letters ? s->taint_letters : "");
 	if (r->input)
 		bline(&b, "Dump:     %s (%s%s)", r->input->path ? r->input->path : "?",
-		      r->input->form ? r->input->form : "?", r->input->partial ? ", partial" : "");
+		      r->input->form ? r->input->form : "?",
+		      r->input->incomplete ? ", partial, incomplete" : r->input->partial ? ", partial" : "");
 	if (r->signature.id)
 		bline(&b, "Signature: %s", r->signature.id);
 

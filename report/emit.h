@@ -14,9 +14,6 @@ struct vr_error *vr_emit_email(const struct vr_report *r, const struct vr_emit_o
  * Returns a malloc'd string. */
 char *vr_report_verdict(const struct vr_report *r);
 
-/* "func+0x12/0x40 [mod]" for a frame (malloc'd); "0xffff..." without a symbol. */
-char *vr_frame_name(const struct vr_frame *f);
-
 /* The panicking CPU's entry in facts->cpus, or NULL. */
 const struct vr_cpu *vr_report_panic_cpu(const struct vr_report *r);
 

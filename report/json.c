@@ -84,6 +84,8 @@ static cJSON *frame_json(const struct vr_frame *f)
 	cJSON_AddItemToObject(o, "inlined", in);
 	add_bool(o, "reliable", f->reliable);
 	add_bool(o, "exception", f->exception);
+	add_str(o, "source", f->from_log ? "log" : "memory");
+	add_bool(o, "inferred", f->inferred);
 	add_str(o, "stack", f->stack);
 	if (f->exception)
 		cJSON_AddItemToObject(o, "registers", regs_json(f->regs));
@@ -107,6 +109,7 @@ static cJSON *input_json(const struct vr_report *r)
 	add_str(o, "compression", in ? in->compression : NULL);
 	add_int(o, "dump_level", in && in->dump_level >= 0, in ? in->dump_level : 0);
 	add_bool(o, "partial", in && in->partial);
+	add_bool(o, "incomplete", in && in->incomplete);
 	add_int(o, "size_bytes", in != NULL, in ? (double)in->size_bytes : 0);
 	bool pages = in && in->pages_total;
 	add_int(o, "pages_total", pages, pages ? (double)in->pages_total : 0);
@@ -203,6 +206,20 @@ static cJSON *crash_json(const struct vr_crash *c, const struct vr_pointer *p)
 	cJSON_AddItemToObject(o, "trace", trace_json(&c->trace));
 	cJSON_AddItemToObject(o, "modules_linked", str_array(c->modules_linked, c->n_modules_linked));
 	cJSON_AddItemToObject(o, "secondary", str_array(c->secondary, c->n_secondary));
+	cJSON *ts = cJSON_CreateArray();
+	for (size_t i = 0; i < c->n_traces; i++) {
+		const struct vr_crash_trace *t = &c->traces[i];
+		cJSON *e = cJSON_CreateObject();
+		add_str(e, "role", t->role);
+		add_str(e, "label", t->label);
+		add_int(e, "cpu", t->cpu >= 0, t->cpu);
+		add_int(e, "pid", t->pid >= 0, t->pid);
+		add_str(e, "comm", t->comm);
+		add_bool(e, "stalled", t->stalled);
+		cJSON_AddItemToObject(e, "frames", trace_json(&t->trace));
+		cJSON_AddItemToArray(ts, e);
+	}
+	cJSON_AddItemToObject(o, "traces", ts);
 	return o;
 }
 
@@ -271,6 +288,7 @@ static cJSON *blocked_json(const struct vr_facts *f)
 		add_str(o, "state", "D");
 		add_int(o, "blocked_s", t->blocked_s >= 0, round(t->blocked_s * 1000) / 1000);
 		add_addr(o, "task", t->task != 0, t->task);
+		add_str(o, "source", t->from_log ? "log" : "memory");
 		cJSON_AddItemToObject(o, "frames", trace_json(&t->trace));
 		cJSON_AddItemToArray(a, o);
 	}

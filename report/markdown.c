@@ -67,11 +67,13 @@ static void trace_block(FILE *out, const struct vr_trace *t)
 		const struct vr_frame *f = &t->frames[i];
 		char *name = vr_frame_name(f);
 		char line[1024];
+		const char *tail = f->inferred ? " (tail call)" : "";
 		if (f->file)
-			snprintf(line, sizeof(line), " #%-2zu %s%s  %s:%d", i, f->reliable ? "" : "? ",
-				 name ? name : "?", f->file, f->line);
+			snprintf(line, sizeof(line), " #%-2zu %s%s%s  %s:%d", i, f->reliable ? "" : "? ",
+				 name ? name : "?", tail, f->file, f->line);
 		else
-			snprintf(line, sizeof(line), " #%-2zu %s%s", i, f->reliable ? "" : "? ", name ? name : "?");
+			snprintf(line, sizeof(line), " #%-2zu %s%s%s", i, f->reliable ? "" : "? ",
+				 name ? name : "?", tail);
 		free(name);
 		block_line(out, line);
 		if (f->exception && f->regs && f->regs->valid) {
@@ -142,7 +144,7 @@ static void summary_table(FILE *out, const struct vr_report *r)
 	if (in) {
 		snprintf(buf, sizeof(buf), "%s (%s%s%s)%s", in->path ? in->path : "?", in->form ? in->form : "?",
 			 in->compression ? ", " : "", in->compression ? in->compression : "",
-			 in->partial ? ", partial" : "");
+			 in->incomplete ? ", partial, incomplete" : in->partial ? ", partial" : "");
 		row(out, "Dump", buf);
 		snprintf(buf, sizeof(buf), "%s (match: %s)", in->vmlinux_path ? in->vmlinux_path : "none",
 			 in->vmlinux_match ? in->vmlinux_match : "unknown");
@@ -262,6 +264,8 @@ static void details(FILE *out, const struct vr_report *r)
 			md_code(out, t->comm);
 			if (t->blocked_s >= 0)
 				fprintf(out, ", blocked %.1f s", t->blocked_s);
+			if (t->from_log)
+				fputs(" (from the kernel log)", out);
 			fputs("\n\n", out);
 			trace_block(out, &t->trace);
 			fputc('\n', out);

@@ -2,7 +2,38 @@
 
 #include <string.h>
 
-void vr_report_init(struct vr_report *r, const struct vr_input_info *input,
+struct vr_error *vr_input_copy(const struct vr_input_info *src, struct vr_input_info *ret)
+{
+	*ret = *src;
+	ret->path = src->path ? vr_strdup(src->path) : NULL;
+	ret->vmlinux_path = src->vmlinux_path ? vr_strdup(src->vmlinux_path) : NULL;
+	ret->vmlinux_build_id = src->vmlinux_build_id ? vr_strdup(src->vmlinux_build_id) : NULL;
+	ret->vmlinux_evidence = src->n_vmlinux_evidence ? calloc(src->n_vmlinux_evidence, sizeof(char *)) : NULL;
+	bool oom = (src->path && !ret->path) || (src->vmlinux_path && !ret->vmlinux_path) ||
+		   (src->vmlinux_build_id && !ret->vmlinux_build_id) ||
+		   (src->n_vmlinux_evidence && !ret->vmlinux_evidence);
+	ret->n_vmlinux_evidence = ret->vmlinux_evidence ? src->n_vmlinux_evidence : 0;
+	for (size_t i = 0; !oom && i < ret->n_vmlinux_evidence; i++)
+		oom = !(ret->vmlinux_evidence[i] = vr_strdup(src->vmlinux_evidence[i]));
+	if (oom) {
+		vr_input_deinit(ret);
+		return &vr_error_oom;
+	}
+	return NULL;
+}
+
+void vr_input_deinit(struct vr_input_info *in)
+{
+	free(in->path);
+	free(in->vmlinux_path);
+	free(in->vmlinux_build_id);
+	for (size_t i = 0; i < in->n_vmlinux_evidence; i++)
+		free(in->vmlinux_evidence[i]);
+	free(in->vmlinux_evidence);
+	*in = (struct vr_input_info){0};
+}
+
+void vr_report_init(struct vr_report *r, struct vr_input_info *input,
 		    struct vr_facts *facts, struct vr_diag *diag)
 {
 	*r = (struct vr_report){0};
@@ -22,11 +53,29 @@ static void strv_free(char **v, size_t n)
 	free(v);
 }
 
+const char *const VR_ROLE_CALL = "call";
+const char *const VR_ROLE_ALLOC = "alloc";
+const char *const VR_ROLE_FREE = "free";
+const char *const VR_ROLE_AUX = "aux";
+const char *const VR_ROLE_ORIGIN = "origin";
+const char *const VR_ROLE_RACE = "race";
+const char *const VR_ROLE_LEAK = "leak";
+const char *const VR_ROLE_PAGE_ALLOC = "page-alloc";
+const char *const VR_ROLE_PAGE_FREE = "page-free";
+const char *const VR_ROLE_DEPENDENCY = "dependency";
+const char *const VR_ROLE_ACQUIRE = "acquire";
+const char *const VR_ROLE_HELD = "held";
+const char *const VR_ROLE_NMI = "nmi";
+const char *const VR_ROLE_TASK = "task";
+const char *const VR_ROLE_GP_KTHREAD = "gp-kthread";
+const char *const VR_ROLE_HEADLINE = "headline";
+
 void vr_crash_init(struct vr_crash *c)
 {
 	*c = (struct vr_crash){0};
 	c->kind = "unknown";
 	c->cpu = c->pid = -1;
+	c->stalled_cpu = -1;
 }
 
 void vr_crash_deinit(struct vr_crash *c)
@@ -35,6 +84,12 @@ void vr_crash_deinit(struct vr_crash *c)
 	vr_frame_deinit(&c->ip);
 	free(c->code);
 	vr_trace_deinit(&c->trace);
+	for (size_t i = 0; i < c->n_traces; i++) {
+		free(c->traces[i].label);
+		free(c->traces[i].comm);
+		vr_trace_deinit(&c->traces[i].trace);
+	}
+	free(c->traces);
 	free(c->bug_file);
 	free(c->cpu_line);
 	free(c->comm);

@@ -12,6 +12,41 @@
 
 #define VR_SCHEMA_VERSION "1.0"
 
+/* Roles of the stacks in crash.traces[] (compare by pointer or string):
+ * call        the report's own stack (lockdep's "stack backtrace:")
+ * alloc, free where the object was allocated and freed (KASAN, KFENCE)
+ * aux         KASAN's "Last potentially related work creation:" stacks
+ * origin      where KMSAN's uninitialised value came from
+ * race        one of KCSAN's racing accesses
+ * leak        kmemleak's allocation backtrace
+ * page-alloc, page-free   page_owner's stacks in a bad-page report
+ * dependency  a lockdep dependency chain ("-> #1 (lock):")
+ * acquire, held           a lockdep lock site: the lock being taken or
+ *                         released, a lock already held
+ * nmi         another CPU's "NMI backtrace for cpu N"
+ * task        a task's stack dumped by a stall report (sched_show_task())
+ * gp-kthread  the RCU grace-period kthread's stack
+ * headline    the functions the report's headline names ("BUG: KASAN:
+ *             use-after-free in foo", "KCSAN: data-race in foo / bar") */
+extern const char *const VR_ROLE_CALL, *const VR_ROLE_ALLOC, *const VR_ROLE_FREE,
+	*const VR_ROLE_AUX, *const VR_ROLE_ORIGIN, *const VR_ROLE_RACE, *const VR_ROLE_LEAK,
+	*const VR_ROLE_PAGE_ALLOC, *const VR_ROLE_PAGE_FREE, *const VR_ROLE_DEPENDENCY,
+	*const VR_ROLE_ACQUIRE, *const VR_ROLE_HELD, *const VR_ROLE_NMI, *const VR_ROLE_TASK,
+	*const VR_ROLE_GP_KTHREAD, *const VR_ROLE_HEADLINE;
+
+/* A stack the crash report prints besides its Call Trace: where KASAN saw
+ * the object allocated and freed, KCSAN's racing accesses, lockdep's lock
+ * sites and dependency chains, the CPUs and tasks an RCU stall report
+ * dumps, kmemleak's allocation backtrace, and so on. */
+struct vr_crash_trace {
+	const char *role;       /* one of the VR_ROLE_* strings above */
+	char *label;            /* the line that introduced it ("Freed by task 83:") */
+	int cpu, pid;           /* -1 unknown */
+	char *comm;
+	bool stalled;           /* of a CPU or task the stall or lockup report names stuck */
+	struct vr_trace trace;
+};
+
 struct vr_crash {
 	const char *kind;       /* contract crash.kind; "unknown" when none found */
 	char *title;            /* the kernel's own headline, e.g. "BUG: kernel NULL pointer dereference, address: 0000000000000008" */
@@ -25,6 +60,10 @@ struct vr_crash {
 	char *code;             /* "Code:" bytes as the log printed them, NULL if none */
 	struct vr_regs regs;    /* the register dump of the oops (regs.valid) */
 	struct vr_trace trace;  /* the Call Trace as the log printed it */
+	bool trace_stalled;     /* that trace is of the CPU a stall or lockup report names stuck */
+	int stalled_cpu;        /* the CPU a stall or lockup report names first, -1 */
+	struct vr_crash_trace *traces; /* the report's other stacks, in log order */
+	size_t n_traces;
 	char *bug_file;         /* "kernel BUG at FILE:LINE" / WARNING at FILE:LINE */
 	int bug_line;
 	char *cpu_line;         /* "CPU: 1 PID: 83 Comm: sh Tainted: ..." */
@@ -62,6 +101,7 @@ struct vr_blame {
 	char *file;
 	int line;
 	const char *confidence; /* high, medium, low */
+	bool inferred;          /* the guilty frame is an inferred one (a tail call's) */
 	char **reasons;
 	size_t n_reasons;
 };
@@ -98,7 +138,7 @@ struct vr_hang {
 };
 
 struct vr_report {
-	const struct vr_input_info *input; /* owned by the kernel object */
+	struct vr_input_info *input;       /* owned by the caller (a copy: see vr_input_copy()) */
 	struct vr_facts *facts;            /* owned by the caller */
 	struct vr_crash crash;
 	struct vr_pointer pointer;
@@ -114,10 +154,19 @@ struct vr_report {
 
 /* An empty crash: kind "unknown", cpu and pid -1; deinit frees what the
  * oops decoder filled in and leaves it empty again. */
+/* "func+0x12/0x40 [mod]" for a frame (malloc'd); "0xffff..." without a symbol
+ * (report/common.c). */
+char *vr_frame_name(const struct vr_frame *f);
+
 void vr_crash_init(struct vr_crash *c);
 void vr_crash_deinit(struct vr_crash *c);
 
-void vr_report_init(struct vr_report *r, const struct vr_input_info *input,
+/* A deep copy of the kernel's input facts for a report to print (and
+ * rewrite: redaction, UTF-8), freed with vr_input_deinit(). */
+struct vr_error *vr_input_copy(const struct vr_input_info *src, struct vr_input_info *ret);
+void vr_input_deinit(struct vr_input_info *in);
+
+void vr_report_init(struct vr_report *r, struct vr_input_info *input,
 		    struct vr_facts *facts, struct vr_diag *diag);
 void vr_report_deinit(struct vr_report *r);
 struct vr_error *vr_report_add_finding(struct vr_report *r, const char *rule, const char *title,
@@ -126,9 +175,24 @@ struct vr_error *vr_report_add_finding(struct vr_report *r, const char *rule, co
 /* Severity rank: info 0 .. critical 3, -1 for an unknown word. */
 int vr_severity_rank(const char *severity);
 
+/* Calls fn on every string of the report, its facts included (each may be
+ * NULL; fn may replace it), and bfn on the fixed-size ones (a task's
+ * comm). The one list of the report's strings: redaction and the UTF-8
+ * pass both use it. */
+typedef void (*vr_string_fn)(char **s, void *ctx);
+typedef void (*vr_buffer_fn)(char *buf, size_t cap, void *ctx);
+void vr_report_visit_strings(struct vr_report *r, vr_string_fn fn, vr_buffer_fn bfn, void *ctx);
+
+/* Every output is valid UTF-8 without control characters but tab and
+ * newline, whatever the dump holds: each byte that is not is written as
+ * the four characters "\xNN" (in fixed-size fields, '?'). */
+struct vr_error *vr_report_clean_strings(struct vr_report *r);
+/* A cleaned copy of s, or NULL when s needs no cleaning (or on OOM). */
+char *vr_utf8_clean(const char *s);
+
 /* --redact: rewrites the model's strings in place (host names, IP and MAC
  * addresses, user names, command lines), before any emitter runs. The
- * input paths are redacted by the caller, who owns them. */
+ * input's strings (paths, vmlinux evidence) are the report's too. */
 struct vr_error *vr_report_redact(struct vr_report *r);
 
 /* Emitters: each writes the whole report to f. */

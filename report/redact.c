@@ -130,44 +130,26 @@ static void redact(struct redactor *rd, char **s)
 		replace_str(s, rd->host, "[host]");
 }
 
-static void redact_v(struct redactor *rd, char **v, size_t n)
+static void redact_one(char **s, void *ctx)
 {
-	for (size_t i = 0; i < n; i++)
-		redact(rd, &v[i]);
+	redact(ctx, s);
 }
 
 struct vr_error *vr_report_redact(struct vr_report *r)
 {
 	struct redactor rd;
 	struct vr_facts *f = r->facts;
-	struct vr_error *err = redactor_init(&rd, f->system.nodename);
+	struct vr_error *err = redactor_init(&rd, f ? f->system.nodename : NULL);
 	if (err)
 		return err;
-	if (f->system.nodename) {
+	if (f && f->system.nodename) {
 		free(f->system.nodename);
 		f->system.nodename = vr_strdup("[host]");
 	}
-	for (size_t i = 0; i < f->log.n_records; i++)
-		redact(&rd, &f->log.records[i].text);
-	redact(&rd, &f->text);
-	f->text_len = f->text ? strlen(f->text) : 0;
-	redact(&rd, &f->panic.message);
-	redact_v(&rd, f->panic.sources, f->panic.n_sources);
-	redact(&rd, &r->crash.title);
-	redact(&rd, &r->crash.cpu_line);
-	redact(&rd, &r->crash.hardware);
-	redact_v(&rd, r->crash.secondary, r->crash.n_secondary);
-	redact(&rd, &r->pointer.explanation);
-	redact_v(&rd, r->blame.reasons, r->blame.n_reasons);
-	for (size_t i = 0; i < r->n_findings; i++) {
-		redact(&rd, &r->findings[i].title);
-		redact(&rd, &r->findings[i].advice);
-		redact_v(&rd, r->findings[i].evidence, r->findings[i].n_evidence);
-	}
-	if (r->diag)
-		redact_v(&rd, r->diag->warnings, r->diag->n_warnings);
-	for (size_t i = 0; r->diag && i < r->diag->n_steps; i++)
-		redact(&rd, &r->diag->steps[i].reason);
+	/* Every string of the report: a path under /home, a host name or an
+	 * address can turn up in any of them (a module's source file, a
+	 * log line, a finding's evidence). */
+	vr_report_visit_strings(r, redact_one, NULL, &rd);
 	redactor_deinit(&rd);
 	return NULL;
 }

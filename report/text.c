@@ -16,6 +16,25 @@ static void field(FILE *out, const char *name, const char *value)
 	fprintf(out, "%12s: %s\n", name, value ? value : "(unknown)");
 }
 
+/* The registers of an exception frame, as crash prints them under
+ * "[exception RIP: ...]". */
+static void print_regs(FILE *out, const struct vr_regs *regs)
+{
+	const uint64_t *r = regs->r;
+	fprintf(out, "     RAX: %016" PRIx64 "  RBX: %016" PRIx64 "  RCX: %016" PRIx64 "\n",
+		r[VR_RAX], r[VR_RBX], r[VR_RCX]);
+	fprintf(out, "     RDX: %016" PRIx64 "  RSI: %016" PRIx64 "  RDI: %016" PRIx64 "\n",
+		r[VR_RDX], r[VR_RSI], r[VR_RDI]);
+	fprintf(out, "     RBP: %016" PRIx64 "   R8: %016" PRIx64 "   R9: %016" PRIx64 "\n",
+		r[VR_RBP], r[VR_R8], r[VR_R9]);
+	fprintf(out, "     R10: %016" PRIx64 "  R11: %016" PRIx64 "  R12: %016" PRIx64 "\n",
+		r[VR_R10], r[VR_R11], r[VR_R12]);
+	fprintf(out, "     R13: %016" PRIx64 "  R14: %016" PRIx64 "  R15: %016" PRIx64 "\n",
+		r[VR_R13], r[VR_R14], r[VR_R15]);
+	fprintf(out, "     RSP: %016" PRIx64 "  RFLAGS: %08" PRIx64 "  CS: %04" PRIx64 "  SS: %04" PRIx64 "\n",
+		r[VR_RSP], r[VR_EFLAGS], r[VR_CS], r[VR_SS]);
+}
+
 static void print_frame(FILE *out, size_t i, const struct vr_frame *f, const struct style *st)
 {
 	char *name = vr_frame_name(f);
@@ -23,6 +42,9 @@ static void print_frame(FILE *out, size_t i, const struct vr_frame *f, const str
 	 * own "? " mark. */
 	fprintf(out, " #%-2zu %s%s", i, f->reliable ? "" : "? ", name ? name : "?");
 	free(name);
+	/* No return address proves it: it tail-called the frame above. */
+	if (f->inferred)
+		fputs(" (tail call)", out);
 	if (f->address)
 		fprintf(out, " at %016" PRIx64, f->address);
 	if (f->file)
@@ -32,20 +54,8 @@ static void print_frame(FILE *out, size_t i, const struct vr_frame *f, const str
 		fprintf(out, "       inlined: %s  %s:%d\n", f->inlined[j].symbol ? f->inlined[j].symbol : "?",
 			f->inlined[j].file ? f->inlined[j].file : "?", f->inlined[j].line);
 	if (f->exception && f->regs && f->regs->valid) {
-		const uint64_t *r = f->regs->r;
-		fprintf(out, "     [exception RIP: %016" PRIx64 "]\n", r[VR_RIP]);
-		fprintf(out, "     RAX: %016" PRIx64 "  RBX: %016" PRIx64 "  RCX: %016" PRIx64 "\n",
-			r[VR_RAX], r[VR_RBX], r[VR_RCX]);
-		fprintf(out, "     RDX: %016" PRIx64 "  RSI: %016" PRIx64 "  RDI: %016" PRIx64 "\n",
-			r[VR_RDX], r[VR_RSI], r[VR_RDI]);
-		fprintf(out, "     RBP: %016" PRIx64 "   R8: %016" PRIx64 "   R9: %016" PRIx64 "\n",
-			r[VR_RBP], r[VR_R8], r[VR_R9]);
-		fprintf(out, "     R10: %016" PRIx64 "  R11: %016" PRIx64 "  R12: %016" PRIx64 "\n",
-			r[VR_R10], r[VR_R11], r[VR_R12]);
-		fprintf(out, "     R13: %016" PRIx64 "  R14: %016" PRIx64 "  R15: %016" PRIx64 "\n",
-			r[VR_R13], r[VR_R14], r[VR_R15]);
-		fprintf(out, "     RSP: %016" PRIx64 "  RFLAGS: %08" PRIx64 "  CS: %04" PRIx64 "  SS: %04" PRIx64 "\n",
-			r[VR_RSP], r[VR_EFLAGS], r[VR_CS], r[VR_SS]);
+		fprintf(out, "     [exception RIP: %016" PRIx64 "]\n", f->regs->r[VR_RIP]);
+		print_regs(out, f->regs);
 	}
 }
 
@@ -119,6 +129,33 @@ static void print_cpus(FILE *out, const struct vr_report *r, const struct style 
 		}
 	}
 	free(done);
+	/* Without the panicking CPU's own backtrace (a kernel log alone, or
+	 * its stack missing from the dump): the report's Call Trace. */
+	const struct vr_cpu *pc = vr_report_panic_cpu(r);
+	const struct vr_crash *cr = &r->crash;
+	if ((!pc || !pc->trace.n_frames) && cr->trace.n_frames) {
+		fprintf(out, "\n%sCALL TRACE (from the kernel log)  PID: ", st->bold);
+		if (cr->pid >= 0)
+			fprintf(out, "%d", cr->pid);
+		else
+			fputs("?", out);
+		fputs("  CPU: ", out);
+		if (cr->cpu >= 0)
+			fprintf(out, "%d", cr->cpu);
+		else
+			fputs("?", out);
+		fprintf(out, "  COMMAND: \"%s\"%s\n", cr->comm ? cr->comm : "?", st->reset);
+		/* The kernel prints where it happened before the Call Trace,
+		 * which starts at the caller. */
+		if (cr->ip_known) {
+			char *name = vr_frame_name(&cr->ip);
+			fprintf(out, "     [exception RIP: %s]\n", name ? name : "?");
+			free(name);
+			if (cr->regs.valid)
+				print_regs(out, &cr->regs);
+		}
+		print_trace(out, &cr->trace, st);
+	}
 }
 
 static void print_summary(FILE *out, const struct vr_report *r)
@@ -140,7 +177,7 @@ static void print_summary(FILE *out, const struct vr_report *r)
 		snprintf(buf, sizeof(buf), "%s  [%s%s%s%s%s]%s", in->path ? in->path : "?",
 			 in->form ? in->form : "?", in->compression ? ", " : "",
 			 in->compression ? in->compression : "", level, share,
-			 in->partial ? "  [PARTIAL DUMP]" : "");
+			 in->incomplete ? "  [PARTIAL DUMP] [INCOMPLETE]" : in->partial ? "  [PARTIAL DUMP]" : "");
 		field(out, "DUMPFILE", buf);
 	}
 	if (s->cpus > 0) {
@@ -281,10 +318,15 @@ static void print_rest(FILE *out, const struct vr_report *r, const struct style 
 		if (!any)
 			fprintf(out, "\n%sBLOCKED TASKS%s\n", st->bold, st->reset);
 		any = true;
-		fprintf(out, "\nPID: %-6d TASK: %016" PRIx64 "  CPU: %-3d COMMAND: \"%s\"", t->pid, t->task,
-			t->cpu, t->comm);
+		if (t->from_log)
+			fprintf(out, "\nPID: %-6d COMMAND: \"%s\"", t->pid, t->comm);
+		else
+			fprintf(out, "\nPID: %-6d TASK: %016" PRIx64 "  CPU: %-3d COMMAND: \"%s\"", t->pid,
+				t->task, t->cpu, t->comm);
 		if (t->blocked_s >= 0)
 			fprintf(out, "  blocked %.1f s", t->blocked_s);
+		if (t->from_log)
+			fputs("  (from the kernel log)", out);
 		fputc('\n', out);
 		print_trace(out, &t->trace, st);
 	}

@@ -1,5 +1,7 @@
 /* The rules language (docs/rules.md): YAML files holding
  *  - generic-frames: named lists of frame patterns that blame skips,
+ *  - anchor-frames: named lists of dispatchers, where a stall's search ends,
+ *  - blame: which stacks of each kind of report hold the guilty frame,
  *  - magic: poison and marker values that the pointer analyzer recognises,
  *  - rules: conditions on the report that produce findings.
  * The built-in files (rules/NAME.yaml) are compiled in by rules/embed.cmake.
@@ -40,6 +42,10 @@ size_t vr_ruleset_n_rules(const struct vr_ruleset *rs);
  * NULL when it is not generic. */
 const char *vr_ruleset_generic_frame(const struct vr_ruleset *rs, const char *symbol);
 
+/* The anchor-frames group (e.g. "dispatch") a function name belongs to,
+ * or NULL. */
+const char *vr_ruleset_anchor_frame(const struct vr_ruleset *rs, const char *symbol);
+
 /* A magic value (poison or marker) from the rules' magic: section. */
 struct vr_magic {
 	char *name;        /* "LIST_POISON1" */
@@ -52,6 +58,55 @@ struct vr_magic {
  * *ret_delta = v - value. NULL when none. */
 const struct vr_magic *vr_ruleset_magic(const struct vr_ruleset *rs, uint64_t v,
 					int64_t *ret_delta);
+
+/* The blame: section: which stacks of a report hold the guilty frame, and
+ * how to find it there (docs/rules.md). */
+enum vr_blame_pick {
+	VR_BLAME_FIRST,     /* the first frame that is not walked past */
+	VR_BLAME_OUTERMOST, /* the last one before the first anchor frame (a loop's entry) */
+};
+enum vr_blame_context {
+	VR_BLAME_CRASH,       /* a stack from the frame that raised the report on */
+	VR_BLAME_INTERRUPTED, /* the code an interrupt found running (stalls, lockups) */
+};
+#define VR_BLAME_MAX_SOURCES 8
+/* One alternative of a rule's from: list: the sources whose frames are
+ * joined, in order ("ip", "call", "stalled", ...; see docs/rules.md). */
+struct vr_blame_alt {
+	const char *sources[VR_BLAME_MAX_SOURCES];
+	size_t n;
+};
+struct vr_blame_rule {
+	const char *id;
+	const char *origin;                 /* "FILE:LINE" */
+	const struct vr_blame_alt *from;    /* tried in order */
+	size_t n_from;
+	enum vr_blame_pick pick;
+	enum vr_blame_context context;
+};
+/* The sources a from: list may name. */
+extern const char *const vr_blame_sources[];
+
+/* The first blame rule whose when: holds for the report, NULL when none does. */
+const struct vr_blame_rule *vr_ruleset_blame_rule(const struct vr_ruleset *rs,
+						  const struct vr_report *r);
+/* Why blame walks past a frame of function symbol under rule b (b may be
+ * NULL: the generic groups alone): "group NAME" or "rule ID", written to buf;
+ * NULL when the frame may be guilty. A frame in a module is walked past
+ * only by the rule's own skip: patterns, never by a generic group. A name
+ * with a compiler suffix (".constprop.0", ".isra.0", ".cold") is tried
+ * without it too. */
+const char *vr_blame_rule_skips(const struct vr_ruleset *rs, const struct vr_blame_rule *b,
+				const char *symbol, bool in_module, char *buf, size_t cap);
+/* Whether symbol ends an outermost search (the groups entry and dispatch
+ * unless the rule names others, and the rule's anchors). */
+bool vr_blame_rule_anchor(const struct vr_ruleset *rs, const struct vr_blame_rule *b,
+			  const char *symbol);
+/* When symbol is one of the rule's prefer: frames, the name blame gives
+ * it (its as:, else symbol); NULL otherwise. *ret_rank is the entry's
+ * index (earlier entries win). */
+const char *vr_blame_rule_prefer(const struct vr_blame_rule *b, const char *symbol,
+				 size_t *ret_rank);
 
 /* Evaluates every rule against the report and adds a finding for each one
  * that matches. */

@@ -3,7 +3,8 @@
 # tests, fuzz-corpus replays, and the real-dump tier (kernels crashed under
 # QEMU by tests/rig, cached under /var/cache/vmreport-rig). Installs missing
 # Debian packages first. Warnings are errors here; the unit and fixture
-# tiers also run under AddressSanitizer and UBSan.
+# tiers, and the corruption sweeps on real dumps, also run under
+# AddressSanitizer and UBSan.
 #
 #   tests/run.sh [-L REGEX]     run only the ctest labels matching REGEX
 #                               (unit, fixture, real)
@@ -31,6 +32,8 @@ if [[ -z $labels || unit =~ $labels || fixture =~ $labels ]]; then
 	cmake --build "$src/build-asan" -j"$jobs"
 	echo "== unit and fixture tests under ASan+UBSan" >&2
 	(cd "$src/build-asan" && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j"$jobs" -L 'unit|fixture')
+	# the real-dump corruption sweeps (tests/real/sweep.sh) run it too
+	export VR_ASAN_BUILD_DIR=$src/build-asan
 fi
 
 echo "== all tests" >&2

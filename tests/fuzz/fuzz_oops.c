@@ -44,9 +44,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vr_error_destroy(vr_oops_parse_lines(lines, k, &c));
 	vr_crash_deinit(&c);
 	for (size_t i = 0; i < k && i < 2000; i++) {
-		const char *m = vr_oops_line_message(lines[i]);
+		const char *m = vr_klog_message(lines[i]);
 		struct vr_frame f;
-		if (vr_oops_parse_frame(m ? m : lines[i], &f))
+		if (vr_klog_parse_frame(m ? m : lines[i], &f))
 			vr_frame_deinit(&f);
 	}
 	free(lines);

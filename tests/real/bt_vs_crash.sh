@@ -35,7 +35,10 @@ with open(crash_out, errors="replace") as f:
             crash[cpu] = []
             continue
         m = frame_re.match(line)
-        if m and cpu is not None:
+        # The same function twice in a row is crash's own artifact: after an
+        # exception frame it marks "possibly bogus", it also lists a stale
+        # return address of the interrupted function found on the stack.
+        if m and cpu is not None and not (crash[cpu] and crash[cpu][-1] == m.group(1)):
             crash[cpu].append(m.group(1))
 if not crash:
     print(f"{label}: crash printed no backtrace")

@@ -9,6 +9,12 @@
 #   rig_scenarios              the scenario names, one a line
 #   rig_kernels                the releases to test: $VR_RIG_KERNELS, or the
 #                              newest 6.1 and 6.12 cloud kernels
+#   rig_all_dirs               every scenario directory of every rig kernel,
+#                              one a line
+#   rig_console_report DIR     whether the scenario's crash report reached
+#                              the console and the log (meta.json
+#                              console_report; false where the report stayed
+#                              in a per-CPU printk buffer)
 #   rig_expect SCENARIO        the console line (grep -E) proving the crash
 #   rig_fail MESSAGE           print "FAIL: MESSAGE" and exit 1
 #
@@ -52,4 +58,19 @@ rig_kernels() {
 	for k in ${VR_RIG_KERNELS:-6.1 6.12}; do
 		bash "$RIG_SCRIPT" --resolve "$k"
 	done
+}
+
+rig_all_dirs() {
+	local rel dir s
+	for rel in $(rig_kernels); do
+		dir=$(rig_dir "$rel")
+		for s in $(rig_scenarios); do
+			echo "$dir/$s"
+		done
+	done
+}
+
+rig_console_report() {
+	python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1])).get("console_report", True) else 1)' \
+		"$1/meta.json"
 }

@@ -80,11 +80,22 @@ else:
     if blame.get("module") != meta.get("module", "vrbug"):
         bad.append(f"blame.module {blame.get('module')!r}, want {meta.get('module')!r}")
     want_fn = {meta["function"]}
+    text_fn = (meta.get("extra") or {}).get("text_function")
+    if text_fn and where.endswith((".log", ".txt")):
+        # From the log alone: what the printed trace shows.
+        want_fn = {text_fn}
     if scen == "hungtask":
         # The lock holder when vmreport found it, else the waiter.
         want_fn.add("vrbug_holder")
     if base(blame.get("function")) not in want_fn:
         bad.append(f"blame.function {blame.get('function')!r}, want one of {sorted(want_fn)}")
+
+if scen == "tailcall" and not where.endswith((".log", ".txt")):
+    # vrbug_tailcall has no frame of its own: the call before vrbug_write's
+    # return address names it, and the trace carries it as inferred.
+    inferred = [f.get("symbol") for f in crash.get("trace") or [] if f.get("inferred")]
+    if meta["function"] not in inferred:
+        bad.append(f"crash.trace has no inferred frame {meta['function']} (inferred: {inferred})")
 
 hang = rep.get("hang") or {}
 text_form = where.endswith((".log", ".txt"))

@@ -91,6 +91,7 @@ hungtask)
 	echo 5 >/proc/sys/kernel/hung_task_timeout_secs
 	trigger hungtask
 	;;
+tailcall) trigger tailcall ;;
 busy-cpu)
 	# Another CPU spins inside the module while this one crashes.
 	trigger "busy $(param vrbusycpu)" || die "cannot start the spinner"

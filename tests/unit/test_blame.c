@@ -12,6 +12,7 @@
 
 extern const struct vr_analyzer vr_analyzer_blame;
 extern const struct vr_analyzer vr_analyzer_hang;
+extern const struct vr_analyzer vr_analyzer_oops;
 
 #include "check.h"
 
@@ -141,11 +142,12 @@ static void test_module_below_core(void)
 	struct t t;
 	setup(&t, "gpf");
 	set_ip(&t, "__list_del_entry_valid", NULL);
-	frames(&t.r.crash.trace, "__list_del_entry_valid", "kobject_del", "mydrv_remove [mydrv]",
+	frames(&t.r.crash.trace, "__list_del_entry_valid", "bus_remove_device", "mydrv_remove [mydrv]",
 	       "pci_device_remove", "device_release_driver_internal", "do_syscall_64", NULL);
 	run(&t, &vr_analyzer_blame);
 	VERDICT(&t, "module", "mydrv", "mydrv_remove", "medium");
-	CHECK(reason_has(&t, "kobject_del") && reason_has(&t, "skipped 1 generic frame"), "reasons");
+	CHECK(reason_has(&t, "core kernel function bus_remove_device, called from mydrv_remove") &&
+	      reason_has(&t, "skipped 1 frame: __list_del_entry_valid [group lists]"), "reasons");
 	done(&t);
 
 	/* Only core code: the kernel, low confidence when tainted P. */
@@ -263,7 +265,7 @@ static void test_hung(void)
 	}
 	run(&t, &vr_analyzer_blame);
 	VERDICT(&t, "module", "vrbug", "vrbug_holder", NULL);
-	CHECK(reason_has(&t, "the stack of the holder, vrbug_holder (pid 84)"), "holder reason");
+	CHECK(reason_has(&t, "the stack of the lock holder vrbug_holder (pid 84)"), "holder reason");
 	done(&t);
 
 	/* From the log alone. */
@@ -276,6 +278,7 @@ static void test_hung(void)
 		  " vrbug_hungtask+0x6b/0x80 [vrbug]", " vrbug_write+0x1a1/0x1e0 [vrbug]",
 		  " proc_reg_write+0x56/0xa0", " </TASK>",
 		  "Kernel panic - not syncing: hung_task: blocked tasks", NULL);
+	run(&t, &vr_analyzer_oops);
 	run(&t, &vr_analyzer_hang);
 	CHECK(t.r.hang.n_waiters == 1 && t.r.hang.waiters[0].pid == 85 &&
 	      !strcmp(t.r.hang.waiters[0].comm, "vrtrigger") &&
@@ -300,8 +303,9 @@ static void test_hung(void)
 	setup(&t, "hung-task");
 	log_lines(&t, "INFO: task kworker/0:1:12 blocked for more than 120 seconds.",
 		  "INFO: task kworker/0:1:12 is blocked on a mutex likely owned by task foo_worker:77.",
-		  " __schedule+0x34d/0x9e0", " __mutex_lock.constprop.0+0x399/0x700",
+		  "Call Trace:", " __schedule+0x34d/0x9e0", " __mutex_lock.constprop.0+0x399/0x700",
 		  " foo_flush+0x6b/0x80 [foo]", "Kernel panic - not syncing: hung_task: blocked tasks", NULL);
+	run(&t, &vr_analyzer_oops);
 	run(&t, &vr_analyzer_hang);
 	CHECK(t.r.hang.n_waiters == 1 && t.r.hang.waiters[0].pid == 12 &&
 	      !strcmp(t.r.hang.waiters[0].comm, "kworker/0:1") && t.r.hang.waiters[0].owner_pid == 77 &&
@@ -314,6 +318,7 @@ static void test_hung(void)
 
 	setup(&t, "hard-lockup");
 	log_lines(&t, "NMI watchdog: Watchdog detected hard LOCKUP on cpu 2", NULL);
+	run(&t, &vr_analyzer_oops);
 	t.f.cpus = calloc(1, sizeof(*t.f.cpus));
 	t.f.n_cpus = 1;
 	t.f.cpus[0].cpu = 2;
@@ -335,6 +340,7 @@ static void test_hung(void)
 	setup(&t, "rcu-stall");
 	log_lines(&t, "rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:",
 		  "rcu: \t3-...!: (1 GPs behind) idle=4a4/1/0x4000000000000000", NULL);
+	run(&t, &vr_analyzer_oops);
 	run(&t, &vr_analyzer_hang);
 	CHECK(t.r.hang.stuck_cpu == 3, "rcu stall cpu %d", t.r.hang.stuck_cpu);
 	done(&t);

@@ -1,9 +1,13 @@
-/* Unit tests of the oops text parser (analyzers/oops_parse.c): every
- * tests/oops/NAME.txt is decoded and compared with NAME.expected (key=value
- * lines, see tests/oops/README), plus direct tests of line prefixes, frame
- * parsing and hostile input. */
+/* Unit tests of the oops text parser (analyzers/oops_parse.c) and of the
+ * guilty-frame selection on it (analyzers/blame.c with rules/blame.yaml):
+ * every tests/oops/NAME.txt is decoded and compared with NAME.expected
+ * (key=value lines, see tests/oops/README); blame.* and traces keys run
+ * the oops, hang and blame analyzers over the text as the program does.
+ * Plus direct tests of line prefixes, frame parsing and hostile input. */
 #define _GNU_SOURCE
+#include "analyzers/analyzer.h"
 #include "analyzers/oops_parse.h"
+#include "engine/log.h"
 
 #include <dirent.h>
 #include <inttypes.h>
@@ -175,12 +179,96 @@ static void check_key(const char *name, const struct vr_crash *c, const char *ke
 		CHECK(found && v == strtoull(want, NULL, 0), "%s: %s: want %s, got 0x%" PRIx64 "%s",
 		      name, key, want, v, found ? "" : " (no registers)");
 		return;
+	} else if (!strncmp(key, "blame.", 6) || !strcmp(key, "traces")) {
+		return; /* check_analysis() */
 	} else {
 		CHECK(0, "%s: unknown key %s", name, key);
 		return;
 	}
 	CHECK(!strcmp(got, want), "%s: %s:\n   want [%s]\n    got [%s]", name, key, want, got);
 	free(got);
+}
+
+extern const struct vr_analyzer vr_analyzer_oops;
+extern const struct vr_analyzer vr_analyzer_hang;
+extern const struct vr_analyzer vr_analyzer_blame;
+
+/* The report's other stacks: "role[/cpuN][/pidN][*]" (* stalled), comma-separated. */
+static char *join_traces(const struct vr_crash *c)
+{
+	size_t cap = 64 + c->n_traces * 48, n = 0;
+	char *out = malloc(cap);
+	out[0] = 0;
+	if (c->trace_stalled && c->trace.n_frames)
+		n += (size_t)snprintf(out + n, cap - n, "call*");
+	for (size_t i = 0; i < c->n_traces; i++) {
+		const struct vr_crash_trace *t = &c->traces[i];
+		n += (size_t)snprintf(out + n, cap - n, "%s%s", n ? "," : "", t->role);
+		if (t->cpu >= 0)
+			n += (size_t)snprintf(out + n, cap - n, "/cpu%d", t->cpu);
+		if (t->pid >= 0)
+			n += (size_t)snprintf(out + n, cap - n, "/pid%d", t->pid);
+		if (t->stalled)
+			n += (size_t)snprintf(out + n, cap - n, "*");
+	}
+	return out;
+}
+
+/* The analyzers' verdict on the text, as vmreport reaches it: the log's
+ * records, then the oops, hang and blame analyzers. */
+static void check_analysis(const char *name, const char *text, size_t len, const char *exp)
+{
+	struct vr_facts f = {0};
+	struct vr_diag d = {0};
+	struct vr_report r;
+	struct vr_error *err = vr_log_parse_text(text, len, &f.log);
+	CHECK(!err, "%s: log", name);
+	vr_error_destroy(err);
+	vr_report_init(&r, NULL, &f, &d);
+	struct vr_analysis a = {.facts = &f, .report = &r};
+	const struct vr_analyzer *an[] = {&vr_analyzer_oops, &vr_analyzer_hang, &vr_analyzer_blame};
+	for (size_t i = 0; i < 3; i++) {
+		const char *skipped = NULL;
+		err = an[i]->run(&a, &skipped);
+		CHECK(!err, "%s: %s: %s", name, an[i]->name, err ? err->message : "");
+		vr_error_destroy(err);
+	}
+	char *copy = strdup(exp), *save = NULL;
+	for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *eq = strchr(line, '=');
+		if (!eq || line[0] == '#')
+			continue;
+		*eq = 0;
+		const char *want = eq + 1;
+		char *got = NULL;
+		const struct vr_blame *b = &r.blame;
+		if (!strcmp(line, "blame.function"))
+			got = strdup(str_or_empty(b->function));
+		else if (!strcmp(line, "blame.module"))
+			got = strdup(str_or_empty(b->module));
+		else if (!strcmp(line, "blame.culprit"))
+			got = strdup(str_or_empty(b->culprit));
+		else if (!strcmp(line, "traces"))
+			got = join_traces(&r.crash);
+		else if (!strcmp(line, "blame.rule")) {
+			/* The rule named in the first reason, "blame rule ID (FILE:LINE) ...". */
+			const char *why = b->n_reasons ? b->reasons[0] : "";
+			char id[80] = "";
+			if (!strncmp(why, "blame rule ", 11))
+				sscanf(why + 11, "%79s", id);
+			got = strdup(id);
+		} else
+			continue;
+		CHECK(!strcmp(got, want), "%s: %s:\n   want [%s]\n    got [%s]", name, line, want, got);
+		if (strcmp(got, want))
+			for (size_t i = 0; i < b->n_reasons; i++)
+				fprintf(stderr, "      %s\n", b->reasons[i]);
+		free(got);
+	}
+	free(copy);
+	vr_report_deinit(&r);
+	vr_facts_deinit(&f);
+	vr_diag_deinit(&d);
 }
 
 static void run_case(const char *dir, const char *name)
@@ -197,6 +285,8 @@ static void run_case(const char *dir, const char *name)
 		free(exp);
 		return;
 	}
+	if (strstr(exp, "blame.") || strstr(exp, "traces="))
+		check_analysis(name, text, tlen, exp);
 	struct vr_crash c;
 	vr_crash_init(&c);
 	struct vr_error *err = vr_oops_parse_text(text, tlen, &c);
@@ -257,45 +347,45 @@ static void test_prefixes(void)
 		{"[drm] radeon", "[drm] radeon"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		const char *m = vr_oops_line_message(cases[i].in);
+		const char *m = vr_klog_message(cases[i].in);
 		CHECK(m && !strcmp(m, cases[i].out), "prefix of [%s]: got [%s]", cases[i].in,
 		      m ? m : "(null)");
 	}
-	CHECK(vr_oops_line_message("Nov  9 10:19:35 ohm openvpn[1118]: WARNING: x") == NULL,
+	CHECK(vr_klog_message("Nov  9 10:19:35 ohm openvpn[1118]: WARNING: x") == NULL,
 	      "another program's syslog line must be dropped");
 }
 
 static void test_frames(void)
 {
 	struct vr_frame f;
-	CHECK(vr_oops_parse_frame(" ? do_fcntl+0x577/0x6e0", &f) && !f.reliable &&
+	CHECK(vr_klog_parse_frame(" ? do_fcntl+0x577/0x6e0", &f) && !f.reliable &&
 		      !strcmp(f.symbol, "do_fcntl") && f.offset == 0x577 && f.size == 0x6e0 && !f.module,
 	      "unreliable frame");
 	vr_frame_deinit(&f);
-	CHECK(vr_oops_parse_frame(" vrbug_write+0x187/0x1b0 [vrbug]", &f) && f.reliable &&
+	CHECK(vr_klog_parse_frame(" vrbug_write+0x187/0x1b0 [vrbug]", &f) && f.reliable &&
 		      f.module && !strcmp(f.module, "vrbug"),
 	      "module frame");
 	vr_frame_deinit(&f);
-	CHECK(vr_oops_parse_frame(" foo.constprop.0+0x10/0x20 [mod 0123456789abcdef]", &f) &&
+	CHECK(vr_klog_parse_frame(" foo.constprop.0+0x10/0x20 [mod 0123456789abcdef]", &f) &&
 		      !strcmp(f.symbol, "foo.constprop.0") && !strcmp(f.module, "mod"),
 	      "build-id frame");
 	vr_frame_deinit(&f);
-	CHECK(vr_oops_parse_frame(" [<ffffffff816606a8>] dump_stack+0x19/0x1b", &f) &&
+	CHECK(vr_klog_parse_frame(" [<ffffffff816606a8>] dump_stack+0x19/0x1b", &f) &&
 		      f.address == 0xffffffff816606a8ULL && !strcmp(f.symbol, "dump_stack"),
 	      "old x86 frame");
 	vr_frame_deinit(&f);
-	CHECK(vr_oops_parse_frame(" ? 0xffffffffc0400000", &f) && !f.symbol &&
+	CHECK(vr_klog_parse_frame(" ? 0xffffffffc0400000", &f) && !f.symbol &&
 		      f.address == 0xffffffffc0400000ULL,
 	      "bare address frame");
 	vr_frame_deinit(&f);
-	CHECK(vr_oops_parse_frame("[c0000000fe1bfb10] [c000000000010fb0] .show_stack+0x90/0x1a0 (unreliable)",
+	CHECK(vr_klog_parse_frame("[c0000000fe1bfb10] [c000000000010fb0] .show_stack+0x90/0x1a0 (unreliable)",
 				  &f) &&
 		      f.address == 0xc000000000010fb0ULL && !f.reliable,
 	      "ppc frame");
 	vr_frame_deinit(&f);
-	CHECK(!vr_oops_parse_frame("Modules linked in: foo", &f), "not a frame");
-	CHECK(!vr_oops_parse_frame(" 0000000000000009 ffff88022259da58", &f), "stack words");
-	CHECK(!vr_oops_parse_frame("", &f), "empty");
+	CHECK(!vr_klog_parse_frame("Modules linked in: foo", &f), "not a frame");
+	CHECK(!vr_klog_parse_frame(" 0000000000000009 ffff88022259da58", &f), "stack words");
+	CHECK(!vr_klog_parse_frame("", &f), "empty");
 }
 
 /* Nothing in a log can crash, hang or blow up the parser. */

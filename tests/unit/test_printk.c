@@ -226,6 +226,30 @@ static void test_text(void)
 	CHECK(err == NULL);
 	CHECK(log.n_records == 4);
 	free_log(&log);
+	/* A serial console's noise: binary junk lines, junk glued before a
+	 * stamp, NUL bytes inside a line, a lone CR inside junk, short junk
+	 * after junk. */
+	const char noisy[] = "\xfe\x01\x02\x9b\xff\xc3(\x07\x10\x11\r\x80" "ab\n"
+			     "'Vk\x19\n"
+			     "\x80\x81\x02\x03\xfa[    1.000000] Linux version 6.1.0\n"
+			     "[    2.000000] BUG: kernel NULL\0 pointer dereference\n"
+			     "\x01\x02\x03\x04\x05\x06\n"
+			     "[    3.000000] RIP: 0010:f+0x1/0x2\n";
+	err = vr_log_parse_text(noisy, sizeof(noisy) - 1, &log);
+	CHECK(err == NULL);
+	CHECK(log.n_records == 3);
+	CHECK(log.junk_lines == 4);
+	if (log.n_records == 3) {
+		CHECK(!strcmp(log.records[0].text, "Linux version 6.1.0") && log.records[0].ts_nsec == 1000000000ull);
+		CHECK(!strcmp(log.records[1].text, "BUG: kernel NULL pointer dereference"));
+		CHECK(!strcmp(log.records[2].text, "RIP: 0010:f+0x1/0x2"));
+	}
+	free_log(&log);
+	/* Lines that end with CR alone. */
+	const char cr[] = "[    1.000000] a\r[    2.000000] b\r[    3.000000] c\r";
+	err = vr_log_parse_text(cr, sizeof(cr) - 1, &log);
+	CHECK(err == NULL && log.n_records == 3 && !log.junk_lines);
+	free_log(&log);
 }
 
 int main(void)

@@ -13,6 +13,9 @@
  *   hungtask    block in mutex_lock() on a mutex a kthread holds forever
  *   busy N      start a kthread bound to CPU N spinning in vrbug_spin(),
  *               return once it spins (the caller then crashes elsewhere)
+ *   tailcall    print a poisoned string from a helper whose last act is the
+ *               printk (a tail call: "jmp _printk"), so that the helper has
+ *               no frame of its own and printk faults in string()
  *
  * Every path sits in its own function that the compiler may neither inline
  * nor clone (noipa: no .isra/.constprop copies), so backtraces name it as
@@ -48,6 +51,7 @@ struct vrbug_obj {
 
 static struct vrbug_obj *vrbug_current;
 static struct vrbug_obj *vrbug_poisoned = (struct vrbug_obj *)0xdead000000000100UL;
+static const char *vrbug_name = (const char *)0xdead000000000122UL;
 
 static DEFINE_MUTEX(vrbug_lock);
 static DECLARE_COMPLETION(vrbug_holder_ready);
@@ -84,6 +88,16 @@ static VRBUG_PATH void vrbug_warn(void)
 
 	pr_info("vrbug: checking state %d\n", state);
 	WARN_ON(state != 0);
+}
+
+/* Its last statement is the call: the compiler ends the function with a
+ * jump to _printk, and the GPF in vsprintf's string() unwinds straight
+ * from _printk to vrbug_write. */
+static VRBUG_PATH void vrbug_tailcall(void)
+{
+	const char *name = READ_ONCE(vrbug_name);
+
+	printk(KERN_INFO "vrbug: object %s\n", name);
 }
 
 static VRBUG_PATH void vrbug_softlockup(void)
@@ -179,6 +193,8 @@ static ssize_t vrbug_write(struct file *file, const char __user *ubuf,
 		vrbug_softlockup();
 	else if (!strcmp(cmd, "hungtask"))
 		vrbug_hungtask();
+	else if (!strcmp(cmd, "tailcall"))
+		vrbug_tailcall();
 	else if (sscanf(cmd, "busy %u", &cpu) == 1) {
 		int err = vrbug_busy(cpu);
 

@@ -1,4 +1,4 @@
-/* The rules loader and matcher. See docs/rules.md for the language.
+/* The rules loader. See docs/rules.md for the language.
  *
  * Files are read with libyaml's document loader; every node carries its
  * start mark, so every error names FILE:LINE:COLUMN. The schema is walked by
@@ -7,30 +7,18 @@
  * make a small file describe a huge tree) and the number of rules are
  * bounded. */
 #define _GNU_SOURCE
-#include "rules.h"
+#include "rules_internal.h"
 
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fnmatch.h>
 #include <inttypes.h>
-#include <regex.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <yaml.h>
 
-#include "../report/model.h"
-
-#define VR_RULES_MAX_FILE (4u << 20)     /* bytes of one rule file */
-#define VR_RULES_MAX_NODES 200000        /* nodes visited while loading one file */
-#define VR_RULES_MAX_RULES 10000
-#define VR_RULES_MAX_PATTERNS 100000
-#define VR_RULES_MAX_MAGIC 10000
-#define VR_RULES_MAX_DEPTH 16            /* nesting of any:/not: */
-#define VR_RULES_MAX_FLOW_DEPTH 64       /* [ and { nesting (see check_nesting) */
-#define VR_RULES_MAX_DIR_FILES 1000
-#define VR_RULES_MAX_LOG_LINES 200000    /* log lines a `log:` condition scans */
+#include "../engine/error.h"
 
 extern const struct vr_builtin_rule {
 	const char *name;
@@ -38,65 +26,6 @@ extern const struct vr_builtin_rule {
 	size_t len;
 } vr_builtin_rules[];
 extern const size_t vr_n_builtin_rules;
-
-/* ---- data ---- */
-
-struct pattern {
-	char *text;
-	bool is_regex;  /* written /like this/ */
-	regex_t re;
-};
-
-struct patlist {
-	struct pattern *v;
-	size_t n, cap;
-};
-
-enum cond_kind {
-	C_KIND, C_POINTER, C_CULPRIT, C_MODULE, C_FUNCTION, C_HANG, /* field patterns */
-	C_FRAME, C_FIRST_FRAME, C_TAINT, C_LOG, C_RELEASE, C_LOADED, C_NOT, C_ANY,
-};
-
-struct condset;
-
-struct cond {
-	enum cond_kind kind;
-	struct patlist pats;       /* field patterns, log regexes, loaded names, release globs */
-	struct patlist sym, mod;   /* frame */
-	char *letters;             /* taint */
-	struct condset *sets;      /* not (1), any (n) */
-	size_t n_sets;
-};
-
-struct condset {
-	struct cond *v;
-	size_t n, cap;
-};
-
-struct rule {
-	char *id;
-	char *title;
-	const char *severity;
-	char *advice;
-	char **evidence;
-	size_t n_evidence;
-	struct condset when;
-	char *origin;              /* "FILE:LINE" */
-};
-
-struct frame_group {
-	char *name;
-	struct patlist pats;
-};
-
-struct vr_ruleset {
-	struct frame_group *groups;
-	size_t n_groups, cap_groups;
-	struct vr_magic *magic;
-	size_t n_magic, cap_magic;
-	struct rule *rules;
-	size_t n_rules, cap_rules;
-};
 
 /* ---- freeing ---- */
 
@@ -151,6 +80,31 @@ static void magic_free(struct vr_magic *m)
 	free(m->meaning);
 }
 
+static void strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void blame_rule_free(struct blame_rule *b)
+{
+	free(b->id);
+	free(b->origin);
+	free(b->alts);
+	condset_free(&b->when);
+	patlist_free(&b->skip);
+	patlist_free(&b->anchors);
+	strv_free(b->keep, b->n_keep);
+	strv_free(b->anchor_groups, b->n_anchor_groups);
+	for (size_t i = 0; i < b->n_prefer; i++) {
+		patlist_free(&b->prefer[i].frames);
+		free(b->prefer[i].as);
+	}
+	free(b->prefer);
+	*b = (struct blame_rule){0};
+}
+
 static void ruleset_clear(struct vr_ruleset *rs)
 {
 	for (size_t i = 0; i < rs->n_groups; i++) {
@@ -164,6 +118,9 @@ static void ruleset_clear(struct vr_ruleset *rs)
 	for (size_t i = 0; i < rs->n_rules; i++)
 		rule_free(&rs->rules[i]);
 	free(rs->rules);
+	for (size_t i = 0; i < rs->n_blame; i++)
+		blame_rule_free(&rs->blame[i]);
+	free(rs->blame);
 	*rs = (struct vr_ruleset){0};
 }
 
@@ -177,19 +134,6 @@ void vr_ruleset_destroy(struct vr_ruleset *rs)
 
 /* ---- template fields ---- */
 
-enum field {
-	F_CRASH_KIND, F_CRASH_TITLE, F_CRASH_COMM, F_CRASH_PID, F_CRASH_CPU, F_CRASH_FAULT,
-	F_CRASH_IP, F_CRASH_BUG_FILE,
-	F_PTR_CLASS, F_PTR_VALUE, F_PTR_REG, F_PTR_OFFSET, F_PTR_MEMBER, F_PTR_EXPL,
-	F_PTR_INSN,
-	F_BLAME_CULPRIT, F_BLAME_MODULE, F_BLAME_FUNCTION, F_BLAME_FILE, F_BLAME_LINE,
-	F_BLAME_CONFIDENCE,
-	F_SYS_RELEASE, F_SYS_TAINT,
-	F_HANG_KIND, F_HANG_CPU, F_HANG_FUNCTION, F_HANG_WAITER, F_HANG_OWNER,
-	F_MATCH_LOG, F_MATCH_FRAME, F_MATCH_MODULE,
-	F_COUNT
-};
-
 static const char *const field_names[F_COUNT] = {
 	"crash.kind", "crash.title", "crash.comm", "crash.pid", "crash.cpu", "crash.fault_address",
 	"crash.ip", "crash.bug_file",
@@ -202,7 +146,7 @@ static const char *const field_names[F_COUNT] = {
 	"match.log", "match.frame", "match.module",
 };
 
-static int field_lookup(const char *name, size_t len)
+int vr_rules_field_lookup(const char *name, size_t len)
 {
 	for (int i = 0; i < F_COUNT; i++)
 		if (strlen(field_names[i]) == len && !strncmp(field_names[i], name, len))
@@ -229,7 +173,7 @@ static const char *template_check(const char *t, char *bad, size_t badcap)
 		const char *end = strchr(p, '}');
 		if (!end)
 			return "unterminated '{' in template (write '{{' for a literal brace)";
-		if (field_lookup(p + 1, (size_t)(end - p - 1)) < 0) {
+		if (vr_rules_field_lookup(p + 1, (size_t)(end - p - 1)) < 0) {
 			snprintf(bad, badcap, "%.*s", (int)(end - p - 1), p + 1);
 			return "unknown template field";
 		}
@@ -384,6 +328,7 @@ static struct vr_error *patterns(struct loader *L, const yaml_node_t *n, struct 
 static const char *const cond_names[] = {
 	[C_KIND] = "kind", [C_POINTER] = "pointer", [C_CULPRIT] = "culprit",
 	[C_MODULE] = "module", [C_FUNCTION] = "function", [C_HANG] = "hang",
+	[C_TITLE] = "title", [C_BUG_FILE] = "bug-file",
 	[C_FRAME] = "frame", [C_FIRST_FRAME] = "first-frame", [C_TAINT] = "taint",
 	[C_LOG] = "log", [C_RELEASE] = "release", [C_LOADED] = "loaded",
 	[C_NOT] = "not", [C_ANY] = "any",
@@ -424,7 +369,7 @@ static struct vr_error *parse_cond(struct loader *L, const yaml_node_t *k, const
 	c->kind = kind;
 	switch (kind) {
 	case C_KIND: case C_POINTER: case C_CULPRIT: case C_MODULE: case C_FUNCTION: case C_HANG:
-	case C_LOADED:
+	case C_TITLE: case C_BUG_FILE: case C_LOADED:
 		return patterns(L, v, &c->pats, true);
 	case C_RELEASE: {
 		struct vr_error *err = patterns(L, v, &c->pats, true);
@@ -530,7 +475,8 @@ static struct vr_error *parse_condset(struct loader *L, const yaml_node_t *n, st
 				kind = i;
 		if (kind == N_CONDS)
 			return at(L, k, "unknown condition '%s' (expected kind, pointer, culprit, module, "
-				  "function, hang, frame, first-frame, taint, log, release, loaded, not, any)",
+				  "function, hang, title, bug-file, frame, first-frame, taint, log, release, "
+				  "loaded, not, any)",
 				  key ? key : "?");
 		for (size_t i = 0; i < cs->n; i++)
 			if (cs->v[i].kind == (enum cond_kind)kind)
@@ -755,10 +701,12 @@ static struct vr_error *parse_magic(struct loader *L, const yaml_node_t *n, stru
 	return NULL;
 }
 
-static struct vr_error *parse_groups(struct loader *L, const yaml_node_t *n, struct vr_ruleset *out)
+static struct vr_error *parse_groups(struct loader *L, const yaml_node_t *n, struct vr_ruleset *out,
+				     bool anchor)
 {
 	if (n->type != YAML_MAPPING_NODE)
-		return at(L, n, "generic-frames: must map group names to lists of patterns");
+		return at(L, n, "%s: must map group names to lists of patterns",
+			  anchor ? "anchor-frames" : "generic-frames");
 	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = node(L, p->key), *v = node(L, p->value);
 		if (!k || !v)
@@ -773,8 +721,11 @@ static struct vr_error *parse_groups(struct loader *L, const yaml_node_t *n, str
 		if (err)
 			return vr_error_wrap(err, "%s:%zu:%zu", L->name, k->start_mark.line + 1,
 					     k->start_mark.column + 1);
+		for (size_t i = 0; i < out->n_groups; i++)
+			if (!strcmp(out->groups[i].name, key) && out->groups[i].anchor != anchor)
+				return at(L, k, "group '%s' is both in generic-frames and anchor-frames", key);
 		struct frame_group *g = &out->groups[out->n_groups++];
-		*g = (struct frame_group){.name = vr_strdup(key)};
+		*g = (struct frame_group){.name = vr_strdup(key), .anchor = anchor};
 		if (!g->name)
 			return &vr_error_oom;
 		if ((err = patterns(L, v, &g->pats, true)))
@@ -783,7 +734,243 @@ static struct vr_error *parse_groups(struct loader *L, const yaml_node_t *n, str
 	return NULL;
 }
 
-enum { SEC_GROUPS = 1, SEC_MAGIC = 2, SEC_RULES = 4, SEC_ALL = 7 };
+
+/* ---- blame: ---- */
+
+const char *const vr_blame_sources[] = {
+	"ip", "headline", "call", "stalled", "blocked", "holder",
+	"alloc", "free", "aux", "origin", "race", "leak", "page-alloc", "page-free",
+	"dependency", "acquire", "held", "nmi", "task", "gp-kthread", NULL,
+};
+
+static struct vr_error *source_name(struct loader *L, const yaml_node_t *n, const char **ret)
+{
+	const char *s;
+	struct vr_error *err = want_scalar(L, n, "a source", &s);
+	if (err)
+		return err;
+	for (size_t i = 0; vr_blame_sources[i]; i++)
+		if (!strcmp(vr_blame_sources[i], s)) {
+			*ret = vr_blame_sources[i];
+			return NULL;
+		}
+	return at(L, n, "unknown source '%s' (expected ip, headline, call, stalled, blocked, holder, "
+		  "alloc, free, aux, origin, race, leak, page-alloc, page-free, dependency, acquire, "
+		  "held, nmi, task, gp-kthread)", s);
+}
+
+/* from: [a, [b, c]]: alternatives, each a source or a list of sources. */
+static struct vr_error *parse_from(struct loader *L, const yaml_node_t *n, struct blame_rule *b)
+{
+	if (n->type != YAML_SEQUENCE_NODE)
+		return at(L, n, "from: must be a list of sources or lists of sources");
+	size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	if (!cnt || cnt > VR_RULES_MAX_NAMES)
+		return at(L, n, "from: needs 1 to %d alternatives", VR_RULES_MAX_NAMES);
+	b->alts = calloc(cnt, sizeof(*b->alts));
+	if (!b->alts)
+		return &vr_error_oom;
+	for (size_t i = 0; i < cnt; i++) {
+		yaml_node_t *a = node(L, n->data.sequence.items.start[i]);
+		if (!a)
+			return budget(L, n);
+		struct vr_blame_alt *alt = &b->alts[i];
+		struct vr_error *err;
+		if (a->type == YAML_SEQUENCE_NODE) {
+			size_t k = (size_t)(a->data.sequence.items.top - a->data.sequence.items.start);
+			if (!k || k > VR_BLAME_MAX_SOURCES)
+				return at(L, a, "an alternative joins 1 to %d sources", VR_BLAME_MAX_SOURCES);
+			for (size_t j = 0; j < k; j++) {
+				yaml_node_t *e = node(L, a->data.sequence.items.start[j]);
+				if (!e)
+					return budget(L, a);
+				if ((err = source_name(L, e, &alt->sources[alt->n++])))
+					return err;
+			}
+		} else if ((err = source_name(L, a, &alt->sources[alt->n++]))) {
+			return err;
+		}
+	}
+	b->pub.from = b->alts;
+	b->pub.n_from = cnt;
+	return NULL;
+}
+
+static struct vr_error *name_list(struct loader *L, const yaml_node_t *n, const char *what,
+				  char ***ret, size_t *ret_n)
+{
+	if (n->type != YAML_SEQUENCE_NODE)
+		return at(L, n, "%s must be a list of group names", what);
+	size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	if (!cnt || cnt > VR_RULES_MAX_NAMES)
+		return at(L, n, "%s needs 1 to %d names", what, VR_RULES_MAX_NAMES);
+	char **v = calloc(cnt, sizeof(*v));
+	if (!v)
+		return &vr_error_oom;
+	*ret = v;
+	for (size_t i = 0; i < cnt; i++) {
+		yaml_node_t *e = node(L, n->data.sequence.items.start[i]);
+		const char *s;
+		if (!e)
+			return budget(L, n);
+		struct vr_error *err = want_scalar(L, e, what, &s);
+		if (err)
+			return err;
+		if (!id_ok(s))
+			return at(L, e, "group name '%s' must be 1-64 letters, digits, '-', '_' or '.'", s);
+		if (!(v[i] = vr_strdup(s)))
+			return &vr_error_oom;
+		*ret_n = i + 1;
+	}
+	return NULL;
+}
+
+static struct vr_error *parse_prefer(struct loader *L, const yaml_node_t *n, struct blame_rule *b)
+{
+	if (n->type != YAML_SEQUENCE_NODE)
+		return at(L, n, "prefer: must be a list of mappings with frames: (and as:)");
+	size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	if (!cnt || cnt > VR_RULES_MAX_NAMES)
+		return at(L, n, "prefer: needs 1 to %d entries", VR_RULES_MAX_NAMES);
+	b->prefer = calloc(cnt, sizeof(*b->prefer));
+	if (!b->prefer)
+		return &vr_error_oom;
+	for (size_t i = 0; i < cnt; i++) {
+		yaml_node_t *e = node(L, n->data.sequence.items.start[i]);
+		if (!e)
+			return budget(L, n);
+		if (e->type != YAML_MAPPING_NODE)
+			return at(L, e, "a prefer: entry must be a mapping with frames: (and as:)");
+		struct blame_prefer *pr = &b->prefer[i];
+		b->n_prefer = i + 1;
+		for (yaml_node_pair_t *p = e->data.mapping.pairs.start; p < e->data.mapping.pairs.top; p++) {
+			yaml_node_t *k = node(L, p->key), *v = node(L, p->value);
+			if (!k || !v)
+				return budget(L, e);
+			const char *key = scalar(k), *str;
+			struct vr_error *err;
+			if (key && !strcmp(key, "frames"))
+				err = pr->frames.n ? at(L, k, "duplicate key 'frames'")
+						   : patterns(L, v, &pr->frames, true);
+			else if (key && !strcmp(key, "as")) {
+				if (pr->as)
+					err = at(L, k, "duplicate key 'as'");
+				else if (!(err = want_scalar(L, v, "as", &str)) && !(pr->as = vr_strdup(str)))
+					err = &vr_error_oom;
+			} else
+				err = at(L, k, "unknown key '%s' in a prefer: entry (expected frames, as)",
+					 key ? key : "?");
+			if (err)
+				return err;
+		}
+		if (!pr->frames.n)
+			return at(L, e, "a prefer: entry needs frames:");
+	}
+	return NULL;
+}
+
+static struct vr_error *parse_blame_rule(struct loader *L, const yaml_node_t *n, struct blame_rule *b)
+{
+	if (n->type != YAML_MAPPING_NODE)
+		return at(L, n, "a blame rule must be a mapping, not %s", type_name(n));
+	const yaml_node_t *when = NULL;
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node(L, p->key), *v = node(L, p->value);
+		if (!k || !v)
+			return budget(L, n);
+		const char *key = scalar(k), *s;
+		struct vr_error *err = NULL;
+		if (!key) {
+			err = at(L, k, "a blame rule's keys must be strings");
+		} else if (!strcmp(key, "id")) {
+			if (b->id)
+				err = at(L, k, "duplicate key 'id'");
+			else if (!(err = want_scalar(L, v, "id", &s))) {
+				if (!id_ok(s))
+					err = at(L, v, "id '%s' must be 1-64 letters, digits, '-', '_' or '.'", s);
+				else if (!(b->id = vr_strdup(s)))
+					err = &vr_error_oom;
+			}
+		} else if (!strcmp(key, "when")) {
+			if (when)
+				err = at(L, k, "duplicate key 'when'");
+			when = v;
+		} else if (!strcmp(key, "from")) {
+			err = b->alts ? at(L, k, "duplicate key 'from'") : parse_from(L, v, b);
+		} else if (!strcmp(key, "pick")) {
+			if (!(err = want_scalar(L, v, "pick", &s))) {
+				if (!strcmp(s, "first"))
+					b->pub.pick = VR_BLAME_FIRST;
+				else if (!strcmp(s, "outermost"))
+					b->pub.pick = VR_BLAME_OUTERMOST;
+				else
+					err = at(L, v, "pick '%s' is not first or outermost", s);
+			}
+		} else if (!strcmp(key, "context")) {
+			if (!(err = want_scalar(L, v, "context", &s))) {
+				if (!strcmp(s, "crash"))
+					b->pub.context = VR_BLAME_CRASH;
+				else if (!strcmp(s, "interrupted"))
+					b->pub.context = VR_BLAME_INTERRUPTED;
+				else
+					err = at(L, v, "context '%s' is not crash or interrupted", s);
+			}
+		} else if (!strcmp(key, "skip")) {
+			err = b->skip.n ? at(L, k, "duplicate key 'skip'") : patterns(L, v, &b->skip, true);
+		} else if (!strcmp(key, "anchors")) {
+			err = b->anchors.n ? at(L, k, "duplicate key 'anchors'") : patterns(L, v, &b->anchors, true);
+		} else if (!strcmp(key, "keep-groups")) {
+			err = b->keep ? at(L, k, "duplicate key 'keep-groups'")
+				      : name_list(L, v, "keep-groups", &b->keep, &b->n_keep);
+		} else if (!strcmp(key, "anchor-groups")) {
+			err = b->anchor_groups ? at(L, k, "duplicate key 'anchor-groups'")
+					       : name_list(L, v, "anchor-groups", &b->anchor_groups,
+							   &b->n_anchor_groups);
+		} else if (!strcmp(key, "prefer")) {
+			err = b->prefer ? at(L, k, "duplicate key 'prefer'") : parse_prefer(L, v, b);
+		} else {
+			err = at(L, k, "unknown key '%s' in a blame rule (expected id, when, from, pick, "
+				 "context, skip, anchors, keep-groups, anchor-groups, prefer)", key);
+		}
+		if (err)
+			return err;
+	}
+	if (!b->id)
+		return at(L, n, "a blame rule needs an id");
+	if (!b->alts)
+		return at(L, n, "blame rule '%s' needs from:", b->id);
+	if (asprintf(&b->origin, "%s:%zu", L->name, n->start_mark.line + 1) < 0)
+		return &vr_error_oom;
+	b->pub.id = b->id;
+	b->pub.origin = b->origin;
+	return when ? parse_condset(L, when, &b->when, 0) : NULL;
+}
+
+static struct vr_error *parse_blame(struct loader *L, const yaml_node_t *n, struct vr_ruleset *out)
+{
+	if (n->type != YAML_SEQUENCE_NODE)
+		return at(L, n, "blame: must be a list of blame rules, not %s", type_name(n));
+	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+		yaml_node_t *c = node(L, *it);
+		if (!c)
+			return budget(L, n);
+		struct vr_error *err = vr_grow(&out->blame, &out->cap_blame, out->n_blame + 1,
+					       sizeof(*out->blame), VR_RULES_MAX_BLAME);
+		if (err)
+			return vr_error_wrap(err, "%s:%zu:%zu: blame", L->name, c->start_mark.line + 1,
+					     c->start_mark.column + 1);
+		struct blame_rule *b = &out->blame[out->n_blame++];
+		*b = (struct blame_rule){0};
+		if ((err = parse_blame_rule(L, c, b)))
+			return err;
+		for (size_t i = 0; i + 1 < out->n_blame; i++)
+			if (!strcmp(out->blame[i].id, b->id))
+				return at(L, c, "blame rule id '%s' appears twice in this file", b->id);
+	}
+	return NULL;
+}
+
+enum { SEC_GROUPS = 1, SEC_MAGIC = 2, SEC_RULES = 4, SEC_BLAME = 8, SEC_ANCHORS = 16, SEC_ALL = 31 };
 
 static struct vr_error *parse_document(struct loader *L, struct vr_ruleset *out, unsigned sections)
 {
@@ -791,7 +978,8 @@ static struct vr_error *parse_document(struct loader *L, struct vr_ruleset *out,
 	if (!root)
 		return NULL; /* an empty file holds no rules */
 	if (root->type != YAML_MAPPING_NODE)
-		return at(L, root, "a rule file must be a mapping with generic-frames:, magic: or rules:");
+		return at(L, root, "a rule file must be a mapping with generic-frames:, blame:, magic: "
+			  "or rules:");
 	unsigned seen = 0;
 	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = node(L, p->key), *v = node(L, p->value);
@@ -809,23 +997,29 @@ static struct vr_error *parse_document(struct loader *L, struct vr_ruleset *out,
 			continue;
 		} else if (key && !strcmp(key, "generic-frames")) {
 			sec = SEC_GROUPS;
+		} else if (key && !strcmp(key, "anchor-frames")) {
+			sec = SEC_ANCHORS;
 		} else if (key && !strcmp(key, "magic")) {
 			sec = SEC_MAGIC;
 		} else if (key && !strcmp(key, "rules")) {
 			sec = SEC_RULES;
+		} else if (key && !strcmp(key, "blame")) {
+			sec = SEC_BLAME;
 		} else {
-			return at(L, k, "unknown key '%s' (expected version, generic-frames, magic, rules)",
-				  key ? key : "?");
+			return at(L, k, "unknown key '%s' (expected version, generic-frames, anchor-frames, "
+				  "blame, magic, rules)", key ? key : "?");
 		}
 		if (seen & sec)
 			return at(L, k, "duplicate key '%s'", key);
 		seen |= sec;
 		if (!(sections & sec))
 			continue;
-		if (sec == SEC_GROUPS)
-			err = parse_groups(L, v, out);
+		if (sec == SEC_GROUPS || sec == SEC_ANCHORS)
+			err = parse_groups(L, v, out, sec == SEC_ANCHORS);
 		else if (sec == SEC_MAGIC)
 			err = parse_magic(L, v, out);
+		else if (sec == SEC_BLAME)
+			err = parse_blame(L, v, out);
 		else
 			err = parse_rules(L, v, out);
 		if (err)
@@ -845,6 +1039,9 @@ static struct vr_error *merge(struct vr_ruleset *dst, struct vr_ruleset *src)
 		for (size_t j = 0; j < dst->n_groups; j++)
 			if (!strcmp(dst->groups[j].name, g->name))
 				d = &dst->groups[j];
+		if (d && d->anchor != g->anchor)
+			return vr_error_create(VR_ERR_FORMAT, "group '%s' is both in generic-frames and "
+					       "anchor-frames", g->name);
 		if (!d) {
 			if ((err = vr_grow(&dst->groups, &dst->cap_groups, dst->n_groups + 1,
 					   sizeof(*dst->groups), 1000)))
@@ -888,6 +1085,37 @@ static struct vr_error *merge(struct vr_ruleset *dst, struct vr_ruleset *src)
 		*r = (struct rule){0};
 	}
 	src->n_rules = 0;
+	/* Blame rules: one with a known id replaces it in place; new ones go
+	 * before all earlier ones (in their file's order), so that a user's
+	 * rules are consulted before the built-in ones. */
+	size_t fresh = 0;
+	for (size_t i = 0; i < src->n_blame; i++) {
+		struct blame_rule *b = &src->blame[i];
+		size_t j;
+		for (j = 0; j < dst->n_blame; j++)
+			if (!strcmp(dst->blame[j].id, b->id))
+				break;
+		if (j < dst->n_blame) {
+			blame_rule_free(&dst->blame[j]);
+			dst->blame[j] = *b;
+			*b = (struct blame_rule){0};
+			continue;
+		}
+		src->blame[fresh++] = *b;
+		if (fresh - 1 != i)
+			*b = (struct blame_rule){0};
+	}
+	if (fresh) {
+		if ((err = vr_grow(&dst->blame, &dst->cap_blame, dst->n_blame + fresh,
+				   sizeof(*dst->blame), VR_RULES_MAX_BLAME)))
+			return err;
+		memmove(dst->blame + fresh, dst->blame, dst->n_blame * sizeof(*dst->blame));
+		memcpy(dst->blame, src->blame, fresh * sizeof(*src->blame));
+		dst->n_blame += fresh;
+		for (size_t i = 0; i < fresh; i++)
+			src->blame[i] = (struct blame_rule){0};
+	}
+	src->n_blame = 0;
 	return NULL;
 }
 
@@ -996,7 +1224,7 @@ struct vr_error *vr_ruleset_create(bool with_builtin, struct vr_ruleset **ret)
 	for (size_t i = 0; i < vr_n_builtin_rules; i++) {
 		const struct vr_builtin_rule *b = &vr_builtin_rules[i];
 		struct vr_error *err = load(rs, b->name, b->text, b->len,
-					    with_builtin ? SEC_ALL : SEC_GROUPS | SEC_MAGIC);
+					    with_builtin ? SEC_ALL : SEC_GROUPS | SEC_ANCHORS | SEC_MAGIC | SEC_BLAME);
 		if (err) {
 			vr_ruleset_destroy(rs);
 			return vr_error_wrap(err, "built-in rules");
@@ -1089,433 +1317,3 @@ size_t vr_ruleset_n_rules(const struct vr_ruleset *rs)
 	return rs ? rs->n_rules : 0;
 }
 
-/* ---- queries ---- */
-
-static bool pat_match(const struct pattern *p, const char *s)
-{
-	if (!s)
-		return false;
-	if (p->is_regex)
-		return regexec(&p->re, s, 0, NULL, 0) == 0;
-	return fnmatch(p->text, s, 0) == 0;
-}
-
-static bool pats_match(const struct patlist *pl, const char *s)
-{
-	for (size_t i = 0; i < pl->n; i++)
-		if (pat_match(&pl->v[i], s))
-			return true;
-	return false;
-}
-
-const char *vr_ruleset_generic_frame(const struct vr_ruleset *rs, const char *symbol)
-{
-	if (!rs || !symbol)
-		return NULL;
-	for (size_t i = 0; i < rs->n_groups; i++)
-		if (pats_match(&rs->groups[i].pats, symbol))
-			return rs->groups[i].name;
-	return NULL;
-}
-
-const struct vr_magic *vr_ruleset_magic(const struct vr_ruleset *rs, uint64_t v, int64_t *ret_delta)
-{
-	const struct vr_magic *best = NULL;
-	uint64_t best_dist = 0;
-	for (size_t i = 0; rs && i < rs->n_magic; i++) {
-		const struct vr_magic *m = &rs->magic[i];
-		uint64_t dist = v >= m->value ? v - m->value : m->value - v;
-		if (dist > m->window)
-			continue;
-		if (!best || dist < best_dist) {
-			best = m;
-			best_dist = dist;
-		}
-	}
-	if (best && ret_delta)
-		*ret_delta = (int64_t)(v - best->value);
-	return best;
-}
-
-int vr_version_compare(const char *a, const char *b)
-{
-	while (*a || *b) {
-		if (isdigit((unsigned char)*a) && isdigit((unsigned char)*b)) {
-			while (*a == '0' && isdigit((unsigned char)a[1]))
-				a++;
-			while (*b == '0' && isdigit((unsigned char)b[1]))
-				b++;
-			size_t la = strspn(a, "0123456789"), lb = strspn(b, "0123456789");
-			if (la != lb)
-				return la < lb ? -1 : 1;
-			int c = strncmp(a, b, la);
-			if (c)
-				return c < 0 ? -1 : 1;
-			a += la;
-			b += lb;
-			continue;
-		}
-		/* A separator against the end: "6.1" equals "6.1.0"'s prefix; the
-		 * longer one is greater only when it has a non-zero field. */
-		if (!*a || !*b) {
-			const char *rest = *a ? a : b;
-			bool nonzero = false;
-			for (; *rest && (isdigit((unsigned char)*rest) || *rest == '.'); rest++)
-				nonzero |= *rest > '0' && *rest <= '9';
-			if (!nonzero && (!*rest || *rest == '-' || *rest == '+'))
-				return 0;
-			return *a ? 1 : -1;
-		}
-		if (*a != *b)
-			return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
-		a++;
-		b++;
-	}
-	return 0;
-}
-
-/* ---- evaluation ---- */
-
-struct match {
-	const struct vr_report *r;
-	const char *log_line;        /* borrowed from a scratch buffer below */
-	char log_buf[512];
-	const char *frame;
-	const char *frame_module;
-	/* The frames conditions look at. */
-	const struct vr_frame *ip;
-	const struct vr_frame *frames;
-	size_t n_frames;
-};
-
-static const char *taint_letters(const struct vr_report *r)
-{
-	if (r->facts && r->facts->system.taint_letters && r->facts->system.taint_letters[0])
-		return r->facts->system.taint_letters;
-	return r->crash.taint;
-}
-
-static const char *field_value(const struct match *m, int f, char *buf, size_t cap)
-{
-	const struct vr_report *r = m->r;
-	const struct vr_crash *c = &r->crash;
-	const struct vr_pointer *p = &r->pointer;
-	const struct vr_blame *b = &r->blame;
-	const struct vr_hang *h = &r->hang;
-	switch (f) {
-	case F_CRASH_KIND: return c->kind;
-	case F_CRASH_TITLE: return c->title;
-	case F_CRASH_COMM: return c->comm;
-	case F_CRASH_PID:
-		if (c->pid < 0)
-			return NULL;
-		snprintf(buf, cap, "%d", c->pid);
-		return buf;
-	case F_CRASH_CPU:
-		if (c->cpu < 0)
-			return NULL;
-		snprintf(buf, cap, "%d", c->cpu);
-		return buf;
-	case F_CRASH_FAULT:
-		if (!c->fault_address_known)
-			return NULL;
-		snprintf(buf, cap, "0x%016" PRIx64, c->fault_address);
-		return buf;
-	case F_CRASH_IP:
-		if (!c->ip_known)
-			return NULL;
-		if (c->ip.symbol)
-			snprintf(buf, cap, "%s+0x%" PRIx64 "%s%s%s", c->ip.symbol, c->ip.offset,
-				 c->ip.module ? " [" : "", c->ip.module ? c->ip.module : "",
-				 c->ip.module ? "]" : "");
-		else
-			snprintf(buf, cap, "0x%016" PRIx64, c->ip.address);
-		return buf;
-	case F_CRASH_BUG_FILE:
-		if (!c->bug_file)
-			return NULL;
-		if (c->bug_line > 0)
-			snprintf(buf, cap, "%s:%d", c->bug_file, c->bug_line);
-		else
-			snprintf(buf, cap, "%s", c->bug_file);
-		return buf;
-	case F_PTR_CLASS: return p->class;
-	case F_PTR_VALUE:
-		if (!p->value_known)
-			return NULL;
-		snprintf(buf, cap, "0x%016" PRIx64, p->value);
-		return buf;
-	case F_PTR_REG: return p->reg;
-	case F_PTR_OFFSET:
-		if (!p->offset_known)
-			return NULL;
-		snprintf(buf, cap, "%s0x%" PRIx64, p->offset < 0 ? "-" : "",
-			 p->offset < 0 ? -(uint64_t)p->offset : (uint64_t)p->offset);
-		return buf;
-	case F_PTR_MEMBER: return p->member;
-	case F_PTR_EXPL: return p->explanation;
-	case F_PTR_INSN: return p->instruction;
-	case F_BLAME_CULPRIT: return b->culprit;
-	case F_BLAME_MODULE: return b->module;
-	case F_BLAME_FUNCTION: return b->function;
-	case F_BLAME_FILE: return b->file;
-	case F_BLAME_LINE:
-		if (b->line <= 0)
-			return NULL;
-		snprintf(buf, cap, "%d", b->line);
-		return buf;
-	case F_BLAME_CONFIDENCE: return b->confidence;
-	case F_SYS_RELEASE: return r->facts ? r->facts->system.release : NULL;
-	case F_SYS_TAINT: return taint_letters(r);
-	case F_HANG_KIND: return h->kind;
-	case F_HANG_CPU:
-		if (h->stuck_cpu < 0)
-			return NULL;
-		snprintf(buf, cap, "%d", h->stuck_cpu);
-		return buf;
-	case F_HANG_FUNCTION: return h->stuck_function;
-	case F_HANG_WAITER:
-		if (!h->n_waiters)
-			return NULL;
-		snprintf(buf, cap, "%s:%d", h->waiters[0].comm ? h->waiters[0].comm : "?",
-			 h->waiters[0].pid);
-		return buf;
-	case F_HANG_OWNER:
-		if (!h->n_waiters || h->waiters[0].owner_pid < 0)
-			return NULL;
-		snprintf(buf, cap, "%s:%d", h->waiters[0].owner_comm ? h->waiters[0].owner_comm : "?",
-			 h->waiters[0].owner_pid);
-		return buf;
-	case F_MATCH_LOG: return m->log_line;
-	case F_MATCH_FRAME: return m->frame;
-	case F_MATCH_MODULE: return m->frame_module;
-	}
-	return NULL;
-}
-
-static bool frame_match(const struct cond *c, const struct vr_frame *f, struct match *m)
-{
-	if (c->sym.n && !pats_match(&c->sym, f->symbol))
-		return false;
-	if (c->mod.n && !pats_match(&c->mod, f->module))
-		return false;
-	m->frame = f->symbol;
-	m->frame_module = f->module;
-	return true;
-}
-
-static bool log_match(const struct cond *c, struct match *m)
-{
-	const struct vr_facts *f = m->r->facts;
-	if (!f)
-		return false;
-	size_t lines = 0;
-	for (size_t i = 0; i < f->log.n_records; i++) {
-		const char *t = f->log.records[i].text;
-		while (t && *t) {
-			if (++lines > VR_RULES_MAX_LOG_LINES)
-				return false;
-			const char *nl = strchr(t, '\n');
-			size_t len = nl ? (size_t)(nl - t) : strlen(t);
-			if (len >= sizeof(m->log_buf))
-				len = sizeof(m->log_buf) - 1;
-			memcpy(m->log_buf, t, len);
-			m->log_buf[len] = '\0';
-			if (pats_match(&c->pats, m->log_buf)) {
-				m->log_line = m->log_buf;
-				return true;
-			}
-			t = nl ? nl + 1 : NULL;
-		}
-	}
-	return false;
-}
-
-static bool release_match(const struct cond *c, const char *rel)
-{
-	if (!rel)
-		return false;
-	for (size_t i = 0; i < c->pats.n; i++) {
-		const struct pattern *p = &c->pats.v[i];
-		if (!p->is_regex && strchr("<>=!", p->text[0])) {
-			size_t opl = strspn(p->text, "<>=!");
-			const char *ver = p->text + opl;
-			while (*ver == ' ')
-				ver++;
-			int cmp = vr_version_compare(rel, ver);
-			bool ok;
-			if (!strncmp(p->text, ">=", 2))
-				ok = cmp >= 0;
-			else if (!strncmp(p->text, "<=", 2))
-				ok = cmp <= 0;
-			else if (!strncmp(p->text, "!=", 2))
-				ok = cmp != 0;
-			else if (p->text[0] == '>')
-				ok = cmp > 0;
-			else if (p->text[0] == '<')
-				ok = cmp < 0;
-			else
-				ok = cmp == 0;
-			if (!ok)
-				return false;
-		} else if (!pat_match(p, rel)) {
-			return false;
-		}
-	}
-	return true;
-}
-
-static bool loaded_match(const struct cond *c, const struct vr_report *r)
-{
-	const struct vr_facts *f = r->facts;
-	for (size_t i = 0; f && i < f->n_modules; i++)
-		if (pats_match(&c->pats, f->modules[i].name))
-			return true;
-	for (size_t i = 0; i < r->crash.n_modules_linked; i++) {
-		/* "vrbug(OE)": the name without its taint flags. */
-		char name[128];
-		snprintf(name, sizeof(name), "%s", r->crash.modules_linked[i]);
-		name[strcspn(name, "( ")] = '\0';
-		if (pats_match(&c->pats, name))
-			return true;
-	}
-	return false;
-}
-
-static bool condset_match(const struct condset *cs, struct match *m, int depth);
-
-static bool cond_match(const struct cond *c, struct match *m, int depth)
-{
-	const struct vr_report *r = m->r;
-	char buf[64];
-	switch (c->kind) {
-	case C_KIND: return pats_match(&c->pats, r->crash.kind);
-	case C_POINTER: return pats_match(&c->pats, r->pointer.class);
-	case C_CULPRIT: return pats_match(&c->pats, r->blame.culprit);
-	case C_MODULE: return pats_match(&c->pats, r->blame.module);
-	case C_FUNCTION: return pats_match(&c->pats, r->blame.function);
-	case C_HANG: return pats_match(&c->pats, r->hang.kind);
-	case C_FRAME:
-		if (m->ip && frame_match(c, m->ip, m))
-			return true;
-		for (size_t i = 0; i < m->n_frames; i++)
-			if (frame_match(c, &m->frames[i], m))
-				return true;
-		return false;
-	case C_FIRST_FRAME:
-		if (m->ip)
-			return frame_match(c, m->ip, m);
-		return m->n_frames && frame_match(c, &m->frames[0], m);
-	case C_TAINT: {
-		const char *t = taint_letters(r);
-		if (!t)
-			return false;
-		for (const char *q = c->letters; *q; q++)
-			if (!strchr(t, *q))
-				return false;
-		return true;
-	}
-	case C_LOG: return log_match(c, m);
-	case C_RELEASE: return release_match(c, field_value(m, F_SYS_RELEASE, buf, sizeof(buf)));
-	case C_LOADED: return loaded_match(c, r);
-	case C_NOT: return !condset_match(&c->sets[0], m, depth + 1);
-	case C_ANY:
-		for (size_t i = 0; i < c->n_sets; i++)
-			if (condset_match(&c->sets[i], m, depth + 1))
-				return true;
-		return false;
-	}
-	return false;
-}
-
-static bool condset_match(const struct condset *cs, struct match *m, int depth)
-{
-	if (depth > VR_RULES_MAX_DEPTH)
-		return false;
-	for (size_t i = 0; i < cs->n; i++)
-		if (!cond_match(&cs->v[i], m, depth))
-			return false;
-	return true;
-}
-
-/* Expands "{field}" references; a field without a value reads "unknown". */
-static char *render(const char *t, const struct match *m)
-{
-	if (!t)
-		return NULL;
-	char *out = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&out, &len);
-	if (!f)
-		return NULL;
-	for (const char *p = t; *p; p++) {
-		if ((*p == '{' && p[1] == '{') || (*p == '}' && p[1] == '}')) {
-			fputc(*p, f);
-			p++;
-			continue;
-		}
-		const char *end = *p == '{' ? strchr(p, '}') : NULL;
-		if (!end) {
-			fputc(*p, f);
-			continue;
-		}
-		int fi = field_lookup(p + 1, (size_t)(end - p - 1));
-		char buf[512];
-		const char *v = fi >= 0 ? field_value(m, fi, buf, sizeof(buf)) : NULL;
-		fputs(v ? v : "unknown", f);
-		p = end;
-	}
-	if (fclose(f) != 0) {
-		free(out);
-		return NULL;
-	}
-	return out;
-}
-
-static void strv_free(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-struct vr_error *vr_ruleset_evaluate(const struct vr_ruleset *rs, struct vr_report *r)
-{
-	if (!rs)
-		return NULL;
-	struct match m = {.r = r};
-	if (r->crash.ip_known)
-		m.ip = &r->crash.ip;
-	m.frames = r->crash.trace.frames;
-	m.n_frames = r->crash.trace.n_frames;
-	if (!m.n_frames && r->facts) {
-		for (size_t i = 0; i < r->facts->n_cpus; i++) {
-			if (r->facts->cpus[i].panic) {
-				m.frames = r->facts->cpus[i].trace.frames;
-				m.n_frames = r->facts->cpus[i].trace.n_frames;
-				break;
-			}
-		}
-	}
-	for (size_t i = 0; i < rs->n_rules; i++) {
-		const struct rule *rule = &rs->rules[i];
-		m.log_line = m.frame = m.frame_module = NULL;
-		if (!condset_match(&rule->when, &m, 0))
-			continue;
-		char *title = render(rule->title, &m);
-		char *advice = render(rule->advice, &m);
-		char **ev = rule->n_evidence ? calloc(rule->n_evidence, sizeof(char *)) : NULL;
-		bool oom = !title || (rule->advice && !advice) || (rule->n_evidence && !ev);
-		for (size_t j = 0; !oom && j < rule->n_evidence; j++)
-			oom = !(ev[j] = render(rule->evidence[j], &m));
-		struct vr_error *err = oom ? &vr_error_oom
-					   : vr_report_add_finding(r, rule->id, title, rule->severity,
-								   advice, ev, rule->n_evidence);
-		free(title);
-		free(advice);
-		strv_free(ev, ev ? rule->n_evidence : 0);
-		if (err)
-			return err;
-	}
-	return NULL;
-}

@@ -1,0 +1,163 @@
+#!/bin/bash
+# Corruption sweeps on real dumps: every rig kernel's null-deref dump in
+# its kdump-compressed, flattened and filtered-ELF forms, truncated at a
+# sweep of points (each header boundary and through the data) and with
+# hostile values in every header field, a sample of page descriptors and
+# the program headers. Each run must exit 0 with a report (JSON that
+# parses, valid UTF-8) or 2 with one stderr line naming the file; never
+# crash, hang (60 s), trip a sanitizer, use more than 256 MB (checked
+# without sanitizers), or change its input.
+#
+# Runs vmreport from $VR_ASAN_BUILD_DIR when set (tests/run.sh sets it to
+# its ASan+UBSan build), else $VMREPORT.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+VMREPORT=${VMREPORT:-$VR_BUILD_DIR/vmreport}
+sanitized=0
+if [[ -n ${VR_ASAN_BUILD_DIR:-} && -x $VR_ASAN_BUILD_DIR/vmreport ]]; then
+	VMREPORT=$VR_ASAN_BUILD_DIR/vmreport
+	sanitized=1
+fi
+[[ -x $VMREPORT ]] || rig_fail "vmreport binary not found (set VMREPORT)"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
+export VMREPORT_NO_DISCOVERY=1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+runs=0
+errors=0
+fail() {
+	echo "FAIL: $*" >&2
+	errors=$((errors + 1))
+}
+
+# file, description: one run and its checks
+run() {
+	local f=$1 what=$2 rc=0 before after
+	before=$(md5sum <"$f")
+	if ((sanitized)); then
+		timeout 60 "$VMREPORT" --format json "$f" >"$work/out" 2>"$work/err" || rc=$?
+	else
+		timeout 60 /usr/bin/time -f '%M' -o "$work/rss" "$VMREPORT" --format json "$f" \
+			>"$work/out" 2>"$work/err" || rc=$?
+	fi
+	runs=$((runs + 1))
+	after=$(md5sum <"$f")
+	[[ $before == "$after" ]] || fail "$what: the input file changed"
+	if grep -q -e 'Sanitizer' -e 'runtime error' "$work/err"; then
+		fail "$what: $(grep -m1 -e 'Sanitizer' -e 'runtime error' "$work/err")"
+		return
+	fi
+	case $rc in
+	0)
+		python3 -c 'import json,sys; json.loads(open(sys.argv[1],"rb").read().decode("utf-8"))' \
+			"$work/out" 2>/dev/null || fail "$what: exit 0 but the JSON does not parse as UTF-8"
+		;;
+	2)
+		if [[ $(wc -l <"$work/err") != 1 ]] || ! grep -qF "$f" "$work/err"; then
+			fail "$what: exit 2 without one line naming the file: $(head -c 300 "$work/err")"
+		fi
+		;;
+	124) fail "$what: no result in 60 s" ;;
+	*) fail "$what: exit $rc: $(head -c 300 "$work/err")" ;;
+	esac
+	if ((!sanitized)) && [[ -s $work/rss ]] && (($(tail -1 "$work/rss") > 262144)); then
+		fail "$what: $(tail -1 "$work/rss") KB of memory"
+	fi
+}
+
+# file offset, 8 hex bytes (little-endian value), description: patch a
+# working copy, run, put the bytes back
+poke() {
+	local f=$1 off=$2 value=$3 len=$4 what=$5 saved
+	saved=$(dd if="$f" bs=1 skip="$off" count="$len" status=none | od -An -tx1 | tr -d ' \n')
+	python3 -c 'import sys; v=int(sys.argv[3],0); f=open(sys.argv[1],"r+b"); f.seek(int(sys.argv[2])); f.write((v & (1 << 8*int(sys.argv[4])) - 1).to_bytes(int(sys.argv[4]), "little"))' \
+		"$f" "$off" "$value" "$len"
+	run "$f" "$what"
+	printf '%s' "$saved" | xxd -r -p | dd of="$f" bs=1 seek="$off" conv=notrunc status=none
+}
+
+values() { # file size
+	echo 0 1 0xffffffff 0x7fffffffffffffff 0xffffffffffffffff $(($1 + 4096))
+}
+
+# Truncation: every boundary given, then a sweep through the file.
+truncations() { # file, label, boundary offsets...
+	local f=$1 label=$2 size cut
+	shift 2
+	size=$(stat -c %s "$f")
+	for cut in "$@" $((size / 7)) $((size * 2 / 7)) $((size * 3 / 7)) $((size * 4 / 7)) \
+		$((size * 5 / 7)) $((size * 6 / 7)) $((size - 1)); do
+		((cut < size)) || continue
+		head -c "$cut" "$f" >"$work/t"
+		run "$work/t" "$label truncated at $cut"
+	done
+}
+
+for rel in $(rig_kernels); do
+	d=$(rig_dir "$rel")/null-deref
+	rig_require "$d/vmcore.zlib" "$d/vmcore.flat" "$d/vmcore.filtered.elf"
+
+	# kdump-compressed: the header, the sub-header, the bitmaps, the page
+	# descriptors (first, middle, last)
+	f=$work/kdump
+	cp "$d/vmcore.zlib" "$f"
+	read -r block sub blocks descs n < <(python3 - "$f" <<'PY'
+import struct, sys
+with open(sys.argv[1], "rb") as f:
+    h = f.read(4096)
+    block, sub, blocks = struct.unpack_from("<III", h, 428)
+    boff, blen = block * (1 + sub), block * blocks
+    f.seek(boff + blen // 2)
+    n = sum(bin(b).count("1") for b in f.read(blen // 2))
+print(block, sub, blocks, boff + blen, n)
+PY
+)
+	truncations "$f" "$rel kdump" 8 428 440 464 $block $((block + 64)) $((block * (1 + sub))) \
+		$((block * (1 + sub) + block * blocks / 2)) $descs $((descs + 24 * n / 2)) $((descs + 24 * n))
+	for field in 8:4 424:4 428:4 432:4 436:4 440:4 460:4; do
+		for v in $(values "$(stat -c %s "$f")"); do
+			poke "$f" "${field%%:*}" "$v" "${field#*:}" "$rel kdump header at ${field%%:*} = $v"
+		done
+	done
+	for field in 0:8 8:4 12:4 16:8 24:8 32:8 40:8 48:8 56:8 64:8; do
+		for v in 0 0xffffffff 0xffffffffffffffff; do
+			poke "$f" $((block + ${field%%:*})) "$v" "${field#*:}" \
+				"$rel kdump sub-header at $((block + ${field%%:*})) = $v"
+		done
+	done
+	for i in 0 1 $((n / 2)) $((n - 1)); do
+		for part in 0:8 8:4 12:4; do
+			for v in 0 0xffffffff 0x7fffffffffffffff $(($(stat -c %s "$f") - 2)); do
+				poke "$f" $((descs + 24 * i + ${part%%:*})) "$v" "${part#*:}" \
+					"$rel kdump descriptor $i + ${part%%:*} = $v"
+			done
+		done
+	done
+
+	# flattened: truncations through its records
+	truncations "$d/vmcore.flat" "$rel flattened" 16 4096 4100 4112 8192
+
+	# filtered ELF: the ELF header's program-header fields, the first
+	# program headers' fields; truncations in the headers and notes
+	f=$work/elf
+	cp "$d/vmcore.filtered.elf" "$f"
+	phoff=$(python3 -c 'import struct,sys; print(struct.unpack_from("<Q", open(sys.argv[1],"rb").read(64), 32)[0])' "$f")
+	truncations "$f" "$rel ELF" 16 52 64 $phoff $((phoff + 56)) $((phoff + 112)) 65536
+	for field in 32:8 54:2 56:2; do
+		for v in 0 1 0xffff 0xffffffffffffffff; do
+			poke "$f" "${field%%:*}" "$v" "${field#*:}" "$rel ELF header at ${field%%:*} = $v"
+		done
+	done
+	for ph in 0 1; do
+		for part in 8:8 24:8 32:8 40:8; do
+			for v in $(values "$(stat -c %s "$f")"); do
+				poke "$f" $((phoff + 56 * ph + ${part%%:*})) "$v" "${part#*:}" \
+					"$rel ELF program header $ph + ${part%%:*} = $v"
+			done
+		done
+	done
+done
+echo "$runs corrupt real dumps checked$( ((sanitized)) && echo " under ASan+UBSan"), $errors failures"
+((errors == 0))
