@@ -244,6 +244,14 @@ static int parse_args(int argc, char **argv, struct options *o)
 			return 2;
 		}
 		o->dumps[0] = o->savedir.dump ? o->savedir.dump : o->savedir.log;
+	} else if (o->n_dumps == 1) {
+		/* A dump inside a save directory: the log saved beside it too. */
+		struct vr_error *err = vr_savedir_log_beside(o->dumps[0], &o->savedir.log);
+		if (err) {
+			fprintf(stderr, "vmreport: %s\n", err->message);
+			vr_error_destroy(err);
+			return 2;
+		}
 	}
 	if (have_stdout_format || o->n_outputs == 0) {
 		if (o->n_outputs >= MAX_OUTPUTS)
@@ -316,7 +324,7 @@ static int run(struct options *op)
 		.module_dirs = o.module_dirs,
 		.n_module_dirs = o.n_module_dirs,
 		.no_discovery = getenv("VMREPORT_NO_DISCOVERY") != NULL,
-		.log_path = o.savedir.dump ? o.savedir.log : NULL,
+		.log_path = o.savedir.log != o.dumps[0] ? o.savedir.log : NULL,
 	};
 
 	struct vr_ruleset *rules = NULL;

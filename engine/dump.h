@@ -32,7 +32,7 @@ struct vr_dump_info {
 				  * record headers), NULL when nothing */
 	uint64_t size_bytes;     /* sum of the files' sizes */
 	uint64_t max_pfn;        /* highest page frame described + 1, 0 unknown */
-	uint64_t pages_present;  /* pages with data in the dump, 0 unknown */
+	uint64_t pages_present;  /* pages whose data the dump holds (not those a cut end lost), 0 unknown */
 	uint64_t pages_total;    /* pages of RAM described, 0 unknown */
 	/* utsname from the diskdump header, "" when the form has none */
 	char sysname[65], nodename[65], release[65], version[65], machine[65];

@@ -552,7 +552,7 @@ static struct vr_error *open_parts(struct vr_dump *d)
 					       st->parts[i].end_pfn, st->parts[i - 1].src->path);
 		present += st->parts[i].n_desc;
 	}
-	d->info.pages_present = present;
+	d->info.pages_present = present - (d->info.pages_cut < present ? d->info.pages_cut : present);
 	d->info.incomplete |= st->incomplete;
 	if (d->n_src > 1)
 		d->info.form = "split";

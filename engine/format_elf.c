@@ -106,14 +106,17 @@ static void elf_close(struct vr_dump *d)
 	d->priv = NULL;
 }
 
-static uint64_t union_pages(const struct seg *s, size_t n, bool data)
+/* Which length of a segment union_pages() counts. */
+enum seg_len { SEG_MEM, SEG_DATA, SEG_WRITTEN };
+
+static uint64_t union_pages(const struct seg *s, size_t n, enum seg_len which)
 {
 	/* pages covered by the union of sorted intervals */
 	uint64_t total = 0, cur_lo = 0, cur_hi = 0;
 	bool open = false;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t lo = s[i].start / VR_PAGE_SIZE;
-		uint64_t len = data ? s[i].filesz : s[i].memsz;
+		uint64_t len = which == SEG_DATA ? s[i].filesz : which == SEG_WRITTEN ? s[i].written : s[i].memsz;
 		if (!len)
 			continue;
 		uint64_t hi = (s[i].start + len + VR_PAGE_SIZE - 1) / VR_PAGE_SIZE;
@@ -259,7 +262,6 @@ static struct vr_error *elf_open(struct vr_dump *d, const uint8_t *head, size_t 
 			/* a truncated dump: the rest of the segment is missing */
 			d->info.incomplete = true;
 			filesz = off > s->size ? 0 : s->size - off;
-			d->info.pages_cut += (written - filesz) / VR_PAGE_SIZE;
 		}
 		st->phys[st->n_phys++] = (struct seg){ paddr, filesz, memsz, written, off, paddr };
 		/* QEMU without paging writes p_vaddr 0: no virtual map then */
@@ -284,8 +286,10 @@ static struct vr_error *elf_open(struct vr_dump *d, const uint8_t *head, size_t 
 	d->info.compression = "none";
 	uint64_t max_end = st->n_phys ? st->phys_maxend[st->n_phys - 1] : 0;
 	d->info.max_pfn = (max_end + VR_PAGE_SIZE - 1) / VR_PAGE_SIZE;
-	d->info.pages_total = union_pages(st->phys, st->n_phys, false);
-	d->info.pages_present = union_pages(st->phys, st->n_phys, true);
+	d->info.pages_total = union_pages(st->phys, st->n_phys, SEG_MEM);
+	d->info.pages_present = union_pages(st->phys, st->n_phys, SEG_DATA);
+	/* Overlapping segments share pages: count each page once. */
+	d->info.pages_cut = union_pages(st->phys, st->n_phys, SEG_WRITTEN) - d->info.pages_present;
 	return NULL;
 }
 

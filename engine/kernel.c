@@ -66,11 +66,11 @@ struct vr_error *vr_kernel_open(const struct vr_open_options *opts, struct vr_di
 	}
 	input_from_dump(k, opts->dump_paths[0]);
 	const struct vr_dump_info *di = vr_dump_get_info(k->dump);
-	if (k->input.incomplete && di->pages_cut && di->pages_present)
+	if (k->input.incomplete && di->pages_cut)
 		vr_diag_warn(diag, "%s: the dump is cut short: %" PRIu64 " of its %" PRIu64
 			     " dumped pages (%.0f%%) are lost with its end",
-			     opts->dump_paths[0], di->pages_cut, di->pages_present,
-			     100.0 * (double)di->pages_cut / (double)di->pages_present);
+			     opts->dump_paths[0], di->pages_cut, di->pages_present + di->pages_cut,
+			     100.0 * (double)di->pages_cut / (double)(di->pages_present + di->pages_cut));
 	else if (k->input.incomplete)
 		vr_diag_warn(diag, "%s: the dump is incomplete: the capture was cut short",
 			     opts->dump_paths[0]);
@@ -255,8 +255,6 @@ void vr_kernel_collect(struct vr_kernel *k, struct vr_facts *facts, struct vr_di
 		}
 		double t0 = vr_now_ms();
 		struct vr_error *err = c->run(k, facts);
-		if (err && (err->code == VR_ERR_NOT_PRESENT || err->code == VR_ERR_FAULT))
-			k->input.partial = true;
 		record(diag, c->name, t0, err);
 	}
 	k->collecting = false;

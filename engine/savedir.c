@@ -90,6 +90,47 @@ struct vr_error *vr_savedir_resolve(const char *dir, struct vr_savedir *ret)
 	return err;
 }
 
+struct vr_error *vr_savedir_log_beside(const char *dump_path, char **ret)
+{
+	*ret = NULL;
+	const char *slash = strrchr(dump_path, '/');
+	const char *base = slash ? slash + 1 : dump_path;
+	if (dump_rank(base) < 0)
+		return NULL;
+	char *dir = slash ? strndup(dump_path, (size_t)(slash - dump_path)) : strdup(".");
+	if (!dir)
+		return &vr_error_oom;
+	if (!*dir) { /* a dump in / */
+		free(dir);
+		if (!(dir = strdup("/")))
+			return &vr_error_oom;
+	}
+	struct vr_error *err = NULL;
+	/* kdump-tools names the pair after the crash time: dump.T, dmesg.T */
+	if (!strncmp(base, "dump.", 5) && base[5]) {
+		char *name = vr_asprintf("dmesg.%s", base + 5);
+		if (!name)
+			err = &vr_error_oom;
+		else if (is_file(dir, name) && !(*ret = vr_asprintf("%s/%s", dir, name)))
+			err = &vr_error_oom;
+		free(name);
+	}
+	if (!err && !*ret) {
+		struct vr_savedir sd;
+		err = vr_savedir_resolve(dir, &sd);
+		if (err && err->code != VR_ERR_NOMEM) {
+			vr_error_destroy(err); /* no log there: nothing to add */
+			err = NULL;
+		} else if (!err) {
+			*ret = sd.log;
+			sd.log = NULL;
+			vr_savedir_deinit(&sd);
+		}
+	}
+	free(dir);
+	return err;
+}
+
 void vr_savedir_deinit(struct vr_savedir *s)
 {
 	free(s->dump);

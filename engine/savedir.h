@@ -19,6 +19,11 @@ struct vr_savedir {
  * rest. VR_ERR_NOT_FOUND when the directory holds neither a dump nor a
  * log. */
 struct vr_error *vr_savedir_resolve(const char *dir, struct vr_savedir *ret);
+/* The kernel log saved beside a dump that is named as a save directory's
+ * dump is (vmcore, dump.T, ...): dmesg.T for dump.T, else the directory's
+ * log as vr_savedir_resolve() picks it. *ret is NULL when there is none,
+ * or when the dump's name is not one kdump gives. */
+struct vr_error *vr_savedir_log_beside(const char *dump_path, char **ret);
 void vr_savedir_deinit(struct vr_savedir *s);
 
 #endif

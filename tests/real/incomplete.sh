@@ -20,7 +20,9 @@
 #     same as with the log (crash kind, blamed function).
 # Each alone must give exit 0, valid JSON, the release, and input.partial;
 # a cut or killed one input.incomplete. Laid out as kdump-utils saves them
-# (vmcore beside vmcore-dmesg.txt), each must also give the panic message,
+# (vmcore beside vmcore-dmesg.txt, given as the directory or as the
+# vmcore) and as kdump-tools does (dump.T beside dmesg.T, given as the
+# dump), each must also give the panic message,
 # the panicking task and its trace, the blocked task of the hang (its
 # frames from the log where memory lacks them), and the verdict of the
 # whole dump: crash kind, culprit module and function.
@@ -68,19 +70,30 @@ if bad:
     print("FAIL: %s: %s" % (name, "; ".join(bad)), file=sys.stderr)
     sys.exit(1)
 PY
-	# in a save directory with its log
-	rm -rf "$work/sd"
-	mkdir "$work/sd"
+	# in a save directory with its log, as kdump-utils lays it out (given
+	# as the directory and as the dump in it) and as kdump-tools does
+	rm -rf "$work/sd" "$work/kt"
+	mkdir "$work/sd" "$work/kt"
 	ln -s "$dump" "$work/sd/vmcore"
 	cp "$dmesg" "$work/sd/vmcore-dmesg.txt"
-	rc=0
-	"$VMREPORT" --format json "$work/sd" >"$work/sd.json" 2>"$work/err" || rc=$?
+	ln -s "$dump" "$work/kt/dump.202612071530"
+	cp "$dmesg" "$work/kt/dmesg.202612071530"
+	: >"$work/kt/dmesg.202612071529" # an older crash's empty log: not this one's
+	check_saved "$name in a save directory" "$work/sd" "$meta"
+	check_saved "$name as the vmcore of a save directory" "$work/sd/vmcore" "$meta"
+	check_saved "$name as the dump.T of a kdump-tools directory" "$work/kt/dump.202612071530" "$meta"
+}
+
+# name, save directory or the dump in one, meta.json
+check_saved() {
+	local name=$1 path=$2 meta=$3 rc=0
+	"$VMREPORT" --format json "$path" >"$work/sd.json" 2>"$work/err" || rc=$?
 	checks=$((checks + 1))
 	if ((rc != 0)); then
-		fail "$name in a save directory: exit $rc: $(head -c 300 "$work/err")"
+		fail "$name: exit $rc: $(head -c 300 "$work/err")"
 		return
 	fi
-	python3 - "$meta" "$work/sd.json" "$name in a save directory" <<'PY' || errors=$((errors + 1))
+	python3 - "$meta" "$work/sd.json" "$name" <<'PY' || errors=$((errors + 1))
 import json, sys
 meta, r, name = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.argv[3]
 bad = []
