@@ -9,86 +9,6 @@
 
 /* ---- pass 2: decoding one report ---- */
 
-static int reg_index(const char *name, size_t len)
-{
-	for (int r = 0; r < VR_NREGS; r++)
-		if (strlen(vr_reg_names[r]) == len && !strncmp(vr_reg_names[r], name, len))
-			return r;
-	/* Older kernels and other printers: "R8" for "R08". */
-	if (len == 2 && name[0] == 'R' && (name[1] == '8' || name[1] == '9'))
-		return name[1] == '8' ? VR_R8 : VR_R9;
-	return -1;
-}
-
-/* One line of an x86-64 register dump (process_64.c __show_regs()); returns
- * true when it was one. */
-static bool parse_regs_line(const char *m, struct vr_regs *regs)
-{
-	const char *p = skip_ws(m);
-	if (!(p[0] >= 'A' && p[0] <= 'Z'))
-		return false;
-	int found = 0;
-	while (*p) {
-		const char *name = p;
-		while (isalnum((unsigned char)*p) || *p == '_')
-			p++;
-		size_t len = (size_t)(p - name);
-		if (*p != ':' || len == 0) {
-			/* Not "NAME:": skip the token. */
-			while (*p && *p != ' ')
-				p++;
-			p = skip_ws(p);
-			if (!found)
-				return false;
-			continue;
-		}
-		p = skip_ws(p + 1);
-		uint64_t v, v2;
-		if (!read_hex(&p, &v))
-			continue;
-		if (len == 3 && !strncmp(name, "RSP", 3) && *p == ':') {
-			/* "RSP: 0018:ffffc90000a3bd60": SS then RSP. */
-			p++;
-			if (!read_hex(&p, &v2))
-				continue;
-			regs->r[VR_SS] = v;
-			regs->r[VR_RSP] = v2;
-			found++;
-		} else if (len == 2 && (!strncmp(name, "FS", 2) || !strncmp(name, "GS", 2)) &&
-			   *p == '(') {
-			/* "FS:  00007f..(0000) GS:ffff..(0000)": the bases. */
-			regs->r[name[0] == 'F' ? VR_FS_BASE : VR_GS_BASE] = v;
-			found++;
-		} else if (len == 3 && !strncmp(name, "CR2", 3)) {
-			regs->cr2 = v;
-			regs->has_cr = true;
-			found++;
-		} else if (len == 3 && !strncmp(name, "CR3", 3)) {
-			regs->cr3 = v;
-			regs->has_cr = true;
-			found++;
-		} else {
-			int r = reg_index(name, len);
-			if (r >= 0) {
-				regs->r[r] = v;
-				if (r != VR_CS && r != VR_DS && r != VR_ES && r != VR_FS && r != VR_GS)
-					regs->valid = true;
-				found++;
-			} else if (len >= 2 && (name[0] == 'C' || name[0] == 'D') && name[1] == 'R') {
-				found++; /* CR0, CR4, DR0.. */
-			} else if (len == 5 && !strncmp(name, "knlGS", 5)) {
-				found++;
-			} else if (len == 4 && !strncmp(name, "PKRU", 4)) {
-				found++;
-			}
-		}
-		while (*p && *p != ' ')
-			p++;
-		p = skip_ws(p);
-	}
-	return found > 0;
-}
-
 /* "RIP: 0010:foo+0x1c/0x30 [mod]", "RIP: 0010:[<ffffffff81>]  [<ffffffff81>] foo+0x..",
  * "RIP: 0033:0x47b7a0". */
 static bool parse_rip(const char *m, struct vr_frame *f, uint64_t *cs, bool need_seg)
@@ -385,7 +305,7 @@ static struct vr_error *parse_trace(const struct decode *d, char **msg, size_t i
 				break;
 			continue;
 		}
-		if (regs && (is_code_line(rest) || parse_regs_line(rest, regs)))
+		if (regs && (is_code_line(rest) || vr_klog_regs_line(rest, regs)))
 			continue;
 		if (!regs && is_code_line(rest) && t->n_frames && t->frames[t->n_frames - 1].exception)
 			continue;
@@ -999,7 +919,7 @@ static struct vr_error *decode_block(char **msg, size_t from, size_t end, struct
 					c->code = dup_trimmed(p + 6, strlen(p + 6));
 				continue;
 			}
-			if (parse_regs_line(p, &c->regs))
+			if (vr_klog_regs_line(p, &c->regs))
 				continue;
 			in_regs = false;
 		}

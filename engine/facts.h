@@ -26,6 +26,7 @@ struct vr_regs {
 	uint64_t cr2, cr3;
 	bool valid;
 	bool has_cr; /* cr2/cr3 known (QEMU notes, or the log's register dump) */
+	uint32_t unknown; /* bit r set: register r is not known (a log's dump names no RIP address) */
 };
 
 struct vr_inline {

@@ -94,4 +94,10 @@ bool vr_klog_is_trace_start(const char *m);
  * and the text after the marker; NULL when m does not start with one. */
 const char *vr_klog_trace_marker(const char *m, const char **stack, bool *exception_next);
 
+/* One line of an x86-64 register dump (arch/x86/kernel/process_64.c
+ * __show_regs(): "RAX: ... RBX: ...", "RSP: 0018:ffff... EFLAGS: ...",
+ * "FS: ...(0000) GS:...", "CR2: ..."): the registers it names are set in
+ * *regs. True when the line was one. */
+bool vr_klog_regs_line(const char *m, struct vr_regs *regs);
+
 #endif

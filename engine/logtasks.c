@@ -37,6 +37,7 @@ struct block {
 	double blocked_s; /* <0: not printed */
 	char ctx[VR_KLOG_CTX_LEN];
 	struct vr_trace trace;
+	struct vr_regs regs; /* the register dump after its "RIP:" line */
 	size_t cap;
 	bool in_trace, closed, exc_next;
 	const char *stack;
@@ -158,6 +159,20 @@ static bool ip_line(const char *m, struct vr_frame *f)
 	return true;
 }
 
+/* The registers printed after a block's "RIP:" line belong to the
+ * exception frame that line made. */
+static void attach_regs(struct block *x)
+{
+	struct vr_frame *f = &x->trace.frames[0];
+	if (!x->regs.valid)
+		return;
+	x->regs.r[VR_RIP] = 0; /* the log names a symbol, not an address */
+	x->regs.unknown |= 1u << VR_RIP;
+	if (!f->regs && !(f->regs = malloc(sizeof(*f->regs))))
+		return;
+	*f->regs = x->regs;
+}
+
 static void parse_line(struct blocks *b, const char *m, const char *ctx)
 {
 	struct block *cur = b->n && !b->v[b->n - 1].closed ? &b->v[b->n - 1] : NULL;
@@ -210,6 +225,9 @@ static void parse_line(struct blocks *b, const char *m, const char *ctx)
 	if (!cur->in_trace) {
 		if (!cur->trace.n_frames && ip_line(m, &f))
 			push_frame(cur, &f);
+		else if (cur->trace.n_frames && cur->trace.frames[0].exception &&
+			 vr_klog_regs_line(m, &cur->regs))
+			attach_regs(cur);
 		else if (vr_klog_is_trace_start(m))
 			cur->in_trace = true;
 		return;
@@ -287,6 +305,10 @@ static void place_frames(struct vr_kernel *k, struct vr_trace *t)
 		vr_kernel_symbolize(k, &g, !f->exception);
 		if (g.symbol && !strcmp(g.symbol, f->symbol) && g.offset == f->offset && !g.module) {
 			f->address = g.address;
+			if (f->regs) {
+				f->regs->r[VR_RIP] = g.address;
+				f->regs->unknown &= ~(1u << VR_RIP);
+			}
 			free(f->file);
 			f->file = g.file;
 			f->line = g.line;
@@ -330,6 +352,8 @@ static struct vr_error *fill_cpus(struct vr_kernel *k, struct vr_facts *f, const
 		const struct block *x = block_of_cpu(b, c->cpu, c->pid);
 		if (!x)
 			continue;
+		if (c->pid < 0 && x->pid >= 0)
+			c->pid = x->pid;
 		if (!c->comm && x->comm[0] && x->pid == c->pid && !(c->comm = vr_strdup(x->comm)))
 			return &vr_error_oom;
 		if (!trace_lacking(&c->trace, &x->trace))

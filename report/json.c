@@ -54,6 +54,8 @@ static cJSON *regs_json(const struct vr_regs *r)
 	for (int i = 0; i < VR_NREGS; i++) {
 		if (i == VR_FS_BASE || i == VR_GS_BASE || i >= VR_DS)
 			continue; /* not part of pt_regs as the kernel prints it */
+		if (r->unknown & (1u << i))
+			continue;
 		add_addr(o, vr_reg_names[i], true, r->r[i]);
 	}
 	if (r->has_cr) {

@@ -63,10 +63,15 @@ static void trace_block(FILE *out, const struct vr_trace *t)
 {
 	fputs("```\n", out);
 	size_t n = t->n_frames < MAX_FRAMES ? t->n_frames : MAX_FRAMES;
+	bool from_log = false;
 	for (size_t i = 0; i < n; i++) {
 		const struct vr_frame *f = &t->frames[i];
 		char *name = vr_frame_name(f);
 		char line[1024];
+		if (f->from_log != from_log) {
+			block_line(out, f->from_log ? "--- from the kernel log ---" : "--- from memory ---");
+			from_log = f->from_log;
+		}
 		const char *tail = f->inferred ? " (tail call)" : "";
 		if (f->file)
 			snprintf(line, sizeof(line), " #%-2zu %s%s%s  %s:%d", i, f->reliable ? "" : "? ",
@@ -76,9 +81,12 @@ static void trace_block(FILE *out, const struct vr_trace *t)
 				 name ? name : "?", tail);
 		free(name);
 		block_line(out, line);
-		if (f->exception && f->regs && f->regs->valid) {
+		if (f->exception && f->regs && f->regs->valid && !(f->regs->unknown & (1u << VR_RIP))) {
 			snprintf(line, sizeof(line), "     [exception RIP: %016" PRIx64 "  RSP: %016" PRIx64 "]",
 				 f->regs->r[VR_RIP], f->regs->r[VR_RSP]);
+			block_line(out, line);
+		} else if (f->exception && f->regs && f->regs->valid) {
+			snprintf(line, sizeof(line), "     [exception RSP: %016" PRIx64 "]", f->regs->r[VR_RSP]);
 			block_line(out, line);
 		}
 	}
@@ -242,7 +250,10 @@ static void details(FILE *out, const struct vr_report *r)
 		details_open(out, buf);
 		for (size_t i = 0; i < f->n_cpus; i++) {
 			const struct vr_cpu *c = &f->cpus[i];
-			fprintf(out, "**CPU %d**: PID %d, ", c->cpu, c->pid);
+			if (c->pid >= 0)
+				fprintf(out, "**CPU %d**: PID %d, ", c->cpu, c->pid);
+			else
+				fprintf(out, "**CPU %d**: PID ?, ", c->cpu);
 			md_code(out, c->comm ? c->comm : "?");
 			fprintf(out, "%s%s\n\n", c->state ? ", " : "", c->state ? c->state : "");
 			trace_block(out, &c->trace);

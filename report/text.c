@@ -54,7 +54,13 @@ static void print_frame(FILE *out, size_t i, const struct vr_frame *f, const str
 		fprintf(out, "       inlined: %s  %s:%d\n", f->inlined[j].symbol ? f->inlined[j].symbol : "?",
 			f->inlined[j].file ? f->inlined[j].file : "?", f->inlined[j].line);
 	if (f->exception && f->regs && f->regs->valid) {
-		fprintf(out, "     [exception RIP: %016" PRIx64 "]\n", f->regs->r[VR_RIP]);
+		if (f->regs->unknown & (1u << VR_RIP)) {
+			char *n = vr_frame_name(f);
+			fprintf(out, "     [exception RIP: %s]\n", n ? n : "?");
+			free(n);
+		} else {
+			fprintf(out, "     [exception RIP: %016" PRIx64 "]\n", f->regs->r[VR_RIP]);
+		}
 		print_regs(out, f->regs);
 	}
 }
@@ -62,8 +68,14 @@ static void print_frame(FILE *out, size_t i, const struct vr_frame *f, const str
 static void print_trace(FILE *out, const struct vr_trace *t, const struct style *st)
 {
 	const char *stack = "task";
+	bool from_log = false;
 	for (size_t i = 0; i < t->n_frames; i++) {
 		const struct vr_frame *f = &t->frames[i];
+		/* Frames memory could not give, taken from the log's report. */
+		if (f->from_log != from_log) {
+			fputs(f->from_log ? "   --- from the kernel log ---\n" : "   --- from memory ---\n", out);
+			from_log = f->from_log;
+		}
 		/* Mark every change of stack, as crash does; a trace that starts
 		 * on another stack than the task's says so first. */
 		if (f->stack && strcmp(stack, f->stack)) {
@@ -122,8 +134,13 @@ static void print_cpus(FILE *out, const struct vr_report *r, const struct style 
 					continue;
 				}
 			}
-			fprintf(out, "\n%sPID: %-6d TASK: %016" PRIx64 "  CPU: %-3d COMMAND: \"%s\"%s%s\n",
-				c->panic ? st->bold : "", c->pid, c->task, c->cpu, c->comm ? c->comm : "?",
+			char pid[16] = "?", task[20] = "?";
+			if (c->pid >= 0)
+				snprintf(pid, sizeof(pid), "%d", c->pid);
+			if (c->task)
+				snprintf(task, sizeof(task), "%016" PRIx64, c->task);
+			fprintf(out, "\n%sPID: %-6s TASK: %-16s  CPU: %-3d COMMAND: \"%s\"%s%s\n",
+				c->panic ? st->bold : "", pid, task, c->cpu, c->comm ? c->comm : "?",
 				c->panic ? "  (panic)" : "", c->panic ? st->reset : "");
 			print_trace(out, &c->trace, st);
 		}

@@ -114,6 +114,18 @@ elif len(pc[0]["frames"]) < 3:
     bad.append("the panicking CPU has %d frames" % len(pc[0]["frames"]))
 elif pc[0]["comm"] != obs.get("comm", pc[0]["comm"]):
     bad.append("the panicking CPU's comm %r" % pc[0]["comm"])
+elif obs.get("pid") is not None and pc[0]["pid"] != obs["pid"]:
+    bad.append("the panicking CPU's pid %r, want %r" % (pc[0]["pid"], obs["pid"]))
+else:
+    f0 = pc[0]["frames"][0]
+    # an exception frame from the log carries the register dump printed
+    # after its RIP: line; the address it names is not an address
+    if f0["source"] == "log" and f0["exception"]:
+        regs = f0["registers"] or {}
+        if "RSP" not in regs or "RAX" not in regs:
+            bad.append("the log's exception frame lacks its registers: %r" % (regs,))
+        elif "RIP" in regs and not f0["address"]:
+            bad.append("RIP %r given for a frame without an address" % regs["RIP"])
 c, b = r["crash"], r["blame"]
 if c["kind"] != meta["kind"]:
     bad.append("kind %r, want %r" % (c["kind"], meta["kind"]))
