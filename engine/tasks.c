@@ -1,8 +1,9 @@
 /* Tasks (what crash's `ps` shows): every thread of every process from
  * init_task.tasks and each thread group, plus each CPU's idle task, with
  * state letter, CPU, stack and the current task of each CPU. Where the list
- * is cut, also walked backwards, and every CPU's current task and the
- * parents and children of every task found are roots too. Walks are
+ * is cut, also walked backwards, and every CPU's current task, the pid
+ * namespace (every task with a pid) and the parents and children of every
+ * task found are roots too. Walks are
  * bounded and detect cycles; a task whose memory is missing from the dump
  * is skipped with a warning and the rest still come out. */
 #define _GNU_SOURCE
@@ -330,6 +331,115 @@ static size_t add_families(struct walk *w)
 	return w->f->n_tasks - before;
 }
 
+/* ---- the pid namespace: every task that has a pid ---- */
+
+#define MAX_PID_NODES 65536u /* radix-tree nodes visited */
+#define MAX_PID_DEPTH 12     /* 64-bit index, 6 bits a level */
+
+struct pid_walk {
+	struct walk *w;
+	uint64_t slots_off;   /* xa_node.slots / radix_tree_node.slots */
+	uint64_t n_slots;     /* XA_CHUNK_SIZE */
+	uint64_t node_tag;    /* low bits of a pointer to a node */
+	uint64_t pid_tasks;   /* struct pid.tasks[PIDTYPE_PID] */
+	uint64_t task_link;   /* task_struct.pid_links[PIDTYPE_PID] (pids[].node before 4.19) */
+	size_t nodes, added;
+};
+
+/* The task a struct pid names for PIDTYPE_PID (0): the first of its
+ * tasks[0] hlist, linked through the task's pid_links[0]. */
+static void add_pid(struct pid_walk *pw, uint64_t pid)
+{
+	uint64_t first;
+	if (vr_error_catch(vr_read_u64(pw->w->k, pid + pw->pid_tasks, &first)) || !first)
+		return;
+	uint64_t t = first - pw->task_link;
+	if (add_task(pw->w, t, false)) {
+		pw->added++;
+		add_threads(pw->w, t);
+	}
+}
+
+/* One entry of the pid IDR's radix tree (an xarray since 4.20): a node, a
+ * struct pid, or an internal value (retry, sibling) that names neither. */
+static void add_pid_entry(struct pid_walk *pw, uint64_t e, int depth)
+{
+	if (!e)
+		return;
+	if ((e & 3) == 0) {
+		add_pid(pw, e);
+		return;
+	}
+	if ((e & 3) != pw->node_tag || e < 4096 || depth >= MAX_PID_DEPTH || pw->nodes >= MAX_PID_NODES)
+		return;
+	pw->nodes++;
+	uint64_t node = e - pw->node_tag, slots[64];
+	if (vr_error_catch(vr_kernel_read(pw->w->k, node + pw->slots_off, slots, pw->n_slots * 8)))
+		return;
+	for (uint64_t i = 0; i < pw->n_slots; i++)
+		add_pid_entry(pw, slots[i], depth + 1);
+}
+
+/* The tasks of init_pid_ns: its IDR (kernel/pid.c, 4.15 commit 95846ecf9dac
+ * "pid: replace pid bitmap implementation with IDR API"), or the pid_hash
+ * table of older kernels (hlist heads of struct upid, pid_hash_shift bits).
+ * Returns how many tasks it added. */
+static size_t add_pid_namespace(struct walk *w)
+{
+	struct vr_kernel *k = w->k;
+	struct pid_walk pw = {.w = w};
+	struct vr_member m;
+	uint64_t ns, head;
+	if (!vr_member_off(k, "pid", "tasks", &pw.pid_tasks))
+		return 0;
+	if (!vr_member_off(k, "task_struct", "pid_links", &pw.task_link) &&
+	    !vr_member_off(k, "task_struct", "pids", &pw.task_link))
+		return 0;
+	if (vr_sym(k, "init_pid_ns", &ns) && vr_member_off(k, "pid_namespace", "idr", &head)) {
+		uint64_t root;
+		uint64_t sz;
+		if (vr_member_off(k, "idr", "idr_rt.xa_head", &root) && vr_member(k, "xa_node", "slots", &m)) {
+			pw.node_tag = 2; /* xa_mk_node() */
+		} else if (vr_member_off(k, "idr", "idr_rt.rnode", &root) &&
+			   vr_member(k, "radix_tree_node", "slots", &m)) {
+			pw.node_tag = 1; /* RADIX_TREE_INTERNAL_NODE, 4.7 to 4.19 */
+		} else {
+			return 0;
+		}
+		pw.slots_off = m.offset;
+		pw.n_slots = m.size / 8;
+		if (!m.size || pw.n_slots > 64 || (!vr_error_catch(vr_type_size(k, "pid", &sz)) && !sz))
+			return 0;
+		uint64_t e;
+		if (!vr_error_catch(vr_read_u64(k, ns + head + root, &e)))
+			add_pid_entry(&pw, e, 0);
+		return pw.added;
+	}
+	/* Before 4.15: pid_hash[1 << pidhash_shift] of struct upid, each
+	 * upid inside its struct pid (pid.numbers[level]); init_pid_ns's
+	 * tasks are those of level 0. */
+	uint64_t table, shift_sym, pid_chain, numbers, upid_ns;
+	uint32_t shift;
+	if (!vr_sym(k, "pid_hash", &table) || !vr_sym(k, "pidhash_shift", &shift_sym) ||
+	    !vr_member_off(k, "upid", "pid_chain", &pid_chain) || !vr_member_off(k, "pid", "numbers", &numbers) ||
+	    !vr_member_off(k, "upid", "ns", &upid_ns) || vr_error_catch(vr_read_u64(k, table, &table)) ||
+	    vr_error_catch(vr_read_u32(k, shift_sym, &shift)) || shift > 20)
+		return 0;
+	for (uint64_t b = 0; b < (1ull << shift); b++) {
+		uint64_t node;
+		if (vr_error_catch(vr_read_u64(k, table + 8 * b, &node)))
+			continue;
+		for (size_t step = 0; node && step < VR_MAX_TASKS; step++) {
+			uint64_t upid = node - pid_chain, uns;
+			if (!vr_error_catch(vr_read_u64(k, upid + upid_ns, &uns)) && uns == ns)
+				add_pid(&pw, upid - numbers); /* numbers[0]: level 0 */
+			if (vr_error_catch(vr_read_u64(k, node, &node)))
+				break;
+		}
+	}
+	return pw.added;
+}
+
 struct vr_error *vr_collect_tasks(struct vr_kernel *k, struct vr_facts *f)
 {
 	struct task_layout l;
@@ -443,6 +553,12 @@ struct vr_error *vr_collect_tasks(struct vr_kernel *k, struct vr_facts *f)
 	for (int c = 0; c < ncpu; c++)
 		if (curr[c] && add_task(&w, curr[c], false))
 			add_threads(&w, curr[c]);
+	/* Every task with a pid is in the pid namespace: the tasks a cut
+	 * list or a missing page hides, and any the list lost on its own. */
+	size_t by_pid = add_pid_namespace(&w);
+	if (by_pid)
+		vr_diag_warn(k->diag, "tasks: %zu more found through the pid namespace%s", by_pid,
+			     err ? "" : ", missing from the task list");
 	if (err) {
 		size_t found = add_families(&w);
 		if (found)

@@ -9,7 +9,8 @@
 #   - a flattened dump with three record headers smashed;
 #   - an ELF dump whose task list is cut at init_task both ways (its
 #     tasks.next and tasks.prev overwritten): every task must still be
-#     found, through each CPU's current task and the tasks' families;
+#     found, through the pid namespace, each CPU's current task and the
+#     tasks' families;
 #   - the kdump-compressed dump with init_task's page taken out of it, as a
 #     makedumpfile that misreads a kernel's page flags leaves kernel data
 #     out: a warning must name the cause and the fix. The whole rig's
@@ -274,6 +275,8 @@ if got != want:
     bad.append("blocked tasks from memory %r, want %r" % (got, want))
 if not any("the task list is cut" in w for w in cut["warnings"]):
     bad.append("no warning that the task list is cut")
+if not any("more found through the pid namespace" in w for w in cut["warnings"]):
+    bad.append("the pid namespace gave no task the cut list hides")
 if bad:
     print("FAIL: %s: %s" % (name, "; ".join(bad)), file=sys.stderr)
     sys.exit(1)
