@@ -175,6 +175,7 @@ static struct vr_error *elf_open(struct vr_dump *d, const uint8_t *head, size_t 
 		return vr_error_create(VR_ERR_FORMAT,
 				       "%s: ELF header at offset 0x36: program header size %u is not 56",
 				       path, phentsize);
+	uint64_t phnum_at = 0x38; /* where the count was read */
 	if (phnum == PN_XNUM) {
 		/* more than 65534 segments: the count is in section 0's sh_info
 		 * (ELF gABI "Extended numbering"); kdump uses it on big machines */
@@ -183,10 +184,12 @@ static struct vr_error *elf_open(struct vr_dump *d, const uint8_t *head, size_t 
 		if (err)
 			return vr_error_wrap(err, "%s", path);
 		phnum = vr_le32(sh0 + 44);
+		phnum_at = shoff + 44;
 	}
 	if (phnum == 0 || phnum > MAX_PHDRS)
 		return vr_error_create(VR_ERR_LIMIT,
-				       "%s: ELF header: %u program headers (expected 1 to %u)", path,
+				       "%s: %s at offset 0x%" PRIx64 ": %u program headers (expected 1 to %u)",
+				       path, phnum_at == 0x38 ? "ELF header" : "section header 0", phnum_at,
 				       phnum, MAX_PHDRS);
 	if (phoff > s->size || (uint64_t)phnum * 56 > s->size - phoff)
 		return vr_error_create(VR_ERR_FORMAT,

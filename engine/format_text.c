@@ -150,9 +150,9 @@ static struct vr_error *text_open(struct vr_dump *d, const uint8_t *head, size_t
 		free(text);
 		if (printable_bytes(head, head_len) * 100 >= head_len * 99)
 			return vr_error_create(VR_ERR_FORMAT,
-					       "%s: not a crash dump or kernel log (text without "
-					       "kernel log lines)",
-					       s->path);
+					       "%s: not a crash dump or kernel log (offsets 0 to 0x%zx: "
+					       "text without kernel log lines)",
+					       s->path, scan);
 		return VR_FORMAT_NOT_MINE;
 	}
 	if (len > scan) {

@@ -1,25 +1,29 @@
 #!/bin/bash
 # Corruption sweeps on real dumps: every rig kernel's null-deref dump in
-# its kdump-compressed, flattened and filtered-ELF forms, truncated at a
-# sweep of points (each header boundary and through the data) and with
-# hostile values in every header field, a sample of page descriptors and
-# the program headers. Each run must exit 0 with a report (JSON that
-# parses, valid UTF-8) or 2 with one stderr line naming the file; never
-# crash, hang (60 s), trip a sanitizer, use more than 256 MB (checked
-# without sanitizers), or change its input.
+# each form a user meets: kdump-compressed (zlib and lzo), flattened, full
+# and filtered ELF, QEMU's kdump, and the kernel log as text. Each is
+# truncated at a sweep of points (each header boundary and through the
+# data); the kdump one gets hostile values in every header field, bitmap
+# bytes and a sample of page descriptors, the flattened one in its record
+# headers, the ELF one in its program headers, the text one binary junk.
+# Each run must exit 0 with a report (JSON that parses, valid UTF-8) or 2
+# with one stderr line naming the file and the offset; never crash, hang
+# (60 s), trip a sanitizer, use more than 256 MB, or change its input.
 #
 # Runs vmreport from $VR_ASAN_BUILD_DIR when set (tests/run.sh sets it to
-# its ASan+UBSan build), else $VMREPORT.
+# its ASan+UBSan build), and the normal build ($VMREPORT) for memory, which
+# the sanitizers inflate.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 VMREPORT=${VMREPORT:-$VR_BUILD_DIR/vmreport}
+PLAIN=$VMREPORT
 sanitized=0
 if [[ -n ${VR_ASAN_BUILD_DIR:-} && -x $VR_ASAN_BUILD_DIR/vmreport ]]; then
 	VMREPORT=$VR_ASAN_BUILD_DIR/vmreport
 	sanitized=1
 fi
-[[ -x $VMREPORT ]] || rig_fail "vmreport binary not found (set VMREPORT)"
+[[ -x $VMREPORT && -x $PLAIN ]] || rig_fail "vmreport binary not found (set VMREPORT)"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 export VMREPORT_NO_DISCOVERY=1
 work=$(mktemp -d)
@@ -32,15 +36,15 @@ fail() {
 	errors=$((errors + 1))
 }
 
-# file, description: one run and its checks
-run() {
-	local f=$1 what=$2 rc=0 before after
+# binary, file, description, check memory (1/0): one run and its checks
+run_one() {
+	local bin=$1 f=$2 what=$3 mem=$4 rc=0 before after
 	before=$(md5sum <"$f")
-	if ((sanitized)); then
-		timeout 60 "$VMREPORT" --format json "$f" >"$work/out" 2>"$work/err" || rc=$?
-	else
-		timeout 60 /usr/bin/time -f '%M' -o "$work/rss" "$VMREPORT" --format json "$f" \
+	if ((mem)); then
+		timeout 60 /usr/bin/time -f '%M' -o "$work/rss" "$bin" --format json "$f" \
 			>"$work/out" 2>"$work/err" || rc=$?
+	else
+		timeout 60 "$bin" --format json "$f" >"$work/out" 2>"$work/err" || rc=$?
 	fi
 	runs=$((runs + 1))
 	after=$(md5sum <"$f")
@@ -55,15 +59,28 @@ run() {
 			"$work/out" 2>/dev/null || fail "$what: exit 0 but the JSON does not parse as UTF-8"
 		;;
 	2)
-		if [[ $(wc -l <"$work/err") != 1 ]] || ! grep -qF "$f" "$work/err"; then
-			fail "$what: exit 2 without one line naming the file: $(head -c 300 "$work/err")"
+		# one line, naming the file and where in it the fault is
+		if [[ $(wc -l <"$work/err") != 1 ]] || ! grep -qF "$f" "$work/err" ||
+			! grep -q -e 'offset' -e 'empty file' "$work/err"; then
+			fail "$what: exit 2 without one line naming the file and the offset: $(head -c 300 "$work/err")"
 		fi
 		;;
 	124) fail "$what: no result in 60 s" ;;
 	*) fail "$what: exit $rc: $(head -c 300 "$work/err")" ;;
 	esac
-	if ((!sanitized)) && [[ -s $work/rss ]] && (($(tail -1 "$work/rss") > 262144)); then
+	if ((mem)) && [[ -s $work/rss ]] && (($(tail -1 "$work/rss") > 262144)); then
 		fail "$what: $(tail -1 "$work/rss") KB of memory"
+	fi
+}
+
+# file, description: the sanitized build (when there is one) for faults,
+# the normal build for memory, which sanitizers inflate
+run() {
+	if ((sanitized)); then
+		run_one "$VMREPORT" "$1" "$2" 0
+		run_one "$PLAIN" "$1" "$2 (memory)" 1
+	else
+		run_one "$VMREPORT" "$1" "$2" 1
 	fi
 }
 
@@ -136,8 +153,67 @@ PY
 		done
 	done
 
-	# flattened: truncations through its records
+	# bitmap bytes: the first, in both bitmaps, and the middle
+	boff=$((block * (1 + sub)))
+	for off in $boff $((boff + block * blocks / 4)) $((boff + block * blocks / 2)) \
+		$((boff + block * blocks * 3 / 4)); do
+		for v in 0 0xff; do
+			poke "$f" "$off" "$v" 1 "$rel kdump bitmap byte at $off = $v"
+		done
+	done
+
+	# lzo: the same layout, another decompressor
+	rig_require "$d/vmcore.lzo"
+	truncations "$d/vmcore.lzo" "$rel kdump-lzo" $((block * (1 + sub) + block * blocks))
+
+	# flattened: truncations through its records, and hostile record
+	# headers (offset, size) at the first, a middle and the last record
 	truncations "$d/vmcore.flat" "$rel flattened" 16 4096 4100 4112 8192
+	f=$work/flat
+	cp "$d/vmcore.flat" "$f"
+	read -r -a heads < <(python3 - "$f" <<'PY'
+import struct, sys
+with open(sys.argv[1], "rb") as f:
+    pos, heads = 4096, []
+    while True:
+        f.seek(pos)
+        h = f.read(16)
+        if len(h) < 16:
+            break
+        off, n = struct.unpack(">qq", h)
+        if off == -1:
+            break
+        heads.append(pos)
+        pos += 16 + n
+print(heads[0], heads[len(heads) // 2], heads[-1])
+PY
+)
+	for h in "${heads[@]}"; do
+		for part in 0 8; do
+			for v in 0 0xffffffffffffffff 0x7fffffffffffffff 0x1000000000; do
+				# big-endian fields: write the value's bytes reversed
+				poke "$f" $((h + part)) "$(python3 -c 'import sys; print(int.from_bytes(int(sys.argv[1],0).to_bytes(8,"big"),"little"))' "$v")" 8 \
+					"$rel flattened record header at $((h + part)) = $v"
+			done
+		done
+	done
+
+	# the full ELF and QEMU's kdump (flattened): truncations
+	rig_require "$d/vmcore.elf" "$d/qemu.kdump"
+	truncations "$d/vmcore.elf" "$rel full ELF" 64 4096
+	truncations "$d/qemu.kdump" "$rel QEMU kdump" 16 4096 8192
+
+	# the log as text: truncated anywhere, and junk inside it
+	rig_require "$d/dmesg.txt"
+	truncations "$d/dmesg.txt" "$rel text" 1 100
+	f=$work/text
+	cp "$d/dmesg.txt" "$f"
+	tsize=$(stat -c %s "$f")
+	for off in 0 $((tsize / 3)) $((tsize / 2)) $((tsize - 9)); do
+		for v in 0 0xff 0x0d 0xfeedfacecafebeef; do
+			poke "$f" "$off" "$v" 8 "$rel text with bytes $v at $off"
+		done
+	done
 
 	# filtered ELF: the ELF header's program-header fields, the first
 	# program headers' fields; truncations in the headers and notes
