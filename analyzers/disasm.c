@@ -115,6 +115,8 @@ static void fill_insn(csh h, const cs_insn *ci, struct vr_insn *out)
 		if (out->rip_relative)
 			out->base = -1;
 		out->segment_override = op->mem.segment == X86_REG_GS || op->mem.segment == X86_REG_FS;
+		out->mem_read = op->access & CS_AC_READ;
+		out->mem_write = op->access & CS_AC_WRITE;
 		break;
 	}
 }

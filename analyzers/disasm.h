@@ -24,6 +24,8 @@ struct vr_insn {
 	int64_t disp;
 	bool rip_relative;
 	bool segment_override; /* %gs:/%fs: (per-CPU) access */
+	bool mem_read, mem_write; /* how the memory operand is accessed (capstone's
+				   * operand access; both for read-modify-write) */
 	bool is_ud2;           /* BUG()/WARN() trap */
 	bool has_target;       /* a call or jump to an immediate address */
 	uint64_t target;

@@ -77,7 +77,12 @@ static const struct vr_cpu *panic_cpu(const struct vr_facts *f)
 
 /* The memory operand's address of the instruction at the saved RIP, from
  * the saved registers; false when it has none or it cannot be computed. */
-static bool operand_address(struct vr_kernel *k, const struct vr_regs *r, bool *is_ud2, uint64_t *ret)
+/* The faulting instruction's memory operand: the address it names (*ret)
+ * and how it accesses it (*access: "read", "write", or NULL for a
+ * read-modify-write, where the log's error code alone would tell which
+ * access faulted). */
+static bool operand_address(struct vr_kernel *k, const struct vr_regs *r, bool *is_ud2, uint64_t *ret,
+			    const char **access)
 {
 	uint8_t code[16];
 	struct vr_insn in;
@@ -96,6 +101,7 @@ static bool operand_address(struct vr_kernel *k, const struct vr_regs *r, bool *
 	if (in.index >= 0)
 		a += r->r[in.index] * (uint64_t)(in.scale ? in.scale : 1);
 	*ret = a;
+	*access = in.mem_write && !in.mem_read ? "write" : in.mem_read && !in.mem_write ? "read" : NULL;
 	return true;
 }
 
@@ -137,8 +143,13 @@ static struct vr_error *from_exception(struct vr_kernel *k, const struct vr_cpu 
 		return err;
 	bool ud2 = false;
 	uint64_t addr = 0;
-	bool have_addr = operand_address(k, r, &ud2, &addr);
+	const char *access = NULL;
+	bool have_addr = operand_address(k, r, &ud2, &addr, &access);
 	if (!strcmp(t->kind, "page-fault")) {
+		/* The error code is not in the saved registers (the entry code
+		 * moves it out of orig_ax and sets that to -1): the access is
+		 * the faulting instruction's. */
+		c->access = have_addr ? access : NULL;
 		if (!c->ip.symbol) {
 			/* the kernel jumped to an address with no code: the
 			 * fetch itself faulted */

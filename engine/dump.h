@@ -26,6 +26,9 @@ struct vr_dump_info {
 	const char *form;        /* see vr_input_info.form */
 	const char *compression; /* "none", "zlib", "lzo", "snappy", "zstd", "mixed" */
 	int dump_level;          /* -1 unknown */
+	bool filtered;           /* pages were left out on purpose: a dump level above 0, or
+				  * an ELF dump whose segments hold less than the memory they
+				  * describe (makedumpfile -E) */
 	bool incomplete;         /* the dump says it was cut short */
 	uint64_t pages_cut;      /* dumped pages whose data a cut end lost, 0 none or unknown */
 	const char *damage;      /* what reading the files had to skip (bad flattened

@@ -444,6 +444,7 @@ static struct vr_error *open_part(struct vr_dump *d, struct dd_state *st, struct
 
 	struct vr_dump_info *in = &d->info;
 	in->dump_level = h.dump_level;
+	in->filtered = h.dump_level > 0;
 	in->dump_time = h.tv_sec;
 	in->max_pfn = h.max_mapnr;
 	in->pages_total = total;

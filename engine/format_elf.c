@@ -261,6 +261,8 @@ static struct vr_error *elf_open(struct vr_dump *d, const uint8_t *head, size_t 
 					       ": segment wraps the address space",
 					       path, i, where);
 		uint64_t written = filesz;
+		if (memsz > filesz)
+			d->info.filtered = true; /* pages left out of the segment */
 		if (off > s->size || filesz > s->size - off) {
 			/* a truncated dump: the rest of the segment is missing */
 			d->info.incomplete = true;

@@ -38,7 +38,7 @@ static void input_from_dump(struct vr_kernel *k, const char *path)
 	in->compression = di->compression;
 	in->dump_level = di->dump_level;
 	in->incomplete = di->incomplete;
-	in->partial = di->incomplete || di->damage || di->dump_level > 0 ||
+	in->partial = di->incomplete || di->damage || di->filtered ||
 		      (di->pages_total && di->pages_present < di->pages_total);
 	in->size_bytes = di->size_bytes;
 	in->pages_total = di->pages_total;
@@ -214,20 +214,23 @@ static void report_misses(struct vr_kernel *k, struct vr_diag *diag)
 			     path, c->more ? "more than " : "", c->n, c->n == 1 && !c->more ? "" : "s",
 			     first);
 	}
-	if (x->n && di->dump_level > 0) {
+	if (x->n && di->filtered) {
 		const char *rel = k->facts && k->facts->system.release ? k->facts->system.release
 				  : di->release[0]				    ? di->release
 										    : "?";
 		first[0] = '\0';
 		if (x->first_vaddr)
 			snprintf(first, sizeof(first), " (the first at 0x%" PRIx64 ")", x->first_vaddr);
+		char level[32] = "";
+		if (di->dump_level > 0)
+			snprintf(level, sizeof(level), " (dump level %d)", di->dump_level);
 		vr_diag_warn(diag,
-			     "%s: the dump's filter (dump level %d) excluded %s%zu page%s of kernel data "
+			     "%s: the dump's filter%s excluded %s%zu page%s of kernel data "
 			     "vmreport read%s; dump levels leave out only zero, page-cache, user and free "
 			     "pages, so the makedumpfile that wrote it misread the memory of kernel %s, as "
 			     "versions that do not support that release do: save with a makedumpfile that "
 			     "supports it, or with dump level 1",
-			     path, di->dump_level, x->more ? "more than " : "", x->n,
+			     path, level, x->more ? "more than " : "", x->n,
 			     x->n == 1 && !x->more ? "" : "s", first, rel);
 	}
 }

@@ -16,6 +16,7 @@ static void test_one(void)
 	CHECK(in.has_mem && in.base == VR_RAX && in.disp == 8 && in.index == -1, "base %d disp %lld",
 	      in.base, (long long)in.disp);
 	CHECK(in.size == 4, "size %u", in.size);
+	CHECK(in.mem_read && !in.mem_write, "a load reads memory");
 	CHECK(!strncmp(in.text, "mov", 3) && strstr(in.text, "(%rax)"), "text '%s'", in.text);
 
 	/* mov 0x118(%rbx),%rdx */
@@ -28,6 +29,12 @@ static void test_one(void)
 	CHECK(!vr_disasm_one(sib, sizeof(sib), 0, &in), "decode sib");
 	CHECK(in.base == VR_R12 && in.index == VR_RCX && in.scale == 8 && in.disp == -8,
 	      "base %d index %d scale %d disp %lld", in.base, in.index, in.scale, (long long)in.disp);
+	CHECK(in.mem_write && !in.mem_read, "a store writes memory");
+
+	/* add %eax,(%rdx): read-modify-write */
+	const uint8_t rmw[] = {0x01, 0x02};
+	CHECK(!vr_disasm_one(rmw, sizeof(rmw), 0, &in), "decode add");
+	CHECK(in.has_mem && in.mem_read && in.mem_write, "add to memory reads and writes it");
 
 	/* mov %gs:0x28,%rax: a per-CPU access */
 	const uint8_t gs[] = {0x65, 0x48, 0x8b, 0x04, 0x25, 0x28, 0x00, 0x00, 0x00};
