@@ -210,9 +210,13 @@ static void report_misses(struct vr_kernel *k, struct vr_diag *diag)
 	if (c->n) {
 		if (c->first_vaddr)
 			snprintf(first, sizeof(first), " (the first at 0x%" PRIx64 ")", c->first_vaddr);
-		vr_diag_warn(diag, "%s: the cut cost %s%zu page%s of kernel data vmreport read%s",
+		vr_diag_warn(diag, "%s: the cut cost %s%zu page%s of kernel data vmreport read%s%s",
 			     path, c->more ? "more than " : "", c->n, c->n == 1 && !c->more ? "" : "s",
-			     first);
+			     first,
+			     k->log_path ? ""
+					 : "; where the kernel log saved with it (vmcore-dmesg.txt, dmesg.T) "
+					   "is at hand, keep it beside the dump or give its save directory: "
+					   "what the cut lost is then taken from the log");
 	}
 	if (x->n && di->filtered) {
 		const char *rel = k->facts && k->facts->system.release ? k->facts->system.release

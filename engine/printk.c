@@ -649,8 +649,20 @@ static char *record_line(const struct vr_log_record *r, bool raw)
 			sb_add(&b, "\n", 1);
 			for (int k = 0; k < ind; k++)
 				sb_add(&b, " ", 1);
-		} else if (raw || (*p >= 0x20 && *p < 0x7f) || (*p >= '\t' && *p <= '\r')) {
+		} else if ((*p >= 0x20 && *p < 0x7f) || (*p >= '\t' && *p <= '\r')) {
 			sb_add(&b, (const char *)p, 1);
+		} else if (raw) {
+			/* A log given as text keeps its UTF-8; other bytes
+			 * (invalid sequences, terminal controls) are escaped
+			 * as dmesg does, so the output is valid UTF-8. */
+			size_t n = *p >= 0x80 ? vr_utf8_len(p, 4) : 0;
+			if (n) {
+				sb_add(&b, (const char *)p, n);
+				p += n - 1;
+			} else {
+				int k = snprintf(e, sizeof(e), "\\x%02x", *p);
+				sb_add(&b, e, (size_t)k);
+			}
 		} else {
 			/* makedumpfile formats the (signed) char with %02x: a
 			 * byte from 0x80 up prints as \xffffffNN. */
