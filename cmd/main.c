@@ -53,7 +53,7 @@ static const char usage_text[] =
 	"analysed, 3 --fail-on matched.\n";
 
 struct output {
-	enum vr_format fmt;
+	enum vr_output_format fmt;
 	const char *path; /* NULL: stdout */
 };
 
@@ -131,7 +131,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{0},
 	};
 	bool have_stdout_format = false;
-	enum vr_format stdout_fmt = VR_FORMAT_TEXT;
+	enum vr_output_format stdout_fmt = VR_OUTPUT_TEXT;
 	o->fail_on = -1;
 	o->color = -1;
 	int c;
@@ -140,7 +140,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		struct vr_error *err = NULL;
 		switch (c) {
 		case OPT_FORMAT:
-			err = vr_format_parse(optarg, &stdout_fmt);
+			err = vr_output_format_parse(optarg, &stdout_fmt);
 			have_stdout_format = true;
 			break;
 		case 'o': {
@@ -152,7 +152,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 			char fmtname[32];
 			snprintf(fmtname, sizeof(fmtname), "%.*s", (int)(colon - optarg), optarg);
 			struct output *out = &o->outputs[o->n_outputs++];
-			err = vr_format_parse(fmtname, &out->fmt);
+			err = vr_output_format_parse(fmtname, &out->fmt);
 			out->path = strcmp(colon + 1, "-") ? colon + 1 : NULL;
 			break;
 		}

@@ -155,6 +155,15 @@ struct vr_error *vr_type_member_name(struct vr_kernel *k, const char *type, uint
 struct vr_error *vr_type_enum_value(struct vr_kernel *k, const char *name, int64_t *ret);
 void vr_types_destroy(struct vr_types *t);
 
+/* Layout sources types.c may use (all by default). For tests that compare
+ * the sources with each other; call before the first lookup. */
+enum {
+	VR_TYPES_VMCOREINFO = 1,
+	VR_TYPES_BTF = 2,
+	VR_TYPES_DWARF = 4,
+};
+struct vr_error *vr_types_restrict(struct vr_kernel *k, unsigned sources);
+
 /* Shorthands for the collectors, false when unknown: a symbol's address
  * (VMCOREINFO's word first, which needs no symbol table, then the symbol
  * tables), and a member's layout or offset (vr_type_member). */

@@ -1,6 +1,6 @@
 /* Helpers every emitter shares, so that all formats say the same thing. */
 #define _GNU_SOURCE
-#include "emit.h"
+#include "common.h"
 
 #include <inttypes.h>
 #include <stdio.h>
