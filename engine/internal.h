@@ -138,6 +138,10 @@ struct vr_error *vr_vmlinux_attach(struct vr_kernel *k, const char *explicit_pat
 
 /* ---- dwarf.c: file:line and inlines (libdw), lazily ---- */
 struct vr_error *vr_dwarf_source(struct vr_kernel *k, uint64_t addr, struct vr_frame *f);
+/* Walks the --modules directories (k->module_dirs) for module debug files,
+ * once; one that cannot be read or holds none is a warning. Fails only on
+ * out-of-memory. */
+struct vr_error *vr_dwarf_list_module_dirs(struct vr_kernel *k);
 
 /* ---- types.c: layout cache. type is the tag-less name ("task_struct");
  * member may be a dotted path ("thread.sp"). Sources in order: VMCOREINFO,
