@@ -37,8 +37,9 @@ static const char usage_text[] =
 	"  --fail-on SEVERITY    exit 3 when a finding of at least info, warning,\n"
 	"                        error or critical is reported\n"
 	"  --modules DIR         look for module debug files in DIR (repeatable)\n"
-	"  --redact              remove host names, IP and MAC addresses, user names\n"
-	"                        and command lines from every output\n"
+	"  --redact              remove host names, IP and MAC addresses, user names,\n"
+	"                        command lines and the directories of paths from\n"
+	"                        every output\n"
 	"  --log                 print only the kernel log held in DUMP, like dmesg\n"
 	"  --timings             include each step's time in milliseconds\n"
 	"  --mail-to ADDR        To: of the email format (default root@localhost)\n"
@@ -381,7 +382,7 @@ static int run(struct options *op)
 	vr_analyze(&a);
 
 	if (o.redact)
-		err = vr_report_redact(&report);
+		err = vr_report_redact(&report, &oo);
 	if (!err)
 		err = vr_report_clean_strings(&report);
 	if (err) {
