@@ -514,14 +514,10 @@ static struct vr_error *add_modules(const char *p, struct vr_crash *c, size_t *c
 		if (name > n)
 			name = n;
 		if (name && c->n_modules_linked < VR_OOPS_MAX_MODULES) {
-			struct vr_error *err = vr_grow(&c->modules_linked, cap, c->n_modules_linked + 1,
-						       sizeof(char *), VR_OOPS_MAX_MODULES);
+			struct vr_error *err = vr_strv_add(&c->modules_linked, &c->n_modules_linked, cap,
+							   VR_OOPS_MAX_MODULES, vr_strndup(p, name));
 			if (err)
 				return err;
-			char *s = vr_strndup(p, name);
-			if (!s)
-				return &vr_error_oom;
-			c->modules_linked[c->n_modules_linked++] = s;
 		}
 		p += n;
 	}

@@ -305,22 +305,13 @@ struct vr_error *vr_oops_parse_lines(const char *const *lines, size_t n, struct 
 	if (!err && st.n) {
 		size_t which = vr_oops_pick_fatal(&st);
 		err = vr_oops_decode(msg, (const char (*)[VR_KLOG_CTX_LEN])ctx, stamped, n, &st, which, ret);
+		size_t cap = ret->n_secondary;
 		for (size_t j = 0; !err && j < st.n; j++) {
 			if (j == which || ret->n_secondary >= VR_OOPS_MAX_SECONDARY)
 				continue;
 			const char *t = msg[st.r[j].head] ? skip_ws(msg[st.r[j].head]) : "";
-			char **v = realloc(ret->secondary, (ret->n_secondary + 1) * sizeof(char *));
-			if (!v) {
-				err = &vr_error_oom;
-				break;
-			}
-			ret->secondary = v;
-			v[ret->n_secondary] = dup_trimmed(t, strlen(t));
-			if (!v[ret->n_secondary]) {
-				err = &vr_error_oom;
-				break;
-			}
-			ret->n_secondary++;
+			err = vr_strv_add(&ret->secondary, &ret->n_secondary, &cap, VR_OOPS_MAX_SECONDARY,
+					  dup_trimmed(t, strlen(t)));
 		}
 	}
 	free(st.r);
