@@ -38,20 +38,12 @@ static void reason(struct bctx *c, const char *fmt, ...)
 {
 	struct vr_blame *b = &c->r->blame;
 	if (b->n_reasons >= MAX_REASONS)
-		return;
-	char *s = NULL;
+		return; /* the first reasons say enough */
 	va_list ap;
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	if (!s || vr_error_catch(vr_grow(&b->reasons, &c->cap_reasons, b->n_reasons + 1,
-					 sizeof(*b->reasons), MAX_REASONS))) {
-		free(s);
+	if (vr_error_catch(vr_strv_vaddf(&b->reasons, &b->n_reasons, &c->cap_reasons, MAX_REASONS, fmt, ap)))
 		c->oom = true;
-		return;
-	}
-	b->reasons[b->n_reasons++] = s;
+	va_end(ap);
 }
 
 static const struct vr_module *module_by_name(const struct vr_facts *f, const char *name)

@@ -434,14 +434,10 @@ static struct vr_error *add_modules(const char *p, struct vr_crash *c, size_t *c
 		if (name > n)
 			name = n;
 		if (name && c->n_modules_linked < VR_OOPS_MAX_MODULES) {
-			struct vr_error *err = vr_grow(&c->modules_linked, cap, c->n_modules_linked + 1,
-						       sizeof(char *), VR_OOPS_MAX_MODULES);
+			struct vr_error *err = vr_strv_add(&c->modules_linked, &c->n_modules_linked, cap,
+							   VR_OOPS_MAX_MODULES, vr_strndup(p, name));
 			if (err)
 				return err;
-			char *s = vr_strndup(p, name);
-			if (!s)
-				return &vr_error_oom;
-			c->modules_linked[c->n_modules_linked++] = s;
 		}
 		p += n;
 	}
@@ -1161,7 +1157,7 @@ static void mark_stalled(struct decode *d)
 	for (size_t i = 0; !any && rcu && i < c->n_traces; i++)
 		if (c->traces[i].role == VR_ROLE_NMI || c->traces[i].role == VR_ROLE_TASK)
 			c->traces[i].stalled = true;
-	for (int cpu = 0; cpu < VR_STALL_MAX_CPUS && c->stalled_cpu < 0; cpu++)
+	for (int cpu = 0; cpu < VR_MAX_CPUS && c->stalled_cpu < 0; cpu++)
 		if (vr_stall_has_cpu(s, cpu))
 			c->stalled_cpu = cpu;
 	if (c->stalled_cpu < 0 && named >= 0)
@@ -1247,9 +1243,8 @@ static struct vr_error *headline_frames(struct decode *d, const char *panic_line
 	return err;
 }
 
-/* Pulls the fields of the chosen report. */
-static struct vr_error *decode(char **msg, const char (*ctx)[VR_KLOG_CTX_LEN], const bool *stamped,
-			       size_t n, const struct seg_state *st, size_t which, struct vr_crash *c)
+struct vr_error *vr_oops_decode(char **msg, const char (*ctx)[VR_KLOG_CTX_LEN], const bool *stamped,
+				size_t n, const struct seg_state *st, size_t which, struct vr_crash *c)
 {
 	const struct report *r = &st->r[which];
 	size_t end = which + 1 < st->n ? st->r[which + 1].first : n;
@@ -1391,140 +1386,4 @@ static struct vr_error *decode(char **msg, const char (*ctx)[VR_KLOG_CTX_LEN], c
 		vr_frame_deinit(&c->ip);
 	c->ip.from_log = c->ip_known; /* every fact of the decoder comes from the log */
 	return NULL;
-}
-
-/* "[    4.407581]" somewhere at the start of the line (after a syslog or
- * level prefix, or another writer's text). */
-static bool has_timestamp(const char *line)
-{
-	for (const char *b = strchr(line, '['); b; b = strchr(b + 1, '[')) {
-		const char *e = b + 1;
-		while (*e == ' ' || *e == '.' || isdigit((unsigned char)*e))
-			e++;
-		if (*e == ']' && memchr(b, '.', (size_t)(e - b)))
-			return true;
-		if (b - line > 200)
-			break;
-	}
-	return false;
-}
-
-static void free_msgs(char **msg, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(msg[i]);
-	free(msg);
-}
-
-struct vr_error *vr_oops_parse_lines(const char *const *lines, size_t n, struct vr_crash *ret)
-{
-	if (n > VR_OOPS_MAX_LINES)
-		n = VR_OOPS_MAX_LINES;
-	char **msg = calloc(n ? n : 1, sizeof(char *));
-	if (!msg)
-		return &vr_error_oom;
-	for (size_t i = 0; i < n; i++) {
-		const char *m = lines[i] ? vr_klog_message(lines[i]) : NULL;
-		if (!m)
-			continue;
-		size_t len = strlen(m);
-		if (len > VR_OOPS_MAX_LINE_LEN)
-			len = VR_OOPS_MAX_LINE_LEN;
-		while (len && (m[len - 1] == '\r' || m[len - 1] == '\n'))
-			len--;
-		msg[i] = vr_strndup(m, len);
-		if (!msg[i]) {
-			free_msgs(msg, n);
-			return &vr_error_oom;
-		}
-	}
-	/* Which lines had a kernel timestamp. */
-	bool *stamped = calloc(n ? n : 1, sizeof(bool));
-	if (!stamped) {
-		free_msgs(msg, n);
-		return &vr_error_oom;
-	}
-	for (size_t i = 0; i < n; i++)
-		stamped[i] = lines[i] && msg[i] && has_timestamp(lines[i]);
-	/* Caller ids, kept only when some line has one. */
-	char (*ctx)[VR_KLOG_CTX_LEN] = NULL;
-	for (size_t i = 0; i < n; i++) {
-		char id[VR_KLOG_CTX_LEN];
-		if (!lines[i])
-			continue;
-		vr_klog_context(lines[i], id, sizeof(id));
-		if (!id[0])
-			continue;
-		if (!ctx && !(ctx = calloc(n, sizeof(*ctx)))) {
-			free(stamped);
-			free_msgs(msg, n);
-			return &vr_error_oom;
-		}
-		memcpy(ctx[i], id, sizeof(id));
-	}
-	struct seg_state st = {0};
-	struct vr_error *err = vr_oops_segment(msg, (const char (*)[VR_KLOG_CTX_LEN])ctx, n, &st);
-	if (!err && st.n) {
-		size_t which = vr_oops_pick_fatal(&st);
-		err = decode(msg, (const char (*)[VR_KLOG_CTX_LEN])ctx, stamped, n, &st, which, ret);
-		for (size_t j = 0; !err && j < st.n; j++) {
-			if (j == which || ret->n_secondary >= VR_OOPS_MAX_SECONDARY)
-				continue;
-			const char *t = msg[st.r[j].head] ? skip_ws(msg[st.r[j].head]) : "";
-			char **v = realloc(ret->secondary, (ret->n_secondary + 1) * sizeof(char *));
-			if (!v) {
-				err = &vr_error_oom;
-				break;
-			}
-			ret->secondary = v;
-			v[ret->n_secondary] = dup_trimmed(t, strlen(t));
-			if (!v[ret->n_secondary]) {
-				err = &vr_error_oom;
-				break;
-			}
-			ret->n_secondary++;
-		}
-	}
-	free(st.r);
-	free(ctx);
-	free(stamped);
-	free_msgs(msg, n);
-	return err;
-}
-
-struct vr_error *vr_oops_parse_text(const char *text, size_t len, struct vr_crash *ret)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < len; i++)
-		if (text[i] == '\n')
-			n++;
-	n++;
-	if (n > VR_OOPS_MAX_LINES)
-		n = VR_OOPS_MAX_LINES;
-	char **lines = calloc(n, sizeof(char *));
-	if (!lines)
-		return &vr_error_oom;
-	size_t k = 0, start = 0;
-	struct vr_error *err = NULL;
-	for (size_t i = 0; i <= len && k < n; i++) {
-		if (i == len || text[i] == '\n') {
-			size_t l = i - start;
-			if (l > VR_OOPS_MAX_LINE_LEN)
-				l = VR_OOPS_MAX_LINE_LEN;
-			/* NUL bytes in hostile input end the line early. */
-			lines[k] = vr_strndup(text + start, l);
-			if (!lines[k]) {
-				err = &vr_error_oom;
-				break;
-			}
-			k++;
-			start = i + 1;
-		}
-	}
-	if (!err)
-		err = vr_oops_parse_lines((const char *const *)lines, k, ret);
-	for (size_t i = 0; i < k; i++)
-		free(lines[i]);
-	free(lines);
-	return err;
 }

@@ -83,11 +83,10 @@ bool vr_oops_task_line(const char *p, struct vr_crash_trace *t);
 /* A lockdep lock site "(&lock){+.+.}, at: foo+0x12/0x40": its frame. */
 bool vr_oops_lock_site(const char *p, struct vr_frame *f);
 
-#define VR_STALL_MAX_CPUS 8192
 #define VR_STALL_MAX_PIDS 64
 /* The CPUs and tasks a stall report says are stuck. */
 struct vr_stall {
-	uint64_t cpus[VR_STALL_MAX_CPUS / 64];
+	uint64_t cpus[VR_MAX_CPUS / 64];
 	int pids[VR_STALL_MAX_PIDS];
 	size_t n_pids;
 	bool self_detected; /* the reporting CPU is the stalled one */
@@ -103,5 +102,12 @@ struct vr_error *vr_oops_segment(char **msg, const char (*ctx)[VR_KLOG_CTX_LEN],
 				 struct seg_state *st);
 /* The report the panic belongs to: the fatal one. */
 size_t vr_oops_pick_fatal(const struct seg_state *st);
+
+/* ---- decoding (oops_decode.c) ---- */
+
+/* Pass 2: pulls the fields of report `which` of st (msg, ctx and stamped
+ * as the parser made them, n lines) into c. */
+struct vr_error *vr_oops_decode(char **msg, const char (*ctx)[VR_KLOG_CTX_LEN], const bool *stamped,
+				size_t n, const struct seg_state *st, size_t which, struct vr_crash *c);
 
 #endif

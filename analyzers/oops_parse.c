@@ -7,7 +7,9 @@
  *     each panic line is attached to the report that caused it;
  *  2. decoding: the fatal report's lines (and, for fields its own lines do
  *     not carry, the lines of the panic that followed it) are read for the
- *     CPU line, registers, instruction pointer, call trace and so on. */
+ *     CPU line, registers, instruction pointer, call trace and so on.
+ * This file holds pass 1 and the parser's entry points (oops_parse.h);
+ * pass 2 is oops_decode.c. */
 #define _GNU_SOURCE
 #include "oops_internal.h"
 
@@ -227,3 +229,131 @@ size_t vr_oops_pick_fatal(const struct seg_state *st)
 	return 0;
 }
 
+/* ---- the parser: pass 1, then pass 2 on the fatal report ---- */
+
+/* "[    4.407581]" somewhere at the start of the line (after a syslog or
+ * level prefix, or another writer's text). */
+static bool has_timestamp(const char *line)
+{
+	for (const char *b = strchr(line, '['); b; b = strchr(b + 1, '[')) {
+		const char *e = b + 1;
+		while (*e == ' ' || *e == '.' || isdigit((unsigned char)*e))
+			e++;
+		if (*e == ']' && memchr(b, '.', (size_t)(e - b)))
+			return true;
+		if (b - line > 200)
+			break;
+	}
+	return false;
+}
+
+static void free_msgs(char **msg, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(msg[i]);
+	free(msg);
+}
+
+struct vr_error *vr_oops_parse_lines(const char *const *lines, size_t n, struct vr_crash *ret)
+{
+	if (n > VR_OOPS_MAX_LINES)
+		n = VR_OOPS_MAX_LINES;
+	char **msg = calloc(n ? n : 1, sizeof(char *));
+	if (!msg)
+		return &vr_error_oom;
+	for (size_t i = 0; i < n; i++) {
+		const char *m = lines[i] ? vr_klog_message(lines[i]) : NULL;
+		if (!m)
+			continue;
+		size_t len = strlen(m);
+		if (len > VR_OOPS_MAX_LINE_LEN)
+			len = VR_OOPS_MAX_LINE_LEN;
+		while (len && (m[len - 1] == '\r' || m[len - 1] == '\n'))
+			len--;
+		msg[i] = vr_strndup(m, len);
+		if (!msg[i]) {
+			free_msgs(msg, n);
+			return &vr_error_oom;
+		}
+	}
+	/* Which lines had a kernel timestamp. */
+	bool *stamped = calloc(n ? n : 1, sizeof(bool));
+	if (!stamped) {
+		free_msgs(msg, n);
+		return &vr_error_oom;
+	}
+	for (size_t i = 0; i < n; i++)
+		stamped[i] = lines[i] && msg[i] && has_timestamp(lines[i]);
+	/* Caller ids, kept only when some line has one. */
+	char (*ctx)[VR_KLOG_CTX_LEN] = NULL;
+	for (size_t i = 0; i < n; i++) {
+		char id[VR_KLOG_CTX_LEN];
+		if (!lines[i])
+			continue;
+		vr_klog_context(lines[i], id, sizeof(id));
+		if (!id[0])
+			continue;
+		if (!ctx && !(ctx = calloc(n, sizeof(*ctx)))) {
+			free(stamped);
+			free_msgs(msg, n);
+			return &vr_error_oom;
+		}
+		memcpy(ctx[i], id, sizeof(id));
+	}
+	struct seg_state st = {0};
+	struct vr_error *err = vr_oops_segment(msg, (const char (*)[VR_KLOG_CTX_LEN])ctx, n, &st);
+	if (!err && st.n) {
+		size_t which = vr_oops_pick_fatal(&st);
+		err = vr_oops_decode(msg, (const char (*)[VR_KLOG_CTX_LEN])ctx, stamped, n, &st, which, ret);
+		size_t cap = ret->n_secondary;
+		for (size_t j = 0; !err && j < st.n; j++) {
+			if (j == which || ret->n_secondary >= VR_OOPS_MAX_SECONDARY)
+				continue;
+			const char *t = msg[st.r[j].head] ? skip_ws(msg[st.r[j].head]) : "";
+			err = vr_strv_add(&ret->secondary, &ret->n_secondary, &cap, VR_OOPS_MAX_SECONDARY,
+					  dup_trimmed(t, strlen(t)));
+		}
+	}
+	free(st.r);
+	free(ctx);
+	free(stamped);
+	free_msgs(msg, n);
+	return err;
+}
+
+struct vr_error *vr_oops_parse_text(const char *text, size_t len, struct vr_crash *ret)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++)
+		if (text[i] == '\n')
+			n++;
+	n++;
+	if (n > VR_OOPS_MAX_LINES)
+		n = VR_OOPS_MAX_LINES;
+	char **lines = calloc(n, sizeof(char *));
+	if (!lines)
+		return &vr_error_oom;
+	size_t k = 0, start = 0;
+	struct vr_error *err = NULL;
+	for (size_t i = 0; i <= len && k < n; i++) {
+		if (i == len || text[i] == '\n') {
+			size_t l = i - start;
+			if (l > VR_OOPS_MAX_LINE_LEN)
+				l = VR_OOPS_MAX_LINE_LEN;
+			/* NUL bytes in hostile input end the line early. */
+			lines[k] = vr_strndup(text + start, l);
+			if (!lines[k]) {
+				err = &vr_error_oom;
+				break;
+			}
+			k++;
+			start = i + 1;
+		}
+	}
+	if (!err)
+		err = vr_oops_parse_lines((const char *const *)lines, k, ret);
+	for (size_t i = 0; i < k; i++)
+		free(lines[i]);
+	free(lines);
+	return err;
+}

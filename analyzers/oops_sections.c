@@ -210,13 +210,13 @@ bool vr_oops_lock_site(const char *p, struct vr_frame *f)
 
 static void add_cpu(struct vr_stall *s, long cpu)
 {
-	if (cpu >= 0 && cpu < VR_STALL_MAX_CPUS)
+	if (cpu >= 0 && cpu < VR_MAX_CPUS)
 		s->cpus[cpu / 64] |= 1ULL << (cpu % 64);
 }
 
 bool vr_stall_has_cpu(const struct vr_stall *s, int cpu)
 {
-	return cpu >= 0 && cpu < VR_STALL_MAX_CPUS && (s->cpus[cpu / 64] >> (cpu % 64)) & 1;
+	return cpu >= 0 && cpu < VR_MAX_CPUS && (s->cpus[cpu / 64] >> (cpu % 64)) & 1;
 }
 
 static void add_pid(struct vr_stall *s, long pid)

@@ -367,16 +367,7 @@ static const struct vr_regs *fault_regs(struct ctx *c)
 
 static struct vr_error *add_line(struct vr_pointer *p, size_t *cap, char *line)
 {
-	if (!line)
-		return &vr_error_oom;
-	struct vr_error *err = vr_grow(&p->disassembly, cap, p->n_disassembly + 1,
-				       sizeof(*p->disassembly), 256);
-	if (err) {
-		free(line);
-		return err;
-	}
-	p->disassembly[p->n_disassembly++] = line;
-	return NULL;
+	return vr_strv_add(&p->disassembly, &p->n_disassembly, cap, 256, line);
 }
 
 /* Lines like `crash> dis -l`: a "FILE: LINE" header when the source line

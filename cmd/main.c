@@ -37,8 +37,9 @@ static const char usage_text[] =
 	"  --fail-on SEVERITY    exit 3 when a finding of at least info, warning,\n"
 	"                        error or critical is reported\n"
 	"  --modules DIR         look for module debug files in DIR (repeatable)\n"
-	"  --redact              remove host names, IP and MAC addresses, user names\n"
-	"                        and command lines from every output\n"
+	"  --redact              remove host names, IP and MAC addresses, user names,\n"
+	"                        command lines and the directories of paths from\n"
+	"                        every output\n"
 	"  --log                 print only the kernel log held in DUMP, like dmesg\n"
 	"  --timings             include each step's time in milliseconds\n"
 	"  --mail-to ADDR        To: of the email format (default root@localhost)\n"
@@ -53,7 +54,7 @@ static const char usage_text[] =
 	"analysed, 3 --fail-on matched.\n";
 
 struct output {
-	enum vr_format fmt;
+	enum vr_output_format fmt;
 	const char *path; /* NULL: stdout */
 };
 
@@ -131,7 +132,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{0},
 	};
 	bool have_stdout_format = false;
-	enum vr_format stdout_fmt = VR_FORMAT_TEXT;
+	enum vr_output_format stdout_fmt = VR_OUTPUT_TEXT;
 	o->fail_on = -1;
 	o->color = -1;
 	int c;
@@ -140,7 +141,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		struct vr_error *err = NULL;
 		switch (c) {
 		case OPT_FORMAT:
-			err = vr_format_parse(optarg, &stdout_fmt);
+			err = vr_output_format_parse(optarg, &stdout_fmt);
 			have_stdout_format = true;
 			break;
 		case 'o': {
@@ -152,7 +153,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 			char fmtname[32];
 			snprintf(fmtname, sizeof(fmtname), "%.*s", (int)(colon - optarg), optarg);
 			struct output *out = &o->outputs[o->n_outputs++];
-			err = vr_format_parse(fmtname, &out->fmt);
+			err = vr_output_format_parse(fmtname, &out->fmt);
 			out->path = strcmp(colon + 1, "-") ? colon + 1 : NULL;
 			break;
 		}
@@ -389,7 +390,7 @@ static int run(struct options *op)
 	vr_analyze(&a);
 
 	if (o.redact)
-		err = vr_report_redact(&report);
+		err = vr_report_redact(&report, &oo);
 	if (!err)
 		err = vr_report_clean_strings(&report);
 	if (err) {

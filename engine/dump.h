@@ -18,10 +18,6 @@ struct vr_dump_cpu {
 	struct vr_regs regs;
 };
 
-/* The most CPUs a kernel can have (NR_CPUS of the largest configurations):
- * the bound on every per-CPU walk. */
-#define VR_MAX_CPUS 8192
-
 struct vr_dump_info {
 	const char *form;        /* see vr_input_info.form */
 	const char *compression; /* "none", "zlib", "lzo", "snappy", "zstd", "mixed" */

@@ -27,6 +27,7 @@
  * when both the file and the loaded module carry one. */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <errno.h>
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
@@ -74,7 +75,9 @@ struct vr_dwarf {
 	size_t n_mods, cap_mods;
 	struct ko_file *kos; /* debug files found under the module dirs */
 	size_t n_kos, cap_kos;
-	bool kos_listed;
+	size_t dir_budget;   /* directory entries the walks may still read */
+	bool user_listed;    /* the --modules directories (at open) */
+	bool kos_listed;     /* and the system's debug directory (lazily) */
 	struct src_cached *cache; /* vmlinux lookups by address */
 	size_t n_cache, cap_cache, evict;
 };
@@ -575,14 +578,15 @@ static char *normalize_module_name(const char *name, size_t len)
 	return s;
 }
 
-/* Records every NAME.ko / NAME.ko.debug under dir (bounded walk). */
-static void list_kos(struct vr_dwarf *d, const char *dir, int depth, size_t *budget)
+/* Records every NAME.ko / NAME.ko.debug under dir (bounded walk). Returns
+ * 0, or the errno of opening dir itself. */
+static int list_kos(struct vr_dwarf *d, const char *dir, int depth, size_t *budget)
 {
 	if (depth > DWARF_MAX_DIR_DEPTH)
-		return;
+		return 0;
 	DIR *dh = opendir(dir);
 	if (!dh)
-		return;
+		return errno ? errno : EIO;
 	struct dirent *de;
 	while ((de = readdir(dh)) && *budget > 0) {
 		(*budget)--;
@@ -626,21 +630,57 @@ static void list_kos(struct vr_dwarf *d, const char *dir, int depth, size_t *bud
 		d->kos[d->n_kos++] = (struct ko_file){ name, p };
 	}
 	closedir(dh);
+	return 0;
+}
+
+/* The --modules directories are the user's choice: each is walked once,
+ * first, and one that cannot be read or holds no debug file is a
+ * warning, whether or not a module's debug info is needed later. */
+static void list_user_dirs(struct vr_kernel *k, struct vr_dwarf *d)
+{
+	if (d->user_listed)
+		return;
+	d->user_listed = true;
+	d->dir_budget = DWARF_MAX_DIR_ENTRIES;
+	for (size_t i = 0; i < k->n_module_dirs; i++) {
+		const char *dir = k->module_dirs[i];
+		size_t before = d->n_kos;
+		struct stat st;
+		int e = stat(dir, &st) != 0 ? errno : !S_ISDIR(st.st_mode) ? ENOTDIR : 0;
+		if (!e)
+			e = list_kos(d, dir, 0, &d->dir_budget);
+		if (e)
+			vr_diag_warn(k->diag, "--modules %s: %s", dir, strerror(e));
+		else if (d->n_kos == before)
+			vr_diag_warn(k->diag, "--modules %s: no module debug file (NAME.ko or NAME.ko.debug) in it",
+				     dir);
+	}
+	if (d->dir_budget == 0)
+		vr_diag_warn(k->diag, "--modules: the search stopped after %u directory entries",
+			     DWARF_MAX_DIR_ENTRIES);
+}
+
+struct vr_error *vr_dwarf_list_module_dirs(struct vr_kernel *k)
+{
+	struct vr_dwarf *d;
+	struct vr_error *err = dwarf_state(k, &d);
+	if (err)
+		return err;
+	list_user_dirs(k, d);
+	return NULL;
 }
 
 static const char *find_ko(struct vr_kernel *k, struct vr_dwarf *d, const char *name)
 {
 	if (!d->kos_listed) {
 		d->kos_listed = true;
-		size_t budget = DWARF_MAX_DIR_ENTRIES;
-		/* --modules directories first: they are the user's choice. */
-		for (size_t i = 0; i < k->n_module_dirs; i++)
-			list_kos(d, k->module_dirs[i], 0, &budget);
+		list_user_dirs(k, d);
 		const char *rel = k->vmcoreinfo ? vr_vmcoreinfo_get(k->vmcoreinfo, "OSRELEASE") : NULL;
 		if (rel && *rel && !strchr(rel, '/')) {
 			_cleanup_free_ char *dir = vr_asprintf("/usr/lib/debug/lib/modules/%s", rel);
+			/* the system's debug directory may well be absent */
 			if (dir)
-				list_kos(d, dir, 0, &budget);
+				list_kos(d, dir, 0, &d->dir_budget);
 		}
 	}
 	for (size_t i = 0; i < d->n_kos; i++)

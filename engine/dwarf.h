@@ -14,13 +14,4 @@ struct vr_error *vr_dwarf_vmlinux(struct vr_kernel *k, Dwarf **ret);
 /* Turns libdw's thread-local error into a vr_error. */
 struct vr_error *vr_dwarf_error(const char *what);
 
-/* Layout sources types.c may use (all by default). For tests that compare
- * the sources with each other; call before the first lookup. */
-enum {
-	VR_TYPES_VMCOREINFO = 1,
-	VR_TYPES_BTF = 2,
-	VR_TYPES_DWARF = 4,
-};
-struct vr_error *vr_types_restrict(struct vr_kernel *k, unsigned sources);
-
 #endif

@@ -120,3 +120,43 @@ char *vr_asprintf(const char *fmt, ...)
 	va_end(ap);
 	return r < 0 ? NULL : s;
 }
+
+struct vr_error *vr_strv_add(char ***v, size_t *n, size_t *cap, size_t limit, char *s)
+{
+	if (!s)
+		return &vr_error_oom;
+	struct vr_error *err = vr_grow(v, cap, *n + 1, sizeof(**v), limit);
+	if (err) {
+		free(s);
+		return err;
+	}
+	(*v)[(*n)++] = s;
+	return NULL;
+}
+
+struct vr_error *vr_strv_vaddf(char ***v, size_t *n, size_t *cap, size_t limit, const char *fmt,
+			       va_list ap)
+{
+	if (*n >= limit)
+		return vr_error_create(VR_ERR_LIMIT, "more than %zu entries", limit);
+	char *s = NULL;
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	return vr_strv_add(v, n, cap, limit, s);
+}
+
+struct vr_error *vr_strv_addf(char ***v, size_t *n, size_t *cap, size_t limit, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	struct vr_error *err = vr_strv_vaddf(v, n, cap, limit, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+void vr_strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}

@@ -59,4 +59,17 @@ char *vr_memdup(const void *p, size_t n);
 /* asprintf returning NULL on failure. */
 char *vr_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Lists of owned strings (a panic's sources, a report's reasons, a
+ * disassembly listing, warnings): *v holds *n strings in room for *cap.
+ * vr_strv_add appends s and takes it (s NULL: out of memory); a list that
+ * already holds limit strings refuses it with VR_ERR_LIMIT (s is freed).
+ * vr_strv_addf appends a formatted string. */
+struct vr_error *vr_strv_add(char ***v, size_t *n, size_t *cap, size_t limit, char *s);
+struct vr_error *vr_strv_addf(char ***v, size_t *n, size_t *cap, size_t limit, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+struct vr_error *vr_strv_vaddf(char ***v, size_t *n, size_t *cap, size_t limit, const char *fmt,
+			       va_list ap) __attribute__((format(printf, 5, 0)));
+/* Frees the n strings of v and v. */
+void vr_strv_free(char **v, size_t n);
+
 #endif

@@ -43,9 +43,6 @@ void vr_diag_step(struct vr_diag *d, const char *name, const char *status, doubl
 
 void vr_diag_warn(struct vr_diag *d, const char *fmt, ...)
 {
-	if (vr_error_catch(vr_grow(&d->warnings, &d->cap_warnings, d->n_warnings + 1,
-				   sizeof(*d->warnings), 100000)))
-		return;
 	char *w = NULL;
 	va_list ap;
 	va_start(ap, fmt);
@@ -60,7 +57,7 @@ void vr_diag_warn(struct vr_diag *d, const char *fmt, ...)
 			return;
 		}
 	}
-	d->warnings[d->n_warnings++] = w;
+	vr_error_catch(vr_strv_add(&d->warnings, &d->n_warnings, &d->cap_warnings, 100000, w));
 }
 
 void vr_diag_deinit(struct vr_diag *d)

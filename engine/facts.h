@@ -9,6 +9,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The most CPUs a kernel can have (NR_CPUS of the largest configurations):
+ * the bound on every per-CPU walk and on every CPU number a fact holds. */
+#define VR_MAX_CPUS 8192
+
 /* x86-64 register set, in the order of the kernel's struct pt_regs /
  * ELF user_regs_struct (arch/x86/include/asm/user_64.h). */
 enum vr_reg {

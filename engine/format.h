@@ -26,7 +26,7 @@
  *   3. Add it to vr_formats[] in dump.c at the right place in the probe
  *      order (most specific signature first; heuristics such as text last).
  *   4. Let vr-mkdump (tests/fixtures/) write it, add fixtures and
- *      corruption cases to tests/fixture/formats_*.sh, a fuzz target in
+ *      corruption cases to tests/fixtures/formats_*.sh, a fuzz target in
  *      tests/fuzz/ and a seed corpus.
  */
 #ifndef VR_FORMAT_H

@@ -138,6 +138,10 @@ struct vr_error *vr_vmlinux_attach(struct vr_kernel *k, const char *explicit_pat
 
 /* ---- dwarf.c: file:line and inlines (libdw), lazily ---- */
 struct vr_error *vr_dwarf_source(struct vr_kernel *k, uint64_t addr, struct vr_frame *f);
+/* Walks the --modules directories (k->module_dirs) for module debug files,
+ * once; one that cannot be read or holds none is a warning. Fails only on
+ * out-of-memory. */
+struct vr_error *vr_dwarf_list_module_dirs(struct vr_kernel *k);
 
 /* ---- types.c: layout cache. type is the tag-less name ("task_struct");
  * member may be a dotted path ("thread.sp"). Sources in order: VMCOREINFO,
@@ -154,6 +158,15 @@ struct vr_error *vr_type_member_name(struct vr_kernel *k, const char *type, uint
 /* Value of an enumerator (e.g. "MODULE_STATE_LIVE"), from BTF or DWARF. */
 struct vr_error *vr_type_enum_value(struct vr_kernel *k, const char *name, int64_t *ret);
 void vr_types_destroy(struct vr_types *t);
+
+/* Layout sources types.c may use (all by default). For tests that compare
+ * the sources with each other; call before the first lookup. */
+enum {
+	VR_TYPES_VMCOREINFO = 1,
+	VR_TYPES_BTF = 2,
+	VR_TYPES_DWARF = 4,
+};
+struct vr_error *vr_types_restrict(struct vr_kernel *k, unsigned sources);
 
 /* Shorthands for the collectors, false when unknown: a symbol's address
  * (VMCOREINFO's word first, which needs no symbol table, then the symbol

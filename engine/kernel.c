@@ -90,6 +90,10 @@ struct vr_error *vr_kernel_open(const struct vr_open_options *opts, struct vr_di
 		for (size_t i = 0; k->module_dirs && i < opts->n_module_dirs; i++)
 			k->module_dirs[k->n_module_dirs++] = vr_strdup(opts->module_dirs[i]);
 	}
+	if ((err = vr_dwarf_list_module_dirs(k))) {
+		vr_kernel_destroy(k);
+		return err;
+	}
 
 	if (!vr_dump_has_memory(k->dump)) {
 		/* Kernel log text: nothing to translate or symbolise. */

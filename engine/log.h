@@ -1,4 +1,4 @@
-/* The kernel log as records, and its rendering in the form of
+/* The kernel log as records (log.c), and its rendering in the form of
  * `makedumpfile --dump-dmesg` (the vmcore-dmesg.txt people exchange).
  * Public to cmd/ and report/. */
 #ifndef VR_LOG_H
@@ -11,6 +11,13 @@
 
 /* ts_nsec of a record whose text carried no timestamp (text input). */
 #define VR_LOG_TS_UNKNOWN UINT64_MAX
+
+/* Appends rec, with a copy of text_len bytes of text as its text (cut at
+ * an embedded NUL), to log; *cap is the capacity of log->records, 0 for a
+ * log not grown yet. Fails on out-of-memory or past the most records one
+ * log may hold. */
+struct vr_error *vr_log_append(struct vr_log *log, size_t *cap, const struct vr_log_record *rec,
+			       const char *text, size_t text_len);
 
 /* One record as one output line (without the final newline), like
  * makedumpfile's dump_record(): "[%5llu.%06llu] " then the text, each

@@ -26,15 +26,7 @@
 
 static struct vr_error *add_source(struct vr_panic *p, size_t *cap, char *s)
 {
-	if (!s)
-		return &vr_error_oom;
-	struct vr_error *err = vr_grow(&p->sources, cap, p->n_sources + 1, sizeof(*p->sources), 64);
-	if (err) {
-		free(s);
-		return err;
-	}
-	p->sources[p->n_sources++] = s;
-	return NULL;
+	return vr_strv_add(&p->sources, &p->n_sources, cap, 64, s);
 }
 
 /* A line of the log: the record and the line within it. */

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "internal.h"
-#include "unwind_orc.h"
+#include "unwind.h"
 
 #define VR_MAX_BLOCKED_TRACES 1024
 

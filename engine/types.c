@@ -11,7 +11,6 @@
  * Every answer, and every "not found", is cached. */
 #define _GNU_SOURCE
 #include <dwarf.h>
-#include <stdarg.h>
 #include <elfutils/libdw.h>
 #include <gelf.h>
 #include <stdio.h>
@@ -551,262 +550,331 @@ static struct vr_error *dwarf_member_at(Dwarf_Die *comp, uint64_t off, int depth
 			       (unsigned long long)off);
 }
 
-/* ---- public ---- */
+/* ---- the questions, each answered from every source in turn ---- */
 
-/* The per-dump cache's entry for the key that fmt makes: *ret_e NULL when
- * nothing is cached yet; an entry that cached an error returns it again.
- * *ret_key is the caller's to free. */
-static struct vr_error *cache_lookup(struct vr_kernel *k, struct vr_types **ret_t, char **ret_key,
-				     struct types_entry **ret_e, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
-static struct vr_error *cache_lookup(struct vr_kernel *k, struct vr_types **ret_t, char **ret_key,
-				     struct types_entry **ret_e, const char *fmt, ...)
+/* One question to the layout sources. */
+struct query {
+	const char *type;    /* a struct, union or type name; an enumerator's name */
+	const char *member;  /* a member's (dotted) path */
+	uint64_t offset;     /* a member's offset */
+};
+
+/* An answer, as the cache holds it. */
+struct answer {
+	uint64_t a, b;       /* offset and size; a size; an enumerator's value */
+	char *name;          /* a member's path (owned) */
+};
+
+/* How each source answers one kind of question. A source that does not
+ * know the kind is NULL. VMCOREINFO's word is the kernel's own and wins;
+ * when it gives only part of an answer (vmcoreinfo_partial: an offset
+ * without the member's size), BTF and DWARF are asked for the rest. */
+struct question {
+	char kind;           /* its cache keys: '.' "type.member", 's' "type",
+			      * '@' "type@offset", '=' "=enumerator" */
+	bool (*vmcoreinfo)(const struct vr_vmcoreinfo *v, const struct query *q, struct answer *ret);
+	bool vmcoreinfo_partial;
+	struct vr_error *(*btf)(const struct vr_btf *btf, const struct query *q, struct answer *ret);
+	struct vr_error *(*dwarf)(struct vr_kernel *k, struct vr_types *t, const struct query *q,
+				  struct answer *ret);
+	/* The message when no source knows: "no layout for task_struct.pid". */
+	char *(*unknown)(const struct query *q);
+};
+
+static char *query_key(const struct question *qn, const struct query *q)
 {
-	struct vr_error *err = types_get(k, ret_t);
+	switch (qn->kind) {
+	case '.':
+		return vr_asprintf("%s.%s", q->type, q->member);
+	case '@':
+		return vr_asprintf("%s@%llx", q->type, (unsigned long long)q->offset);
+	case '=':
+		return vr_asprintf("=%s", q->type);
+	default:
+		return vr_strdup(q->type);
+	}
+}
+
+/* The one lookup chain: the cache, VMCOREINFO, BTF, DWARF, then the
+ * answer or the reasons of every source that was asked, cached either
+ * way. */
+static struct vr_error *ask(struct vr_kernel *k, const struct question *qn, const struct query *q,
+			    struct answer *ret)
+{
+	struct vr_types *t;
+	struct vr_error *err = types_get(k, &t);
 	if (err)
 		return err;
-	va_list ap;
-	va_start(ap, fmt);
-	int r = vasprintf(ret_key, fmt, ap);
-	va_end(ap);
-	if (r < 0) {
-		*ret_key = NULL;
+	_cleanup_free_ char *key = query_key(qn, q);
+	if (!key)
+		return &vr_error_oom;
+	const struct types_entry *e = cache_find(t, key);
+	if (e && e->code)
+		return cached_error(e);
+	if (e) {
+		char *name = NULL;
+		if (e->name && !(name = vr_strdup(e->name)))
+			return &vr_error_oom;
+		*ret = (struct answer){e->a, e->b, name};
+		return NULL;
+	}
+
+	struct answer ans = {0}, vmci = {0};
+	bool have_vmci = qn->vmcoreinfo && k->vmcoreinfo && (t->sources & VR_TYPES_VMCOREINFO) &&
+			 qn->vmcoreinfo(k->vmcoreinfo, q, &vmci);
+	bool found = have_vmci && !qn->vmcoreinfo_partial;
+	struct vr_error *berr = NULL, *derr = NULL;
+	struct vr_btf *btf = found || !qn->btf ? NULL : types_btf(k, t);
+	if (btf) {
+		berr = qn->btf(btf, q, &ans);
+		found = !berr;
+	}
+	if (!found && qn->dwarf) {
+		derr = qn->dwarf(k, t, q, &ans);
+		found = !derr;
+	}
+	if (have_vmci) {
+		/* The kernel's own word on the first part wins; the rest comes
+		 * from BTF/DWARF when they know it. */
+		if (!found)
+			ans = (struct answer){0};
+		ans.a = vmci.a;
+		found = true;
+	}
+	if (!found) {
+		_cleanup_free_ char *what = qn->unknown(q);
+		err = what ? vr_error_create(VR_ERR_NOT_FOUND, "%s: %s; %s", what,
+					     berr ? berr->message : (t->btf_reason ? t->btf_reason : "no BTF"),
+					     derr ? derr->message : "no DWARF")
+			   : &vr_error_oom;
+	}
+	vr_error_destroy(berr);
+	vr_error_destroy(derr);
+	if (err) {
+		free(ans.name);
+		cache_put(t, key, err, 0, 0, NULL);
+		return err;
+	}
+	char *copy = NULL;
+	if (ans.name && !(copy = vr_strdup(ans.name))) {
+		free(ans.name);
 		return &vr_error_oom;
 	}
-	*ret_e = cache_find(*ret_t, *ret_key);
-	if (*ret_e && (*ret_e)->code)
-		return cached_error(*ret_e);
+	cache_put(t, key, NULL, ans.a, ans.b, ans.name);
+	*ret = (struct answer){ans.a, ans.b, copy};
 	return NULL;
 }
+
+/* type.member -> offset and size */
+
+static bool member_vmcoreinfo(const struct vr_vmcoreinfo *v, const struct query *q, struct answer *ret)
+{
+	return vr_vmcoreinfo_offset(v, q->type, q->member, &ret->a);
+}
+
+static struct vr_error *member_btf(const struct vr_btf *btf, const struct query *q, struct answer *ret)
+{
+	uint32_t id;
+	struct vr_btf_member bm;
+	struct vr_error *err = vr_btf_find_struct(btf, q->type, &id);
+	if (!err)
+		err = vr_btf_member(btf, id, q->member, &bm);
+	if (!err)
+		*ret = (struct answer){bm.offset, bm.size, NULL};
+	return err;
+}
+
+static struct vr_error *member_dwarf(struct vr_kernel *k, struct vr_types *t, const struct query *q,
+				     struct answer *ret)
+{
+	struct vr_member m = {0};
+	struct vr_error *err = dwarf_member(k, t, q->type, q->member, &m);
+	if (!err)
+		*ret = (struct answer){m.offset, m.size, NULL};
+	return err;
+}
+
+static char *member_unknown(const struct query *q)
+{
+	return vr_asprintf("no layout for %s.%s", q->type, q->member);
+}
+
+static const struct question q_member = {
+	.kind = '.',
+	.vmcoreinfo = member_vmcoreinfo,
+	.vmcoreinfo_partial = true,
+	.btf = member_btf,
+	.dwarf = member_dwarf,
+	.unknown = member_unknown,
+};
+
+/* type -> size */
+
+static bool size_vmcoreinfo(const struct vr_vmcoreinfo *v, const struct query *q, struct answer *ret)
+{
+	return vr_vmcoreinfo_size(v, q->type, &ret->a);
+}
+
+static struct vr_error *size_btf(const struct vr_btf *btf, const struct query *q, struct answer *ret)
+{
+	uint32_t id;
+	struct vr_error *err = vr_btf_find_type(btf, q->type, &id);
+	if (!err)
+		err = vr_btf_type_size(btf, id, &ret->a);
+	return err;
+}
+
+static struct vr_error *size_dwarf(struct vr_kernel *k, struct vr_types *t, const struct query *q,
+				   struct answer *ret)
+{
+	Dwarf *dbg;
+	Dwarf_Die die;
+	struct vr_error *err = dwarf_find(k, t, q->type, false, &dbg, &die);
+	if (err)
+		return err;
+	Dwarf_Word w;
+	if (dwarf_aggregate_size(&die, &w) != 0)
+		return vr_dwarf_error("DWARF: size");
+	ret->a = w;
+	return NULL;
+}
+
+static char *size_unknown(const struct query *q)
+{
+	return vr_asprintf("no size for %s", q->type);
+}
+
+static const struct question q_size = {
+	.kind = 's',
+	.vmcoreinfo = size_vmcoreinfo,
+	.btf = size_btf,
+	.dwarf = size_dwarf,
+	.unknown = size_unknown,
+};
+
+/* type + offset -> the member's path */
+
+static struct vr_error *member_at_btf(const struct vr_btf *btf, const struct query *q,
+				      struct answer *ret)
+{
+	uint32_t id;
+	struct vr_error *err = vr_btf_find_struct(btf, q->type, &id);
+	if (!err)
+		err = vr_btf_member_at(btf, id, q->offset, &ret->name);
+	return err;
+}
+
+static struct vr_error *member_at_dwarf(struct vr_kernel *k, struct vr_types *t, const struct query *q,
+					struct answer *ret)
+{
+	Dwarf *dbg;
+	Dwarf_Die die, peeled;
+	char *name = NULL;
+	struct vr_error *err = dwarf_find(k, t, q->type, false, &dbg, &die);
+	if (!err && dwarf_peel_type(&die, &peeled) == 0)
+		die = peeled;
+	if (!err)
+		err = dwarf_member_at(&die, q->offset, 0, &name);
+	if (!err && !name)
+		err = vr_error_create(VR_ERR_NOT_FOUND, "no member at offset 0x%llx",
+				      (unsigned long long)q->offset);
+	if (err) {
+		free(name);
+		return err;
+	}
+	ret->name = name;
+	return NULL;
+}
+
+static char *member_at_unknown(const struct query *q)
+{
+	return vr_asprintf("%s+0x%llx", q->type, (unsigned long long)q->offset);
+}
+
+static const struct question q_member_at = {
+	.kind = '@',
+	.btf = member_at_btf,
+	.dwarf = member_at_dwarf,
+	.unknown = member_at_unknown,
+};
+
+/* enumerator -> value */
+
+static struct vr_error *enum_btf(const struct vr_btf *btf, const struct query *q, struct answer *ret)
+{
+	int64_t v;
+	struct vr_error *err = vr_btf_enum_value(btf, q->type, &v);
+	if (!err)
+		ret->a = (uint64_t)v;
+	return err;
+}
+
+static struct vr_error *enum_dwarf(struct vr_kernel *k, struct vr_types *t, const struct query *q,
+				   struct answer *ret)
+{
+	Dwarf *dbg;
+	Dwarf_Die die;
+	struct vr_error *err = dwarf_find(k, t, q->type, true, &dbg, &die);
+	if (err)
+		return err;
+	Dwarf_Attribute a;
+	Dwarf_Sword sv;
+	if (!dwarf_attr(&die, DW_AT_const_value, &a) || dwarf_formsdata(&a, &sv) != 0)
+		return vr_error_create(VR_ERR_FORMAT, "DWARF: enumerator %s has no value", q->type);
+	ret->a = (uint64_t)sv;
+	return NULL;
+}
+
+static char *enum_unknown(const struct query *q)
+{
+	return vr_asprintf("no enumerator %s", q->type);
+}
+
+static const struct question q_enum = {
+	.kind = '=',
+	.btf = enum_btf,
+	.dwarf = enum_dwarf,
+	.unknown = enum_unknown,
+};
+
+/* ---- public ---- */
 
 struct vr_error *vr_type_member(struct vr_kernel *k, const char *type, const char *member,
 				struct vr_member *ret)
 {
-	struct vr_types *t;
-	_cleanup_free_ char *key = NULL;
-	struct types_entry *e;
-	struct vr_error *err = cache_lookup(k, &t, &key, &e, "%s.%s", type, member);
-	if (err)
-		return err;
-	if (e) {
-		*ret = (struct vr_member){ e->a, e->b };
-		return NULL;
-	}
-
-	struct vr_member m = { 0 };
-	bool have_vmci = false;
-	uint64_t vmci_off;
-	if (k->vmcoreinfo && (t->sources & VR_TYPES_VMCOREINFO) &&
-	    vr_vmcoreinfo_offset(k->vmcoreinfo, type, member, &vmci_off))
-		have_vmci = true;
-
-	struct vr_btf *btf = types_btf(k, t);
-	struct vr_error *berr = NULL, *derr = NULL;
-	bool found = false;
-	if (btf) {
-		uint32_t id;
-		struct vr_btf_member bm;
-		berr = vr_btf_find_struct(btf, type, &id);
-		if (!berr)
-			berr = vr_btf_member(btf, id, member, &bm);
-		if (!berr) {
-			m = (struct vr_member){ bm.offset, bm.size };
-			found = true;
-		}
-	}
-	if (!found) {
-		derr = dwarf_member(k, t, type, member, &m);
-		found = !derr;
-	}
-	if (have_vmci) {
-		/* The kernel's own word on the offset wins; the size comes
-		 * from BTF/DWARF when they know the member. */
-		if (!found)
-			m.size = 0;
-		m.offset = vmci_off;
-		found = true;
-	}
-	if (!found) {
-		err = vr_error_create(VR_ERR_NOT_FOUND, "no layout for %s.%s: %s; %s", type, member,
-				      berr ? berr->message : (t->btf_reason ? t->btf_reason : "no BTF"),
-				      derr ? derr->message : "no DWARF");
-	}
-	vr_error_destroy(berr);
-	vr_error_destroy(derr);
-	if (err) {
-		cache_put(t, key, err, 0, 0, NULL);
-		return err;
-	}
-	cache_put(t, key, NULL, m.offset, m.size, NULL);
-	*ret = m;
-	return NULL;
+	struct answer ans;
+	struct vr_error *err = ask(k, &q_member, &(struct query){.type = type, .member = member}, &ans);
+	if (!err)
+		*ret = (struct vr_member){ans.a, ans.b};
+	return err;
 }
 
 struct vr_error *vr_type_size(struct vr_kernel *k, const char *type, uint64_t *ret)
 {
-	struct vr_types *t;
-	_cleanup_free_ char *key = NULL;
-	struct types_entry *e;
-	struct vr_error *err = cache_lookup(k, &t, &key, &e, "%s", type);
-	if (err)
-		return err;
-	if (e) {
-		*ret = e->a;
-		return NULL;
-	}
-	uint64_t size = 0;
-	bool found = k->vmcoreinfo && (t->sources & VR_TYPES_VMCOREINFO) &&
-		     vr_vmcoreinfo_size(k->vmcoreinfo, type, &size);
-	struct vr_error *berr = NULL, *derr = NULL;
-	struct vr_btf *btf = found ? NULL : types_btf(k, t);
-	if (btf) {
-		uint32_t id;
-		berr = vr_btf_find_type(btf, type, &id);
-		if (!berr)
-			berr = vr_btf_type_size(btf, id, &size);
-		found = !berr;
-	}
-	if (!found) {
-		Dwarf *dbg;
-		Dwarf_Die die;
-		derr = dwarf_find(k, t, type, false, &dbg, &die);
-		if (!derr) {
-			Dwarf_Word w;
-			if (dwarf_aggregate_size(&die, &w) == 0) {
-				size = w;
-				found = true;
-			} else {
-				derr = vr_dwarf_error("DWARF: size");
-			}
-		}
-	}
-	if (!found)
-		err = vr_error_create(VR_ERR_NOT_FOUND, "no size for %s: %s; %s", type,
-				      berr ? berr->message : (t->btf_reason ? t->btf_reason : "no BTF"),
-				      derr ? derr->message : "no DWARF");
-	vr_error_destroy(berr);
-	vr_error_destroy(derr);
-	if (err) {
-		cache_put(t, key, err, 0, 0, NULL);
-		return err;
-	}
-	cache_put(t, key, NULL, size, 0, NULL);
-	*ret = size;
-	return NULL;
+	struct answer ans;
+	struct vr_error *err = ask(k, &q_size, &(struct query){.type = type}, &ans);
+	if (!err)
+		*ret = ans.a;
+	return err;
 }
 
 struct vr_error *vr_type_member_name(struct vr_kernel *k, const char *type, uint64_t offset,
 				     char **ret)
 {
-	struct vr_types *t;
-	_cleanup_free_ char *key = NULL;
-	struct types_entry *e;
-	struct vr_error *err = cache_lookup(k, &t, &key, &e, "%s@%llx", type, (unsigned long long)offset);
-	if (err)
-		return err;
-	if (e) {
-		char *n = vr_strdup(e->name);
-		if (!n)
-			return &vr_error_oom;
-		*ret = n;
-		return NULL;
-	}
-	char *name = NULL;
-	struct vr_btf *btf = types_btf(k, t);
-	struct vr_error *berr = NULL, *derr = NULL;
-	if (btf) {
-		uint32_t id;
-		berr = vr_btf_find_struct(btf, type, &id);
-		if (!berr)
-			berr = vr_btf_member_at(btf, id, offset, &name);
-	}
-	if (!name) {
-		Dwarf *dbg;
-		Dwarf_Die die;
-		derr = dwarf_find(k, t, type, false, &dbg, &die);
-		Dwarf_Die peeled;
-		if (!derr && dwarf_peel_type(&die, &peeled) == 0)
-			die = peeled;
-		if (!derr)
-			derr = dwarf_member_at(&die, offset, 0, &name);
-		if (!derr && !name)
-			derr = vr_error_create(VR_ERR_NOT_FOUND, "no member at offset 0x%llx",
-					       (unsigned long long)offset);
-		if (derr) {
-			free(name);
-			name = NULL;
-		}
-	}
-	if (!name)
-		err = vr_error_create(VR_ERR_NOT_FOUND, "%s+0x%llx: %s; %s", type,
-				      (unsigned long long)offset,
-				      berr ? berr->message : (t->btf_reason ? t->btf_reason : "no BTF"),
-				      derr ? derr->message : "no DWARF");
-	vr_error_destroy(berr);
-	vr_error_destroy(derr);
-	if (err) {
-		cache_put(t, key, err, 0, 0, NULL);
-		return err;
-	}
-	char *copy = vr_strdup(name);
-	if (!copy) {
-		free(name);
-		return &vr_error_oom;
-	}
-	cache_put(t, key, NULL, 0, 0, name);
-	*ret = copy;
-	return NULL;
+	struct answer ans;
+	struct vr_error *err = ask(k, &q_member_at, &(struct query){.type = type, .offset = offset}, &ans);
+	if (!err)
+		*ret = ans.name;
+	return err;
 }
 
 struct vr_error *vr_type_enum_value(struct vr_kernel *k, const char *name, int64_t *ret)
 {
-	struct vr_types *t;
-	_cleanup_free_ char *key = NULL;
-	struct types_entry *e;
-	struct vr_error *err = cache_lookup(k, &t, &key, &e, "=%s", name);
-	if (err)
-		return err;
-	if (e) {
-		*ret = (int64_t)e->a;
-		return NULL;
-	}
-	int64_t v = 0;
-	bool found = false;
-	struct vr_btf *btf = types_btf(k, t);
-	struct vr_error *berr = NULL, *derr = NULL;
-	if (btf) {
-		berr = vr_btf_enum_value(btf, name, &v);
-		found = !berr;
-	}
-	if (!found) {
-		Dwarf *dbg;
-		Dwarf_Die die;
-		derr = dwarf_find(k, t, name, true, &dbg, &die);
-		if (!derr) {
-			Dwarf_Attribute a;
-			Dwarf_Sword sv;
-			if (dwarf_attr(&die, DW_AT_const_value, &a) && dwarf_formsdata(&a, &sv) == 0) {
-				v = sv;
-				found = true;
-			} else {
-				derr = vr_error_create(VR_ERR_FORMAT, "DWARF: enumerator %s has no value",
-						       name);
-			}
-		}
-	}
-	if (!found)
-		err = vr_error_create(VR_ERR_NOT_FOUND, "no enumerator %s: %s; %s", name,
-				      berr ? berr->message : (t->btf_reason ? t->btf_reason : "no BTF"),
-				      derr ? derr->message : "no DWARF");
-	vr_error_destroy(berr);
-	vr_error_destroy(derr);
-	if (err) {
-		cache_put(t, key, err, 0, 0, NULL);
-		return err;
-	}
-	cache_put(t, key, NULL, (uint64_t)v, 0, NULL);
-	*ret = v;
-	return NULL;
+	struct answer ans;
+	struct vr_error *err = ask(k, &q_enum, &(struct query){.type = name}, &ans);
+	if (!err)
+		*ret = (int64_t)ans.a;
+	return err;
 }
 
 struct vr_error *vr_types_restrict(struct vr_kernel *k, unsigned sources)
@@ -831,7 +899,7 @@ bool vr_member(struct vr_kernel *k, const char *type, const char *member, struct
 
 bool vr_member_off(struct vr_kernel *k, const char *type, const char *member, uint64_t *ret)
 {
-	struct vr_member m;
+	struct vr_member m = {0};
 	if (!vr_member(k, type, member, &m))
 		return false;
 	*ret = m.offset;

@@ -6,7 +6,7 @@
 
 #include "internal.h"
 #include "unwind_cfi.h"
-#include "unwind_orc.h"
+#include "unwind.h"
 
 /* THREAD_SIZE and IRQ_STACK_SIZE on x86-64 without KASAN: 16 KiB
  * (arch/x86/include/asm/page_64_types.h, THREAD_SIZE_ORDER 2). */

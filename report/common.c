@@ -1,9 +1,11 @@
 /* Helpers every emitter shares, so that all formats say the same thing. */
 #define _GNU_SOURCE
-#include "emit.h"
+#include "common.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -114,4 +116,101 @@ char *vr_report_verdict(const struct vr_report *r)
 	free(who);
 	free(pbuf);
 	return s;
+}
+
+/* Sets field i to a formatted text the summary owns. */
+static bool sum_set(struct vr_summary *s, enum vr_summary_field i, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static bool sum_set(struct vr_summary *s, enum vr_summary_field i, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vasprintf(&s->owned[i], fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		s->owned[i] = NULL;
+		return false;
+	}
+	s->v[i] = s->owned[i];
+	return true;
+}
+
+struct vr_error *vr_report_summary(const struct vr_report *r, struct vr_summary *ret)
+{
+	struct vr_summary s = {0};
+	const struct vr_system *sy = &r->facts->system;
+	const struct vr_panic *p = &r->facts->panic;
+	const struct vr_crash *c = &r->crash;
+	const struct vr_blame *b = &r->blame;
+	const struct vr_input_info *in = r->input;
+	bool ok = sum_set(&s, VR_SUM_CRASH, "%s (%s)", c->kind, vr_kind_words(c->kind));
+	s.v[VR_SUM_TITLE] = c->title;
+	s.v[VR_SUM_HOST] = sy->nodename;
+	s.v[VR_SUM_RELEASE] = sy->release;
+	s.v[VR_SUM_VERSION] = sy->version;
+	s.v[VR_SUM_MACHINE] = sy->machine;
+	if (p->cpu >= 0 || p->pid >= 0)
+		ok &= sum_set(&s, VR_SUM_TASK, "CPU %d, PID %d (%s)", p->cpu, p->pid, p->comm ? p->comm : "?");
+	s.v[VR_SUM_PANIC] = p->message;
+	if (b->culprit)
+		ok &= sum_set(&s, VR_SUM_CULPRIT, "%s%s%s (%s confidence)", b->culprit, b->module ? " " : "",
+			      b->module ? b->module : "", b->confidence ? b->confidence : "low");
+	s.v[VR_SUM_POINTER] = r->pointer.class;
+	if (sy->taint_known)
+		ok &= sum_set(&s, VR_SUM_TAINT, "%s (0x%" PRIx64 ")", sy->taint_letters ? sy->taint_letters : "",
+			      sy->taint_mask);
+	if (sy->crash_time >= 0) {
+		char t[40];
+		vr_format_time(sy->crash_time, t, sizeof(t));
+		ok &= sum_set(&s, VR_SUM_TIME, "%s", t);
+	}
+	if (sy->uptime_s >= 0) {
+		/* as crash's "sys" prints it */
+		uint64_t u = (uint64_t)sy->uptime_s, days = u / 86400;
+		ok &= days ? sum_set(&s, VR_SUM_UPTIME, "%" PRIu64 " day%s, %02" PRIu64 ":%02" PRIu64 ":%02" PRIu64,
+				     days, days == 1 ? "" : "s", u / 3600 % 24, u / 60 % 60, u % 60)
+			   : sum_set(&s, VR_SUM_UPTIME, "%02" PRIu64 ":%02" PRIu64 ":%02" PRIu64, u / 3600,
+				     u / 60 % 60, u % 60);
+	}
+	if (sy->cpus > 0)
+		ok &= sy->cpus_online > 0 && sy->cpus_online != sy->cpus
+			      ? sum_set(&s, VR_SUM_CPUS, "%d (%d online)", sy->cpus, sy->cpus_online)
+			      : sum_set(&s, VR_SUM_CPUS, "%d", sy->cpus);
+	if (sy->load_known)
+		ok &= sum_set(&s, VR_SUM_LOAD, "%.2f, %.2f, %.2f", sy->load_average[0], sy->load_average[1],
+			      sy->load_average[2]);
+	if (sy->tasks >= 0)
+		ok &= sum_set(&s, VR_SUM_TASKS, "%" PRId64, sy->tasks);
+	if (sy->memory_bytes)
+		ok &= sum_set(&s, VR_SUM_MEMORY, "%.1f MB", (double)sy->memory_bytes / (1024.0 * 1024.0));
+	if (in) {
+		char share[64] = "", level[32] = "";
+		if (in->pages_total)
+			snprintf(share, sizeof(share), ", %.1f%% of memory",
+				 100.0 * (double)in->pages_present / (double)in->pages_total);
+		if (in->dump_level >= 0)
+			snprintf(level, sizeof(level), ", dump level %d", in->dump_level);
+		ok &= sum_set(&s, VR_SUM_DUMP, "%s [%s%s%s%s%s]%s", in->path ? in->path : "?",
+			      in->form ? in->form : "?", in->compression ? ", " : "",
+			      in->compression ? in->compression : "", level, share,
+			      in->incomplete ? " [PARTIAL DUMP] [INCOMPLETE]"
+			      : in->partial  ? " [PARTIAL DUMP]"
+					     : "");
+		ok &= sum_set(&s, VR_SUM_VMLINUX, "%s (match: %s)", in->vmlinux_path ? in->vmlinux_path : "none",
+			      in->vmlinux_match ? in->vmlinux_match : "unknown");
+	}
+	s.v[VR_SUM_SIGNATURE] = r->signature.id;
+	if (!ok) {
+		vr_summary_deinit(&s);
+		return &vr_error_oom;
+	}
+	*ret = s;
+	return NULL;
+}
+
+void vr_summary_deinit(struct vr_summary *s)
+{
+	for (size_t i = 0; i < VR_SUM_N; i++)
+		free(s->owned[i]);
+	*s = (struct vr_summary){0};
 }

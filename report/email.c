@@ -102,26 +102,26 @@ struct vr_error *vr_emit_email(const struct vr_report *r, const struct vr_emit_o
 	bline(&b, "%s", verdict ? verdict : "?");
 	free(verdict);
 	bline(&b, "%s", "");
-	bline(&b, "Host:     %s", s->nodename ? s->nodename : "(unknown)");
-	bline(&b, "Kernel:   %s", s->release ? s->release : "(unknown)");
-	if (s->crash_time >= 0) {
-		char buf[40];
-		vr_format_time(s->crash_time, buf, sizeof(buf));
-		bline(&b, "Time:     %s", buf);
+	struct vr_summary sum;
+	struct vr_error *err = vr_report_summary(r, &sum);
+	if (err)
+		return err;
+	static const struct {
+		enum vr_summary_field f;
+		const char *label;
+		bool always;
+	} lines[] = {
+		{VR_SUM_HOST, "Host:     ", true},  {VR_SUM_RELEASE, "Kernel:   ", true},
+		{VR_SUM_TIME, "Time:     ", false}, {VR_SUM_PANIC, "Panic:    ", false},
+		{VR_SUM_TASK, "Task:     ", false}, {VR_SUM_TAINT, "Taint:    ", false},
+		{VR_SUM_DUMP, "Dump:     ", false}, {VR_SUM_SIGNATURE, "Signature: ", false},
+	};
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		const char *v = sum.v[lines[i].f];
+		if (v || lines[i].always)
+			bline(&b, "%s%s", lines[i].label, v ? v : "(unknown)");
 	}
-	const struct vr_panic *p = &r->facts->panic;
-	if (p->message)
-		bline(&b, "Panic:    %s", p->message);
-	if (p->cpu >= 0 || p->pid >= 0)
-		bline(&b, "Task:     CPU %d, PID %d (%s)", p->cpu, p->pid, p->comm ? p->comm : "?");
-	if (s->taint_known)
-		bline(&b, "Taint:    %s", s->taint_letters ? s->taint_letters : "");
-	if (r->input)
-		bline(&b, "Dump:     %s (%s%s)", r->input->path ? r->input->path : "?",
-		      r->input->form ? r->input->form : "?",
-		      r->input->incomplete ? ", partial, incomplete" : r->input->partial ? ", partial" : "");
-	if (r->signature.id)
-		bline(&b, "Signature: %s", r->signature.id);
+	vr_summary_deinit(&sum);
 
 	const struct vr_crash *c = &r->crash;
 	bline(&b, "%s", "");

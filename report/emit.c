@@ -5,17 +5,17 @@
 
 static const struct {
 	const char *name;
-	enum vr_format fmt;
+	enum vr_output_format fmt;
 	struct vr_error *(*emit)(const struct vr_report *r, const struct vr_emit_options *o, FILE *out);
 } emitters[] = {
-	{"text", VR_FORMAT_TEXT, vr_emit_text},
-	{"markdown", VR_FORMAT_MARKDOWN, vr_emit_markdown},
-	{"md", VR_FORMAT_MARKDOWN, vr_emit_markdown},
-	{"json", VR_FORMAT_JSON, vr_emit_json},
-	{"email", VR_FORMAT_EMAIL, vr_emit_email},
+	{"text", VR_OUTPUT_TEXT, vr_emit_text},
+	{"markdown", VR_OUTPUT_MARKDOWN, vr_emit_markdown},
+	{"md", VR_OUTPUT_MARKDOWN, vr_emit_markdown},
+	{"json", VR_OUTPUT_JSON, vr_emit_json},
+	{"email", VR_OUTPUT_EMAIL, vr_emit_email},
 };
 
-struct vr_error *vr_format_parse(const char *name, enum vr_format *ret)
+struct vr_error *vr_output_format_parse(const char *name, enum vr_output_format *ret)
 {
 	for (size_t i = 0; i < sizeof(emitters) / sizeof(emitters[0]); i++) {
 		if (!strcmp(name, emitters[i].name)) {
@@ -26,7 +26,7 @@ struct vr_error *vr_format_parse(const char *name, enum vr_format *ret)
 	return vr_error_create(VR_ERR_USAGE, "unknown format '%s' (text, markdown, json, email)", name);
 }
 
-struct vr_error *vr_report_emit(const struct vr_report *r, enum vr_format fmt,
+struct vr_error *vr_report_emit(const struct vr_report *r, enum vr_output_format fmt,
 				const struct vr_emit_options *opts, FILE *out)
 {
 	static const struct vr_emit_options defaults = {0};

@@ -110,56 +110,32 @@ static void row(FILE *out, const char *k, const char *v)
 	fputs(" |\n", out);
 }
 
-static void summary_table(FILE *out, const struct vr_report *r)
+static const struct {
+	enum vr_summary_field f;
+	const char *label;
+	bool always; /* a row "*unknown*" when unknown */
+} summary_rows[] = {
+	{VR_SUM_CRASH, "Crash", true},          {VR_SUM_TITLE, "Title", false},
+	{VR_SUM_RELEASE, "Kernel", true},       {VR_SUM_HOST, "Host", false},
+	{VR_SUM_TASK, "Panicking task", false}, {VR_SUM_CULPRIT, "Culprit", false},
+	{VR_SUM_POINTER, "Bad pointer", false}, {VR_SUM_TAINT, "Taint", false},
+	{VR_SUM_TIME, "Crash time", false},     {VR_SUM_UPTIME, "Uptime", false},
+	{VR_SUM_DUMP, "Dump", false},           {VR_SUM_VMLINUX, "vmlinux", false},
+	{VR_SUM_SIGNATURE, "Signature", false},
+};
+
+static struct vr_error *summary_table(FILE *out, const struct vr_report *r)
 {
-	const struct vr_system *s = &r->facts->system;
-	const struct vr_panic *p = &r->facts->panic;
-	const struct vr_crash *c = &r->crash;
-	char buf[512];
+	struct vr_summary sum;
+	struct vr_error *err = vr_report_summary(r, &sum);
+	if (err)
+		return err;
 	fputs("| | |\n|---|---|\n", out);
-	snprintf(buf, sizeof(buf), "%s (%s)", c->kind, vr_kind_words(c->kind));
-	row(out, "Crash", buf);
-	if (c->title)
-		row(out, "Title", c->title);
-	row(out, "Kernel", s->release);
-	if (s->nodename)
-		row(out, "Host", s->nodename);
-	if (p->cpu >= 0 || p->pid >= 0) {
-		snprintf(buf, sizeof(buf), "CPU %d, PID %d (%s)", p->cpu, p->pid, p->comm ? p->comm : "?");
-		row(out, "Panicking task", buf);
-	}
-	if (r->blame.culprit) {
-		snprintf(buf, sizeof(buf), "%s%s%s (%s confidence)", r->blame.culprit,
-			 r->blame.module ? " " : "", r->blame.module ? r->blame.module : "",
-			 r->blame.confidence ? r->blame.confidence : "low");
-		row(out, "Culprit", buf);
-	}
-	if (r->pointer.class)
-		row(out, "Bad pointer", r->pointer.class);
-	if (s->taint_known) {
-		snprintf(buf, sizeof(buf), "%s (0x%" PRIx64 ")", s->taint_letters ? s->taint_letters : "", s->taint_mask);
-		row(out, "Taint", buf);
-	}
-	if (s->crash_time >= 0) {
-		vr_format_time(s->crash_time, buf, sizeof(buf));
-		row(out, "Crash time", buf);
-	}
-	if (s->uptime_s >= 0) {
-		snprintf(buf, sizeof(buf), "%.0f s", s->uptime_s);
-		row(out, "Uptime", buf);
-	}
-	const struct vr_input_info *in = r->input;
-	if (in) {
-		snprintf(buf, sizeof(buf), "%s (%s%s%s)%s", in->path ? in->path : "?", in->form ? in->form : "?",
-			 in->compression ? ", " : "", in->compression ? in->compression : "",
-			 in->incomplete ? ", partial, incomplete" : in->partial ? ", partial" : "");
-		row(out, "Dump", buf);
-		snprintf(buf, sizeof(buf), "%s (match: %s)", in->vmlinux_path ? in->vmlinux_path : "none",
-			 in->vmlinux_match ? in->vmlinux_match : "unknown");
-		row(out, "vmlinux", buf);
-	}
-	if (r->signature.id)
-		row(out, "Signature", r->signature.id);
+	for (size_t i = 0; i < sizeof(summary_rows) / sizeof(summary_rows[0]); i++)
+		if (sum.v[summary_rows[i].f] || summary_rows[i].always)
+			row(out, summary_rows[i].label, sum.v[summary_rows[i].f]);
+	vr_summary_deinit(&sum);
+	return NULL;
 }
 
 static void evidence(FILE *out, const struct vr_report *r)
@@ -356,7 +332,9 @@ struct vr_error *vr_emit_markdown(const struct vr_report *r, const struct vr_emi
 	md_text(out, verdict ? verdict : "?");
 	fputs("\n\n", out);
 	free(verdict);
-	summary_table(out, r);
+	struct vr_error *err = summary_table(out, r);
+	if (err)
+		return err;
 	const struct vr_cpu *pc = vr_report_panic_cpu(r);
 	if (pc && pc->trace.n_frames) {
 		fprintf(out, "\n## Panicking CPU %d: PID %d ", pc->cpu, pc->pid);

@@ -46,13 +46,6 @@ void vr_report_init(struct vr_report *r, struct vr_input_info *input,
 	r->tool_version = VR_VERSION;
 }
 
-static void strv_free(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 const char *const VR_ROLE_CALL = "call";
 const char *const VR_ROLE_ALLOC = "alloc";
 const char *const VR_ROLE_FREE = "free";
@@ -95,8 +88,8 @@ void vr_crash_deinit(struct vr_crash *c)
 	free(c->comm);
 	free(c->taint);
 	free(c->hardware);
-	strv_free(c->modules_linked, c->n_modules_linked);
-	strv_free(c->secondary, c->n_secondary);
+	vr_strv_free(c->modules_linked, c->n_modules_linked);
+	vr_strv_free(c->secondary, c->n_secondary);
 	vr_crash_init(c);
 }
 
@@ -108,14 +101,14 @@ void vr_report_deinit(struct vr_report *r)
 	free(p->reg);
 	free(p->member);
 	free(p->explanation);
-	strv_free(p->disassembly, p->n_disassembly);
+	vr_strv_free(p->disassembly, p->n_disassembly);
 	free(p->instruction);
 
 	struct vr_blame *b = &r->blame;
 	free(b->module);
 	free(b->function);
 	free(b->file);
-	strv_free(b->reasons, b->n_reasons);
+	vr_strv_free(b->reasons, b->n_reasons);
 
 	for (size_t i = 0; i < r->hang.n_waiters; i++) {
 		free(r->hang.waiters[i].comm);
@@ -130,11 +123,11 @@ void vr_report_deinit(struct vr_report *r)
 		free(f->rule);
 		free(f->title);
 		free(f->advice);
-		strv_free(f->evidence, f->n_evidence);
+		vr_strv_free(f->evidence, f->n_evidence);
 	}
 	free(r->findings);
 	free(r->signature.id);
-	strv_free(r->signature.frames, r->signature.n_frames);
+	vr_strv_free(r->signature.frames, r->signature.n_frames);
 	*r = (struct vr_report){0};
 }
 

@@ -190,20 +190,21 @@ struct vr_error *vr_report_clean_strings(struct vr_report *r);
 /* A cleaned copy of s, or NULL when s needs no cleaning (or on OOM). */
 char *vr_utf8_clean(const char *s);
 
-/* --redact: rewrites the model's strings in place (host names, IP and MAC
- * addresses, user names, command lines), before any emitter runs. The
- * input's strings (paths, vmlinux evidence) are the report's too. */
-struct vr_error *vr_report_redact(struct vr_report *r);
+/* --redact: rewrites every string of the model in place (host names, IP
+ * and MAC addresses, user names, command lines, the directories of paths),
+ * before any emitter runs. given (may be NULL): the paths the input was
+ * given as, replaced wherever they appear (see report/redact.c). */
+struct vr_error *vr_report_redact(struct vr_report *r, const struct vr_open_options *given);
 
 /* Emitters: each writes the whole report to f. */
-enum vr_format { VR_FORMAT_TEXT, VR_FORMAT_MARKDOWN, VR_FORMAT_JSON, VR_FORMAT_EMAIL };
-struct vr_error *vr_format_parse(const char *name, enum vr_format *ret);
+enum vr_output_format { VR_OUTPUT_TEXT, VR_OUTPUT_MARKDOWN, VR_OUTPUT_JSON, VR_OUTPUT_EMAIL };
+struct vr_error *vr_output_format_parse(const char *name, enum vr_output_format *ret);
 struct vr_emit_options {
 	bool color;            /* text only: ANSI colour */
 	const char *mail_to;   /* email only: To: (default root@localhost) */
 	const char *mail_from; /* email only: From: */
 };
-struct vr_error *vr_report_emit(const struct vr_report *r, enum vr_format fmt,
+struct vr_error *vr_report_emit(const struct vr_report *r, enum vr_output_format fmt,
 				const struct vr_emit_options *opts, FILE *out);
 
 #endif

@@ -175,77 +175,39 @@ static void print_cpus(FILE *out, const struct vr_report *r, const struct style 
 	}
 }
 
-static void print_summary(FILE *out, const struct vr_report *r)
+/* The summary, as crash's "sys" lays it out. */
+static const struct {
+	enum vr_summary_field f;
+	const char *label;
+	bool always; /* printed "(unknown)" when unknown */
+} summary_fields[] = {
+	{VR_SUM_VMLINUX, "KERNEL", false},   {VR_SUM_DUMP, "DUMPFILE", false},
+	{VR_SUM_CPUS, "CPUS", false},        {VR_SUM_TIME, "DATE", false},
+	{VR_SUM_UPTIME, "UPTIME", false},    {VR_SUM_LOAD, "LOAD AVERAGE", false},
+	{VR_SUM_TASKS, "TASKS", false},      {VR_SUM_HOST, "NODENAME", false},
+	{VR_SUM_RELEASE, "RELEASE", true},   {VR_SUM_VERSION, "VERSION", false},
+	{VR_SUM_MACHINE, "MACHINE", false},  {VR_SUM_MEMORY, "MEMORY", false},
+	{VR_SUM_TAINT, "TAINTED", false},    {VR_SUM_PANIC, "PANIC", false},
+	{VR_SUM_TASK, "TASK", false},
+};
+
+static struct vr_error *print_summary(FILE *out, const struct vr_report *r)
 {
-	const struct vr_input_info *in = r->input;
-	const struct vr_system *s = &r->facts->system;
-	char buf[256];
-	if (in) {
-		snprintf(buf, sizeof(buf), "%s  (match: %s)", in->vmlinux_path ? in->vmlinux_path : "none",
-			 in->vmlinux_match ? in->vmlinux_match : "unknown");
-		field(out, "KERNEL", buf);
-		char share[64] = "";
-		if (in->pages_total)
-			snprintf(share, sizeof(share), ", %.1f%% of memory",
-				 100.0 * (double)in->pages_present / (double)in->pages_total);
-		char level[32] = "";
-		if (in->dump_level >= 0)
-			snprintf(level, sizeof(level), ", dump level %d", in->dump_level);
-		snprintf(buf, sizeof(buf), "%s  [%s%s%s%s%s]%s", in->path ? in->path : "?",
-			 in->form ? in->form : "?", in->compression ? ", " : "",
-			 in->compression ? in->compression : "", level, share,
-			 in->incomplete ? "  [PARTIAL DUMP] [INCOMPLETE]" : in->partial ? "  [PARTIAL DUMP]" : "");
-		field(out, "DUMPFILE", buf);
+	struct vr_summary sum;
+	struct vr_error *err = vr_report_summary(r, &sum);
+	if (err)
+		return err;
+	for (size_t i = 0; i < sizeof(summary_fields) / sizeof(summary_fields[0]); i++) {
+		const char *v = sum.v[summary_fields[i].f];
+		if (!v && !summary_fields[i].always)
+			continue;
+		if (v && summary_fields[i].f == VR_SUM_PANIC)
+			fprintf(out, "%12s: \"%s\"\n", summary_fields[i].label, v);
+		else
+			field(out, summary_fields[i].label, v);
 	}
-	if (s->cpus > 0) {
-		snprintf(buf, sizeof(buf), "%d", s->cpus);
-		if (s->cpus_online > 0 && s->cpus_online != s->cpus)
-			snprintf(buf, sizeof(buf), "%d (%d online)", s->cpus, s->cpus_online);
-		field(out, "CPUS", buf);
-	}
-	if (s->crash_time >= 0) {
-		vr_format_time(s->crash_time, buf, sizeof(buf));
-		field(out, "DATE", buf);
-	}
-	if (s->uptime_s >= 0) {
-		uint64_t u = (uint64_t)s->uptime_s;
-		snprintf(buf, sizeof(buf), "%02" PRIu64 ":%02" PRIu64 ":%02" PRIu64, u / 3600, u / 60 % 60, u % 60);
-		field(out, "UPTIME", buf);
-	}
-	if (s->load_known) {
-		snprintf(buf, sizeof(buf), "%.2f, %.2f, %.2f", s->load_average[0], s->load_average[1],
-			 s->load_average[2]);
-		field(out, "LOAD AVERAGE", buf);
-	}
-	if (s->tasks >= 0) {
-		snprintf(buf, sizeof(buf), "%" PRId64, s->tasks);
-		field(out, "TASKS", buf);
-	}
-	if (s->nodename)
-		field(out, "NODENAME", s->nodename);
-	field(out, "RELEASE", s->release);
-	if (s->version)
-		field(out, "VERSION", s->version);
-	if (s->machine)
-		field(out, "MACHINE", s->machine);
-	if (s->memory_bytes) {
-		snprintf(buf, sizeof(buf), "%.1f MB", (double)s->memory_bytes / (1024.0 * 1024.0));
-		field(out, "MEMORY", buf);
-	}
-	if (s->taint_known) {
-		snprintf(buf, sizeof(buf), "%s (0x%" PRIx64 ")", s->taint_letters ? s->taint_letters : "",
-			 s->taint_mask);
-		field(out, "TAINTED", buf);
-	}
-	const struct vr_panic *p = &r->facts->panic;
-	if (p->message) {
-		snprintf(buf, sizeof(buf), "\"%s\"", p->message);
-		field(out, "PANIC", buf);
-	}
-	if (p->cpu >= 0 || p->pid >= 0) {
-		snprintf(buf, sizeof(buf), "%d  COMMAND: \"%s\"  CPU: %d", p->pid, p->comm ? p->comm : "?", p->cpu);
-		field(out, "PID", buf);
-	}
+	vr_summary_deinit(&sum);
+	return NULL;
 }
 
 static void print_analysis(FILE *out, const struct vr_report *r, const struct style *st)
@@ -381,7 +343,9 @@ struct vr_error *vr_emit_text(const struct vr_report *r, const struct vr_emit_op
 	char *verdict = vr_report_verdict(r);
 	fprintf(out, "%sVERDICT: %s%s\n\n", st->red, verdict ? verdict : "?", st->reset);
 	free(verdict);
-	print_summary(out, r);
+	struct vr_error *err = print_summary(out, r);
+	if (err)
+		return err;
 	print_analysis(out, r, st);
 	print_cpus(out, r, st);
 	print_rest(out, r, st);

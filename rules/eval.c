@@ -406,13 +406,6 @@ static char *render(const char *t, const struct match *m)
 	return out;
 }
 
-static void strv_free(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 struct vr_error *vr_ruleset_evaluate(const struct vr_ruleset *rs, struct vr_report *r)
 {
 	if (!rs)
@@ -447,7 +440,7 @@ struct vr_error *vr_ruleset_evaluate(const struct vr_ruleset *rs, struct vr_repo
 								   advice, ev, rule->n_evidence);
 		free(title);
 		free(advice);
-		strv_free(ev, ev ? rule->n_evidence : 0);
+		vr_strv_free(ev, ev ? rule->n_evidence : 0);
 		if (err)
 			return err;
 	}

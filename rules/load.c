@@ -80,13 +80,6 @@ static void magic_free(struct vr_magic *m)
 	free(m->meaning);
 }
 
-static void strv_free(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 static void blame_rule_free(struct blame_rule *b)
 {
 	free(b->id);
@@ -95,8 +88,8 @@ static void blame_rule_free(struct blame_rule *b)
 	condset_free(&b->when);
 	patlist_free(&b->skip);
 	patlist_free(&b->anchors);
-	strv_free(b->keep, b->n_keep);
-	strv_free(b->anchor_groups, b->n_anchor_groups);
+	vr_strv_free(b->keep, b->n_keep);
+	vr_strv_free(b->anchor_groups, b->n_anchor_groups);
 	for (size_t i = 0; i < b->n_prefer; i++) {
 		patlist_free(&b->prefer[i].frames);
 		free(b->prefer[i].as);

@@ -16,13 +16,20 @@ if [[ ${1:-} == -L ]]; then
 fi
 jobs=$(nproc)
 
-"$src/tests/deps.sh" --rig
-# Crash the kernels once, before the tests run in parallel: every real-dump
-# test then reads the same cached dumps (a warm run costs seconds).
-for k in ${VR_RIG_KERNELS:-6.1 6.12}; do
-	echo "== crash rig: kernel $k" >&2
-	"$src/tests/rig/rig.sh" -k "$k" >/dev/null
-done
+# The rig's packages and kernels, and the rig itself, only when the real
+# tier runs: the unit and fixture tiers need neither QEMU nor a kernel.
+if [[ -z $labels || real =~ $labels ]]; then
+	"$src/tests/deps.sh" --rig
+	# Crash the kernels once, before the tests run in parallel: every
+	# real-dump test then reads the same cached dumps (a warm run costs
+	# seconds).
+	for k in ${VR_RIG_KERNELS:-6.1 6.12}; do
+		echo "== crash rig: kernel $k" >&2
+		"$src/tests/rig/rig.sh" -k "$k" >/dev/null
+	done
+else
+	"$src/tests/deps.sh"
+fi
 
 cmake -S "$src" -B "$src/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVR_WERROR=ON >/dev/null
 cmake --build "$src/build" -j"$jobs"
