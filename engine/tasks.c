@@ -1,9 +1,9 @@
 /* Tasks (what crash's `ps` shows): every thread of every process from
  * init_task.tasks and each thread group, plus each CPU's idle task, with
  * state letter, CPU, stack and the current task of each CPU. Where the list
- * is cut, also walked backwards, and every CPU's current task, the pid
- * namespace (every task with a pid) and the parents and children of every
- * task found are roots too. Walks are
+ * is cut, also walked backwards, and every CPU's current task and the
+ * tasks queued on its runqueue, the pid namespace (every task with a pid)
+ * and the parents and children of every task found are roots too. Walks are
  * bounded and detect cycles; a task whose memory is missing from the dump
  * is skipped with a warning and the rest still come out. */
 #define _GNU_SOURCE
@@ -331,6 +331,137 @@ static size_t add_families(struct walk *w)
 	return w->f->n_tasks - before;
 }
 
+/* ---- the runqueues: tasks waiting for a CPU ---- */
+
+#define MAX_RQ_DEPTH 8 /* nested task groups */
+
+struct rq_walk {
+	struct walk *w;
+	size_t added, steps;
+	/* CFS: cfs_rq.tasks_timeline (an rb_root_cached since 4.14; its
+	 * rb_root comes first either way) of sched_entity.run_node; a
+	 * group's entity has its own cfs_rq in my_q (CONFIG_FAIR_GROUP_SCHED) */
+	uint64_t cfs, timeline, run_node, se_my_q, task_se;
+	bool cfs_ok, has_my_q;
+	/* RT: rt_rq.active.queue[MAX_RT_PRIO] lists of sched_rt_entity.run_list */
+	uint64_t rt, rt_queue, rt_run_list, rt_my_q, task_rt, n_queues;
+	bool rt_ok, has_rt_my_q;
+	/* deadline: dl_rq.root of sched_dl_entity.rb_node */
+	uint64_t dl, dl_root, dl_rb_node, task_dl;
+	bool dl_ok;
+};
+
+static void rq_add(struct rq_walk *rw, uint64_t t)
+{
+	if (add_task(rw->w, t, false)) {
+		rw->added++;
+		add_threads(rw->w, t);
+	}
+}
+
+/* The nodes of the rb-tree at root (a struct rb_node *), in any order;
+ * each node's address goes to fn. Bounded by VR_MAX_TASKS nodes. */
+static void rb_each(struct rq_walk *rw, uint64_t root, void (*fn)(struct rq_walk *, uint64_t, int), int depth)
+{
+	uint64_t stack[128];
+	size_t n = 0;
+	struct vr_kernel *k = rw->w->k;
+	if (root)
+		stack[n++] = root;
+	while (n && rw->steps++ < VR_MAX_TASKS) {
+		uint64_t node = stack[--n], child[2];
+		/* struct rb_node { __rb_parent_color; rb_right; rb_left; } */
+		if (vr_error_catch(vr_kernel_read(k, node + 8, child, sizeof(child))))
+			continue;
+		fn(rw, node, depth);
+		for (int i = 0; i < 2; i++)
+			if (child[i] && n < sizeof(stack) / sizeof(stack[0]))
+				stack[n++] = child[i];
+	}
+}
+
+static void cfs_rq_walk(struct rq_walk *rw, uint64_t cfs_rq, int depth);
+
+static void cfs_node(struct rq_walk *rw, uint64_t node, int depth)
+{
+	uint64_t se = node - rw->run_node, my_q = 0;
+	if (rw->has_my_q && !vr_error_catch(vr_read_u64(rw->w->k, se + rw->se_my_q, &my_q)) && my_q)
+		cfs_rq_walk(rw, my_q, depth + 1); /* a task group's entity */
+	else
+		rq_add(rw, se - rw->task_se);
+}
+
+static void cfs_rq_walk(struct rq_walk *rw, uint64_t cfs_rq, int depth)
+{
+	uint64_t root;
+	if (depth < MAX_RQ_DEPTH && !vr_error_catch(vr_read_u64(rw->w->k, cfs_rq + rw->timeline, &root)))
+		rb_each(rw, root, cfs_node, depth);
+}
+
+static void rt_rq_walk(struct rq_walk *rw, uint64_t rt_rq, int depth)
+{
+	struct vr_kernel *k = rw->w->k;
+	if (depth >= MAX_RQ_DEPTH)
+		return;
+	for (uint64_t q = 0; q < rw->n_queues; q++) {
+		uint64_t head = rt_rq + rw->rt_queue + 16 * q, node;
+		if (vr_error_catch(vr_read_u64(k, head, &node)))
+			continue;
+		for (size_t step = 0; node != head && node && step < VR_MAX_TASKS && rw->steps++ < VR_MAX_TASKS;
+		     step++) {
+			uint64_t rt_se = node - rw->rt_run_list, my_q = 0;
+			if (rw->has_rt_my_q && !vr_error_catch(vr_read_u64(k, rt_se + rw->rt_my_q, &my_q)) && my_q)
+				rt_rq_walk(rw, my_q, depth + 1);
+			else
+				rq_add(rw, rt_se - rw->task_rt);
+			if (vr_error_catch(vr_read_u64(k, node, &node)))
+				break;
+		}
+	}
+}
+
+static void dl_node(struct rq_walk *rw, uint64_t node, int depth)
+{
+	(void)depth;
+	rq_add(rw, node - rw->dl_rb_node - rw->task_dl);
+}
+
+/* The layouts the runqueue walk needs, each scheduling class on its own. */
+static void rq_walk_init(struct vr_kernel *k, struct rq_walk *rw)
+{
+	struct vr_member q;
+	rw->cfs_ok = vr_member_off(k, "rq", "cfs", &rw->cfs) &&
+		     vr_member_off(k, "cfs_rq", "tasks_timeline", &rw->timeline) &&
+		     vr_member_off(k, "sched_entity", "run_node", &rw->run_node) &&
+		     vr_member_off(k, "task_struct", "se", &rw->task_se);
+	rw->has_my_q = vr_member_off(k, "sched_entity", "my_q", &rw->se_my_q);
+	rw->rt_ok = vr_member_off(k, "rq", "rt", &rw->rt) && vr_member_off(k, "rt_rq", "active", &rw->rt_queue) &&
+		    vr_member(k, "rt_prio_array", "queue", &q) &&
+		    vr_member_off(k, "sched_rt_entity", "run_list", &rw->rt_run_list) &&
+		    vr_member_off(k, "task_struct", "rt", &rw->task_rt) && q.size && q.size % 16 == 0 &&
+		    q.size / 16 <= 1024;
+	if (rw->rt_ok) {
+		rw->rt_queue += q.offset;
+		rw->n_queues = q.size / 16;
+	}
+	rw->has_rt_my_q = vr_member_off(k, "sched_rt_entity", "my_q", &rw->rt_my_q);
+	rw->dl_ok = vr_member_off(k, "rq", "dl", &rw->dl) && vr_member_off(k, "dl_rq", "root", &rw->dl_root) &&
+		    vr_member_off(k, "sched_dl_entity", "rb_node", &rw->dl_rb_node) &&
+		    vr_member_off(k, "task_struct", "dl", &rw->task_dl);
+}
+
+/* The tasks queued on the runqueue at rq: CFS, real-time and deadline. */
+static void add_queued(struct rq_walk *rw, uint64_t rq)
+{
+	uint64_t root;
+	if (rw->cfs_ok)
+		cfs_rq_walk(rw, rq + rw->cfs, 0);
+	if (rw->rt_ok)
+		rt_rq_walk(rw, rq + rw->rt, 0);
+	if (rw->dl_ok && !vr_error_catch(vr_read_u64(rw->w->k, rq + rw->dl + rw->dl_root, &root)))
+		rb_each(rw, root, dl_node, 0);
+}
+
 /* ---- the pid namespace: every task that has a pid ---- */
 
 #define MAX_PID_NODES 65536u /* radix-tree nodes visited */
@@ -521,10 +652,14 @@ struct vr_error *vr_collect_tasks(struct vr_kernel *k, struct vr_facts *f)
 	uint64_t runqueues;
 	int ncpu = vr_possible_cpus(k, cpus, VR_MAX_CPUS);
 	bool have_rq = vr_sym(k, "runqueues", &runqueues) && l.rq_curr.ok;
+	struct rq_walk rw = {.w = &w};
+	if (have_rq)
+		rq_walk_init(k, &rw);
 	for (int c = 0; have_rq && c < ncpu; c++) {
 		uint64_t rq, idle = 0;
 		if (!cpus[c] || vr_error_catch(vr_percpu_addr(k, c, "runqueues", &rq)))
 			continue;
+		add_queued(&rw, rq);
 		vr_error_catch(vr_read_u64(k, rq + l.rq_curr.off, &curr[c]));
 		if (l.rq_idle.ok && !vr_error_catch(vr_read_u64(k, rq + l.rq_idle.off, &idle)) && idle) {
 			struct vr_task *x = add_task(&w, idle, true);
@@ -555,6 +690,9 @@ struct vr_error *vr_collect_tasks(struct vr_kernel *k, struct vr_facts *f)
 			add_threads(&w, curr[c]);
 	/* Every task with a pid is in the pid namespace: the tasks a cut
 	 * list or a missing page hides, and any the list lost on its own. */
+	if (rw.added)
+		vr_diag_warn(k->diag, "tasks: %zu more found on the runqueues%s", rw.added,
+			     err ? "" : ", missing from the task list");
 	size_t by_pid = add_pid_namespace(&w);
 	if (by_pid)
 		vr_diag_warn(k->diag, "tasks: %zu more found through the pid namespace%s", by_pid,
