@@ -377,11 +377,6 @@ static size_t context_start(struct bctx *c, const struct vr_trace *t, enum vr_bl
 		 * the reporter's; the code it interrupted follows. */
 		/* A stack with no reporting frames (a 4.x NMI backtrace of another
 		 * CPU prints only what it interrupted) starts with the code. */
-		bool reporter = false;
-		for (size_t i = 0; i < t->n_frames && !reporter; i++)
-			reporter = in_group(c, t->frames[i].symbol, "reporting");
-		if (!reporter)
-			return 0;
 		size_t section = SIZE_MAX;
 		const char *first = t->n_frames ? t->frames[0].stack : NULL;
 		if (first && (!strcmp(first, "nmi") || !strcmp(first, "irq"))) {
@@ -389,6 +384,14 @@ static size_t context_start(struct bctx *c, const struct vr_trace *t, enum vr_bl
 				if (t->frames[i].stack && strcmp(t->frames[i].stack, first))
 					section = i;
 		}
+		/* The reporter's section holds its reporting frames; one without
+		 * them is the interrupted code itself (a softirq that loops on
+		 * the IRQ stack, printed from the regs the watchdog found). */
+		bool reporter = false;
+		for (size_t i = 0; i < t->n_frames && i < section && !reporter; i++)
+			reporter = in_group(c, t->frames[i].symbol, "reporting");
+		if (!reporter)
+			return 0;
 		/* Else, or earlier: the first interrupt entry or exception frame
 		 * (a softirq the timer interrupted runs on the IRQ stack too). */
 		for (size_t i = 0; i < t->n_frames && i < section; i++) {
