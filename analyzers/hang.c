@@ -10,10 +10,12 @@
  *  - kernel/rcu/tree_stall.h prints "rcu: INFO: NAME detected stalls on
  *    CPUs/tasks:" then one "\tN-...." line per stalled CPU, or "NAME
  *    self-detected stall on CPU" then "\tN-....";
- *  - struct mutex (include/linux/mutex.h) starts with atomic_long_t owner:
- *    the owner's task_struct with flag bits 0-2 (MUTEX_FLAG_WAITERS = 1,
+ *  - struct mutex (include/linux/mutex.h) holds atomic_long_t owner: the
+ *    owner's task_struct with flag bits 0-2 (MUTEX_FLAG_WAITERS = 1,
  *    kernel/locking/mutex.c); its wait_list links struct mutex_waiter
- *    objects that live on the waiters' stacks (__mutex_lock_common()). */
+ *    objects that live on the waiters' stacks (__mutex_lock_common()).
+ *    Where both lie, and how big a task's stack is, come from the kernel's
+ *    types; when they are unknown, so are the owners. */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <fnmatch.h>
@@ -24,7 +26,6 @@
 #include "analyzer.h"
 
 #define MAX_WAITERS 64
-#define THREAD_SIZE 16384ull      /* x86-64 without KASAN: arch/x86/include/asm/page_64_types.h */
 #define MAX_STACK_PROBES 4096     /* mutex candidates read per analysis */
 #define KERNEL_START 0xffff800000000000ull
 #define MAX_LOG_LINES 200000
@@ -116,7 +117,11 @@ struct hctx {
 	struct vr_hang *h;
 	bool mem;
 	size_t probes;
-	uint64_t wait_list_off;
+	/* struct mutex's owner and wait_list, and a task's stack size; when
+	 * one is unknown, layout_err says why and owners are not looked for */
+	uint64_t owner_off, wait_list_off, stack_size;
+	struct vr_error *layout_err;
+	bool owner_unknown; /* a task waits on a mutex whose owner was not looked for */
 };
 
 static const struct vr_task *task_by_addr(const struct vr_facts *f, uint64_t addr)
@@ -136,7 +141,11 @@ static bool find_mutex(struct hctx *c, const struct vr_task *t, uint64_t *ret_mu
 	const struct vr_facts *f = c->a->facts;
 	if (!c->mem || !t->stack)
 		return false;
-	uint64_t lo = t->stack, hi = t->stack + THREAD_SIZE;
+	if (c->layout_err) {
+		c->owner_unknown = true;
+		return false;
+	}
+	uint64_t lo = t->stack, hi = t->stack + c->stack_size;
 	uint64_t from = (t->sp >= lo && t->sp < hi) ? (t->sp & ~7ull) : lo;
 	size_t len = (size_t)(hi - from);
 	_cleanup_free_ uint8_t *buf = malloc(len);
@@ -153,11 +162,11 @@ static bool find_mutex(struct hctx *c, const struct vr_task *t, uint64_t *ret_mu
 		last = v;
 		c->probes++;
 		uint8_t m[64];
-		size_t need = (size_t)c->wait_list_off + 8;
-		if (need > sizeof(m) || vr_error_catch(vr_kernel_read(c->a->kernel, v, m, need)))
+		size_t need = (size_t)(c->wait_list_off > c->owner_off ? c->wait_list_off : c->owner_off) + 8;
+		if (vr_error_catch(vr_kernel_read(c->a->kernel, v, m, need)))
 			continue;
 		uint64_t owner, next;
-		memcpy(&owner, m, 8);
+		memcpy(&owner, m + c->owner_off, 8);
 		memcpy(&next, m + c->wait_list_off, 8);
 		if (!(owner & 1) || next < lo || next >= hi)
 			continue;
@@ -422,6 +431,9 @@ static struct vr_error *hung_tasks(struct hctx *c)
 		err = hung_from_log(c);
 	if (err || !any)
 		return err;
+	if (c->owner_unknown)
+		err = vr_error_create(VR_ERR_NOT_PRESENT, "the owners of the mutexes tasks wait on: %s",
+				      c->layout_err->message);
 	/* The task the hung-task detector reported goes first. */
 	struct line_iter it = {.log = &f->log};
 	const char *s;
@@ -444,7 +456,7 @@ static struct vr_error *hung_tasks(struct hctx *c)
 			break;
 		}
 	}
-	return NULL;
+	return err;
 }
 
 /* ---- lockups ---- */
@@ -505,27 +517,29 @@ static struct vr_error *run(struct vr_analysis *a, const char **skipped)
 		*skipped = "the crash is not a hang or lockup";
 		return NULL;
 	}
-	struct hctx c = {.a = a, .h = &r->hang, .wait_list_off = 16};
+	struct hctx c = {.a = a, .h = &r->hang};
 	c.mem = a->kernel && vr_kernel_has_memory(a->kernel);
-	/* struct mutex { owner; wait_lock; [osq]; wait_list; }: 16 with
-	 * CONFIG_MUTEX_SPIN_ON_OWNER, 8 without. Ask the debug info. */
 	if (c.mem) {
-		for (uint64_t off = 8; off <= 32; off += 8) {
-			char *name = NULL;
-			if (!vr_error_catch(vr_kernel_member_at(a->kernel, "mutex", off, &name)) && name &&
-			    !strncmp(name, "wait_list", 9)) {
-				c.wait_list_off = off;
-				free(name);
-				break;
-			}
-			free(name);
-		}
+		struct vr_error *err;
+		if ((err = vr_kernel_member_offset(a->kernel, "mutex", "owner", &c.owner_off)) ||
+		    (err = vr_kernel_member_offset(a->kernel, "mutex", "wait_list", &c.wait_list_off)) ||
+		    (err = vr_kernel_task_stack_size(a->kernel, &c.stack_size)))
+			c.layout_err = err;
+		else if (c.owner_off > 56 || c.wait_list_off > 56)
+			c.layout_err = vr_error_create(VR_ERR_FORMAT, "struct mutex: owner at %" PRIu64
+						       ", wait_list at %" PRIu64 ": beyond its first 64 bytes",
+						       c.owner_off, c.wait_list_off);
+		if (c.layout_err && c.layout_err->code == VR_ERR_NOMEM)
+			return c.layout_err;
 	}
 	r->hang.kind = hk;
+	struct vr_error *err = NULL;
 	if (!strcmp(hk, "hung-task"))
-		return hung_tasks(&c);
-	lockup(&c, hk);
-	return NULL;
+		err = hung_tasks(&c);
+	else
+		lockup(&c, hk);
+	vr_error_destroy(c.layout_err);
+	return err;
 }
 
 const struct vr_analyzer vr_analyzer_hang = {

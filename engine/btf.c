@@ -796,3 +796,61 @@ struct vr_error *vr_btf_enum_value(const struct vr_btf *btf, const char *name, i
 	*ret = ea.value;
 	return NULL;
 }
+
+/* ---- variables ---- */
+
+struct vr_error *vr_btf_find_var(const struct vr_btf *btf, const char *name, uint32_t *ret)
+{
+	/* VAR records are few and not in the name index: a linear scan. */
+	for (uint32_t id = 1; id < btf->n; id++) {
+		if (rec_kind(btf, id) != VR_BTF_KIND_VAR || strcmp(rec_name(btf, id), name) != 0)
+			continue;
+		uint32_t type = rec_size_type(btf, id);
+		if (type >= btf->n)
+			return vr_error_create(VR_ERR_FORMAT, "BTF variable %s: type id %u out of range",
+					       name, type);
+		*ret = type;
+		return NULL;
+	}
+	return vr_error_create(VR_ERR_NOT_FOUND, "BTF has no variable %s", name);
+}
+
+struct vr_error *vr_btf_member_anywhere(const struct vr_btf *btf, const char *member,
+					struct vr_btf_member *ret)
+{
+	struct vr_btf_member first = {0};
+	uint32_t first_id = 0, n = 0;
+	for (uint32_t id = 1; id < btf->n; id++) {
+		if (!is_composite(btf, id))
+			continue;
+		uint32_t vlen = rec_vlen(btf, id);
+		bool has = false;
+		for (uint32_t i = 0; i < vlen && !has; i++) {
+			uint32_t name_off, type, bit_off, bit_size;
+			member_rec(btf, id, i, &name_off, &type, &bit_off, &bit_size);
+			has = !strcmp(str_at(btf, name_off), member);
+		}
+		if (!has)
+			continue;
+		struct vr_btf_member m;
+		struct vr_error *err = vr_btf_member(btf, id, member, &m);
+		if (err)
+			return err;
+		if (n++ == 0) {
+			first = m;
+			first_id = id;
+		} else if (m.offset != first.offset || m.size != first.size) {
+			const char *a = rec_name(btf, first_id), *b = rec_name(btf, id);
+			return vr_error_create(VR_ERR_NOT_FOUND,
+					       "BTF: the types with a member %s disagree on its place "
+					       "(%s%s at %llu, %s%s at %llu)",
+					       member, *a ? "struct " : "an anonymous type", a,
+					       (unsigned long long)first.offset, *b ? "struct " : "an anonymous type",
+					       b, (unsigned long long)m.offset);
+		}
+	}
+	if (!n)
+		return vr_error_create(VR_ERR_NOT_FOUND, "BTF has no type with a member %s", member);
+	*ret = first;
+	return NULL;
+}

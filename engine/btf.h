@@ -81,4 +81,16 @@ struct vr_error *vr_btf_member_at(const struct vr_btf *btf, uint32_t id, uint64_
 /* Value of an enumerator of an ENUM or ENUM64 type. */
 struct vr_error *vr_btf_enum_value(const struct vr_btf *btf, const char *name, int64_t *ret);
 
+/* The type id of variable name (a VAR record: the kernel's BTF holds them
+ * for per-CPU variables only). */
+struct vr_error *vr_btf_find_var(const struct vr_btf *btf, const char *name, uint32_t *ret);
+
+/* Where member lies in every struct or union that has a direct member of
+ * that name, when they all agree: so in the type of a variable whose type
+ * has one, even an anonymous type BTF names no variable of (tk_core's
+ * `struct { seqcount_raw_spinlock_t seq; struct timekeeper timekeeper; }`).
+ * VR_ERR_NOT_FOUND when no type has such a member or two disagree. */
+struct vr_error *vr_btf_member_anywhere(const struct vr_btf *btf, const char *member,
+					struct vr_btf_member *ret);
+
 #endif

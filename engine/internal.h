@@ -155,6 +155,11 @@ struct vr_error *vr_type_member(struct vr_kernel *k, const char *type, const cha
 struct vr_error *vr_type_size(struct vr_kernel *k, const char *type, uint64_t *ret);
 struct vr_error *vr_type_member_name(struct vr_kernel *k, const char *type, uint64_t offset,
 				     char **ret);
+/* Member of the type of the variable symbol, that type named or not
+ * (tk_core's anonymous struct): from the variable's BTF or DWARF type, or
+ * where every BTF type with such a member has it. */
+struct vr_error *vr_type_symbol_member(struct vr_kernel *k, const char *symbol, const char *member,
+				       struct vr_member *ret);
 /* Value of an enumerator (e.g. "MODULE_STATE_LIVE"), from BTF or DWARF. */
 struct vr_error *vr_type_enum_value(struct vr_kernel *k, const char *name, int64_t *ret);
 void vr_types_destroy(struct vr_types *t);

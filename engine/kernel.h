@@ -75,6 +75,24 @@ struct vr_error *vr_kernel_symbol_address(struct vr_kernel *k, const char *name,
  * without it t is left as it is. Fails only on out-of-memory. */
 struct vr_error *vr_trace_infer_tail_calls(struct vr_kernel *k, struct vr_trace *t);
 
+/* Layouts for the analyzers, from the per-dump cache over VMCOREINFO, BTF
+ * and DWARF (engine/types.c). Each fails with VR_ERR_NOT_FOUND, saying why
+ * every source does not know, when the layout is unknown: a caller makes
+ * the fact that needs it null with that reason, never a guess.
+ *
+ * The offset of member (a dotted path: "tkr_mono.base") in struct or union
+ * type. */
+struct vr_error *vr_kernel_member_offset(struct vr_kernel *k, const char *type, const char *member,
+					 uint64_t *ret);
+/* The size of type. */
+struct vr_error *vr_kernel_type_size(struct vr_kernel *k, const char *type, uint64_t *ret);
+/* The offset of member in the type of the variable symbol, that type named
+ * or not (`static struct { ... } tk_core`). */
+struct vr_error *vr_kernel_symbol_member_offset(struct vr_kernel *k, const char *symbol,
+						const char *member, uint64_t *ret);
+/* The size of a task's kernel stack (THREAD_SIZE). */
+struct vr_error *vr_kernel_task_stack_size(struct vr_kernel *k, uint64_t *ret);
+
 /* Name of the member of struct type that holds byte offset (e.g.
  * "task_struct", 0x5a8 -> "mm"); nested members dotted ("thread.sp"). */
 struct vr_error *vr_kernel_member_at(struct vr_kernel *k, const char *type, uint64_t offset,

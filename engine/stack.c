@@ -316,20 +316,26 @@ struct switch_layout {
 
 /* struct inactive_task_frame (arch/x86/include/asm/switch_to.h): r15 r14 r13
  * r12 bx bp ret_addr on x86-64 since v4.9 (commit 0100301bfdf5 "sched/x86:
- * Rewrite the switch_to() code"); from the kernel's types when known. */
-static void switch_layout(struct vr_kernel *k, struct switch_layout *l)
+ * Rewrite the switch_to() code"), from the kernel's types: where they do
+ * not say, no switched-out task is traced. */
+static struct vr_error *switch_layout(struct vr_kernel *k, struct switch_layout *ret)
 {
-	*l = (struct switch_layout){7, 5, 6};
 	uint64_t size;
 	struct vr_member bp, ra;
-	if (vr_error_catch(vr_type_size(k, "inactive_task_frame", &size)) ||
-	    vr_error_catch(vr_type_member(k, "inactive_task_frame", "bp", &bp)) ||
-	    vr_error_catch(vr_type_member(k, "inactive_task_frame", "ret_addr", &ra)))
-		return;
+	struct vr_error *err;
+	if ((err = vr_type_size(k, "inactive_task_frame", &size)) ||
+	    (err = vr_type_member(k, "inactive_task_frame", "bp", &bp)) ||
+	    (err = vr_type_member(k, "inactive_task_frame", "ret_addr", &ra)))
+		return vr_error_wrap(err, "the switch frame's layout");
 	if (size % 8 || size < 16 || size > 256 || bp.offset % 8 || ra.offset % 8 ||
 	    bp.offset >= size || ra.offset >= size)
-		return;
-	*l = (struct switch_layout){size / 8, bp.offset / 8, ra.offset / 8};
+		return vr_error_create(VR_ERR_FORMAT,
+				       "the switch frame's layout: struct inactive_task_frame of %llu bytes "
+				       "with bp at %llu and ret_addr at %llu",
+				       (unsigned long long)size, (unsigned long long)bp.offset,
+				       (unsigned long long)ra.offset);
+	*ret = (struct switch_layout){size / 8, bp.offset / 8, ra.offset / 8};
+	return NULL;
 }
 
 static struct vr_error *trace_switched_task(struct vr_kernel *k, const struct switch_layout *l,
@@ -359,8 +365,12 @@ struct vr_error *vr_collect_blocked(struct vr_kernel *k, struct vr_facts *f)
 	struct vr_error *orc_err = ensure_orc(k);
 	if (orc_err && orc_err->code == VR_ERR_NOMEM)
 		return orc_err;
-	struct switch_layout l;
-	switch_layout(k, &l);
+	struct switch_layout l = {0};
+	_cleanup_error_ struct vr_error *layout_err = switch_layout(k, &l);
+	if (layout_err && layout_err->code == VR_ERR_NOMEM) {
+		vr_error_destroy(orc_err);
+		return &vr_error_oom;
+	}
 	size_t done = 0, failed = 0, skipped = 0;
 	char first_failure[256] = "";
 	for (size_t i = 0; i < f->n_tasks; i++) {
@@ -382,7 +392,8 @@ struct vr_error *vr_collect_blocked(struct vr_kernel *k, struct vr_facts *f)
 			t->trace.stop_reason = vr_strdup("saved stack pointer unknown");
 			continue;
 		}
-		struct vr_error *err = trace_switched_task(k, &l, t);
+		struct vr_error *err = layout_err ? vr_error_create(layout_err->code, "%s", layout_err->message)
+						  : trace_switched_task(k, &l, t);
 		if (err) {
 			if (err->code == VR_ERR_NOMEM) {
 				vr_error_destroy(orc_err);

@@ -165,41 +165,51 @@ static void read_memory(struct vr_kernel *k, struct vr_system *s)
 
 /* The timekeeper (kernel/time/timekeeping.c tk_core.timekeeper): wall clock
  * seconds (xtime_sec) and CLOCK_BOOTTIME (tkr_mono.base + offs_boot) as of
- * the last tick before the crash. */
-static bool read_timekeeper(struct vr_kernel *k, struct vr_system *s)
+ * the last tick before the crash. Says why when it cannot read either. */
+static struct vr_error *read_timekeeper(struct vr_kernel *k, struct vr_system *s)
 {
-	uint64_t tk, o_xtime, o_base, o_boot, o_tk = 8;
+	uint64_t tk, o_xtime, o_base, o_boot;
 	if (!vr_sym(k, "tk_core", &tk))
-		return false;
+		return vr_error_create(VR_ERR_NOT_FOUND, "the symbol tk_core is unknown");
 	/* tk_core is an anonymous struct { seqcount_raw_spinlock_t seq;
-	 * struct timekeeper timekeeper; } until 6.13 named it struct tk_data;
-	 * without lockdep the 4-byte seqcount puts the timekeeper at 8. */
-	uint64_t v;
-	if (vr_member_off(k, "tk_data", "timekeeper", &v))
-		o_tk = v;
-	if (!vr_member_off(k, "timekeeper", "xtime_sec", &o_xtime))
-		return false;
+	 * struct timekeeper timekeeper; } until 6.13 named it struct tk_data:
+	 * where the timekeeper lies depends on the seqcount's size (lockdep
+	 * makes it bigger), so it is asked of the variable's type. */
+	struct vr_member m, mx;
+	struct vr_error *err = vr_type_symbol_member(k, "tk_core", "timekeeper", &m);
+	if (!err)
+		err = vr_type_member(k, "timekeeper", "xtime_sec", &mx);
+	if (err)
+		return err;
+	uint64_t o_tk = m.offset;
+	o_xtime = mx.offset;
 	uint64_t xtime;
 	if (!rd64(k, tk + o_tk + o_xtime, &xtime) || xtime < 100000000ull || xtime > (1ull << 40))
-		return false;
+		return vr_error_create(VR_ERR_NOT_PRESENT, "tk_core.timekeeper.xtime_sec at 0x%llx: unreadable or implausible",
+				       (unsigned long long)(tk + o_tk + o_xtime));
 	s->crash_time = (int64_t)xtime;
-	uint64_t base, boot = 0;
-	if (vr_member_off(k, "timekeeper", "tkr_mono.base", &o_base) && rd64(k, tk + o_tk + o_base, &base)) {
-		if (vr_member_off(k, "timekeeper", "offs_boot", &o_boot))
-			rd64(k, tk + o_tk + o_boot, &boot);
-		/* tkr_mono.base holds whole seconds and the monotonic offset's
-		 * ns (timekeeping.c tk_update_ktime_data()); the ns of the
-		 * current second are tkr_mono.xtime_nsec >> tkr_mono.shift. */
-		uint64_t o_xns, o_shift, xns;
-		uint32_t shift;
-		if (vr_member_off(k, "timekeeper", "tkr_mono.xtime_nsec", &o_xns) &&
-		    vr_member_off(k, "timekeeper", "tkr_mono.shift", &o_shift) && rd64(k, tk + o_tk + o_xns, &xns) &&
-		    rd32(k, tk + o_tk + o_shift, &shift) && shift < 64 && (xns >> shift) < 1000000000ull)
-			base += xns >> shift;
-		if ((int64_t)base >= 0 && (int64_t)boot >= 0)
-			s->uptime_s = (double)(base + boot) / 1e9;
-	}
-	return true;
+	/* CLOCK_BOOTTIME needs both parts: the monotonic base and the time
+	 * spent suspended. */
+	uint64_t base, boot;
+	if (!vr_member_off(k, "timekeeper", "tkr_mono.base", &o_base) ||
+	    !vr_member_off(k, "timekeeper", "offs_boot", &o_boot))
+		return vr_error_create(VR_ERR_NOT_FOUND, "the layout of timekeeper.tkr_mono.base or offs_boot is unknown");
+	if (!rd64(k, tk + o_tk + o_base, &base) || !rd64(k, tk + o_tk + o_boot, &boot))
+		return vr_error_create(VR_ERR_NOT_PRESENT, "tk_core.timekeeper at 0x%llx: unreadable",
+				       (unsigned long long)(tk + o_tk));
+	/* tkr_mono.base holds whole seconds and the monotonic offset's ns
+	 * (timekeeping.c tk_update_ktime_data()); the ns of the current
+	 * second are tkr_mono.xtime_nsec >> tkr_mono.shift. */
+	uint64_t o_xns, o_shift, xns;
+	uint32_t shift;
+	if (vr_member_off(k, "timekeeper", "tkr_mono.xtime_nsec", &o_xns) &&
+	    vr_member_off(k, "timekeeper", "tkr_mono.shift", &o_shift) && rd64(k, tk + o_tk + o_xns, &xns) &&
+	    rd32(k, tk + o_tk + o_shift, &shift) && shift < 64 && (xns >> shift) < 1000000000ull)
+		base += xns >> shift;
+	if ((int64_t)base < 0 || (int64_t)boot < 0)
+		return vr_error_create(VR_ERR_FORMAT, "tk_core.timekeeper: negative boot time");
+	s->uptime_s = (double)(base + boot) / 1e9;
+	return NULL;
 }
 
 struct vr_error *vr_collect_system(struct vr_kernel *k, struct vr_facts *f)
@@ -248,7 +258,10 @@ struct vr_error *vr_collect_system(struct vr_kernel *k, struct vr_facts *f)
 	if (!s->memory_bytes)
 		MISSING("memory");
 
-	if (!read_timekeeper(k, s) && di && di->dump_time > 0)
+	_cleanup_error_ struct vr_error *tk_err = read_timekeeper(k, s);
+	if (tk_err && tk_err->code == VR_ERR_NOMEM)
+		return &vr_error_oom;
+	if (s->crash_time < 0 && di && di->dump_time > 0)
 		s->crash_time = di->dump_time;
 	if (s->crash_time < 0)
 		MISSING("crash time");
@@ -290,6 +303,7 @@ struct vr_error *vr_collect_system(struct vr_kernel *k, struct vr_facts *f)
 	}
 #undef MISSING
 	if (*missing)
-		return vr_error_create(VR_ERR_NOT_PRESENT, "could not read %s", missing);
+		return vr_error_create(VR_ERR_NOT_PRESENT, "could not read %s%s%s", missing,
+				       tk_err ? "; the timekeeper: " : "", tk_err ? tk_err->message : "");
 	return NULL;
 }

@@ -54,6 +54,8 @@ struct vr_types {
 	size_t dies_mask, dies_used;
 	struct name_off *enums; /* enumerator name -> DIE offset of the enumerator */
 	size_t enums_mask, enums_used;
+	struct name_off *vars;  /* variable name -> DIE offset of its definition */
+	size_t vars_mask, vars_used;
 	unsigned sources; /* VR_TYPES_* allowed */
 	Dwarf_Off next_cu;
 	int cus_scanned;
@@ -81,6 +83,9 @@ void vr_types_destroy(struct vr_types *t)
 		free(t->dies[i].name);
 	for (size_t i = 0; t->enums && i <= t->enums_mask; i++)
 		free(t->enums[i].name);
+	for (size_t i = 0; t->vars && i <= t->vars_mask; i++)
+		free(t->vars[i].name);
+	free(t->vars);
 	free(t->slots);
 	free(t->dies);
 	free(t->enums);
@@ -292,8 +297,8 @@ static bool index_get(struct name_off *tab, size_t mask, const char *name, Dwarf
 	return false;
 }
 
-/* Indexes the top-level struct, union and enum definitions of the next
- * compile unit. False when there is none left (or the bound is hit). */
+/* Indexes the top-level type and variable definitions of the next compile
+ * unit. False when there is none left (or the bound is hit). */
 static bool dwarf_scan_next(Dwarf *dbg, struct vr_types *t)
 {
 	if (t->scan_done || t->cus_scanned >= TYPES_DWARF_MAX_CUS) {
@@ -319,6 +324,12 @@ static bool dwarf_scan_next(Dwarf *dbg, struct vr_types *t)
 		if (++n > 1000000)
 			break;
 		int tag = dwarf_tag(&die);
+		if (tag == DW_TAG_variable) {
+			const char *name = dwarf_diename(&die);
+			if (name && dwarf_hasattr(&die, DW_AT_type) && !dwarf_hasattr(&die, DW_AT_declaration))
+				index_add(&t->vars, &t->vars_mask, &t->vars_used, name, dwarf_dieoffset(&die));
+			continue;
+		}
 		if (tag != DW_TAG_structure_type && tag != DW_TAG_union_type &&
 		    tag != DW_TAG_enumeration_type && tag != DW_TAG_typedef &&
 		    tag != DW_TAG_base_type)
@@ -344,10 +355,14 @@ static bool dwarf_scan_next(Dwarf *dbg, struct vr_types *t)
 	return true;
 }
 
-/* Finds the DIE of struct/union/enum name, or of enumerator name. */
+enum find_what { FIND_TYPE, FIND_ENUMERATOR, FIND_VARIABLE };
+
+/* Finds the DIE of struct/union/enum name, of enumerator name, or of the
+ * definition of variable name. */
 static struct vr_error *dwarf_find(struct vr_kernel *k, struct vr_types *t, const char *name,
-				   bool enumerator, Dwarf **ret_dbg, Dwarf_Die *ret)
+				   enum find_what what, Dwarf **ret_dbg, Dwarf_Die *ret)
 {
+	static const char *const words[] = {"type", "enumerator", "variable"};
 	Dwarf *dbg;
 	if (!(t->sources & VR_TYPES_DWARF))
 		return vr_error_create(VR_ERR_NOT_FOUND, "DWARF not consulted");
@@ -356,19 +371,21 @@ static struct vr_error *dwarf_find(struct vr_kernel *k, struct vr_types *t, cons
 		return err;
 	/* pahole encodes every type and enumerator of every compile unit into
 	 * the kernel's BTF, so what BTF lacks DWARF lacks too: scanning DWARF
-	 * for it would cost hundreds of milliseconds for nothing. */
-	if (types_btf(k, t))
+	 * for it would cost hundreds of milliseconds for nothing. (Not so for
+	 * variables: BTF holds only the per-CPU ones.) */
+	if (what != FIND_VARIABLE && types_btf(k, t))
 		return vr_error_create(VR_ERR_NOT_FOUND, "not in the kernel's BTF, which holds every type");
 	Dwarf_Off off;
 	for (;;) {
-		bool hit = enumerator ? index_get(t->enums, t->enums_mask, name, &off)
-				      : index_get(t->dies, t->dies_mask, name, &off);
+		bool hit = what == FIND_ENUMERATOR ? index_get(t->enums, t->enums_mask, name, &off)
+			   : what == FIND_VARIABLE ? index_get(t->vars, t->vars_mask, name, &off)
+						   : index_get(t->dies, t->dies_mask, name, &off);
 		if (hit)
 			break;
 		if (!dwarf_scan_next(dbg, t))
 			return vr_error_create(VR_ERR_NOT_FOUND,
 					       "DWARF: no %s %s in the first %d compile units",
-					       enumerator ? "enumerator" : "type", name, t->cus_scanned);
+					       words[what], name, t->cus_scanned);
 	}
 	if (!dwarf_offdie(dbg, off, ret))
 		return vr_dwarf_error("DWARF: reading a type DIE");
@@ -453,14 +470,11 @@ static struct vr_error *dwarf_find_member(Dwarf_Die *comp, const char *name, siz
 	return vr_error_create(VR_ERR_NOT_FOUND, "no member %.*s", (int)len, name);
 }
 
-static struct vr_error *dwarf_member(struct vr_kernel *k, struct vr_types *t, const char *type,
-				     const char *path, struct vr_member *ret)
+/* Member path of the type whose DIE is cur (type names it in messages). */
+static struct vr_error *dwarf_member_of(Dwarf_Die cur, const char *type, const char *path,
+					struct vr_member *ret)
 {
-	Dwarf *dbg;
-	Dwarf_Die cur;
-	struct vr_error *err = dwarf_find(k, t, type, false, &dbg, &cur);
-	if (err)
-		return err;
+	struct vr_error *err;
 	Dwarf_Die peeled;
 	if (dwarf_peel_type(&cur, &peeled) == 0)
 		cur = peeled;
@@ -492,6 +506,17 @@ static struct vr_error *dwarf_member(struct vr_kernel *k, struct vr_types *t, co
 		p++;
 	}
 	return vr_error_create(VR_ERR_LIMIT, "%s.%s: path too deep", type, path);
+}
+
+static struct vr_error *dwarf_member(struct vr_kernel *k, struct vr_types *t, const char *type,
+				     const char *path, struct vr_member *ret)
+{
+	Dwarf *dbg;
+	Dwarf_Die cur;
+	struct vr_error *err = dwarf_find(k, t, type, FIND_TYPE, &dbg, &cur);
+	if (err)
+		return err;
+	return dwarf_member_of(cur, type, path, ret);
 }
 
 static struct vr_error *dwarf_member_at(Dwarf_Die *comp, uint64_t off, int depth, char **path)
@@ -571,7 +596,8 @@ struct answer {
  * without the member's size), BTF and DWARF are asked for the rest. */
 struct question {
 	char kind;           /* its cache keys: '.' "type.member", 's' "type",
-			      * '@' "type@offset", '=' "=enumerator" */
+			      * '@' "type@offset", '=' "=enumerator", '&'
+			      * "&symbol.member" */
 	bool (*vmcoreinfo)(const struct vr_vmcoreinfo *v, const struct query *q, struct answer *ret);
 	bool vmcoreinfo_partial;
 	struct vr_error *(*btf)(const struct vr_btf *btf, const struct query *q, struct answer *ret);
@@ -590,6 +616,8 @@ static char *query_key(const struct question *qn, const struct query *q)
 		return vr_asprintf("%s@%llx", q->type, (unsigned long long)q->offset);
 	case '=':
 		return vr_asprintf("=%s", q->type);
+	case '&':
+		return vr_asprintf("&%s.%s", q->type, q->member);
 	default:
 		return vr_strdup(q->type);
 	}
@@ -729,7 +757,7 @@ static struct vr_error *size_dwarf(struct vr_kernel *k, struct vr_types *t, cons
 {
 	Dwarf *dbg;
 	Dwarf_Die die;
-	struct vr_error *err = dwarf_find(k, t, q->type, false, &dbg, &die);
+	struct vr_error *err = dwarf_find(k, t, q->type, FIND_TYPE, &dbg, &die);
 	if (err)
 		return err;
 	Dwarf_Word w;
@@ -770,7 +798,7 @@ static struct vr_error *member_at_dwarf(struct vr_kernel *k, struct vr_types *t,
 	Dwarf *dbg;
 	Dwarf_Die die, peeled;
 	char *name = NULL;
-	struct vr_error *err = dwarf_find(k, t, q->type, false, &dbg, &die);
+	struct vr_error *err = dwarf_find(k, t, q->type, FIND_TYPE, &dbg, &die);
 	if (!err && dwarf_peel_type(&die, &peeled) == 0)
 		die = peeled;
 	if (!err)
@@ -814,7 +842,7 @@ static struct vr_error *enum_dwarf(struct vr_kernel *k, struct vr_types *t, cons
 {
 	Dwarf *dbg;
 	Dwarf_Die die;
-	struct vr_error *err = dwarf_find(k, t, q->type, true, &dbg, &die);
+	struct vr_error *err = dwarf_find(k, t, q->type, FIND_ENUMERATOR, &dbg, &die);
 	if (err)
 		return err;
 	Dwarf_Attribute a;
@@ -837,7 +865,127 @@ static const struct question q_enum = {
 	.unknown = enum_unknown,
 };
 
+/* symbol + member -> offset and size of the member in the symbol's type */
+
+static struct vr_error *symbol_member_btf(const struct vr_btf *btf, const struct query *q,
+					  struct answer *ret)
+{
+	uint32_t type;
+	struct vr_btf_member m;
+	struct vr_error *err = vr_btf_find_var(btf, q->type, &type);
+	if (!err) {
+		if ((err = vr_btf_member(btf, type, q->member, &m)))
+			return err;
+		*ret = (struct answer){m.offset, m.size, NULL};
+		return NULL;
+	}
+	/* The kernel's BTF names only its per-CPU variables; any other's
+	 * type has its member where every type with a member of that name
+	 * has it, when they all agree. */
+	_cleanup_error_ struct vr_error *var_err = err;
+	_cleanup_free_ char *first = vr_strndup(q->member, strcspn(q->member, "."));
+	if (!first)
+		return &vr_error_oom;
+	if ((err = vr_btf_member_anywhere(btf, first, &m)))
+		return vr_error_wrap(err, "%s", var_err->message);
+	uint64_t off = m.offset, size = m.size;
+	if (q->member[strlen(first)] == '.') {
+		struct vr_btf_member rest;
+		if ((err = vr_btf_member(btf, m.type, q->member + strlen(first) + 1, &rest)))
+			return err;
+		off += rest.offset;
+		size = rest.size;
+	}
+	*ret = (struct answer){off, size, NULL};
+	return NULL;
+}
+
+static struct vr_error *symbol_member_dwarf(struct vr_kernel *k, struct vr_types *t,
+					    const struct query *q, struct answer *ret)
+{
+	Dwarf *dbg;
+	Dwarf_Die var, type;
+	struct vr_error *err = dwarf_find(k, t, q->type, FIND_VARIABLE, &dbg, &var);
+	if (err)
+		return err;
+	Dwarf_Attribute a;
+	if (!dwarf_attr_integrate(&var, DW_AT_type, &a) || !dwarf_formref_die(&a, &type))
+		return vr_error_create(VR_ERR_FORMAT, "DWARF: variable %s has no type", q->type);
+	struct vr_member m = {0};
+	if ((err = dwarf_member_of(type, q->type, q->member, &m)))
+		return err;
+	*ret = (struct answer){m.offset, m.size, NULL};
+	return NULL;
+}
+
+static char *symbol_member_unknown(const struct query *q)
+{
+	return vr_asprintf("no layout for %s.%s (the type of the variable %s)", q->type, q->member,
+			   q->type);
+}
+
+static const struct question q_symbol_member = {
+	.kind = '&',
+	.btf = symbol_member_btf,
+	.dwarf = symbol_member_dwarf,
+	.unknown = symbol_member_unknown,
+};
+
 /* ---- public ---- */
+
+struct vr_error *vr_type_symbol_member(struct vr_kernel *k, const char *symbol, const char *member,
+				       struct vr_member *ret)
+{
+	struct answer ans;
+	struct vr_error *err = ask(k, &q_symbol_member, &(struct query){.type = symbol, .member = member},
+				   &ans);
+	if (!err)
+		*ret = (struct vr_member){ans.a, ans.b};
+	return err;
+}
+
+struct vr_error *vr_kernel_member_offset(struct vr_kernel *k, const char *type, const char *member,
+					 uint64_t *ret)
+{
+	struct vr_member m;
+	struct vr_error *err = vr_type_member(k, type, member, &m);
+	if (!err)
+		*ret = m.offset;
+	return err;
+}
+
+struct vr_error *vr_kernel_type_size(struct vr_kernel *k, const char *type, uint64_t *ret)
+{
+	return vr_type_size(k, type, ret);
+}
+
+struct vr_error *vr_kernel_symbol_member_offset(struct vr_kernel *k, const char *symbol,
+						const char *member, uint64_t *ret)
+{
+	struct vr_member m;
+	struct vr_error *err = vr_type_symbol_member(k, symbol, member, &m);
+	if (!err)
+		*ret = m.offset;
+	return err;
+}
+
+struct vr_error *vr_kernel_task_stack_size(struct vr_kernel *k, uint64_t *ret)
+{
+	/* x86-64: THREAD_SIZE and IRQ_STACK_SIZE are both PAGE_SIZE << (2 +
+	 * KASAN_STACK_ORDER) (arch/x86/include/asm/page_64_types.h), and
+	 * struct irq_stack is one IRQ stack (asm/processor.h: char
+	 * stack[IRQ_STACK_SIZE]), so its size is a task stack's. */
+	uint64_t size;
+	struct vr_error *err = vr_type_size(k, "irq_stack", &size);
+	if (err)
+		return vr_error_wrap(err, "the size of a task's stack");
+	if (size < 4096 || size > (1u << 20) || (size & (size - 1)))
+		return vr_error_create(VR_ERR_FORMAT, "the size of a task's stack: struct irq_stack is %llu bytes",
+				       (unsigned long long)size);
+	*ret = size;
+	return NULL;
+}
+
 
 struct vr_error *vr_type_member(struct vr_kernel *k, const char *type, const char *member,
 				struct vr_member *ret)

@@ -2,8 +2,10 @@
 # Layouts from every source agree with each other and with crash on a real
 # 6.1 dump: the vmlinux's BTF, its DWARF, the BTF in the dump's memory (no
 # vmlinux), VMCOREINFO+BTF as vmreport uses them, and `crash -s`'s
-# "struct -o TYPE.MEMBER". Then source lines with inline chains against
-# addr2line -i, in the kernel and in two modules.
+# "struct -o TYPE.MEMBER"; the member of a variable of anonymous type
+# (tk_core.timekeeper) and the task stack size against crash. Then source
+# lines with inline chains against addr2line -i, in the kernel and in two
+# modules.
 set -u
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -90,6 +92,30 @@ grep -qx 'task_struct+0x890 tasks.next' "$work/at.btf" ||
 grep -qx 'task_struct+5336 thread.sp' "$work/at.btf" ||
 	{ echo "FAIL: task_struct+5336 is not thread.sp"; fail=1; }
 
+# The member of a variable's anonymous type (tk_core.timekeeper, whose
+# place depends on the kernel's configuration) and a task's stack size:
+# the vmlinux's BTF (no VAR for tk_core: where every type with such a
+# member has it), its DWARF (the variable's own type), the dump's BTF, and
+# crash.
+syms=(tk_core.timekeeper tk_core.timekeeper.xtime_sec)
+"$TYPES" symmembers btf "$vmlinux" - "${syms[@]}" >"$work/sym.btf" 2>/dev/null
+"$TYPES" symmembers dwarf "$vmlinux" - "${syms[@]}" >"$work/sym.dwarf" 2>/dev/null
+"$TYPES" symmembers btf /nonexistent "$dump" "${syms[@]}" >"$work/sym.membtf" 2>/dev/null
+for other in dwarf membtf; do
+	diff -u "$work/sym.btf" "$work/sym.$other" || { echo "FAIL: tk_core: BTF and $other disagree"; fail=1; }
+done
+"$TYPES" stacksize all "$vmlinux" - - >"$work/stack" 2>/dev/null
+printf '%s\n' 'p/x (unsigned long)&tk_core.timekeeper - (unsigned long)&tk_core' 'help -m' exit >"$work/crash2.in"
+timeout 600 crash -s "$vmlinux" "$dump" -i "$work/crash2.in" >"$work/crash2.out" 2>&1
+tk=$(sed -n 's/^\$1 = 0x\([0-9a-f]*\)$/\1/p' "$work/crash2.out")
+stack=$(awk '$1 == "stacksize:" { print $2 }' "$work/crash2.out")
+if [[ -z $tk ]] || ! grep -qx "tk_core.timekeeper $((16#$tk)) [0-9]*" "$work/sym.btf"; then
+	echo "FAIL: tk_core.timekeeper: crash says 0x$tk, vmreport:"; cat "$work/sym.btf"
+	fail=1
+fi
+[[ -n $stack ]] && grep -qx "stack $stack" "$work/stack" ||
+	{ echo "FAIL: task stack size: crash says '$stack', vmreport: $(cat "$work/stack")"; fail=1; }
+
 # Source lines with inline chains against addr2line -i.
 map=/usr/lib/debug/boot/System.map-$rel
 [[ -s $map ]] || rig_fail "$map is missing"
@@ -135,4 +161,5 @@ check_module "/usr/lib/debug/lib/modules/$rel/kernel/drivers/firmware/qemu_fw_cf
 
 [[ $fail == 0 ]] || exit 1
 echo "types: ${#flat[@]} members agree across BTF, DWARF, in-memory BTF, VMCOREINFO and crash;" \
-	"${#nested[@]} nested members agree; source lines (kernel and modules) match addr2line -i"
+	"${#nested[@]} nested members agree; tk_core.timekeeper and the stack size agree with crash;" \
+	"source lines (kernel and modules) match addr2line -i"

@@ -8,6 +8,10 @@
  *   probe_types sizes SOURCE VMLINUX DUMP|- TYPE...
  *   probe_types memberat SOURCE VMLINUX DUMP|- TYPE OFFSET...
  *   probe_types enums SOURCE VMLINUX DUMP|- NAME...
+ *   probe_types symmembers SOURCE VMLINUX DUMP|- SYMBOL.MEMBER...
+ *       the member's offset and size in the type of the variable SYMBOL
+ *   probe_types stacksize SOURCE VMLINUX DUMP|- -
+ *       a task's stack size (vr_kernel_task_stack_size)
  *   probe_types match DUMP [VMLINUX]
  *       prints "match: M", "path: P", "build_id: B", "evidence: E"..., "warning: W"...
  */
@@ -151,6 +155,28 @@ int main(int argc, char **argv)
 				printf("%s+%s %s\n", argv[i], argv[i + 1], name);
 			free(name);
 			i++;
+		} else if (strcmp(cmd, "symmembers") == 0) {
+			_cleanup_free_ char *sym = strdup(argv[i]);
+			char *dot = strchr(sym, '.');
+			if (!dot) {
+				printf("%s error: no member given\n", argv[i]);
+				continue;
+			}
+			*dot = 0;
+			struct vr_member m;
+			err = vr_type_symbol_member(k, sym, dot + 1, &m);
+			if (err)
+				printf("%s error: %s\n", argv[i], err->message);
+			else
+				printf("%s %llu %llu\n", argv[i], (unsigned long long)m.offset,
+				       (unsigned long long)m.size);
+		} else if (strcmp(cmd, "stacksize") == 0) {
+			uint64_t size;
+			err = vr_kernel_task_stack_size(k, &size);
+			if (err)
+				printf("stack error: %s\n", err->message);
+			else
+				printf("stack %llu\n", (unsigned long long)size);
 		} else if (strcmp(cmd, "enums") == 0) {
 			int64_t v;
 			err = vr_type_enum_value(k, argv[i], &v);

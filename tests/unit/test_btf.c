@@ -129,12 +129,53 @@ static size_t build(uint8_t *out)
 	type(&b, "task_struct", 7, 0, false, 0); /* a forward declaration */
 	type(&b, "", 9, 0, false, t_int);
 	type(&b, "", 11, 0, false, t_voidp);
+	/* For the member-anywhere search: another type with tasks where
+	 * task_struct has it (agreeing), one with flags elsewhere than
+	 * thread_struct (disagreeing). */
+	uint32_t t_anon = type(&b, "", 4, 2, false, 24);
+	member(&b, "x", t_int, 0);
+	member(&b, "tasks", t_list, 64);
+	uint32_t t_other = type(&b, "other", 4, 1, false, 4);
+	member(&b, "flags", t_int, 0);
+	(void)t_anon;
+	(void)t_other;
 	(void)t_listp;
 	(void)t_enum;
 	(void)t_enum_neg;
 	(void)t_enum64;
 	(void)t_tag;
 	return finish(&b, out);
+}
+
+/* Variables, and a member's place in every type that has it. */
+static void test_anywhere(const uint8_t *blob, size_t len)
+{
+	struct vr_btf *btf = NULL;
+	struct vr_error *err = vr_btf_create(blob, len, &btf);
+	CHECK(!err);
+	if (err)
+		return;
+	uint32_t t;
+	CHECK(!vr_btf_find_var(btf, "v", &t) && t == INT_ID, "var v: %u", t);
+	err = vr_btf_find_var(btf, "nosuch", &t);
+	CHECK(err && err->code == VR_ERR_NOT_FOUND);
+	vr_error_destroy(err);
+	struct vr_btf_member m;
+	/* only task_struct has thread; task_struct and an anonymous struct
+	 * both have tasks at 8 */
+	CHECK(!vr_btf_member_anywhere(btf, "thread", &m) && m.offset == 48 && m.size == 16, "thread %llu",
+	      (unsigned long long)m.offset);
+	CHECK(!vr_btf_member_anywhere(btf, "tasks", &m) && m.offset == 8 && m.size == 16, "tasks %llu",
+	      (unsigned long long)m.offset);
+	/* thread_struct has flags at 8, other at 0: no answer */
+	err = vr_btf_member_anywhere(btf, "flags", &m);
+	CHECK(err && err->code == VR_ERR_NOT_FOUND && strstr(err->message, "disagree"), "flags: %s",
+	      err ? err->message : "found");
+	vr_error_destroy(err);
+	err = vr_btf_member_anywhere(btf, "nosuch", &m);
+	CHECK(err && err->code == VR_ERR_NOT_FOUND);
+	vr_error_destroy(err);
+	vr_btf_destroy(btf);
 }
 
 static void test_lookups(const uint8_t *blob, size_t len)
@@ -146,7 +187,7 @@ static void test_lookups(const uint8_t *blob, size_t len)
 		vr_error_destroy(err);
 		return;
 	}
-	CHECK(vr_btf_n_types(btf) == 26, "n_types %u", vr_btf_n_types(btf));
+	CHECK(vr_btf_n_types(btf) == 28, "n_types %u", vr_btf_n_types(btf));
 
 	uint32_t task;
 	err = vr_btf_find_struct(btf, "task_struct", &task);
@@ -240,7 +281,7 @@ static void test_lookups(const uint8_t *blob, size_t len)
 	CHECK(vr_btf_type_info(btf, 15, &kind, &tn) && kind == VR_BTF_KIND_DECL_TAG &&
 		      strcmp(tn, "tag") == 0,
 	      "decl tag");
-	CHECK(!vr_btf_type_info(btf, 26, &kind, &tn), "id past the end");
+	CHECK(!vr_btf_type_info(btf, 28, &kind, &tn), "id past the end");
 	vr_btf_destroy(btf);
 }
 
@@ -337,6 +378,7 @@ int main(void)
 	static uint8_t blob[8192];
 	size_t len = build(blob);
 	test_lookups(blob, len);
+	test_anywhere(blob, len);
 	test_hostile(blob, len);
 	if (failures)
 		fprintf(stderr, "%d checks failed\n", failures);

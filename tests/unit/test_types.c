@@ -119,6 +119,27 @@ int main(void)
 		      err ? err->message : name);
 		vr_error_destroy(err);
 		free(name);
+		/* A variable BTF has no VAR for: its member where every type
+		 * with that member has it. */
+		err = vr_type_symbol_member(&k, "init_task", "tasks.prev", &m);
+		CHECK(!err && m.offset == 16 && m.size == 8, "init_task.tasks.prev: %s",
+		      err ? err->message : "");
+		vr_error_destroy(err);
+		uint64_t off = 0;
+		err = vr_kernel_symbol_member_offset(&k, "init_task", "nope", &off);
+		CHECK(err && err->code == VR_ERR_NOT_FOUND && strstr(err->message, "no type with a member nope"),
+		      "unknown symbol member: %s", err ? err->message : "found");
+		vr_error_destroy(err);
+		err = vr_kernel_member_offset(&k, "list_head", "prev", &off);
+		CHECK(!err && off == 8, "list_head.prev");
+		vr_error_destroy(err);
+		/* No struct irq_stack: the stack size is unknown, with the
+		 * reason, never a default. */
+		err = vr_kernel_task_stack_size(&k, &size);
+		CHECK(err && err->code == VR_ERR_NOT_FOUND && strstr(err->message, "task's stack") &&
+			      strstr(err->message, "irq_stack"),
+		      "stack size: %s", err ? err->message : "found");
+		vr_error_destroy(err);
 		int64_t v = -1;
 		err = vr_type_enum_value(&k, "MODULE_STATE_LIVE", &v);
 		CHECK(!err && v == 0, "enum");
