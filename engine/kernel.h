@@ -48,6 +48,10 @@ struct vr_error *vr_kernel_open(const struct vr_open_options *opts, struct vr_di
 				struct vr_kernel **ret);
 void vr_kernel_destroy(struct vr_kernel *k);
 
+/* A deep copy of the kernel's input facts for a report to print (and
+ * rewrite: redaction, UTF-8), freed with vr_input_deinit(). */
+struct vr_error *vr_input_copy(const struct vr_input_info *src, struct vr_input_info *ret);
+void vr_input_deinit(struct vr_input_info *in);
 const struct vr_input_info *vr_kernel_input(const struct vr_kernel *k);
 
 /* Runs every collector (system, log, tasks, modules, cpus and their stacks,

@@ -2,37 +2,6 @@
 
 #include <string.h>
 
-struct vr_error *vr_input_copy(const struct vr_input_info *src, struct vr_input_info *ret)
-{
-	*ret = *src;
-	ret->path = src->path ? vr_strdup(src->path) : NULL;
-	ret->vmlinux_path = src->vmlinux_path ? vr_strdup(src->vmlinux_path) : NULL;
-	ret->vmlinux_build_id = src->vmlinux_build_id ? vr_strdup(src->vmlinux_build_id) : NULL;
-	ret->vmlinux_evidence = src->n_vmlinux_evidence ? calloc(src->n_vmlinux_evidence, sizeof(char *)) : NULL;
-	bool oom = (src->path && !ret->path) || (src->vmlinux_path && !ret->vmlinux_path) ||
-		   (src->vmlinux_build_id && !ret->vmlinux_build_id) ||
-		   (src->n_vmlinux_evidence && !ret->vmlinux_evidence);
-	ret->n_vmlinux_evidence = ret->vmlinux_evidence ? src->n_vmlinux_evidence : 0;
-	for (size_t i = 0; !oom && i < ret->n_vmlinux_evidence; i++)
-		oom = !(ret->vmlinux_evidence[i] = vr_strdup(src->vmlinux_evidence[i]));
-	if (oom) {
-		vr_input_deinit(ret);
-		return &vr_error_oom;
-	}
-	return NULL;
-}
-
-void vr_input_deinit(struct vr_input_info *in)
-{
-	free(in->path);
-	free(in->vmlinux_path);
-	free(in->vmlinux_build_id);
-	for (size_t i = 0; i < in->n_vmlinux_evidence; i++)
-		free(in->vmlinux_evidence[i]);
-	free(in->vmlinux_evidence);
-	*in = (struct vr_input_info){0};
-}
-
 void vr_report_init(struct vr_report *r, struct vr_input_info *input,
 		    struct vr_facts *facts, struct vr_diag *diag)
 {

@@ -161,10 +161,6 @@ char *vr_frame_name(const struct vr_frame *f);
 void vr_crash_init(struct vr_crash *c);
 void vr_crash_deinit(struct vr_crash *c);
 
-/* A deep copy of the kernel's input facts for a report to print (and
- * rewrite: redaction, UTF-8), freed with vr_input_deinit(). */
-struct vr_error *vr_input_copy(const struct vr_input_info *src, struct vr_input_info *ret);
-void vr_input_deinit(struct vr_input_info *in);
 
 void vr_report_init(struct vr_report *r, struct vr_input_info *input,
 		    struct vr_facts *facts, struct vr_diag *diag);

@@ -47,6 +47,27 @@ fail() {
 	errors=$((errors + 1))
 }
 
+# ELF dump, physical address, hex bytes: writes the bytes where the dump
+# holds that address; fails when no segment holds it
+elf_poke() {
+	python3 - "$@" <<'PY'
+import struct, sys
+with open(sys.argv[1], "r+b") as f:
+    pa, data = int(sys.argv[2], 0), bytes.fromhex(sys.argv[3])
+    eh = f.read(64)
+    phoff, = struct.unpack_from("<Q", eh, 32)
+    phentsize, phnum = struct.unpack_from("<HH", eh, 54)
+    for i in range(phnum):
+        f.seek(phoff + i * phentsize)
+        typ, _, off, _, p0, filesz, _, _ = struct.unpack("<IIQQQQQQ", f.read(56))
+        if typ == 1 and p0 <= pa < p0 + filesz:
+            f.seek(off + pa - p0)
+            f.write(data)
+            sys.exit(0)
+sys.exit(1)
+PY
+}
+
 # name, dump file, meta.json, dmesg.txt, want incomplete (1/0)
 check_case() {
 	local name=$1 dump=$2 meta=$3 dmesg=$4 incomplete=$5 rc
@@ -199,22 +220,8 @@ PY
 		off=$("$TYPES" members dwarf "$vmlinux" - task_struct.tasks 2>/dev/null | awk '{ print $2 }')
 		[[ -n $pa && -n $off ]] || rig_fail "$rel: init_task's physical address or tasks offset unknown"
 		cp "$d/vmcore.elf" "$work/cutlist.elf"
-		python3 - "$work/cutlist.elf" $((pa + off)) <<'PY' || rig_fail "$rel: init_task.tasks not in the ELF"
-import struct, sys
-with open(sys.argv[1], "r+b") as f:
-    pa = int(sys.argv[2])
-    eh = f.read(64)
-    phoff, = struct.unpack_from("<Q", eh, 32)
-    phentsize, phnum = struct.unpack_from("<HH", eh, 54)
-    for i in range(phnum):
-        f.seek(phoff + i * phentsize)
-        typ, _, off, _, p0, filesz, _, _ = struct.unpack("<IIQQQQQQ", f.read(56))
-        if typ == 1 and p0 <= pa < p0 + filesz:
-            f.seek(off + pa - p0)
-            f.write(b"\x41" * 16)
-            sys.exit(0)
-sys.exit(1)
-PY
+		elf_poke "$work/cutlist.elf" $((pa + off)) 41414141414141414141414141414141 ||
+			rig_fail "$rel: init_task.tasks not in the ELF"
 		if [[ $s == hungtask ]]; then
 			# init_task's page excluded: its bit cleared in the 2nd bitmap,
 			# its page descriptor taken out of the table
@@ -321,22 +328,7 @@ for rel in $(rig_kernels); do
 		pa=$("$SYMS" --vmlinux "$vmlinux" "$d/vmcore.elf" translate prb | awk '$2 == "ok" { print $4 }')
 		[[ -n $pa ]] || rig_fail "$rel: the physical address of prb is unknown"
 		cp "$d/vmcore.elf" "$work/nolog.elf"
-		python3 - "$work/nolog.elf" "$pa" <<'PY' || rig_fail "$rel: prb is not in the ELF"
-import struct, sys
-with open(sys.argv[1], "r+b") as f:
-    pa = int(sys.argv[2], 0)
-    eh = f.read(64)
-    phoff, = struct.unpack_from("<Q", eh, 32)
-    phentsize, phnum = struct.unpack_from("<HH", eh, 54)
-    for i in range(phnum):
-        f.seek(phoff + i * phentsize)
-        typ, _, off, _, p0, filesz, _, _ = struct.unpack("<IIQQQQQQ", f.read(56))
-        if typ == 1 and p0 <= pa < p0 + filesz:
-            f.seek(off + pa - p0)
-            f.write(bytes(8))
-            sys.exit(0)
-sys.exit(1)
-PY
+		elf_poke "$work/nolog.elf" "$pa" 0000000000000000 || rig_fail "$rel: prb is not in the ELF"
 		rc=0
 		"$VMREPORT" --format json "$work/nolog.elf" >"$work/nolog.json" 2>"$work/err" || rc=$?
 		checks=$((checks + 1))
