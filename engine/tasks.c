@@ -571,34 +571,28 @@ static size_t add_pid_namespace(struct walk *w)
 	return pw.added;
 }
 
-struct vr_error *vr_collect_tasks(struct vr_kernel *k, struct vr_facts *f)
+/* Per-CPU facts the runqueues give: the current task and the clocks. */
+struct cpu_state {
+	uint8_t *present;   /* possible CPUs */
+	int n;              /* one more than the highest */
+	uint64_t *curr, *rq_clock, *rq_clock_task;
+};
+
+/* init_task.tasks, each process with its threads; where the list is cut
+ * (a page missing from the dump), it is doubly linked, so it is walked
+ * backwards from init_task too, up to where the forward walk stopped.
+ * Returns why the forward walk stopped early, NULL when it did not. */
+static struct vr_error *walk_task_list(struct walk *w, uint64_t init_task)
 {
-	struct task_layout l;
-	uint64_t init_task;
-	if (!vr_sym(k, "init_task", &init_task))
-		return vr_error_create(VR_ERR_NOT_FOUND, "the symbol init_task is unknown");
-	if (!resolve(k, &l))
-		return vr_error_create(VR_ERR_NOT_FOUND, "the layout of struct task_struct is unknown (no BTF or DWARF)");
-
-	struct walk w = {.k = k, .f = f, .l = &l};
-	w.buf = calloc(1, l.size ? l.size : VR_MAX_TASK_STRUCT);
-	uint8_t *cpus = calloc(VR_MAX_CPUS, 1);
-	uint64_t *rq_clock = calloc(VR_MAX_CPUS, sizeof(uint64_t));
-	uint64_t *rq_clock_task = calloc(VR_MAX_CPUS, sizeof(uint64_t));
-	uint64_t *curr = calloc(VR_MAX_CPUS, sizeof(uint64_t));
-	struct vr_error *err = NULL;
-	if (!w.buf || !cpus || !rq_clock || !rq_clock_task || !curr) {
-		err = &vr_error_oom;
-		goto out;
-	}
-
-	/* Processes: init_task.tasks, each process's threads with it. */
-	uint64_t head = init_task + l.tasks.off, node = head;
+	struct vr_kernel *k = w->k;
+	const struct task_layout *l = w->l;
+	uint64_t head = init_task + l->tasks.off, node = head;
 	bool oom = false;
 	struct addrset procs = {0};
-	add_task(&w, init_task, true);
-	add_threads(&w, init_task);
-	if ((err = vr_read_u64(k, head, &node)))
+	add_task(w, init_task, true);
+	add_threads(w, init_task);
+	struct vr_error *err = vr_read_u64(k, head, &node);
+	if (err)
 		err = vr_error_wrap(err, "reading init_task.tasks");
 	for (size_t step = 0; !err && node != head; step++) {
 		if (step >= VR_MAX_TASKS) {
@@ -611,148 +605,198 @@ struct vr_error *vr_collect_tasks(struct vr_kernel *k, struct vr_facts *f)
 						    (unsigned long long)node);
 			break;
 		}
-		uint64_t t = node - l.tasks.off;
+		uint64_t t = node - l->tasks.off;
 		if ((err = vr_read_u64(k, node, &node))) {
-			err = vr_error_wrap(err, "reading the task list at task 0x%llx",
-					    (unsigned long long)t);
+			err = vr_error_wrap(err, "reading the task list at task 0x%llx", (unsigned long long)t);
 			break;
 		}
-		add_task(&w, t, false);
-		add_threads(&w, t);
+		add_task(w, t, false);
+		add_threads(w, t);
 	}
 	if (err && err != &vr_error_oom) {
-		/* The list is cut (a page missing from the dump): it is
-		 * doubly linked, so walk it backwards from init_task too, up
-		 * to where the forward walk stopped. */
 		uint64_t back;
-		size_t before = f->n_tasks;
+		size_t before = w->f->n_tasks;
 		if (!vr_error_catch(vr_read_u64(k, head + 8, &back))) {
 			for (size_t step = 0; back != head && step < VR_MAX_TASKS; step++) {
 				if (!addrset_add(&procs, back, &oom))
 					break;
-				uint64_t t = back - l.tasks.off;
+				uint64_t t = back - l->tasks.off;
 				if (vr_error_catch(vr_read_u64(k, back + 8, &back)))
 					back = head; /* this one is readable, its predecessor pointer not */
-				add_task(&w, t, false);
-				add_threads(&w, t);
+				add_task(w, t, false);
+				add_threads(w, t);
 			}
 		}
 		vr_diag_warn(k->diag, "tasks: the task list is cut; %zu tasks found walking it backwards",
-			     f->n_tasks - before);
+			     w->f->n_tasks - before);
 	}
 	free(procs.slots);
-	if (err == &vr_error_oom || oom) {
+	if (oom && err != &vr_error_oom) {
 		vr_error_destroy(err);
 		err = &vr_error_oom;
-		goto out;
 	}
+	return err;
+}
 
-	/* Each CPU's runqueue: its current task, its idle task (pid 0,
-	 * not on the task list except for CPU 0's init_task) and clocks. */
+/* Each CPU's runqueue: its current task, its idle task (pid 0, not on the
+ * task list except for CPU 0's init_task), the tasks queued on it, and its
+ * clocks. Without runqueues, the per-CPU current task alone. Returns how
+ * many queued tasks it added. */
+static size_t read_runqueues(struct walk *w, struct cpu_state *cs)
+{
+	struct vr_kernel *k = w->k;
+	const struct task_layout *l = w->l;
 	uint64_t runqueues;
-	int ncpu = vr_possible_cpus(k, cpus, VR_MAX_CPUS);
-	bool have_rq = vr_sym(k, "runqueues", &runqueues) && l.rq_curr.ok;
-	struct rq_walk rw = {.w = &w};
+	bool have_rq = vr_sym(k, "runqueues", &runqueues) && l->rq_curr.ok;
+	struct rq_walk rw = {.w = w};
 	if (have_rq)
 		rq_walk_init(k, &rw);
-	for (int c = 0; have_rq && c < ncpu; c++) {
+	for (int c = 0; have_rq && c < cs->n; c++) {
 		uint64_t rq, idle = 0;
-		if (!cpus[c] || vr_error_catch(vr_percpu_addr(k, c, "runqueues", &rq)))
+		if (!cs->present[c] || vr_error_catch(vr_percpu_addr(k, c, "runqueues", &rq)))
 			continue;
 		add_queued(&rw, rq);
-		vr_error_catch(vr_read_u64(k, rq + l.rq_curr.off, &curr[c]));
-		if (l.rq_idle.ok && !vr_error_catch(vr_read_u64(k, rq + l.rq_idle.off, &idle)) && idle) {
-			struct vr_task *x = add_task(&w, idle, true);
+		vr_error_catch(vr_read_u64(k, rq + l->rq_curr.off, &cs->curr[c]));
+		if (l->rq_idle.ok && !vr_error_catch(vr_read_u64(k, rq + l->rq_idle.off, &idle)) && idle) {
+			struct vr_task *x = add_task(w, idle, true);
 			if (x && x->cpu < 0)
 				x->cpu = c;
 		}
-		if (l.rq_clock.ok)
-			vr_error_catch(vr_read_u64(k, rq + l.rq_clock.off, &rq_clock[c]));
-		if (l.rq_clock_task.ok)
-			vr_error_catch(vr_read_u64(k, rq + l.rq_clock_task.off, &rq_clock_task[c]));
+		if (l->rq_clock.ok)
+			vr_error_catch(vr_read_u64(k, rq + l->rq_clock.off, &cs->rq_clock[c]));
+		if (l->rq_clock_task.ok)
+			vr_error_catch(vr_read_u64(k, rq + l->rq_clock_task.off, &cs->rq_clock_task[c]));
 	}
 	if (!have_rq) {
 		/* 6.2+ keeps current in pcpu_hot.current_task (its first
 		 * member), older kernels in the per-CPU current_task. */
 		uint64_t var;
 		const char *cur = vr_sym(k, "pcpu_hot", &var) ? "pcpu_hot" : "current_task";
-		for (int c = 0; c < ncpu; c++) {
+		for (int c = 0; c < cs->n; c++) {
 			uint64_t a;
-			if (cpus[c] && !vr_error_catch(vr_percpu_addr(k, c, cur, &a)))
-				vr_error_catch(vr_read_u64(k, a, &curr[c]));
+			if (cs->present[c] && !vr_error_catch(vr_percpu_addr(k, c, cur, &a)))
+				vr_error_catch(vr_read_u64(k, a, &cs->curr[c]));
 		}
 		vr_diag_warn(k->diag, "tasks: runqueues unreadable: idle tasks of secondary CPUs and blocked times unknown");
 	}
-	/* Each CPU's current task is a root of its own; a cut list also
-	 * leaves the tasks its neighbours' families reach. */
-	for (int c = 0; c < ncpu; c++)
-		if (curr[c] && add_task(&w, curr[c], false))
-			add_threads(&w, curr[c]);
-	/* Every task with a pid is in the pid namespace: the tasks a cut
-	 * list or a missing page hides, and any the list lost on its own. */
-	if (rw.added)
-		vr_diag_warn(k->diag, "tasks: %zu more found on the runqueues%s", rw.added,
-			     err ? "" : ", missing from the task list");
-	size_t by_pid = add_pid_namespace(&w);
+	return rw.added;
+}
+
+/* The roots beyond the task list: each CPU's current task, the tasks
+ * queued on the runqueues, the pid namespace, and, where the list is cut,
+ * the families of the tasks found. */
+static void walk_other_roots(struct walk *w, struct cpu_state *cs, bool cut)
+{
+	struct vr_kernel *k = w->k;
+	size_t queued = read_runqueues(w, cs);
+	for (int c = 0; c < cs->n; c++)
+		if (cs->curr[c] && add_task(w, cs->curr[c], false))
+			add_threads(w, cs->curr[c]);
+	if (queued)
+		vr_diag_warn(k->diag, "tasks: %zu more found on the runqueues%s", queued,
+			     cut ? "" : ", missing from the task list");
+	size_t by_pid = add_pid_namespace(w);
 	if (by_pid)
 		vr_diag_warn(k->diag, "tasks: %zu more found through the pid namespace%s", by_pid,
-			     err ? "" : ", missing from the task list");
-	if (err) {
-		size_t found = add_families(&w);
+			     cut ? "" : ", missing from the task list");
+	if (cut) {
+		size_t found = add_families(w);
 		if (found)
 			vr_diag_warn(k->diag, "tasks: %zu more found through parents and children", found);
 	}
+}
 
+/* Which tasks run on a CPU, and how long each blocked one has waited:
+ * sched_info.last_arrival (when it was last put on a CPU, rq clock ns,
+ * CONFIG_SCHED_INFO) against the rq clock of its CPU at the crash, as
+ * crash's `ps -m` computes it; se.exec_start against rq->clock_task
+ * otherwise. */
+static void mark_current_and_blocked(struct walk *w, const struct cpu_state *cs)
+{
+	const struct task_layout *l = w->l;
+	struct vr_facts *f = w->f;
 	for (size_t i = 0; i < f->n_tasks; i++) {
 		struct vr_task *x = &f->tasks[i];
-		for (int c = 0; c < ncpu; c++) {
-			if (curr[c] && curr[c] == x->task) {
+		for (int c = 0; c < cs->n; c++) {
+			if (cs->curr[c] && cs->curr[c] == x->task) {
 				x->is_current = true;
 				if (x->cpu < 0)
 					x->cpu = c;
 			}
 		}
-		if (x->state != 'D' || x->cpu < 0 || x->cpu >= ncpu)
+		if (x->state != 'D' || x->cpu < 0 || x->cpu >= cs->n)
 			continue;
-		/* How long since it last ran: sched_info.last_arrival (when it
-		 * was last put on a CPU, rq clock ns, CONFIG_SCHED_INFO) against
-		 * the rq clock of its CPU at the crash, as crash's `ps -m`
-		 * computes it; se.exec_start against rq->clock_task otherwise. */
 		uint64_t last = 0, now = 0;
 		bool whole;
-		if (l.last_arrival.ok && rq_clock[x->cpu] && !read_task(&w, x->task, &whole)) {
-			last = get(w.buf, l.last_arrival);
-			now = rq_clock[x->cpu];
+		if (l->last_arrival.ok && cs->rq_clock[x->cpu] && !read_task(w, x->task, &whole)) {
+			last = get(w->buf, l->last_arrival);
+			now = cs->rq_clock[x->cpu];
 		}
-		if (!last && l.exec_start.ok && rq_clock_task[x->cpu] && !read_task(&w, x->task, &whole)) {
-			last = get(w.buf, l.exec_start);
-			now = rq_clock_task[x->cpu];
+		if (!last && l->exec_start.ok && cs->rq_clock_task[x->cpu] && !read_task(w, x->task, &whole)) {
+			last = get(w->buf, l->exec_start);
+			now = cs->rq_clock_task[x->cpu];
 		}
 		if (last && now >= last)
 			x->blocked_s = (double)(now - last) / 1e9;
 	}
-	f->system.tasks = (int64_t)f->n_tasks;
+}
 
-	if (w.unreadable || w.first || err) {
-		struct vr_error *e = err ? err : w.first;
-		vr_diag_warn(k->diag, "tasks: %zu read, %zu unreadable%s: %s", f->n_tasks, w.unreadable,
-			     err ? ", the task list is cut" : "", e ? e->message : "");
-		struct vr_error *p = vr_error_create(e && e->code == VR_ERR_FAULT ? VR_ERR_FAULT : VR_ERR_NOT_PRESENT,
-						     "%zu tasks read, %zu unreadable%s: %s", f->n_tasks, w.unreadable,
-						     err ? ", the task list is cut" : "", e ? e->message : "");
-		if (err != w.first)
-			vr_error_destroy(w.first);
-		vr_error_destroy(err);
-		w.first = NULL;
-		err = p;
+/* The step's outcome: NULL when every task was read, else a partial
+ * error that says how many were read and why the rest were not (cut: why
+ * the task list walk stopped). */
+static struct vr_error *outcome(struct walk *w, struct vr_error *cut)
+{
+	struct vr_facts *f = w->f;
+	if (!w->unreadable && !w->first && !cut)
+		return NULL;
+	struct vr_error *e = cut ? cut : w->first;
+	vr_diag_warn(w->k->diag, "tasks: %zu read, %zu unreadable%s: %s", f->n_tasks, w->unreadable,
+		     cut ? ", the task list is cut" : "", e ? e->message : "");
+	struct vr_error *p = vr_error_create(e && e->code == VR_ERR_FAULT ? VR_ERR_FAULT : VR_ERR_NOT_PRESENT,
+					     "%zu tasks read, %zu unreadable%s: %s", f->n_tasks, w->unreadable,
+					     cut ? ", the task list is cut" : "", e ? e->message : "");
+	vr_error_destroy(w->first);
+	w->first = NULL;
+	vr_error_destroy(cut);
+	return p;
+}
+
+struct vr_error *vr_collect_tasks(struct vr_kernel *k, struct vr_facts *f)
+{
+	struct task_layout l;
+	uint64_t init_task;
+	if (!vr_sym(k, "init_task", &init_task))
+		return vr_error_create(VR_ERR_NOT_FOUND, "the symbol init_task is unknown");
+	if (!resolve(k, &l))
+		return vr_error_create(VR_ERR_NOT_FOUND, "the layout of struct task_struct is unknown (no BTF or DWARF)");
+
+	struct walk w = {.k = k, .f = f, .l = &l};
+	struct cpu_state cs = {0};
+	w.buf = calloc(1, l.size ? l.size : VR_MAX_TASK_STRUCT);
+	cs.present = calloc(VR_MAX_CPUS, 1);
+	cs.rq_clock = calloc(VR_MAX_CPUS, sizeof(uint64_t));
+	cs.rq_clock_task = calloc(VR_MAX_CPUS, sizeof(uint64_t));
+	cs.curr = calloc(VR_MAX_CPUS, sizeof(uint64_t));
+	struct vr_error *err = NULL;
+	if (!w.buf || !cs.present || !cs.rq_clock || !cs.rq_clock_task || !cs.curr) {
+		err = &vr_error_oom;
+		goto out;
 	}
+	cs.n = vr_possible_cpus(k, cs.present, VR_MAX_CPUS);
+	err = walk_task_list(&w, init_task);
+	if (err == &vr_error_oom)
+		goto out;
+	walk_other_roots(&w, &cs, err != NULL);
+	mark_current_and_blocked(&w, &cs);
+	f->system.tasks = (int64_t)f->n_tasks;
+	err = outcome(&w, err);
 out:
 	vr_error_destroy(w.first);
 	free(w.seen.slots);
 	free(w.buf);
-	free(cpus);
-	free(rq_clock);
-	free(rq_clock_task);
-	free(curr);
+	free(cs.present);
+	free(cs.rq_clock);
+	free(cs.rq_clock_task);
+	free(cs.curr);
 	return err;
 }
