@@ -747,6 +747,318 @@ static void sec_rip_clear(struct decode *d)
 	d->have_sec_rip = false;
 }
 
+/* The state of decode_block() across the lines of one block. */
+struct block {
+	char **msg;
+	size_t from, end;
+	size_t i;                  /* the line being read; a step that reads
+				    * several moves it to the last it read */
+	struct decode *d;
+	size_t mod_cap;
+	bool in_regs, in_modules;  /* inside the register dump, the module list */
+	bool have_cpu_here;
+	bool own;                  /* still in the report's own lines */
+	struct vr_crash_trace pend; /* a stack announced and not read yet */
+	enum vr_section pend_kind;
+};
+
+/* What a step did with a line. */
+enum step { STEP_PASS, STEP_TAKEN, STEP_END };
+
+/* Reads the stack that starts at line b->i into t, moving b->i to its
+ * last line. */
+static struct vr_error *block_section(struct block *b, struct vr_crash_trace *t)
+{
+	size_t next;
+	struct vr_error *err = read_section(b->msg, b->i, b->end, b->d, t, &next);
+	if (next > b->i + 1)
+		b->i = next - 1;
+	return err;
+}
+
+/* Lines of other tasks and CPUs, and the boundaries of the block: with
+ * caller ids, a report is the lines of its own task or CPU (another CPU's
+ * report printed at the same time interleaves with it), but a backtrace of
+ * all CPUs brings their lines in. An NMI backtrace ends the report's own
+ * lines; any other boundary ends the block. */
+static enum step block_boundary(struct block *b, const char *m, const char *p, bool skip_first_boundary)
+{
+	struct decode *d = b->d;
+	size_t i = b->i;
+	if (starts(p, "Sending NMI from CPU") || starts(p, "NMI backtrace for cpu"))
+		d->cpu_traceback = true;
+	if (d->ctx && d->rctx[0] && d->ctx[i][0] && strcmp(d->ctx[i], d->rctx) &&
+	    !(d->cpu_traceback && d->ctx[i][0] == 'C'))
+		return STEP_TAKEN;
+	if (!is_block_boundary(m) || (i == b->from && skip_first_boundary))
+		return STEP_PASS;
+	bool nmi = starts(p, "NMI backtrace for cpu") || starts(p, "Sending NMI from CPU");
+	if (!nmi)
+		return STEP_END;
+	/* An RCU stall report shows the stalled CPU as an NMI backtrace: the
+	 * first one is the report's own. */
+	if (b->own && vr_oops_kind_is(d->kind, "rcu-stall") && !d->have_trace && !d->c->cpu_line)
+		return STEP_TAKEN;
+	b->own = false;
+	b->in_regs = b->in_modules = false;
+	if (starts(p, "NMI backtrace for cpu")) {
+		pending_clear(&b->pend);
+		sec_rip_clear(d);
+		b->pend_kind = vr_oops_section_header(p, &b->pend);
+	}
+	return STEP_TAKEN;
+}
+
+/* Stacks announced by a header line, anywhere in the report. */
+static enum step block_header(struct block *b, const char *p, struct vr_error **err)
+{
+	struct vr_crash_trace hdr;
+	enum vr_section hk = vr_oops_section_header(p, &hdr);
+	if (hk == VR_SECTION_NONE)
+		return STEP_PASS;
+	pending_clear(&b->pend);
+	sec_rip_clear(b->d);
+	b->in_regs = b->in_modules = false;
+	if (hdr.role == VR_ROLE_CALL && b->own) {
+		/* lockdep's "stack backtrace:": the report's own stack follows. */
+		pending_clear(&hdr);
+		return STEP_TAKEN;
+	}
+	if (hk == VR_SECTION_FRAMES) {
+		*err = block_section(b, &hdr);
+		return STEP_TAKEN;
+	}
+	b->pend = hdr;
+	b->pend_kind = hk;
+	return STEP_TAKEN;
+}
+
+/* Between a stack's header and its Call Trace, or anywhere after the
+ * report's own lines: the CPU or task line, another CPU's "RIP:", the
+ * trace itself. */
+static enum step block_pending(struct block *b, const char *p, struct vr_error **err)
+{
+	struct decode *d = b->d;
+	struct vr_crash_trace *pend = &b->pend;
+	if (b->pend_kind != VR_SECTION_TRACE && b->own)
+		return STEP_PASS;
+	struct vr_crash_trace tl = {.cpu = -1, .pid = -1};
+	if (starts(p, "CPU: ") || starts(p, "Pid: ")) {
+		struct vr_crash tmp;
+		vr_crash_init(&tmp);
+		if (parse_cpu_line(p, &tmp)) {
+			if (pend->cpu < 0)
+				pend->cpu = tmp.cpu;
+			pend->pid = tmp.pid;
+			free(pend->comm);
+			pend->comm = tmp.comm;
+			tmp.comm = NULL;
+		}
+		vr_crash_deinit(&tmp);
+		return b->own ? STEP_PASS : STEP_TAKEN;
+	}
+	if (vr_oops_task_line(p, &tl)) {
+		pend->pid = tl.pid;
+		free(pend->comm);
+		pend->comm = tl.comm;
+		return STEP_TAKEN;
+	}
+	if (!b->own && !d->have_sec_rip && starts(p, "RIP: ")) {
+		uint64_t cs = 0;
+		struct vr_frame rf = {0};
+		if (parse_rip(p, &rf, &cs, true) && cs != 0x33 && rf.symbol) {
+			rf.exception = true;
+			rf.from_log = true;
+			d->sec_rip = rf;
+			d->have_sec_rip = true;
+		} else {
+			vr_frame_deinit(&rf);
+		}
+		return STEP_TAKEN;
+	}
+	if (vr_klog_is_trace_start(p)) {
+		if (!pend->role)
+			pend->role = b->own ? VR_ROLE_TASK : VR_ROLE_NMI;
+		*err = block_section(b, pend);
+		b->pend_kind = VR_SECTION_NONE;
+		return STEP_TAKEN;
+	}
+	return STEP_PASS;
+}
+
+/* Lines of the report's other parts: a task a stall report dumps
+ * (sched_show_task(); in a hung task report the first one is the report's
+ * own), lockdep's lock sites, the stall's CPU list. */
+static enum step block_side(struct block *b, const char *p, struct vr_error **err)
+{
+	struct decode *d = b->d;
+	if (!vr_oops_kind_is(d->kind, "hung-task") || d->have_trace) {
+		struct vr_crash_trace tl = {.cpu = -1, .pid = -1};
+		if (vr_oops_task_line(p, &tl)) {
+			pending_clear(&b->pend);
+			b->pend = tl;
+			b->pend.role = VR_ROLE_TASK;
+			b->pend_kind = VR_SECTION_TRACE;
+			return STEP_TAKEN;
+		}
+	}
+	if (d->lock_next_line) {
+		d->lock_next_line = false;
+		struct vr_frame f = {0};
+		if (vr_klog_parse_frame(p, &f) && f.symbol) {
+			*err = add_one_frame(d, d->lock_role, NULL, &f);
+			return STEP_TAKEN;
+		}
+		vr_frame_deinit(&f);
+	}
+	lock_context(p, d);
+	if (d->lock_role) {
+		struct vr_frame f = {0};
+		if (vr_oops_lock_site(p, &f)) {
+			*err = add_one_frame(d, d->lock_role, p, &f);
+			return STEP_TAKEN;
+		}
+		vr_frame_deinit(&f);
+	}
+	if (vr_oops_kind_is(d->kind, "rcu-stall") || vr_oops_kind_is(d->kind, "hard-lockup"))
+		vr_oops_stall_line(p, &d->stall);
+	return STEP_PASS;
+}
+
+/* The module list and the register dump, which run over several lines. */
+static enum step block_continued(struct block *b, const char *m, const char *p, struct vr_error **err)
+{
+	struct vr_crash *c = b->d->c;
+	if (b->in_modules && is_module_continuation(m)) {
+		*err = add_modules(m, c, &b->mod_cap);
+		return STEP_TAKEN;
+	}
+	b->in_modules = false;
+	if (b->in_regs) {
+		if (is_code_line(p)) {
+			if (!c->code)
+				c->code = dup_trimmed(p + 6, strlen(p + 6));
+			return STEP_TAKEN;
+		}
+		if (vr_klog_regs_line(p, &c->regs))
+			return STEP_TAKEN;
+		b->in_regs = false;
+	}
+	struct vr_frame f = {0};
+	uint64_t cs = 0;
+	if (!b->d->have_regs && parse_rip(p, &f, &cs, false)) {
+		b->d->have_regs = true;
+		b->in_regs = true;
+		c->regs.r[VR_CS] = cs;
+		c->regs.r[VR_RIP] = f.address;
+		take_ip(b->d, &f, false);
+		return STEP_TAKEN;
+	}
+	vr_frame_deinit(&f);
+	return STEP_PASS;
+}
+
+/* The report's own stack: after "Call Trace:", or right after the access
+ * line for KFENCE (mm/kfence/report.c) and the headline for KMSAN, which
+ * print theirs without one. */
+static enum step block_trace(struct block *b, const char *p, struct vr_error **err)
+{
+	struct decode *d = b->d;
+	struct vr_crash *c = d->c;
+	size_t i = b->i;
+	bool kfence_stack = vr_oops_kind_is(d->kind, "kfence") && strstr(p, "(in kfence-#");
+	bool kmsan_stack = vr_oops_kind_is(d->kind, "kmsan") && i == b->from && i + 1 < b->end &&
+			   b->msg[i + 1] && !vr_klog_is_trace_start(b->msg[i + 1]);
+	if (!vr_klog_is_trace_start(p) && !((kfence_stack || kmsan_stack) && !d->have_trace))
+		return STEP_PASS;
+	parse_fault_lines(p, d);
+	if (d->have_trace)
+		return STEP_TAKEN;
+	size_t next;
+	*err = parse_trace(d, b->msg, i, b->end, &c->trace, &next);
+	if (*err)
+		return STEP_END;
+	d->have_trace = c->trace.n_frames > 0 || !kmsan_stack;
+	if (next > i + 1 && next - 1 > d->last)
+		d->last = next - 1;
+	if (next > i + 1)
+		b->i = next - 1;
+	return STEP_TAKEN;
+}
+
+/* A line of the report's header part that names one frame: "caller is"
+ * (lib/smp_processor_id.c) and "last function:" (a workqueue that leaked a
+ * lock). */
+static enum step block_named_frame(struct block *b, const char *p, struct vr_error **err)
+{
+	struct decode *d = b->d;
+	struct vr_frame lf = {0};
+	if (starts(p, "caller is ") && !d->have_trace) {
+		if (vr_klog_parse_frame(p + 10, &lf) && lf.symbol) {
+			lf.reliable = true;
+			*err = add_one_frame(d, VR_ROLE_HEADLINE, p, &lf);
+		} else {
+			vr_frame_deinit(&lf);
+		}
+		return STEP_TAKEN;
+	}
+	if (starts(p, "last function: ")) {
+		if (vr_klog_parse_frame(p + 15, &lf) || (lf.symbol = vr_strdup(skip_ws(p + 15)))) {
+			lf.reliable = true;
+			*err = add_one_frame(d, VR_ROLE_HEADLINE, p, &lf);
+		}
+		return STEP_TAKEN;
+	}
+	return STEP_PASS;
+}
+
+/* The report's own one-line facts: CPU line, hardware, modules, code,
+ * the site of a BUG, WARNING, UBSAN or might_sleep report, taint, the
+ * hung task's line, and the fault lines. */
+static void block_fact(struct block *b, const char *p, struct vr_error **err)
+{
+	struct decode *d = b->d;
+	struct vr_crash *c = d->c;
+	if (!b->have_cpu_here && !c->cpu_line && (starts(p, "CPU: ") || starts(p, "Pid: "))) {
+		if (parse_cpu_line(p, c))
+			b->have_cpu_here = true;
+	} else if (starts(p, "Hardware name: ")) {
+		set_str(&c->hardware, p + 15, strlen(p + 15));
+	} else if (starts(p, "Modules linked in:")) {
+		if (!c->n_modules_linked) {
+			*err = add_modules(p + 18, c, &b->mod_cap);
+			b->in_modules = true;
+		}
+	} else if (is_code_line(p)) {
+		if (!c->code)
+			c->code = dup_trimmed(p + 6, strlen(p + 6));
+	} else if (parse_other_ip(p, d)) {
+		/* "IP:", "PC is at", "pc :" */
+	} else if (starts(p, "kernel BUG at ") || starts(p, "Kernel BUG at ")) {
+		parse_file_line(p + 14, c);
+	} else if (starts(p, "WARNING: ")) {
+		parse_warning_line(p, d);
+	} else if (starts(p, "UBSAN: ") && strstr(p, " in ")) {
+		parse_file_line(strstr(p, " in ") + 4, c);
+	} else if (starts(p, "BUG: sleeping function called from invalid context at ")) {
+		parse_file_line(p + 54, c);
+	} else if (starts(p, "Tainted: ") || starts(p, "Not tainted")) {
+		parse_taint_only(p, c);
+	} else if (starts(p, "task:") && strstr(p, " pid:") && c->pid < 0) {
+		/* hung task: "task:vrtrigger state:D stack:0 pid:100 ppid:1 flags:0x0" */
+		const char *e = strstr(p, " state:");
+		const char *q = strstr(p, " pid:") + 5;
+		long pid;
+		if (e && read_dec(&q, &pid)) {
+			c->pid = (int)pid;
+			free(c->comm);
+			c->comm = dup_trimmed(p + 5, (size_t)(e - p - 5));
+		}
+	} else if (block_named_frame(b, p, err) == STEP_PASS) {
+		parse_fault_lines(p, d);
+	}
+}
+
 /* Reads lines [from, end) of one block of the report into d (only the
  * fields still missing). The report's own lines give its header facts;
  * after another CPU's backtrace begins ("NMI backtrace for cpu 1") only the
@@ -755,281 +1067,38 @@ static void sec_rip_clear(struct decode *d)
 static struct vr_error *decode_block(char **msg, size_t from, size_t end, struct decode *d,
 				     bool skip_first_boundary)
 {
-	struct vr_crash *c = d->c;
-	size_t mod_cap = c->n_modules_linked;
-	bool in_regs = false, in_modules = false;
-	bool have_cpu_here = false;
-	bool own = true; /* still in the report's own lines */
-	struct vr_crash_trace pend = {.cpu = -1, .pid = -1};
-	enum vr_section pend_kind = VR_SECTION_NONE;
+	struct block b = {.msg = msg, .from = from, .end = end, .d = d, .mod_cap = d->c->n_modules_linked,
+			  .own = true, .pend = {.cpu = -1, .pid = -1}, .pend_kind = VR_SECTION_NONE};
 	struct vr_error *err = NULL;
-	for (size_t i = from; i < end && !err; i++) {
-		const char *m = msg[i];
+	for (b.i = from; b.i < end && !err; b.i++) {
+		const char *m = msg[b.i];
 		if (!m)
 			continue;
 		const char *p = skip_ws(m);
-		/* With caller ids, a report is the lines of its own task or CPU:
-		 * another CPU's report printed at the same time interleaves with
-		 * it. A backtrace of all CPUs brings their lines in. */
-		if (starts(p, "Sending NMI from CPU") || starts(p, "NMI backtrace for cpu"))
-			d->cpu_traceback = true;
-		if (d->ctx && d->rctx[0] && d->ctx[i][0] && strcmp(d->ctx[i], d->rctx) &&
-		    !(d->cpu_traceback && d->ctx[i][0] == 'C'))
+		enum step st = block_boundary(&b, m, p, skip_first_boundary);
+		if (st == STEP_END)
+			break;
+		if (st == STEP_TAKEN)
 			continue;
-		if (is_block_boundary(m) && !(i == from && skip_first_boundary)) {
-			bool nmi = starts(p, "NMI backtrace for cpu") || starts(p, "Sending NMI from CPU");
-			if (!nmi)
-				break;
-			/* An RCU stall report shows the stalled CPU as an NMI
-			 * backtrace: the first one is the report's own. */
-			if (own && vr_oops_kind_is(d->kind, "rcu-stall") && !d->have_trace && !c->cpu_line)
-				continue;
-			own = false;
-			in_regs = in_modules = false;
-			if (starts(p, "NMI backtrace for cpu")) {
-				pending_clear(&pend);
-				sec_rip_clear(d);
-				pend_kind = vr_oops_section_header(p, &pend);
-			}
+		if (b.own && d->last < b.i && *p)
+			d->last = b.i;
+		if (block_header(&b, p, &err) == STEP_TAKEN || block_pending(&b, p, &err) == STEP_TAKEN ||
+		    block_side(&b, p, &err) == STEP_TAKEN)
 			continue;
-		}
-		if (own && d->last < i && *p)
-			d->last = i;
-
-		/* Stacks announced by a header line, anywhere in the report. */
-		struct vr_crash_trace hdr;
-		enum vr_section hk = vr_oops_section_header(p, &hdr);
-		if (hk != VR_SECTION_NONE) {
-			pending_clear(&pend);
-			sec_rip_clear(d);
-			in_regs = in_modules = false;
-			if (hdr.role == VR_ROLE_CALL && own) {
-				/* lockdep's "stack backtrace:": the report's own stack follows. */
-				pending_clear(&hdr);
-				continue;
-			}
-			if (hk == VR_SECTION_FRAMES) {
-				size_t next;
-				err = read_section(msg, i, end, d, &hdr, &next);
-				if (next > i + 1)
-					i = next - 1;
-				continue;
-			}
-			pend = hdr;
-			pend_kind = hk;
+		/* Past the report's own lines only the stacks are read; after
+		 * "---[ end trace" 4.17+ repeats the registers, adding nothing. */
+		if (!b.own || starts(p, "---[ end trace"))
 			continue;
-		}
-		if (pend_kind == VR_SECTION_TRACE || !own) {
-			/* Between a header and its Call Trace: the CPU or task line. */
-			struct vr_crash_trace tl = {.cpu = -1, .pid = -1};
-			if (starts(p, "CPU: ") || starts(p, "Pid: ")) {
-				struct vr_crash tmp;
-				vr_crash_init(&tmp);
-				if (parse_cpu_line(p, &tmp)) {
-					if (pend.cpu < 0)
-						pend.cpu = tmp.cpu;
-					pend.pid = tmp.pid;
-					free(pend.comm);
-					pend.comm = tmp.comm;
-					tmp.comm = NULL;
-				}
-				vr_crash_deinit(&tmp);
-				if (!own)
-					continue;
-			} else if (vr_oops_task_line(p, &tl)) {
-				pend.pid = tl.pid;
-				free(pend.comm);
-				pend.comm = tl.comm;
-				continue;
-			} else if (!own && !d->have_sec_rip && starts(p, "RIP: ")) {
-				uint64_t cs = 0;
-				struct vr_frame rf = {0};
-				if (parse_rip(p, &rf, &cs, true) && cs != 0x33 && rf.symbol) {
-					rf.exception = true;
-					rf.from_log = true;
-					d->sec_rip = rf;
-					d->have_sec_rip = true;
-				} else {
-					vr_frame_deinit(&rf);
-				}
-				continue;
-			} else if (vr_klog_is_trace_start(p)) {
-				if (!pend.role)
-					pend.role = own ? VR_ROLE_TASK : VR_ROLE_NMI;
-				size_t next;
-				err = read_section(msg, i, end, d, &pend, &next);
-				pend_kind = VR_SECTION_NONE;
-				if (next > i + 1)
-					i = next - 1;
-				continue;
-			}
-		}
-		/* A task dumped by a stall report (sched_show_task()). In a hung
-		 * task report the first one is the report's own. */
-		if (!vr_oops_kind_is(d->kind, "hung-task") || d->have_trace) {
-			struct vr_crash_trace tl = {.cpu = -1, .pid = -1};
-			if (vr_oops_task_line(p, &tl)) {
-				pending_clear(&pend);
-				pend = tl;
-				pend.role = VR_ROLE_TASK;
-				pend_kind = VR_SECTION_TRACE;
-				continue;
-			}
-		}
-		/* Lockdep's lock sites. */
-		if (d->lock_next_line) {
-			d->lock_next_line = false;
-			struct vr_frame f = {0};
-			if (vr_klog_parse_frame(p, &f) && f.symbol) {
-				err = add_one_frame(d, d->lock_role, NULL, &f);
-				continue;
-			}
-			vr_frame_deinit(&f);
-		}
-		lock_context(p, d);
-		if (d->lock_role) {
-			struct vr_frame f = {0};
-			if (vr_oops_lock_site(p, &f)) {
-				err = add_one_frame(d, d->lock_role, p, &f);
-				continue;
-			}
-			vr_frame_deinit(&f);
-		}
-		if (vr_oops_kind_is(d->kind, "rcu-stall") || vr_oops_kind_is(d->kind, "hard-lockup"))
-			vr_oops_stall_line(p, &d->stall);
-		if (!own)
+		if (block_continued(&b, m, p, &err) == STEP_TAKEN)
 			continue;
-		if (starts(p, "---[ end trace")) {
-			/* 4.17+ repeats the registers after it: keep them in the
-			 * report's lines, but they add nothing new. */
+		st = block_trace(&b, p, &err);
+		if (st == STEP_END)
+			break;
+		if (st == STEP_TAKEN)
 			continue;
-		}
-		if (in_modules && is_module_continuation(m)) {
-			err = add_modules(m, c, &mod_cap);
-			continue;
-		}
-		in_modules = false;
-		if (in_regs) {
-			if (is_code_line(p)) {
-				if (!c->code)
-					c->code = dup_trimmed(p + 6, strlen(p + 6));
-				continue;
-			}
-			if (vr_klog_regs_line(p, &c->regs))
-				continue;
-			in_regs = false;
-		}
-		struct vr_frame f = {0};
-		uint64_t cs = 0;
-		if (!d->have_regs && parse_rip(p, &f, &cs, false)) {
-			d->have_regs = true;
-			in_regs = true;
-			c->regs.r[VR_CS] = cs;
-			c->regs.r[VR_RIP] = f.address;
-			take_ip(d, &f, false);
-			continue;
-		}
-		vr_frame_deinit(&f);
-		bool kfence_stack = vr_oops_kind_is(d->kind, "kfence") && strstr(p, "(in kfence-#");
-		/* KMSAN prints its stack right after the headline. */
-		bool kmsan_stack = vr_oops_kind_is(d->kind, "kmsan") && i == from && i + 1 < end &&
-				   msg[i + 1] && !vr_klog_is_trace_start(msg[i + 1]);
-		if (vr_klog_is_trace_start(p) || ((kfence_stack || kmsan_stack) && !d->have_trace)) {
-			/* KFENCE prints its stack right after the access line,
-			 * without a "Call Trace:" (mm/kfence/report.c). */
-			parse_fault_lines(p, d);
-			if (d->have_trace)
-				continue;
-			size_t next;
-			err = parse_trace(d, msg, i, end, &c->trace, &next);
-			if (err)
-				break;
-			d->have_trace = c->trace.n_frames > 0 || !kmsan_stack;
-			if (next > i + 1 && next - 1 > d->last)
-				d->last = next - 1;
-			if (next > i + 1)
-				i = next - 1;
-			continue;
-		}
-		if (!have_cpu_here && !c->cpu_line && (starts(p, "CPU: ") || starts(p, "Pid: "))) {
-			if (parse_cpu_line(p, c))
-				have_cpu_here = true;
-			continue;
-		}
-		if (starts(p, "Hardware name: ")) {
-			set_str(&c->hardware, p + 15, strlen(p + 15));
-			continue;
-		}
-		if (starts(p, "Modules linked in:")) {
-			if (!c->n_modules_linked) {
-				err = add_modules(p + 18, c, &mod_cap);
-				in_modules = true;
-			}
-			continue;
-		}
-		if (is_code_line(p)) {
-			if (!c->code)
-				c->code = dup_trimmed(p + 6, strlen(p + 6));
-			continue;
-		}
-		if (parse_other_ip(p, d))
-			continue;
-		if (starts(p, "kernel BUG at ") || starts(p, "Kernel BUG at ")) {
-			parse_file_line(p + 14, c);
-			continue;
-		}
-		if (starts(p, "WARNING: ")) {
-			parse_warning_line(p, d);
-			continue;
-		}
-		if (starts(p, "UBSAN: ") && strstr(p, " in ")) {
-			parse_file_line(strstr(p, " in ") + 4, c);
-			continue;
-		}
-		if (starts(p, "BUG: sleeping function called from invalid context at ")) {
-			parse_file_line(p + 54, c);
-			continue;
-		}
-		if (starts(p, "Tainted: ") || starts(p, "Not tainted")) {
-			parse_taint_only(p, c);
-			continue;
-		}
-		if (starts(p, "task:") && strstr(p, " pid:") && c->pid < 0) {
-			/* hung task: "task:vrtrigger state:D stack:0 pid:100 ppid:1 flags:0x0" */
-			const char *e = strstr(p, " state:");
-			const char *q = strstr(p, " pid:") + 5;
-			long pid;
-			if (e && read_dec(&q, &pid)) {
-				c->pid = (int)pid;
-				free(c->comm);
-				c->comm = dup_trimmed(p + 5, (size_t)(e - p - 5));
-			}
-			continue;
-		}
-		if (starts(p, "caller is ") && !d->have_trace) {
-			/* "BUG: using smp_processor_id() in preemptible [00000000]
-			 * code: comm/83" then "caller is foo+0x1/0x2" (lib/smp_processor_id.c). */
-			struct vr_frame lf = {0};
-			if (vr_klog_parse_frame(p + 10, &lf) && lf.symbol) {
-				lf.reliable = true;
-				err = add_one_frame(d, VR_ROLE_HEADLINE, p, &lf);
-			} else {
-				vr_frame_deinit(&lf);
-			}
-			continue;
-		}
-		if (starts(p, "last function: ")) {
-			/* "BUG: workqueue leaked lock or atomic: ...\n    last function: foo" */
-			struct vr_frame lf = {0};
-			if (vr_klog_parse_frame(p + 15, &lf) || (lf.symbol = vr_strdup(skip_ws(p + 15)))) {
-				lf.reliable = true;
-				err = add_one_frame(d, VR_ROLE_HEADLINE, p, &lf);
-			}
-			continue;
-		}
-		parse_fault_lines(p, d);
+		block_fact(&b, p, &err);
 	}
-	pending_clear(&pend);
+	pending_clear(&b.pend);
 	sec_rip_clear(d);
 	return err;
 }
