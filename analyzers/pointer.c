@@ -505,104 +505,115 @@ static bool keep_if_listed(struct vr_insn **v, size_t *n, uint64_t addr, size_t 
 	return false;
 }
 
-static struct vr_error *run_classify(struct vr_analysis *a, const char **skipped)
-{
-	struct vr_report *r = a->report;
-	struct vr_crash *cr = &r->crash;
-	struct vr_pointer *p = &r->pointer;
-	_cleanup_(ruleset_destroyp) struct vr_ruleset *own = NULL;
-	struct ctx c = {.a = a, .r = r, .rules = a->rules};
-	if (!c.rules) {
-		struct vr_error *err = vr_ruleset_create(false, &own);
-		if (err)
-			return vr_error_wrap(err, "loading the built-in magic values");
-		c.rules = own;
-	}
-	c.mem = a->kernel && vr_kernel_has_memory(a->kernel);
-	c.regs = fault_regs(&c);
-
-	/* ---- code bytes: the log's Code: line and dump memory ---- */
+/* Where the faulting instruction is, and its bytes from the log's Code:
+ * line and from dump memory. */
+struct code_view {
 	uint8_t logcode[CODE_MAX];
-	size_t loglen = 0, logfault = 0;
-	bool have_log = cr->code &&
-			!vr_error_catch(vr_code_parse(cr->code, logcode, sizeof(logcode), &loglen, &logfault));
-	/* A log gives the IP as symbol+offset (with "RIP: 0010:sym+0x1c/0x26")
-	 * and no address: then the listing is relative to the symbol. */
-	uint64_t ip = 0;
-	bool ip_known = false;
+	size_t loglen, logfault;
+	bool have_log;
+	uint64_t ip;         /* its address, when known */
+	bool ip_known;
+	bool rel;            /* known only as symbol+offset: a relative listing */
+	uint64_t at;         /* the address it is decoded at */
+	bool sym_known;      /* its function's symbol and offset are known */
+	uint8_t *func;       /* its function from memory, up to just past it */
+	size_t funclen;
+	uint64_t func_start;
+};
+
+/* The faulting instruction's address: the crash's IP, or the faulting
+ * CPU's RIP. A log gives the IP as symbol+offset ("RIP:
+ * 0010:sym+0x1c/0x26") and no address: then the listing is relative to the
+ * symbol, decoded at a made-up base that keeps offsets before the symbol's
+ * start from wrapping around. */
+static void locate_ip(const struct ctx *c, struct code_view *cv)
+{
+	const struct vr_crash *cr = &c->r->crash;
+	cv->have_log = cr->code && !vr_error_catch(vr_code_parse(cr->code, cv->logcode, sizeof(cv->logcode),
+								&cv->loglen, &cv->logfault));
 	if (cr->ip_known && (cr->ip.address || !cr->ip.symbol)) {
 		/* "RIP: 0010:0x0" (a call through a NULL pointer) has no symbol. */
-		ip = cr->ip.address;
-		ip_known = true;
-	} else if (c.regs && c.regs->r[VR_RIP]) {
-		ip = c.regs->r[VR_RIP];
-		ip_known = true;
+		cv->ip = cr->ip.address;
+		cv->ip_known = true;
+	} else if (c->regs && c->regs->r[VR_RIP]) {
+		cv->ip = c->regs->r[VR_RIP];
+		cv->ip_known = true;
 	}
-	bool rel = !ip_known && cr->ip_known && cr->ip.symbol && cr->ip.offset < FUNC_MAX;
-	/* Relative listings decode at a made-up base that keeps offsets
-	 * before the symbol's start from wrapping around. */
-	uint64_t at = ip_known ? ip : (rel ? (1ull << 32) + cr->ip.offset : 0);
+	cv->rel = !cv->ip_known && cr->ip_known && cr->ip.symbol && cr->ip.offset < FUNC_MAX;
+	cv->at = cv->ip_known ? cv->ip : (cv->rel ? (1ull << 32) + cr->ip.offset : 0);
+	cv->sym_known = cr->ip_known && cr->ip.symbol && cr->ip.offset < FUNC_MAX;
+	cv->func_start = cv->ip;
+}
 
-	_cleanup_free_ uint8_t *func = NULL;
-	size_t funclen = 0;
-	uint64_t func_start = ip;
-	bool sym_known = cr->ip_known && cr->ip.symbol && cr->ip.offset < FUNC_MAX;
-	if (c.mem && ip_known) {
-		func_start = sym_known ? ip - cr->ip.offset : ip;
-		funclen = (size_t)(ip - func_start) + 32;
-		func = malloc(funclen);
-		if (!func)
-			return &vr_error_oom;
-		if (vr_error_catch(vr_kernel_read(a->kernel, func_start, func, funclen))) {
-			/* The function's start may be on a page the dump lacks. */
-			func_start = ip;
-			funclen = 32;
-			if (vr_error_catch(vr_kernel_read(a->kernel, ip, func, funclen))) {
-				free(func);
-				func = NULL;
-				funclen = 0;
-			}
-		}
+/* The faulting function's bytes from dump memory, from its start (or
+ * from the IP, when its start is on a page the dump lacks). */
+static struct vr_error *read_function(const struct ctx *c, struct code_view *cv)
+{
+	const struct vr_crash *cr = &c->r->crash;
+	if (!c->mem || !cv->ip_known)
+		return NULL;
+	cv->func_start = cv->sym_known ? cv->ip - cr->ip.offset : cv->ip;
+	cv->funclen = (size_t)(cv->ip - cv->func_start) + 32;
+	cv->func = malloc(cv->funclen);
+	if (!cv->func)
+		return &vr_error_oom;
+	if (!vr_error_catch(vr_kernel_read(c->a->kernel, cv->func_start, cv->func, cv->funclen)))
+		return NULL;
+	cv->func_start = cv->ip;
+	cv->funclen = 32;
+	if (vr_error_catch(vr_kernel_read(c->a->kernel, cv->ip, cv->func, cv->funclen))) {
+		free(cv->func);
+		cv->func = NULL;
+		cv->funclen = 0;
 	}
+	return NULL;
+}
 
-	/* ---- compare the Code: bytes with memory ---- */
-	if (have_log && c.mem && ip_known) {
-		uint8_t mem[CODE_MAX];
-		uint64_t start = ip - logfault;
-		if (!vr_error_catch(vr_kernel_read(a->kernel, start, mem, loglen))) {
-			p->code_matches = !memcmp(mem, logcode, loglen);
-			if (!p->code_matches)
-				add_mismatch_finding(&c, logcode, mem, loglen, start);
-		}
-	}
+/* The log's Code: bytes against the code in memory. */
+static void compare_code(struct ctx *c, const struct code_view *cv)
+{
+	if (!cv->have_log || !c->mem || !cv->ip_known)
+		return;
+	uint8_t mem[CODE_MAX];
+	uint64_t start = cv->ip - cv->logfault;
+	if (vr_error_catch(vr_kernel_read(c->a->kernel, start, mem, cv->loglen)))
+		return;
+	struct vr_pointer *p = &c->r->pointer;
+	p->code_matches = !memcmp(mem, cv->logcode, cv->loglen);
+	if (!p->code_matches)
+		add_mismatch_finding(c, cv->logcode, mem, cv->loglen, start);
+}
 
-	/* ---- decode ---- */
+/* The faulting instruction (c->insn) and a listing around it: from the
+ * function in memory, else from the log's Code: bytes. */
+static struct vr_error *decode_fault(struct ctx *c, struct code_view *cv)
+{
+	const struct vr_crash *cr = &c->r->crash;
+	struct vr_pointer *p = &c->r->pointer;
 	struct vr_insn *v = NULL;
 	size_t n = 0, fault_i = 0;
 	bool listed = false;
-	if (func) {
-		if (!vr_error_catch(vr_disasm_range(func, funclen, func_start, 4096, &v, &n)))
-			listed = keep_if_listed(&v, &n, ip, &fault_i);
-	}
-	if (!listed && have_log && (ip_known || rel)) {
-		if (!vr_error_catch(vr_disasm_window(logcode, loglen, logfault, at, &v, &n)))
-			listed = keep_if_listed(&v, &n, at, &fault_i);
+	if (cv->func && !vr_error_catch(vr_disasm_range(cv->func, cv->funclen, cv->func_start, 4096, &v, &n)))
+		listed = keep_if_listed(&v, &n, cv->ip, &fault_i);
+	if (!listed && cv->have_log && (cv->ip_known || cv->rel)) {
+		if (!vr_error_catch(vr_disasm_window(cv->logcode, cv->loglen, cv->logfault, cv->at, &v, &n)))
+			listed = keep_if_listed(&v, &n, cv->at, &fault_i);
 		if (listed)
-			sym_known = cr->ip_known && cr->ip.symbol && cr->ip.offset < FUNC_MAX;
+			cv->sym_known = cr->ip_known && cr->ip.symbol && cr->ip.offset < FUNC_MAX;
 	}
-	if (!listed && have_log && !ip_known && !rel) {
+	if (!listed && cv->have_log && !cv->ip_known && !cv->rel) {
 		/* No address: decode at offset 0 for the operand alone. */
 		struct vr_insn one;
-		if (!vr_error_catch(vr_disasm_one(logcode + logfault, loglen - logfault, 0, &one))) {
-			c.have_insn = true;
-			c.insn = one;
+		if (!vr_error_catch(vr_disasm_one(cv->logcode + cv->logfault, cv->loglen - cv->logfault, 0, &one))) {
+			c->have_insn = true;
+			c->insn = one;
 		}
 	}
 	if (listed) {
-		c.have_insn = true;
-		c.insn = v[fault_i];
-		struct vr_error *err = listing(&c, v, n, fault_i, cr->ip.symbol,
-					       at - (sym_known ? cr->ip.offset : 0), sym_known, !rel);
+		c->have_insn = true;
+		c->insn = v[fault_i];
+		struct vr_error *err = listing(c, v, n, fault_i, cr->ip.symbol,
+					       cv->at - (cv->sym_known ? cr->ip.offset : 0), cv->sym_known, !cv->rel);
 		if (err && err->code == VR_ERR_NOMEM) {
 			free(v);
 			return err;
@@ -610,73 +621,94 @@ static struct vr_error *run_classify(struct vr_analysis *a, const char **skipped
 		vr_error_destroy(err);
 	}
 	free(v);
-	if (c.have_insn) {
+	if (c->have_insn) {
 		free(p->instruction);
-		p->instruction = vr_strdup(c.insn.text);
+		p->instruction = vr_strdup(c->insn.text);
 	}
+	return NULL;
+}
 
-	/* ---- classify ---- */
-	bool faulting_kind = cr->fault_address_known || (cr->kind && (!strcmp(cr->kind, "null-deref") ||
-				!strcmp(cr->kind, "page-fault") || !strcmp(cr->kind, "gpf") ||
-				!strcmp(cr->kind, "kasan") ||
-				!strcmp(cr->kind, "stack-overflow") || !strcmp(cr->kind, "double-fault")));
-	if (!faulting_kind) {
-		if (!c.have_insn)
+static bool faulting_kind(const struct vr_crash *cr)
+{
+	static const char *const kinds[] = {"null-deref", "page-fault", "gpf", "kasan", "stack-overflow",
+					    "double-fault"};
+	if (cr->fault_address_known)
+		return true;
+	for (size_t i = 0; cr->kind && i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (!strcmp(cr->kind, kinds[i]))
+			return true;
+	return false;
+}
+
+/* The register the faulting access went through, its value and the
+ * displacement, into p and c; the struct member it meant, from debug info.
+ * False when the instruction names no such register or its value is
+ * unknown. */
+static bool operand_value(struct ctx *c, const struct code_view *cv, const char **ret_reg, uint64_t *ret_value,
+			  int64_t *ret_disp)
+{
+	struct vr_pointer *p = &c->r->pointer;
+	*ret_reg = NULL;
+	*ret_disp = 0;
+	if (!c->have_insn || !c->insn.has_mem || c->insn.rip_relative)
+		return false;
+	bool have_value = false;
+	int64_t disp = c->insn.disp;
+	p->offset_known = true;
+	p->offset = disp;
+	int r = c->insn.base >= 0 ? c->insn.base : c->insn.index;
+	if (r >= 0) {
+		*ret_reg = vr_reg_names[r];
+		if (c->regs) {
+			*ret_value = c->regs->r[r];
+			have_value = true;
+		}
+		p->reg = vr_strdup(*ret_reg);
+	}
+	/* With debug info, the member the access meant: the variable that
+	 * lives in the base register at the IP is a pointer to a struct. */
+	if (c->insn.base >= 0 && cv->ip_known && c->mem && !p->member)
+		vr_error_catch(vr_kernel_register_member(c->a->kernel, cv->ip, c->insn.base, disp, &p->member));
+	*ret_disp = disp;
+	return have_value;
+}
+
+/* The bad pointer's class: a jump to a bad address, the value of the
+ * register the access went through, or else the fault address. */
+static void classify_fault(struct ctx *c, const struct code_view *cv, const char **skipped)
+{
+	const struct vr_crash *cr = &c->r->crash;
+	struct vr_pointer *p = &c->r->pointer;
+	if (!faulting_kind(cr)) {
+		if (!c->have_insn)
 			*skipped = "the crash is not a faulting memory access";
-		return NULL;
+		return;
 	}
-
 	/* An exec fault at the IP itself: the kernel jumped to a bad address. */
-	if (cr->fault_address_known && ip_known && cr->fault_address == ip) {
+	if (cr->fault_address_known && cv->ip_known && cr->fault_address == cv->ip) {
 		p->value_known = true;
-		p->value = ip;
+		p->value = cv->ip;
 		p->reg = vr_strdup("RIP");
-		classify_address(&c, ip, "RIP", false);
+		classify_address(c, cv->ip, "RIP", false);
 		char *old = p->explanation;
 		p->explanation = vr_asprintf("the kernel jumped to 0x%016" PRIx64 " (a bad function "
-					     "pointer or return address); %s", ip, old ? old : "");
+					     "pointer or return address); %s", cv->ip, old ? old : "");
 		free(old);
-		return NULL;
+		return;
 	}
-
-	bool have_value = false;
+	const char *reg;
 	uint64_t value = 0;
-	const char *reg = NULL;
-	int64_t disp = 0;
-	if (c.have_insn && c.insn.has_mem && !c.insn.rip_relative) {
-		disp = c.insn.disp;
-		p->offset_known = true;
-		p->offset = disp;
-		if (c.insn.base >= 0) {
-			reg = vr_reg_names[c.insn.base];
-			if (c.regs) {
-				value = c.regs->r[c.insn.base];
-				have_value = true;
-			}
-		} else if (c.insn.index >= 0) {
-			reg = vr_reg_names[c.insn.index];
-			if (c.regs) {
-				value = c.regs->r[c.insn.index];
-				have_value = true;
-			}
-		}
-		if (reg)
-			p->reg = vr_strdup(reg);
-		/* With debug info, the member the access meant: the variable that
-		 * lives in the base register at the IP is a pointer to a struct. */
-		if (c.insn.base >= 0 && ip_known && c.mem && !p->member)
-			vr_error_catch(vr_kernel_register_member(c.a->kernel, ip, c.insn.base, disp,
-								 &p->member));
-	}
+	int64_t disp;
+	bool have_value = operand_value(c, cv, &reg, &value, &disp);
 	if (have_value) {
 		p->value_known = true;
 		p->value = value;
-		c.have_base = c.insn.base >= 0;
-		c.base_value = value;
+		c->have_base = c->insn.base >= 0;
+		c->base_value = value;
 		/* An index register scaled and added to a base: the base's value
 		 * alone is not the pointer; classify by the address then. */
-		bool simple = c.insn.base >= 0 && (c.insn.index < 0 || c.insn.scale == 0);
-		if (c.insn.segment_override)
+		bool simple = c->insn.base >= 0 && (c->insn.index < 0 || c->insn.scale == 0);
+		if (c->insn.segment_override)
 			simple = false;
 		/* The registers are those of the fault, so base + displacement is
 		 * the fault address; when it is not (a string instruction, a
@@ -684,28 +716,28 @@ static struct vr_error *run_classify(struct vr_analysis *a, const char **skipped
 		 * fault address instead. */
 		if (simple && cr->fault_address_known && value + (uint64_t)disp != cr->fault_address)
 			simple = false;
-		if (simple && classify_value(&c, reg, value, disp))
-			return NULL;
+		if (simple && classify_value(c, reg, value, disp))
+			return;
 	}
 	uint64_t addr;
 	bool from_value = false;
 	if (cr->fault_address_known) {
 		addr = cr->fault_address;
-	} else if (have_value && c.insn.base >= 0 && !c.insn.segment_override) {
+	} else if (have_value && c->insn.base >= 0 && !c->insn.segment_override) {
 		addr = value + (uint64_t)disp;
-		if (c.insn.index >= 0 && c.regs)
-			addr += c.regs->r[c.insn.index] * (uint64_t)(c.insn.scale ? c.insn.scale : 1);
+		if (c->insn.index >= 0 && c->regs)
+			addr += c->regs->r[c->insn.index] * (uint64_t)(c->insn.scale ? c->insn.scale : 1);
 		from_value = true;
 	} else {
 		if (!p->class)
 			*skipped = "neither the fault address nor the register of the access is known";
-		return NULL;
+		return;
 	}
 	if (!p->value_known) {
 		p->value_known = true;
 		p->value = addr;
 	}
-	classify_address(&c, addr, reg, from_value);
+	classify_address(c, addr, reg, from_value);
 	if (reg && have_value && p->explanation && addr != value) {
 		char d[32];
 		fmt_off(d, sizeof(d), disp);
@@ -717,7 +749,31 @@ static struct vr_error *run_classify(struct vr_analysis *a, const char **skipped
 		else
 			free(old);
 	}
-	return NULL;
+}
+
+static struct vr_error *run_classify(struct vr_analysis *a, const char **skipped)
+{
+	_cleanup_(ruleset_destroyp) struct vr_ruleset *own = NULL;
+	struct ctx c = {.a = a, .r = a->report, .rules = a->rules};
+	if (!c.rules) {
+		struct vr_error *err = vr_ruleset_create(false, &own);
+		if (err)
+			return vr_error_wrap(err, "loading the built-in magic values");
+		c.rules = own;
+	}
+	c.mem = a->kernel && vr_kernel_has_memory(a->kernel);
+	c.regs = fault_regs(&c);
+	struct code_view cv = {0};
+	locate_ip(&c, &cv);
+	struct vr_error *err = read_function(&c, &cv);
+	if (!err) {
+		compare_code(&c, &cv);
+		err = decode_fault(&c, &cv);
+	}
+	if (!err)
+		classify_fault(&c, &cv, skipped);
+	free(cv.func);
+	return err;
 }
 
 /* The member the access meant, when debug info named it, ends the
