@@ -396,20 +396,166 @@ static bool is_lockdep_text(const char *m)
 	return false;
 }
 
+/* A headline the kernel prints: its message starts with one of prefixes
+ * (at the message, or past a "subsys: " prefix when after_subsys), holds
+ * every string of contains, and starts a line of type with kind. First match
+ * wins; the table's order is the checks' order. */
+struct head_rule {
+	const char *prefixes[4];
+	const char *contains[2];
+	bool after_subsys;
+	enum vr_klog_type type;
+	const char *kind;
+};
+
+/* Preludes: lines printed before the report proper. */
+static const struct head_rule preludes[] = {
+	{{"sysrq: ", "SysRq : ", "SysRq: "}, {"Trigger a crash"}, false, VR_KLOG_PRELUDE, "sysrq"},
+	{{"kernel tried to execute NX-protected page"}, {NULL}, false, VR_KLOG_PRELUDE, NULL},
+	{{"BUG: "}, {"stack guard page was hit"}, false, VR_KLOG_PRELUDE, "stack-overflow"},
+	{{"Insufficient stack space to handle exception"}, {NULL}, false, VR_KLOG_PRELUDE, "stack-overflow"},
+};
+
+/* Lines that name the kind of the report they are in, then the reports. */
+static const struct head_rule reports[] = {
+	{{"Watchdog detected hard LOCKUP", "Watchdog detected Hard LOCKUP"}, {NULL}, true, VR_KLOG_REFINER,
+	 "hard-lockup"},
+	{{"list_add corruption", "list_del corruption", "list_add_rcu corruption", "list_del_rcu corruption"},
+	 {NULL}, false, VR_KLOG_REFINER, "list-corruption"},
+	{{"Out of memory: ", "Memory cgroup out of memory: ", "Out of memory and no killable"}, {NULL}, false,
+	 VR_KLOG_REFINER, "oom"},
+	{{"unreferenced object 0x"}, {NULL}, false, VR_KLOG_REFINER, "memory-leak"},
+	/* Hangs. */
+	{{"BUG: soft lockup"}, {NULL}, true, VR_KLOG_REPORT, "soft-lockup"},
+	{{"BUG: workqueue lockup"}, {NULL}, false, VR_KLOG_REPORT, "soft-lockup"},
+	/* "blocked for more than", 6.15+ "blocked in I/O wait for more than",
+	 * and "can't die for more than" (a task killed but stuck). */
+	{{"INFO: task "}, {" blocked for more than "}, false, VR_KLOG_REPORT, "hung-task"},
+	{{"INFO: task "}, {" blocked in I/O wait for more than "}, false, VR_KLOG_REPORT, "hung-task"},
+	{{"INFO: task "}, {" can't die for more than "}, false, VR_KLOG_REPORT, "hung-task"},
+	{{"INFO: rcu"}, {"stall"}, true, VR_KLOG_REPORT, "rcu-stall"},
+	/* Sanitizers (UBSAN: below, with its die counter). */
+	{{"BUG: KASAN:"}, {NULL}, false, VR_KLOG_REPORT, "kasan"},
+	{{"BUG: KFENCE:"}, {NULL}, false, VR_KLOG_REPORT, "kfence"},
+	{{"BUG: KMSAN:"}, {NULL}, false, VR_KLOG_REPORT, "kmsan"},
+	{{"BUG: KCSAN:"}, {NULL}, false, VR_KLOG_REPORT, "kcsan"},
+	{{"UBSAN: "}, {NULL}, false, VR_KLOG_REPORT, "ubsan"},
+	/* Page faults. */
+	{{"BUG: kernel NULL pointer dereference", "BUG: unable to handle kernel NULL pointer dereference",
+	  "BUG: Kernel NULL pointer dereference", "Unable to handle kernel NULL pointer dereference"},
+	 {NULL}, false, VR_KLOG_REPORT, "null-deref"},
+	{{"BUG: unable to handle ", "BUG: Unable to handle kernel", "Unable to handle kernel ",
+	  "Unhandled fault: "},
+	 {NULL}, false, VR_KLOG_REPORT, "page-fault"},
+	{{"kernel BUG at ", "Kernel BUG at ", "BUG: failure at "}, {NULL}, false, VR_KLOG_REPORT, "bug"},
+	{{"BUG: sleeping function called from invalid context", "BUG: scheduling while atomic",
+	  "BUG: workqueue leaked lock or atomic"},
+	 {NULL}, false, VR_KLOG_REPORT, "atomic-sleep"},
+	{{"BUG: Bad page state", "BUG: Bad page map", "BUG: Bad page cache", "BUG: Bad rss-counter"}, {NULL},
+	 false, VR_KLOG_REPORT, "bad-page"},
+	/* Lock debugging's BUGs: lockdep's tables full (MAX_LOCKDEP_ENTRIES,
+	 * MAX_STACK_TRACE_ENTRIES, MAX_LOCK_DEPTH), and the spinlock and
+	 * rwlock debug checks (kernel/locking/spinlock_debug.c). */
+	{{"BUG: MAX_", "BUG: looking up invalid subclass", "INFO: trying to register non-static key",
+	  "BUG: spinlock "},
+	 {NULL}, false, VR_KLOG_REPORT, "lockdep"},
+	{{"BUG: rwlock ", "BUG: Invalid wait context"}, {NULL}, false, VR_KLOG_REPORT, "lockdep"},
+	{{"traps: PANIC: double fault"}, {NULL}, false, VR_KLOG_REPORT, "double-fault"},
+};
+
+/* Reports after lock debugging's WARNINGs (see vr_klog_classify()). */
+static const struct head_rule later_reports[] = {
+	{{"WARNING: CPU:", "WARNING: at", "WARNING: atarch"}, {NULL}, false, VR_KLOG_REPORT, "warning"},
+	/* "WARNING: FILE:LINE at func, CPU#1: comm/83" */
+	{{"WARNING: "}, {" at ", ", CPU#"}, false, VR_KLOG_REPORT, "warning"},
+	/* The x86 unwinder's own warnings (arch/x86/kernel/unwind_frame.c):
+	 * "WARNING: kernel stack regs at ... in comm:83 has bad 'bp' value". */
+	{{"WARNING: kernel stack regs at ", "WARNING: kernel stack frame pointer at "}, {NULL}, false,
+	 VR_KLOG_REPORT, "warning"},
+	/* Memory. */
+	{{""}, {" invoked oom-killer: "}, false, VR_KLOG_REPORT, "oom"},
+	{{"kmemleak: "}, {"suspected memory leak"}, false, VR_KLOG_REPORT, "memory-leak"},
+	/* Machine checks. */
+	{{"[Hardware Error]: "}, {NULL}, true, VR_KLOG_REPORT, "mce"},
+	{{"Machine check: ", "Machine Check Exception"}, {NULL}, false, VR_KLOG_REPORT, "mce"},
+	{{"CPU "}, {"Machine Check Exception"}, false, VR_KLOG_REPORT, "mce"},
+};
+
+/* die() lines ("Oops: 0000 [#1]", "general protection fault: 0000 [#1]"). */
+static const char *const die_prefixes[] = {
+	"Oops: ", "general protection fault", "stack segment", "invalid opcode", "divide error",
+	"double fault", "kernel stack overflow", "stack guard page", "illegal operation",
+	"Internal error: ", "int3: ", "bounds: ", "alignment check", "invalid TSS",
+	"segment not present", "coprocessor", "overflow: ", "control protection",
+};
+
+static const struct head_rule *match_rule(const struct head_rule *rules, size_t n, const char *m,
+					  const char *s)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct head_rule *r = &rules[i];
+		const char *t = r->after_subsys ? s : m;
+		bool hit = false;
+		for (size_t j = 0; !hit && j < sizeof(r->prefixes) / sizeof(r->prefixes[0]) && r->prefixes[j]; j++)
+			hit = starts(t, r->prefixes[j]);
+		for (size_t j = 0; hit && j < sizeof(r->contains) / sizeof(r->contains[0]) && r->contains[j]; j++)
+			hit = strstr(t, r->contains[j]) != NULL;
+		if (hit)
+			return r;
+	}
+	return NULL;
+}
+
+#define MATCH(rules, m, s) match_rule(rules, sizeof(rules) / sizeof(rules[0]), m, s)
+
+/* A die() line: an exception the kernel could not handle. The line of an
+ * earlier message without its newline can run into it ("kasan: GPF could
+ * be caused by NULL-ptr deref or user memory accessgeneral protection
+ * fault: 0000 [#1]"); x86 since 5.4 prefixes some: "segment-related
+ * general protection fault". */
+static bool die_line(const char *m, struct vr_klog_head *ret)
+{
+	if (!vr_klog_has_die_counter(m))
+		return false;
+	const char *g = strstr(m, "general protection fault");
+	if (g && g != m && !starts(m, "Oops: "))
+		m = g;
+	if (starts(m, "divide_error: ")) { /* 5.9's spelling */
+		*ret = (struct vr_klog_head){VR_KLOG_DIE, "divide-error"};
+		return true;
+	}
+	for (size_t i = 0; i < sizeof(die_prefixes) / sizeof(die_prefixes[0]); i++) {
+		if (starts(m, die_prefixes[i])) {
+			*ret = (struct vr_klog_head){VR_KLOG_DIE, die_kind(m)};
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Any other "BUG: ..." the kernel prints, and SLUB's (mm/slub.c
+ * slab_bug()): "BUG kmalloc-64 (Not tainted): Poison overwritten", "BUG
+ * sas_task: Objects remaining". */
+static bool other_bug(const char *m)
+{
+	if (starts(m, "BUG: "))
+		return true;
+	if (!starts(m, "BUG "))
+		return false;
+	size_t w = strcspn(m + 4, " :(");
+	return w && (m[4 + w] == ':' || starts(m + 4 + w, " ("));
+}
+
 struct vr_klog_head vr_klog_classify(const char *m0)
 {
 	struct vr_klog_head h = {VR_KLOG_NONE, NULL};
 	const char *m = skip_ws(m0);
 	if (!*m)
 		return h;
-	if (starts(m, "Kernel panic - not syncing")) {
-		h.type = VR_KLOG_PANIC;
-		return h;
-	}
-	if (starts(m, "------------[ cut here ]") || starts(m, "------------[ cut here]")) {
-		h.type = VR_KLOG_PRELUDE;
-		return h;
-	}
+	if (starts(m, "Kernel panic - not syncing"))
+		return (struct vr_klog_head){VR_KLOG_PANIC, NULL};
+	if (starts(m, "------------[ cut here ]") || starts(m, "------------[ cut here]"))
+		return (struct vr_klog_head){VR_KLOG_PRELUDE, NULL};
 	if (m != m0) {
 		/* Headlines start at the beginning of the message; a lockdep
 		 * banner that lost its "[" to a cut capture is the exception,
@@ -424,150 +570,29 @@ struct vr_klog_head vr_klog_classify(const char *m0)
 			return h;
 	}
 	const char *s = skip_subsys(m);
-
-	/* Preludes: lines printed before the report proper. */
-	if ((starts(m, "sysrq: ") || starts(m, "SysRq : ") || starts(m, "SysRq: ")) &&
-	    strstr(m, "Trigger a crash"))
-		return (struct vr_klog_head){VR_KLOG_PRELUDE, "sysrq"};
-	if (starts(m, "kernel tried to execute NX-protected page"))
-		return (struct vr_klog_head){VR_KLOG_PRELUDE, NULL};
-	if (starts(m, "BUG: ") && strstr(m, "stack guard page was hit"))
-		return (struct vr_klog_head){VR_KLOG_PRELUDE, "stack-overflow"};
-	if (starts(m, "Insufficient stack space to handle exception"))
-		return (struct vr_klog_head){VR_KLOG_PRELUDE, "stack-overflow"};
-
-	/* Lines that name the kind of the report they are in. */
-	if (starts(s, "Watchdog detected hard LOCKUP") || starts(s, "Watchdog detected Hard LOCKUP"))
-		return (struct vr_klog_head){VR_KLOG_REFINER, "hard-lockup"};
-	if (starts(m, "list_add corruption") || starts(m, "list_del corruption") ||
-	    starts(m, "list_add_rcu corruption") || starts(m, "list_del_rcu corruption"))
-		return (struct vr_klog_head){VR_KLOG_REFINER, "list-corruption"};
-	if (starts(m, "Out of memory: ") || starts(m, "Memory cgroup out of memory: ") ||
-	    starts(m, "Out of memory and no killable"))
-		return (struct vr_klog_head){VR_KLOG_REFINER, "oom"};
-	if (starts(m, "unreferenced object 0x"))
-		return (struct vr_klog_head){VR_KLOG_REFINER, "memory-leak"};
-
-	/* Hangs. */
-	if (starts(s, "BUG: soft lockup") || starts(m, "BUG: workqueue lockup"))
-		return (struct vr_klog_head){VR_KLOG_REPORT, "soft-lockup"};
-	/* "blocked for more than", 6.15+ "blocked in I/O wait for more than",
-	 * and "can't die for more than" (a task killed but stuck). */
-	if (starts(m, "INFO: task ") &&
-	    (strstr(m, " blocked for more than ") || strstr(m, " blocked in I/O wait for more than ") ||
-	     strstr(m, " can't die for more than ")))
-		return (struct vr_klog_head){VR_KLOG_REPORT, "hung-task"};
-	if (starts(s, "INFO: rcu") && strstr(s, "stall"))
-		return (struct vr_klog_head){VR_KLOG_REPORT, "rcu-stall"};
-
-	/* Sanitizers. */
-	if (starts(m, "BUG: KASAN:"))
-		return (struct vr_klog_head){VR_KLOG_REPORT, "kasan"};
-	if (starts(m, "BUG: KFENCE:"))
-		return (struct vr_klog_head){VR_KLOG_REPORT, "kfence"};
-	if (starts(m, "BUG: KMSAN:"))
-		return (struct vr_klog_head){VR_KLOG_REPORT, "kmsan"};
-	if (starts(m, "BUG: KCSAN:"))
-		return (struct vr_klog_head){VR_KLOG_REPORT, "kcsan"};
-	if (starts(m, "UBSAN: ")) {
-		if (vr_klog_has_die_counter(m))
+	const struct head_rule *r = MATCH(preludes, m, s);
+	if (!r)
+		r = MATCH(reports, m, s);
+	if (r) {
+		/* UBSAN's traps print a die counter: they are die() lines. */
+		if (r->kind && !strcmp(r->kind, "ubsan") && vr_klog_has_die_counter(m))
 			return (struct vr_klog_head){VR_KLOG_DIE, "ubsan"};
-		return (struct vr_klog_head){VR_KLOG_REPORT, "ubsan"};
+		return (struct vr_klog_head){r->type, r->kind};
 	}
-
-	/* Page faults. */
-	if (starts(m, "BUG: kernel NULL pointer dereference") ||
-	    starts(m, "BUG: unable to handle kernel NULL pointer dereference") ||
-	    starts(m, "BUG: Kernel NULL pointer dereference") ||
-	    starts(m, "Unable to handle kernel NULL pointer dereference"))
-		return (struct vr_klog_head){VR_KLOG_REPORT, "null-deref"};
-	if (starts(m, "BUG: unable to handle ") || starts(m, "BUG: Unable to handle kernel") ||
-	    starts(m, "Unable to handle kernel ") || starts(m, "Unhandled fault: "))
-		return (struct vr_klog_head){VR_KLOG_REPORT, "page-fault"};
-
-	if (starts(m, "kernel BUG at ") || starts(m, "Kernel BUG at ") || starts(m, "BUG: failure at "))
-		return (struct vr_klog_head){VR_KLOG_REPORT, "bug"};
-	if (starts(m, "BUG: sleeping function called from invalid context") ||
-	    starts(m, "BUG: scheduling while atomic") ||
-	    starts(m, "BUG: workqueue leaked lock or atomic"))
-		return (struct vr_klog_head){VR_KLOG_REPORT, "atomic-sleep"};
-	if (starts(m, "BUG: Bad page state") || starts(m, "BUG: Bad page map") ||
-	    starts(m, "BUG: Bad page cache") || starts(m, "BUG: Bad rss-counter"))
-		return (struct vr_klog_head){VR_KLOG_REPORT, "bad-page"};
-	/* Lock debugging's BUGs: lockdep's tables full (MAX_LOCKDEP_ENTRIES,
-	 * MAX_STACK_TRACE_ENTRIES, MAX_LOCK_DEPTH), and the spinlock and rwlock
-	 * debug checks (kernel/locking/spinlock_debug.c). */
-	if (starts(m, "BUG: MAX_") || starts(m, "BUG: looking up invalid subclass") ||
-	    starts(m, "INFO: trying to register non-static key") || starts(m, "BUG: spinlock ") ||
-	    starts(m, "BUG: rwlock ") || starts(m, "BUG: Invalid wait context"))
-		return (struct vr_klog_head){VR_KLOG_REPORT, "lockdep"};
-	if (starts(m, "traps: PANIC: double fault"))
-		return (struct vr_klog_head){VR_KLOG_REPORT, "double-fault"};
-
 	/* Lock debugging: "WARNING: possible circular locking dependency
 	 * detected" (4.x+), "[ INFO: possible recursive locking detected ]"
 	 * (before 4.9). */
-	if ((starts(m, "WARNING: ") || starts(m, "[ INFO: ") || starts(m, "INFO: ") ||
-	     starts(m, "[ BUG: ")) &&
+	if ((starts(m, "WARNING: ") || starts(m, "[ INFO: ") || starts(m, "INFO: ") || starts(m, "[ BUG: ")) &&
 	    !starts(m, "WARNING: CPU:") && !starts(m, "WARNING: at") && is_lockdep_text(m))
 		return (struct vr_klog_head){VR_KLOG_REPORT, "lockdep"};
-	if (starts(m, "WARNING: CPU:") || starts(m, "WARNING: at") || starts(m, "WARNING: atarch"))
-		return (struct vr_klog_head){VR_KLOG_REPORT, "warning"};
-	if (starts(m, "WARNING: ") && strstr(m, " at ") && strstr(m, ", CPU#"))
-		return (struct vr_klog_head){VR_KLOG_REPORT, "warning"}; /* "WARNING: FILE:LINE at func, CPU#1: comm/83" */
-	/* The x86 unwinder's own warnings (arch/x86/kernel/unwind_frame.c):
-	 * "WARNING: kernel stack regs at ... in comm:83 has bad 'bp' value". */
-	if (starts(m, "WARNING: kernel stack regs at ") || starts(m, "WARNING: kernel stack frame pointer at "))
-		return (struct vr_klog_head){VR_KLOG_REPORT, "warning"};
-
-	/* Memory. */
-	if (strstr(m, " invoked oom-killer: "))
-		return (struct vr_klog_head){VR_KLOG_REPORT, "oom"};
-	if (starts(m, "kmemleak: ") && strstr(m, "suspected memory leak"))
-		return (struct vr_klog_head){VR_KLOG_REPORT, "memory-leak"};
-
-	/* Machine checks. */
-	if (starts(s, "[Hardware Error]: ") || starts(m, "Machine check: ") ||
-	    (starts(m, "CPU ") && strstr(m, "Machine Check Exception")) ||
-	    starts(m, "Machine Check Exception"))
-		return (struct vr_klog_head){VR_KLOG_REPORT, "mce"};
-
-	/* die() lines. */
-	if (vr_klog_has_die_counter(m)) {
-		/* The line of an earlier message without its newline can run into
-		 * the die line ("kasan: GPF could be caused by NULL-ptr deref or
-		 * user memory accessgeneral protection fault: 0000 [#1]"); x86
-		 * since 5.4 prefixes some: "segment-related general protection
-		 * fault". */
-		const char *g = strstr(m, "general protection fault");
-		if (g && g != m && !starts(m, "Oops: "))
-			m = g;
-		if (starts(m, "divide_error: "))
-			return (struct vr_klog_head){VR_KLOG_DIE, "divide-error"}; /* 5.9's spelling */
-		if (starts(m, "Oops: ") || starts(m, "general protection fault") ||
-		    starts(m, "stack segment") || starts(m, "invalid opcode") ||
-		    starts(m, "divide error") || starts(m, "double fault") ||
-		    starts(m, "kernel stack overflow") || starts(m, "stack guard page") ||
-		    starts(m, "illegal operation") || starts(m, "Internal error: ") ||
-		    starts(m, "int3: ") || starts(m, "bounds: ") || starts(m, "alignment check") ||
-		    starts(m, "invalid TSS") || starts(m, "segment not present") ||
-		    starts(m, "coprocessor") || starts(m, "overflow: ") ||
-		    starts(m, "control protection"))
-			return (struct vr_klog_head){VR_KLOG_DIE, die_kind(m)};
-	}
-
-	/* Any other "BUG: ..." the kernel prints, and SLUB's "BUG kmalloc-64
-	 * (Not tainted): Poison overwritten". */
-	if (starts(m, "BUG: "))
+	r = MATCH(later_reports, m, s);
+	if (r)
+		return (struct vr_klog_head){r->type, r->kind};
+	if (die_line(m, &h))
+		return h;
+	if (other_bug(m))
 		return (struct vr_klog_head){VR_KLOG_REPORT, "bug"};
-	if (starts(m, "BUG ")) {
-		/* SLUB (mm/slub.c slab_bug()): "BUG kmalloc-64 (Not tainted):
-		 * Poison overwritten", "BUG sas_task: Objects remaining". */
-		size_t w = strcspn(m + 4, " :(");
-		if (w && (m[4 + w] == ':' || starts(m + 4 + w, " (")))
-			return (struct vr_klog_head){VR_KLOG_REPORT, "bug"};
-	}
-	return h;
+	return (struct vr_klog_head){VR_KLOG_NONE, NULL};
 }
 
 /* Kind that a panic message stands for, NULL for a generic consequence of
