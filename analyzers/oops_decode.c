@@ -1312,21 +1312,115 @@ static struct vr_error *headline_frames(struct decode *d, const char *panic_line
 	return err;
 }
 
+/* A copy of frame f as the crash's instruction pointer. */
+static void ip_from_frame(struct vr_crash *c, const struct vr_frame *f)
+{
+	c->ip = (struct vr_frame){
+		.symbol = vr_strdup(f->symbol), .offset = f->offset, .size = f->size,
+		.address = f->address, .reliable = true,
+		.module = f->module ? vr_strdup(f->module) : NULL,
+	};
+	c->ip_known = c->ip.symbol != NULL;
+}
+
+/* The instruction pointer when no register dump named it, from what the
+ * report's kind prints instead: an exception frame in its trace, the
+ * WARNING line's function, the function a stack protector or a sanitizer
+ * names, the caller of a UBSAN handler, the caller of panic(). */
+static void ip_from_report(struct decode *d, const struct report *r, char **msg)
+{
+	struct vr_crash *c = d->c;
+	if (!c->ip_known && (vr_oops_kind_is(r->kind, "warning") || vr_oops_kind_is(r->kind, "bug") ||
+			     vr_oops_kind_is(r->kind, "list-corruption") || vr_oops_kind_is(r->kind, "rcu-stall") ||
+			     vr_oops_kind_is(r->kind, "soft-lockup") || vr_oops_kind_is(r->kind, "hard-lockup"))) {
+		for (size_t i = 0; i < c->trace.n_frames && !c->ip_known; i++) {
+			struct vr_frame *f = &c->trace.frames[i];
+			if (f->exception && f->symbol && f->regs && f->regs->r[VR_CS] != 0x33) {
+				ip_from_frame(c, f);
+				c->ip_known = true;
+			}
+		}
+	}
+	/* The WARNING line's function, when nothing better: not for a hard
+	 * lockup reported through WARN (3.x), where it is the watchdog. */
+	if (!c->ip_known && d->have_warn_frame &&
+	    (vr_oops_kind_is(c->kind, "warning") || vr_oops_kind_is(c->kind, "list-corruption"))) {
+		c->ip = d->warn_frame;
+		d->warn_frame = (struct vr_frame){0};
+		c->ip_known = true;
+	}
+	vr_frame_deinit(&d->warn_frame);
+	const char *in = NULL;
+	if (!c->ip_known && vr_oops_kind_is(r->kind, "stack-corruption") && r->has_panic && msg[r->panic_line]) {
+		/* "stack-protector: Kernel stack is corrupted in: foo+0x5c/0x60 [mod]" */
+		in = strstr(msg[r->panic_line], "corrupted in: ");
+		in = in ? in + 14 : NULL;
+	} else if (!c->ip_known && (vr_oops_kind_is(r->kind, "kasan") || vr_oops_kind_is(r->kind, "kfence") ||
+				    vr_oops_kind_is(r->kind, "kmsan"))) {
+		/* "BUG: KASAN: slab-use-after-free in foo+0x9e/0x140 [mod]": the
+		 * sanitizer names the function that made the bad access. */
+		in = strstr(c->title, " in ");
+		in = in ? in + 4 : NULL;
+	}
+	struct vr_frame f = {0};
+	if (in && vr_klog_parse_frame(in, &f)) {
+		c->ip = f;
+		c->ip_known = true;
+	}
+	if (!c->ip_known && vr_oops_kind_is(r->kind, "ubsan")) {
+		/* The caller of __ubsan_handle_*() is the function with the
+		 * undefined behaviour (lib/ubsan.c). */
+		const struct vr_trace *t = &c->trace;
+		for (size_t i = 0; i + 1 < t->n_frames && !c->ip_known; i++) {
+			const struct vr_frame *g = &t->frames[i + 1];
+			if (t->frames[i].symbol && starts(t->frames[i].symbol, "__ubsan_handle") && g->symbol &&
+			    g->reliable)
+				ip_from_frame(c, g);
+		}
+	}
+	if (!c->ip_known && (vr_oops_kind_is(r->kind, "panic") || vr_oops_kind_is(r->kind, "sysrq") ||
+			     vr_oops_kind_is(r->kind, "stack-corruption")))
+		ip_from_panic_trace(c);
+}
+
+/* What the decoded facts say about the kind beyond the headline: a fault
+ * below the first page is a NULL pointer dereference whichever wording the
+ * kernel used; a BUG or WARN in lib/list_debug.c is list corruption, one
+ * in lockdep itself ("DEBUG_LOCKS_WARN_ON") a lock debugging report. */
+static void refine_kind(struct vr_crash *c, const struct report *r)
+{
+	if (c->regs.valid && c->regs.has_cr &&
+	    (vr_oops_kind_is(r->kind, "null-deref") || vr_oops_kind_is(r->kind, "page-fault")))
+		set_fault_address(c, c->regs.cr2);
+	if (vr_oops_kind_is(c->kind, "page-fault") && c->fault_address_known && c->fault_address < 4096)
+		c->kind = "null-deref";
+	parse_headline_task(c->title, c);
+	if (c->bug_file && strstr(c->bug_file, "list_debug.c") &&
+	    (vr_oops_kind_is(c->kind, "bug") || vr_oops_kind_is(c->kind, "warning")))
+		c->kind = "list-corruption";
+	if (c->bug_file && strstr(c->bug_file, "kernel/locking/lockdep.c") && vr_oops_kind_is(c->kind, "warning"))
+		c->kind = "lockdep";
+}
+
+/* Where report which ends: at the next report, or, with caller ids
+ * (interleaved reports), where the next of its own task or CPU begins. */
+static size_t report_end(const char (*ctx)[VR_KLOG_CTX_LEN], size_t n, const struct seg_state *st, size_t which)
+{
+	const struct report *r = &st->r[which];
+	size_t end = which + 1 < st->n ? st->r[which + 1].first : n;
+	if (!ctx || !ctx[r->head][0])
+		return end;
+	for (size_t j = which + 1; j < st->n; j++)
+		if (!ctx[st->r[j].head][0] || !strcmp(ctx[st->r[j].head], ctx[r->head]))
+			return st->r[j].first;
+	return n;
+}
+
 struct vr_error *vr_oops_decode(char **msg, const char (*ctx)[VR_KLOG_CTX_LEN], const bool *stamped,
 				size_t n, const struct seg_state *st, size_t which, struct vr_crash *c)
 {
 	const struct report *r = &st->r[which];
-	size_t end = which + 1 < st->n ? st->r[which + 1].first : n;
-	/* Interleaved reports: this one ends where the next of its own
-	 * task or CPU begins. */
-	if (ctx && ctx[r->head][0]) {
-		end = n;
-		for (size_t j = which + 1; j < st->n; j++)
-			if (!ctx[st->r[j].head][0] || !strcmp(ctx[st->r[j].head], ctx[r->head])) {
-				end = st->r[j].first;
-				break;
-			}
-	}
+	size_t end = report_end(ctx, n, st, which);
 	struct decode d = {.c = c, .kind = r->kind, .last = r->first, .ctx = ctx, .stamped = stamped,
 			   .rctx = ctx ? ctx[r->head] : ""};
 	struct vr_error *err;
@@ -1349,15 +1443,13 @@ struct vr_error *vr_oops_decode(char **msg, const char (*ctx)[VR_KLOG_CTX_LEN], 
 			pend = r->panic_line + 2000;
 		err = decode_block(msg, r->panic_line, pend, &d, true);
 	}
-	if (err) {
-		vr_frame_deinit(&d.warn_frame);
-		return err;
-	}
-	for (size_t i = r->first; i <= r->head && i < n; i++)
+	for (size_t i = r->first; !err && i <= r->head && i < n; i++)
 		if (msg[i])
 			parse_fault_lines(msg[i], &d);
-	mark_stalled(&d);
-	err = headline_frames(&d, r->has_panic ? msg[r->panic_line] : NULL);
+	if (!err) {
+		mark_stalled(&d);
+		err = headline_frames(&d, r->has_panic ? msg[r->panic_line] : NULL);
+	}
 	if (err) {
 		vr_frame_deinit(&d.warn_frame);
 		return err;
@@ -1366,91 +1458,8 @@ struct vr_error *vr_oops_decode(char **msg, const char (*ctx)[VR_KLOG_CTX_LEN], 
 		d.last = r->panic_line;
 	c->log_first_line = r->first;
 	c->log_last_line = d.last;
-
-	/* The instruction pointer when no register dump named it. */
-	if (!c->ip_known) {
-		for (size_t i = 0; i < c->trace.n_frames; i++) {
-			struct vr_frame *f = &c->trace.frames[i];
-			if (f->exception && f->symbol && f->regs && f->regs->r[VR_CS] != 0x33 &&
-			    (vr_oops_kind_is(r->kind, "warning") || vr_oops_kind_is(r->kind, "bug") ||
-			     vr_oops_kind_is(r->kind, "list-corruption") || vr_oops_kind_is(r->kind, "rcu-stall") ||
-			     vr_oops_kind_is(r->kind, "soft-lockup") || vr_oops_kind_is(r->kind, "hard-lockup"))) {
-				c->ip = (struct vr_frame){
-					.symbol = vr_strdup(f->symbol), .offset = f->offset,
-					.size = f->size, .address = f->address, .reliable = true,
-					.module = f->module ? vr_strdup(f->module) : NULL,
-				};
-				c->ip_known = true;
-				break;
-			}
-		}
-	}
-	/* The WARNING line's function, when nothing better: not for a hard
-	 * lockup reported through WARN (3.x), where it is the watchdog. */
-	if (!c->ip_known && d.have_warn_frame &&
-	    (vr_oops_kind_is(c->kind, "warning") || vr_oops_kind_is(c->kind, "list-corruption"))) {
-		c->ip = d.warn_frame;
-		d.warn_frame = (struct vr_frame){0};
-		c->ip_known = true;
-	}
-	vr_frame_deinit(&d.warn_frame);
-	if (!c->ip_known && vr_oops_kind_is(r->kind, "stack-corruption") && r->has_panic &&
-	    msg[r->panic_line]) {
-		/* "stack-protector: Kernel stack is corrupted in: foo+0x5c/0x60 [mod]" */
-		const char *in = strstr(msg[r->panic_line], "corrupted in: ");
-		struct vr_frame f = {0};
-		if (in && vr_klog_parse_frame(in + 14, &f)) {
-			c->ip = f;
-			c->ip_known = true;
-		}
-	}
-	if (!c->ip_known && (vr_oops_kind_is(r->kind, "kasan") || vr_oops_kind_is(r->kind, "kfence") ||
-			     vr_oops_kind_is(r->kind, "kmsan"))) {
-		/* "BUG: KASAN: slab-use-after-free in foo+0x9e/0x140 [mod]": the
-		 * sanitizer names the function that made the bad access. */
-		const char *in = strstr(c->title, " in ");
-		struct vr_frame f = {0};
-		if (in && vr_klog_parse_frame(in + 4, &f)) {
-			c->ip = f;
-			c->ip_known = true;
-		}
-	}
-	if (!c->ip_known && vr_oops_kind_is(r->kind, "ubsan")) {
-		/* The caller of __ubsan_handle_*() is the function with the
-		 * undefined behaviour (lib/ubsan.c). */
-		const struct vr_trace *t = &c->trace;
-		for (size_t i = 0; i + 1 < t->n_frames && !c->ip_known; i++) {
-			const struct vr_frame *f = &t->frames[i + 1];
-			if (!t->frames[i].symbol || !starts(t->frames[i].symbol, "__ubsan_handle") ||
-			    !f->symbol || !f->reliable)
-				continue;
-			c->ip = (struct vr_frame){
-				.symbol = vr_strdup(f->symbol), .offset = f->offset, .size = f->size,
-				.address = f->address, .reliable = true,
-				.module = f->module ? vr_strdup(f->module) : NULL,
-			};
-			c->ip_known = c->ip.symbol != NULL;
-		}
-	}
-	if (!c->ip_known && (vr_oops_kind_is(r->kind, "panic") || vr_oops_kind_is(r->kind, "sysrq") ||
-			     vr_oops_kind_is(r->kind, "stack-corruption")))
-		ip_from_panic_trace(c);
-
-	if (c->regs.valid && c->regs.has_cr &&
-	    (vr_oops_kind_is(r->kind, "null-deref") || vr_oops_kind_is(r->kind, "page-fault")))
-		set_fault_address(c, c->regs.cr2);
-	/* A page fault below the first page is a NULL pointer dereference,
-	 * whichever wording the kernel used. */
-	if (vr_oops_kind_is(c->kind, "page-fault") && c->fault_address_known && c->fault_address < 4096)
-		c->kind = "null-deref";
-	parse_headline_task(c->title, c);
-	if (c->bug_file && strstr(c->bug_file, "list_debug.c") &&
-	    (vr_oops_kind_is(c->kind, "bug") || vr_oops_kind_is(c->kind, "warning")))
-		c->kind = "list-corruption";
-	/* A WARN in lockdep itself is a lock debugging report ("DEBUG_LOCKS_WARN_ON"). */
-	if (c->bug_file && strstr(c->bug_file, "kernel/locking/lockdep.c") &&
-	    vr_oops_kind_is(c->kind, "warning"))
-		c->kind = "lockdep";
+	ip_from_report(&d, r, msg);
+	refine_kind(c, r);
 	if (!c->ip_known)
 		vr_frame_deinit(&c->ip);
 	c->ip.from_log = c->ip_known; /* every fact of the decoder comes from the log */
