@@ -251,19 +251,119 @@ static bool foreign_line(const struct decode *d, size_t header, size_t j)
  * index of the first line after them. A console interleaves other
  * messages: a few unknown lines followed by more frames do not end the
  * stack. */
+/* The state of parse_trace() across the lines of one trace. */
+struct trace_read {
+	struct vr_trace *t;
+	size_t cap;
+	struct vr_inline inl[MAX_PENDING_INLINES]; /* inline lines waiting for their frame */
+	size_t n_inl;
+	const char *stack;   /* the stack the frames are on ("irq", "nmi", ...) */
+	bool exc_next;       /* the next frame is an exception frame */
+	struct vr_regs *regs; /* of the exception frame being read */
+};
+
+/* An exception frame printed inside the trace ("RIP: ..."): the registers
+ * of an interrupt, exception or syscall entry follow it. */
+static struct vr_error *trace_exception(struct trace_read *tr, struct vr_frame *f, uint64_t cs)
+{
+	f->exception = true;
+	f->from_log = true;
+	f->stack = tr->stack ? vr_strdup(tr->stack) : NULL;
+	f->regs = calloc(1, sizeof(*f->regs));
+	tr->regs = f->regs;
+	if (tr->regs) {
+		tr->regs->r[VR_CS] = cs;
+		tr->regs->r[VR_RIP] = f->address;
+	}
+	tr->exc_next = false;
+	return trace_push(tr->t, &tr->cap, f);
+}
+
+/* A frame line, with the inline lines that came before it. */
+static struct vr_error *trace_frame(struct trace_read *tr, struct vr_frame *f)
+{
+	tr->regs = NULL;
+	f->stack = tr->stack ? vr_strdup(tr->stack) : NULL;
+	f->from_log = true;
+	if (tr->exc_next) {
+		f->exception = true;
+		tr->exc_next = false;
+	}
+	if (tr->n_inl && !f->n_inlined) {
+		f->inlined = malloc(tr->n_inl * sizeof(*f->inlined));
+		if (f->inlined) {
+			memcpy(f->inlined, tr->inl, tr->n_inl * sizeof(*tr->inl));
+			f->n_inlined = tr->n_inl;
+		} else {
+			inlines_free(tr->inl, tr->n_inl);
+		}
+		tr->n_inl = 0;
+	}
+	return trace_push(tr->t, &tr->cap, f);
+}
+
+/* A line before a frame that belongs to it: code and registers of an
+ * exception frame, an inline line. */
+static bool trace_before_frame(struct trace_read *tr, const char *rest)
+{
+	const struct vr_trace *t = tr->t;
+	if (tr->regs && (is_code_line(rest) || vr_klog_regs_line(rest, tr->regs)))
+		return true;
+	if (!tr->regs && is_code_line(rest) && t->n_frames && t->frames[t->n_frames - 1].exception)
+		return true;
+	struct vr_inline in;
+	if (!parse_inline_line(rest, &in))
+		return false;
+	if (tr->n_inl < MAX_PENDING_INLINES)
+		tr->inl[tr->n_inl++] = in;
+	else
+		inlines_free(&in, 1);
+	return true;
+}
+
+/* A line inside a trace that is no frame but does not end it: an
+ * exception boundary ("--- interrupt: 901 at ..." on ppc, older "--- <IRQ
+ * stack> ---"), a blank line in a register dump, arm's per-frame registers
+ * (" r7:00000080 r6:60000193 ..."). */
+static bool trace_between(struct trace_read *tr, const char *rest)
+{
+	if (starts(skip_ws(rest), "--- interrupt") || starts(skip_ws(rest), "--- <")) {
+		tr->exc_next = true;
+		return true;
+	}
+	if (tr->regs && *skip_ws(rest) == '\0')
+		return true;
+	return is_arm_regs_line(rest);
+}
+
+/* An unrelated message in the middle of the stack, with frames after it:
+ * the line before the next frame, else 0 (the trace ends). */
+static size_t trace_noise(const struct decode *d, char **msg, size_t i, size_t j, size_t end)
+{
+	size_t seen = 0;
+	for (size_t k = j + 1; k < end && seen < MAX_NOISE_LINES; k++) {
+		if (!msg[k] || foreign_line(d, i, k))
+			continue;
+		seen++;
+		if (is_structural(msg[k]))
+			return 0;
+		struct vr_frame probe = {0};
+		if (vr_klog_parse_frame(msg[k], &probe)) {
+			vr_frame_deinit(&probe);
+			return k - 1;
+		}
+	}
+	return 0;
+}
+
 static struct vr_error *parse_trace(const struct decode *d, char **msg, size_t i, size_t end,
 				    struct vr_trace *t, size_t *ret_next)
 {
+	struct trace_read tr = {.t = t};
 	size_t foreign = 0;
-	struct vr_inline inl[MAX_PENDING_INLINES];
-	size_t n_inl = 0;
-	size_t cap = 0;
-	const char *stack = NULL;
-	bool exc_next = false;
-	struct vr_regs *regs = NULL; /* of the exception frame being read */
 	size_t j = i + 1;
 	struct vr_error *err = NULL;
-	for (; j < end; j++) {
+	for (; j < end && !err; j++) {
 		const char *m = msg[j];
 		if (!m)
 			continue; /* another program's syslog line */
@@ -277,9 +377,9 @@ static struct vr_error *parse_trace(const struct decode *d, char **msg, size_t i
 		bool exc;
 		const char *after = vr_klog_trace_marker(m, &st, &exc);
 		if (after) {
-			stack = st;
-			exc_next = exc;
-			regs = NULL;
+			tr.stack = st;
+			tr.exc_next = exc;
+			tr.regs = NULL;
 			after = vr_klog_skip_stamp(skip_ws(after));
 			if (!*after)
 				continue;
@@ -288,96 +388,25 @@ static struct vr_error *parse_trace(const struct decode *d, char **msg, size_t i
 		struct vr_frame f = {0};
 		uint64_t cs = 0;
 		if (parse_rip(rest, &f, &cs, true)) {
-			/* An exception frame printed inside the trace: the
-			 * registers of an interrupt, exception or syscall entry. */
-			f.exception = true;
-			f.from_log = true;
-			f.stack = stack ? vr_strdup(stack) : NULL;
-			f.regs = calloc(1, sizeof(*f.regs));
-			regs = f.regs;
-			if (regs) {
-				regs->r[VR_CS] = cs;
-				regs->r[VR_RIP] = f.address;
-			}
-			exc_next = false;
-			err = trace_push(t, &cap, &f);
-			if (err)
-				break;
+			err = trace_exception(&tr, &f, cs);
 			continue;
 		}
-		if (regs && (is_code_line(rest) || vr_klog_regs_line(rest, regs)))
+		if (trace_before_frame(&tr, rest))
 			continue;
-		if (!regs && is_code_line(rest) && t->n_frames && t->frames[t->n_frames - 1].exception)
-			continue;
-		struct vr_inline in;
-		if (parse_inline_line(rest, &in)) {
-			if (n_inl < MAX_PENDING_INLINES)
-				inl[n_inl++] = in;
-			else
-				inlines_free(&in, 1);
-			continue;
-		}
 		if (vr_klog_parse_frame(rest, &f)) {
-			regs = NULL;
-			f.stack = stack ? vr_strdup(stack) : NULL;
-			f.from_log = true;
-			if (exc_next) {
-				f.exception = true;
-				exc_next = false;
-			}
-			if (n_inl && !f.n_inlined) {
-				f.inlined = malloc(n_inl * sizeof(*f.inlined));
-				if (f.inlined) {
-					memcpy(f.inlined, inl, n_inl * sizeof(*inl));
-					f.n_inlined = n_inl;
-				} else {
-					inlines_free(inl, n_inl);
-				}
-				n_inl = 0;
-			}
-			err = trace_push(t, &cap, &f);
-			if (err)
-				break;
+			err = trace_frame(&tr, &f);
 			continue;
 		}
-		/* ppc "--- interrupt: 901 at ..." and older "--- <IRQ stack> ---"
-		 * lines mark an exception boundary inside the trace. */
-		if (starts(skip_ws(rest), "--- interrupt") || starts(skip_ws(rest), "--- <")) {
-			exc_next = true;
+		if (trace_between(&tr, rest))
 			continue;
-		}
-		if (regs && *skip_ws(rest) == '\0')
-			continue;
-		/* arm (32-bit) prints the saved registers of each frame after
-		 * it: " r7:00000080 r6:60000193 r5:00000000 r4:83624124". */
-		if (is_arm_regs_line(rest))
-			continue;
-		/* An unrelated message in the middle of the stack: skip it
-		 * when frames follow. */
-		if (t->n_frames && !is_structural(rest)) {
-			size_t k = j + 1, seen = 0;
-			struct vr_frame probe = {0};
-			bool more = false;
-			for (; k < end && seen < MAX_NOISE_LINES; k++) {
-				if (!msg[k] || foreign_line(d, i, k))
-					continue;
-				seen++;
-				if (is_structural(msg[k]))
-					break;
-				if (vr_klog_parse_frame(msg[k], &probe)) {
-					vr_frame_deinit(&probe);
-					more = true;
-					break;
-				}
-			}
-			if (more) {
-				j = k - 1;
-				continue;
-			}
-		}
-		break;
+		size_t skip_to = t->n_frames && !is_structural(rest) ? trace_noise(d, msg, i, j, end) : 0;
+		if (!skip_to)
+			break;
+		j = skip_to;
 	}
-	inlines_free(inl, n_inl);
+	if (err)
+		j--; /* the loop stepped past the line that failed */
+	inlines_free(tr.inl, tr.n_inl);
 	*ret_next = j;
 	return err;
 }
