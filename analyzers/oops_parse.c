@@ -87,11 +87,111 @@ static struct report *current_report(struct seg_state *st, const char (*ctx)[VR_
 	return ctx[last->head][0] ? NULL : last;
 }
 
+/* The report a "Kernel panic - not syncing" line at i ends: the last one
+ * the panic's message names (or any, or the last die(), as the message
+ * says), of the panicking task when lines carry caller ids; NULL when
+ * the panic is a report of its own. k: the kind the message names. */
+static struct report *panic_owner(char **msg, const char (*ctx)[VR_KLOG_CTX_LEN], size_t i,
+				  struct seg_state *st, struct report *cur, const char *pm, const char **ret_kind)
+{
+	bool attach_die, attach_any;
+	const char *k = vr_klog_panic_kind(pm, &attach_die, &attach_any);
+	*ret_kind = k;
+	char pbuf[128];
+	struct report *to = NULL;
+	for (size_t j = st->n; j-- > 0 && !to;) {
+		struct report *r = &st->r[j];
+		if (r->has_panic)
+			break;
+		/* With caller ids: the panicking task's own report. */
+		if (ctx && ctx[i][0] && ctx[r->head][0] && strcmp(ctx[i], ctx[r->head]))
+			continue;
+		if (attach_any || (attach_die && r->die) || (k && r->kind && !strcmp(r->kind, k)))
+			to = r;
+	}
+	if (!to && attach_die && cur && !cur->has_panic)
+		to = cur;
+	/* "BUG: scheduling while atomic: ..." then "Kernel panic - not
+	 * syncing: scheduling while atomic": a panic that repeats the
+	 * report's headline is that report's. */
+	if (!to && cur && !cur->has_panic && msg[cur->head] && *pm &&
+	    strstr(msg[cur->head], pm_head(pm, pbuf, sizeof(pbuf))))
+		to = cur;
+	/* "Kernel panic - not syncing: Unable to continue" right after a
+	 * machine check report is that machine check. */
+	if (!to && k && !strcmp(k, "panic") && cur && !cur->has_panic && vr_oops_kind_is(cur->kind, "mce") &&
+	    i - cur->first < 64)
+		to = cur;
+	if (to && vr_oops_kind_is(to->kind, "hung-task")) {
+		/* Several blocked tasks reported in one scan: the first of
+		 * them set off the panic. */
+		while (to > st->r && vr_oops_kind_is(to[-1].kind, "hung-task") && !to[-1].has_panic)
+			to--;
+	}
+	return to;
+}
+
+/* A panic line: the end of the report it names, or a report of its own. */
+static struct vr_error *panic_line(char **msg, const char (*ctx)[VR_KLOG_CTX_LEN], size_t i,
+				   struct seg_state *st, struct report *cur)
+{
+	const char *pm = skip_ws(msg[i]) + strlen("Kernel panic - not syncing");
+	if (*pm == ':')
+		pm++;
+	pm = skip_ws(pm);
+	const char *k;
+	struct report *to = panic_owner(msg, ctx, i, st, cur, pm, &k);
+	if (to) {
+		to->has_panic = true;
+		to->panic_line = i;
+		if (cur)
+			cur->closed = true;
+		return NULL;
+	}
+	struct vr_error *err = add_report(st, i, (struct vr_klog_head){VR_KLOG_REPORT, k ? k : "panic"});
+	if (!err && st->n) {
+		st->r[st->n - 1].has_panic = true;
+		st->r[st->n - 1].panic_line = i;
+	}
+	return err;
+}
+
+/* A headline inside the open report cur that belongs to it: the report a
+ * prelude announced (keeping the prelude's kind when it has one: a sysrq
+ * crash stays sysrq), its die() line, a line that names its kind. */
+static bool joins_report(struct report *cur, struct vr_klog_head h, size_t i)
+{
+	if (cur->prelude) {
+		if (!cur->kind) {
+			cur->kind = h.kind;
+			cur->head = i;
+		}
+		if (h.type == VR_KLOG_DIE)
+			cur->die = true;
+		if (h.type != VR_KLOG_PRELUDE)
+			cur->prelude = false;
+		return true;
+	}
+	if (h.type == VR_KLOG_DIE && !cur->die) {
+		cur->die = true;
+		return true;
+	}
+	if (h.type == VR_KLOG_REFINER && (vr_oops_kind_is(cur->kind, "warning") || vr_oops_kind_is(cur->kind, "bug") ||
+					  vr_oops_kind_is(cur->kind, h.kind))) {
+		if (!vr_oops_kind_is(cur->kind, h.kind)) {
+			cur->kind = h.kind;
+			cur->head = i;
+		}
+		return true;
+	}
+	return false;
+}
+
 struct vr_error *vr_oops_segment(char **msg, const char (*ctx)[VR_KLOG_CTX_LEN], size_t n,
 				 struct seg_state *st)
 {
-	struct vr_error *err;
-	for (size_t i = 0; i < n; i++) {
+	struct vr_error *err = NULL;
+	for (size_t i = 0; i < n && !err; i++) {
 		const char *m = msg[i];
 		if (!m)
 			continue;
@@ -107,104 +207,25 @@ struct vr_error *vr_oops_segment(char **msg, const char (*ctx)[VR_KLOG_CTX_LEN],
 			continue;
 		}
 		if (h.type == VR_KLOG_PANIC) {
-			const char *pm = skip_ws(m) + strlen("Kernel panic - not syncing");
-			if (*pm == ':')
-				pm++;
-			pm = skip_ws(pm);
-			bool attach_die, attach_any;
-			const char *k = vr_klog_panic_kind(pm, &attach_die, &attach_any);
-			char pbuf[128];
-			struct report *to = NULL;
-			for (size_t j = st->n; j-- > 0 && !to;) {
-				struct report *r = &st->r[j];
-				if (r->has_panic)
-					break;
-				/* With caller ids: the panicking task's own report. */
-				if (ctx && ctx[i][0] && ctx[r->head][0] && strcmp(ctx[i], ctx[r->head]))
-					continue;
-				if (attach_any || (attach_die && r->die) ||
-				    (k && r->kind && !strcmp(r->kind, k)))
-					to = r;
-			}
-			if (!to && attach_die && cur && !cur->has_panic)
-				to = cur;
-			/* "BUG: scheduling while atomic: ..." then "Kernel panic - not
-			 * syncing: scheduling while atomic": a panic that repeats the
-			 * report's headline is that report's. */
-			if (!to && cur && !cur->has_panic && msg[cur->head] && *pm &&
-			    strstr(msg[cur->head], pm_head(pm, pbuf, sizeof(pbuf))))
-				to = cur;
-			/* "Kernel panic - not syncing: Unable to continue" right
-			 * after a machine check report is that machine check. */
-			if (!to && k && !strcmp(k, "panic") && cur && !cur->has_panic &&
-			    vr_oops_kind_is(cur->kind, "mce") && i - cur->first < 64)
-				to = cur;
-			if (to && vr_oops_kind_is(to->kind, "hung-task")) {
-				/* Several blocked tasks reported in one scan: the
-				 * first of them set off the panic. */
-				while (to > st->r && vr_oops_kind_is(to[-1].kind, "hung-task") && !to[-1].has_panic)
-					to--;
-			}
-			if (to) {
-				to->has_panic = true;
-				to->panic_line = i;
-				if (cur)
-					cur->closed = true;
-				continue;
-			}
-			err = add_report(st, i, (struct vr_klog_head){VR_KLOG_REPORT, k ? k : "panic"});
-			if (err)
-				return err;
-			if (st->n) {
-				st->r[st->n - 1].has_panic = true;
-				st->r[st->n - 1].panic_line = i;
-			}
+			err = panic_line(msg, ctx, i, st, cur);
 			continue;
 		}
-		if (cur && !cur->closed) {
-			if (cur->prelude) {
-				/* The report a prelude announced: keep the prelude's
-				 * kind when it has one (a sysrq crash stays sysrq). */
-				if (!cur->kind) {
-					cur->kind = h.kind;
-					cur->head = i;
-				}
-				if (h.type == VR_KLOG_DIE)
-					cur->die = true;
-				if (h.type != VR_KLOG_PRELUDE)
-					cur->prelude = false;
-				continue;
-			}
-			if (h.type == VR_KLOG_DIE && !cur->die) {
-				cur->die = true;
-				continue;
-			}
-			if (h.type == VR_KLOG_REFINER &&
-			    (vr_oops_kind_is(cur->kind, "warning") || vr_oops_kind_is(cur->kind, "bug") ||
-			     vr_oops_kind_is(cur->kind, h.kind))) {
-				if (!vr_oops_kind_is(cur->kind, h.kind)) {
-					cur->kind = h.kind;
-					cur->head = i;
-				}
-				continue;
-			}
-		}
+		if (cur && !cur->closed && joins_report(cur, h, i))
+			continue;
 		if (cur && h.type == VR_KLOG_REFINER && vr_oops_kind_is(cur->kind, h.kind) && !cur->has_panic)
 			continue; /* "Out of memory: Killed process" closing its oom report */
-		if (cur && h.type == VR_KLOG_REPORT && vr_oops_kind_is(h.kind, "mce") && vr_oops_kind_is(cur->kind, "mce") &&
-		    i - cur->first < 64)
+		if (cur && h.type == VR_KLOG_REPORT && vr_oops_kind_is(h.kind, "mce") &&
+		    vr_oops_kind_is(cur->kind, "mce") && i - cur->first < 64)
 			continue; /* the further "[Hardware Error]:" lines of one machine check */
 		if (h.type == VR_KLOG_REFINER && vr_oops_kind_is(h.kind, "list-corruption")) {
 			/* Since 4.10 the message comes first, then BUG or WARN. */
 			err = add_report(st, i, (struct vr_klog_head){VR_KLOG_PRELUDE, "list-corruption"});
-			if (err)
-				return err;
 			continue;
 		}
 		err = add_report(st, i, h);
-		if (err)
-			return err;
 	}
+	if (err)
+		return err;
 	/* A prelude that nothing followed is no report. */
 	size_t w = 0;
 	for (size_t j = 0; j < st->n; j++)
