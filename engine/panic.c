@@ -226,112 +226,121 @@ static void system_from_log(struct vr_kernel *k, struct vr_facts *f, size_t cras
 	}
 }
 
-struct vr_error *vr_collect_panic(struct vr_kernel *k, struct vr_facts *f)
+/* What each source says about the panic. */
+struct panic_sources {
+	struct panic_line pl;  /* the log's panic line, or its oops line */
+	struct cpu_line cl;    /* the log's "CPU: N PID: P Comm: C" line for it */
+	bool from_oops;
+	int mem_cpu;           /* panic_cpu in memory, -1 unknown */
+	int note_cpu, note_pid; /* the saved registers of the CPU in the kexec path */
+	size_t cap;            /* of panic.sources */
+};
+
+/* The log: the panic line (or the oops line, without one), and the CPU
+ * line for it. panic() dumps the stack right after its message, and an
+ * oops prints "CPU: ..." right after its die line (__die() ->
+ * show_regs()); a panic after an oops does not dump it again, and then the
+ * oops's line before it is the one. */
+static struct vr_error *panic_from_log(struct vr_facts *f, struct panic_sources *ps)
 {
 	struct vr_panic *p = &f->panic;
-	size_t cap = 0;
+	each_line(&f->log, 0, f->log.n_records, find_panic, &ps->pl);
+	if (!ps->pl.found) {
+		each_line(&f->log, 0, f->log.n_records, find_die, &ps->pl);
+		if ((ps->from_oops = ps->pl.found) && !(ps->pl.msg = oops_headline(&f->log, ps->pl.rec)))
+			return &vr_error_oom;
+	}
+	if (ps->pl.found)
+		each_line(&f->log, ps->pl.rec, ps->pl.rec + 4, find_cpu_line, &ps->cl);
+	if (!ps->cl.found)
+		each_line(&f->log, 0, ps->pl.found ? ps->pl.rec + 1 : f->log.n_records, find_cpu_line, &ps->cl);
 	struct vr_error *err = NULL;
-	p->cpu = p->pid = -1;
-
-	/* -- the log -- */
-	struct panic_line pl = {0};
-	struct cpu_line cl = {.cpu = -1, .pid = -1};
-	each_line(&f->log, 0, f->log.n_records, find_panic, &pl);
-	bool from_oops = false;
-	if (!pl.found) {
-		each_line(&f->log, 0, f->log.n_records, find_die, &pl);
-		if ((from_oops = pl.found) && !(pl.msg = oops_headline(&f->log, pl.rec))) {
-			err = &vr_error_oom;
-			goto out;
-		}
+	if (ps->pl.found) {
+		p->message = ps->pl.msg;
+		ps->pl.msg = NULL;
+		err = add_source(p, &ps->cap, vr_asprintf("log: %s%s", ps->from_oops ? "oops line: " : "panic line: ",
+							 p->message ? p->message : ""));
 	}
-	/* panic() dumps the stack right after its message, and an oops
-	 * prints "CPU: ..." right after its die line (__die() ->
-	 * show_regs()); a panic after an oops does not dump it again, and
-	 * then the oops's line before it is the one. */
-	if (pl.found)
-		each_line(&f->log, pl.rec, pl.rec + 4, find_cpu_line, &cl);
-	if (!cl.found)
-		each_line(&f->log, 0, pl.found ? pl.rec + 1 : f->log.n_records, find_cpu_line, &cl);
-	if (pl.found) {
-		p->message = pl.msg;
-		pl.msg = NULL;
-		if ((err = add_source(p, &cap, vr_asprintf("log: %s%s", from_oops ? "oops line: " : "panic line: ",
-							   p->message ? p->message : ""))))
-			goto out;
-	}
-	if (cl.found && (err = add_source(p, &cap, vr_asprintf("log: %s", cl.line ? cl.line : ""))))
-		goto out;
+	if (!err && ps->cl.found)
+		err = add_source(p, &ps->cap, vr_asprintf("log: %s", ps->cl.line ? ps->cl.line : ""));
+	return err;
+}
 
-	/* -- memory: panic_cpu -- */
-	int mem_cpu = -1;
-	bool have_mem = vr_kernel_has_memory(k);
+/* Memory: panic_cpu, and the saved registers: the note of the CPU whose
+ * RIP is in the kexec path, else (an oops sent straight to kdump saves the
+ * oops registers) the one note whose pr_pid is the log's PID. The cpus
+ * collector mapped notes to CPU numbers in note order. */
+static struct vr_error *panic_from_memory(struct vr_kernel *k, struct vr_facts *f, struct panic_sources *ps)
+{
+	struct vr_panic *p = &f->panic;
 	uint64_t addr;
 	uint32_t v;
-	if (have_mem && vr_symbols_lookup_name(k, "panic_cpu", &addr) && !vr_error_catch(vr_read_u32(k, addr, &v))) {
+	struct vr_error *err = NULL;
+	if (vr_symbols_lookup_name(k, "panic_cpu", &addr) && !vr_error_catch(vr_read_u32(k, addr, &v))) {
 		int c = (int32_t)v;
 		if (c >= 0 && c < VR_MAX_CPUS)
-			mem_cpu = c;
-		if ((err = add_source(p, &cap, vr_asprintf("panic_cpu=%d", (int32_t)v))))
-			goto out;
+			ps->mem_cpu = c;
+		if ((err = add_source(p, &ps->cap, vr_asprintf("panic_cpu=%d", (int32_t)v))))
+			return err;
 	}
-
-	/* -- the saved registers -- */
-	int note_cpu = -1, note_pid = -1;
-	size_t n_notes = have_mem && k->dump ? vr_dump_n_cpus(k->dump) : 0;
+	size_t n_notes = k->dump ? vr_dump_n_cpus(k->dump) : 0;
 	for (size_t i = 0; i < n_notes && i < VR_MAX_CPUS; i++) {
 		const struct vr_dump_cpu *dc = vr_dump_cpu(k->dump, i);
 		const char *fn;
 		if (!dc || !dc->regs.valid || !rip_in_kexec_path(k, dc->regs.r[VR_RIP], &fn))
 			continue;
-		/* The cpus collector mapped notes to CPU numbers in note order. */
-		note_cpu = f->n_cpus == n_notes && f->cpus[i].cpu >= 0 ? f->cpus[i].cpu : (int)i;
-		note_pid = dc->pid;
-		if ((err = add_source(p, &cap, vr_asprintf("prstatus: CPU %d pid %d rip in %s", note_cpu, dc->pid, fn))))
-			goto out;
-		break;
+		ps->note_cpu = f->n_cpus == n_notes && f->cpus[i].cpu >= 0 ? f->cpus[i].cpu : (int)i;
+		ps->note_pid = dc->pid;
+		return add_source(p, &ps->cap,
+				  vr_asprintf("prstatus: CPU %d pid %d rip in %s", ps->note_cpu, dc->pid, fn));
 	}
-	if (note_cpu < 0 && cl.found) {
-		/* An oops sent straight to kdump saves the oops registers:
-		 * the note whose pr_pid is the log's PID, when only one is. */
-		int hits = 0, at = -1;
-		for (size_t i = 0; i < n_notes && i < VR_MAX_CPUS; i++) {
-			const struct vr_dump_cpu *dc = vr_dump_cpu(k->dump, i);
-			if (dc && dc->pid == cl.pid && cl.pid > 0) {
-				hits++;
-				at = (int)i;
-			}
-		}
-		if (hits == 1) {
-			note_cpu = f->n_cpus == n_notes && f->cpus[at].cpu >= 0 ? f->cpus[at].cpu : at;
-			note_pid = cl.pid;
-			if ((err = add_source(p, &cap, vr_asprintf("prstatus: CPU %d pid %d (note with the log's pid)",
-								  note_cpu, note_pid))))
-				goto out;
+	if (!ps->cl.found)
+		return NULL;
+	int hits = 0, at = -1;
+	for (size_t i = 0; i < n_notes && i < VR_MAX_CPUS; i++) {
+		const struct vr_dump_cpu *dc = vr_dump_cpu(k->dump, i);
+		if (dc && dc->pid == ps->cl.pid && ps->cl.pid > 0) {
+			hits++;
+			at = (int)i;
 		}
 	}
+	if (hits != 1)
+		return NULL;
+	ps->note_cpu = f->n_cpus == n_notes && f->cpus[at].cpu >= 0 ? f->cpus[at].cpu : at;
+	ps->note_pid = ps->cl.pid;
+	return add_source(p, &ps->cap, vr_asprintf("prstatus: CPU %d pid %d (note with the log's pid)", ps->note_cpu,
+						  ps->note_pid));
+}
 
-	/* -- decide: memory first, then registers, then the log -- */
-	p->cpu = mem_cpu >= 0 ? mem_cpu : note_cpu >= 0 ? note_cpu : cl.found ? cl.cpu : -1;
-	if (mem_cpu >= 0 && note_cpu >= 0 && mem_cpu != note_cpu)
-		vr_diag_warn(k->diag, "panic: panic_cpu says CPU %d but the saved registers say CPU %d", mem_cpu, note_cpu);
-	if (cl.found && p->cpu >= 0 && cl.cpu != p->cpu)
-		vr_diag_warn(k->diag, "panic: the log's last \"CPU: %d\" line disagrees with CPU %d from %s", cl.cpu,
-			     p->cpu, mem_cpu >= 0 ? "panic_cpu" : "the saved registers");
+/* The panicking CPU and task: memory first, then the saved registers, then
+ * the log; disagreements are warnings. */
+static struct vr_error *decide(struct vr_kernel *k, struct vr_facts *f, struct panic_sources *ps)
+{
+	struct vr_panic *p = &f->panic;
+	const struct cpu_line *cl = &ps->cl;
+	p->cpu = ps->mem_cpu >= 0 ? ps->mem_cpu : ps->note_cpu >= 0 ? ps->note_cpu : cl->found ? cl->cpu : -1;
+	if (ps->mem_cpu >= 0 && ps->note_cpu >= 0 && ps->mem_cpu != ps->note_cpu)
+		vr_diag_warn(k->diag, "panic: panic_cpu says CPU %d but the saved registers say CPU %d", ps->mem_cpu,
+			     ps->note_cpu);
+	if (cl->found && p->cpu >= 0 && cl->cpu != p->cpu)
+		vr_diag_warn(k->diag, "panic: the log's last \"CPU: %d\" line disagrees with CPU %d from %s", cl->cpu,
+			     p->cpu, ps->mem_cpu >= 0 ? "panic_cpu" : "the saved registers");
 
 	const struct vr_task *cur = p->cpu >= 0 ? current_of(f, p->cpu) : NULL;
-	if (cur && (err = add_source(p, &cap, vr_asprintf("runqueue: CPU %d current pid %d comm %s task 0x%llx", p->cpu,
-							  cur->pid, cur->comm, (unsigned long long)cur->task))))
-		goto out;
+	struct vr_error *err;
+	if (cur && (err = add_source(p, &ps->cap, vr_asprintf("runqueue: CPU %d current pid %d comm %s task 0x%llx",
+							      p->cpu, cur->pid, cur->comm,
+							      (unsigned long long)cur->task))))
+		return err;
 	if (cur) {
 		p->pid = cur->pid;
 		p->task = cur->task;
 		p->comm = vr_strdup(cur->comm);
-	} else if (cl.found && (p->cpu < 0 || cl.cpu == p->cpu)) {
-		p->pid = cl.pid;
-		p->comm = vr_strdup(cl.comm);
-	} else if (note_pid >= 0 && note_cpu == p->cpu) {
-		p->pid = note_pid;
+	} else if (cl->found && (p->cpu < 0 || cl->cpu == p->cpu)) {
+		p->pid = cl->pid;
+		p->comm = vr_strdup(cl->comm);
+	} else if (ps->note_pid >= 0 && ps->note_cpu == p->cpu) {
+		p->pid = ps->note_pid;
 	}
 	if (p->pid >= 0 && !p->task) {
 		for (size_t i = 0; i < f->n_tasks; i++)
@@ -342,37 +351,54 @@ struct vr_error *vr_collect_panic(struct vr_kernel *k, struct vr_facts *f)
 				break;
 			}
 	}
-	if (cl.found && p->pid >= 0 && cl.pid != p->pid)
-		vr_diag_warn(k->diag, "panic: the log says PID %d (%s), the panicking CPU ran PID %d (%s)", cl.pid,
-			     cl.comm, p->pid, p->comm ? p->comm : "?");
-	if (note_pid >= 0 && p->pid >= 0 && note_cpu == p->cpu && note_pid != p->pid)
-		vr_diag_warn(k->diag, "panic: the saved registers of CPU %d name pid %d, not %d", note_cpu, note_pid,
-			     p->pid);
+	if (cl->found && p->pid >= 0 && cl->pid != p->pid)
+		vr_diag_warn(k->diag, "panic: the log says PID %d (%s), the panicking CPU ran PID %d (%s)", cl->pid,
+			     cl->comm, p->pid, p->comm ? p->comm : "?");
+	if (ps->note_pid >= 0 && p->pid >= 0 && ps->note_cpu == p->cpu && ps->note_pid != p->pid)
+		vr_diag_warn(k->diag, "panic: the saved registers of CPU %d name pid %d, not %d", ps->note_cpu,
+			     ps->note_pid, p->pid);
 	for (size_t i = 0; i < f->n_cpus && p->cpu >= 0; i++)
 		if (f->cpus[i].cpu == p->cpu)
 			f->cpus[i].panic = true;
+	return NULL;
+}
 
-	/* Uptime when the timekeeper was out of reach: the last log record's
-	 * timestamp (local_clock(), time since boot). */
-	if (f->system.uptime_s < 0 && have_mem) {
-		for (size_t i = f->log.n_records; i-- > 0;) {
-			if (f->log.records[i].ts_nsec != VR_LOG_TS_UNKNOWN) {
-				f->system.uptime_s = (double)f->log.records[i].ts_nsec / 1e9;
-				vr_diag_warn(k->diag, "uptime taken from the last log timestamp (the timekeeper was unreadable)");
-				break;
-			}
+/* Uptime when the timekeeper was out of reach: the last log record's
+ * timestamp (local_clock(), time since boot). */
+static void uptime_from_log(struct vr_kernel *k, struct vr_facts *f)
+{
+	for (size_t i = f->log.n_records; i-- > 0;) {
+		if (f->log.records[i].ts_nsec != VR_LOG_TS_UNKNOWN) {
+			f->system.uptime_s = (double)f->log.records[i].ts_nsec / 1e9;
+			vr_diag_warn(k->diag, "uptime taken from the last log timestamp (the timekeeper was unreadable)");
+			return;
 		}
 	}
+}
 
+struct vr_error *vr_collect_panic(struct vr_kernel *k, struct vr_facts *f)
+{
+	struct vr_panic *p = &f->panic;
+	p->cpu = p->pid = -1;
+	struct panic_sources ps = {.cl = {.cpu = -1, .pid = -1}, .mem_cpu = -1, .note_cpu = -1, .note_pid = -1};
+	bool have_mem = vr_kernel_has_memory(k);
+	struct vr_error *err = panic_from_log(f, &ps);
+	if (!err && have_mem)
+		err = panic_from_memory(k, f, &ps);
+	if (!err)
+		err = decide(k, f, &ps);
+	if (err)
+		goto out;
+	if (f->system.uptime_s < 0 && have_mem)
+		uptime_from_log(k, f);
 	if (!have_mem)
-		system_from_log(k, f, pl.found ? pl.rec : f->log.n_records);
-
+		system_from_log(k, f, ps.pl.found ? ps.pl.rec : f->log.n_records);
 	if (p->cpu < 0 && !p->message)
 		err = vr_error_create(VR_ERR_NOT_FOUND, "no panic found: no panic line in the log and no panicking CPU");
 	else if (p->cpu < 0 || p->pid < 0)
 		err = vr_error_create(VR_ERR_NOT_PRESENT, "the panicking %s is unknown", p->cpu < 0 ? "CPU" : "task");
 out:
-	free(pl.msg);
-	free(cl.line);
+	free(ps.pl.msg);
+	free(ps.cl.line);
 	return err;
 }
