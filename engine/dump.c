@@ -20,10 +20,13 @@ struct vr_error vr_format_not_mine = {
 	.message = (char *)"not this format",
 };
 
-/* Probe order: signatures first (flattened wraps the others, so it goes
- * before them), the text heuristic last. */
+/* How a file's content can be stored, tried on every file first. */
+static const struct vr_source_layer *const vr_source_layers[] = {
+	&vr_layer_flattened,
+};
+
+/* Probe order: signatures first, the text heuristic last. */
 static const struct vr_format *const vr_formats[] = {
-	&vr_format_flattened,
 	&vr_format_diskdump,
 	&vr_format_elf,
 	&vr_format_text,
@@ -146,30 +149,69 @@ static void describe_head(char *out, size_t outlen, const uint8_t *head, size_t 
 		pos += (size_t)snprintf(out + pos, outlen - pos, "%s%02x", i ? " " : "", head[i]);
 }
 
+/* The source layers of every file: the layer of the first, or NULL. */
+static struct vr_error *open_layers(struct vr_dump *d, const struct vr_source_layer **ret)
+{
+	*ret = NULL;
+	for (size_t i = 0; i < d->n_src; i++) {
+		struct vr_source *s = &d->src[i];
+		for (size_t j = 0; j < sizeof(vr_source_layers) / sizeof(vr_source_layers[0]); j++) {
+			struct vr_error *err = vr_source_layers[j]->open(s);
+			if (err == VR_FORMAT_NOT_MINE)
+				continue;
+			if (err)
+				return err;
+			if (i == 0)
+				*ret = vr_source_layers[j];
+			if (!d->info.damage)
+				d->info.damage = s->damage;
+			d->info.incomplete |= s->truncated;
+			break;
+		}
+	}
+	return NULL;
+}
+
 static struct vr_error *probe(struct vr_dump *d)
 {
+	const struct vr_source_layer *layer;
+	struct vr_error *err = open_layers(d, &layer);
+	if (err)
+		return err;
 	struct vr_source *s = &d->src[0];
 	uint8_t head[VR_PROBE_HEAD];
 	size_t n = s->size < sizeof(head) ? (size_t)s->size : sizeof(head);
-	struct vr_error *err = vr_source_pread(s, head, n, 0, "the file header");
+	err = vr_source_pread(s, head, n, 0, layer ? "the header of the content" : "the file header");
 	if (err)
 		return vr_error_wrap(err, "%s", s->path);
-	if (n == 0)
+	if (n == 0 && !layer)
 		return vr_error_create(VR_ERR_FORMAT,
 				       "%s: not a crash dump or kernel log (empty file)", s->path);
 	for (size_t i = 0; i < sizeof(vr_formats) / sizeof(vr_formats[0]); i++) {
 		const struct vr_format *f = vr_formats[i];
+		if ((d->n_src > 1 && !f->multi_file) || (layer && !f->read))
+			continue;
 		d->fmt = f;
 		err = f->open(d, head, n);
 		if (err == VR_FORMAT_NOT_MINE) {
 			d->fmt = NULL;
 			continue;
 		}
+		if (!err && layer && d->n_src == 1 && strncmp(d->info.form, "qemu-", 5) != 0)
+			d->info.form = layer->form;
 		return err; /* success, or a real error: close() runs in destroy */
 	}
 	d->fmt = NULL;
 	char sig[64];
 	describe_head(sig, sizeof(sig), head, n);
+	if (layer)
+		return vr_error_create(VR_ERR_FORMAT,
+				       "%s: %s file holds neither a kdump-compressed nor an ELF dump "
+				       "(offset 0 of its content: unknown signature %s)",
+				       s->path, layer->name, sig);
+	if (d->n_src > 1)
+		return vr_error_create(VR_ERR_FORMAT, "%s: offset 0: not a kdump-compressed part of a split dump "
+				       "(unknown signature %s)", s->path, sig);
 	return vr_error_create(VR_ERR_FORMAT,
 			       "%s: not a crash dump or kernel log (offset 0: unknown signature %s)",
 			       s->path, sig);
@@ -202,22 +244,7 @@ struct vr_error *vr_dump_open(const char *const *paths, size_t n_paths, struct v
 			goto fail;
 		d->info.size_bytes += d->src[i].file_size;
 	}
-	if (n_paths == 1) {
-		err = probe(d);
-	} else {
-		for (size_t i = 0; i < n_paths; i++) {
-			err = vr_flattened_index(&d->src[i]);
-			if (err == VR_FORMAT_NOT_MINE)
-				err = NULL;
-			if (err)
-				goto fail;
-			if (!d->info.damage)
-				d->info.damage = d->src[i].damage;
-			d->info.incomplete |= d->src[i].truncated;
-		}
-		d->fmt = &vr_format_diskdump;
-		err = vr_diskdump_open_split(d);
-	}
+	err = probe(d);
 	if (err)
 		goto fail;
 	*ret = d;

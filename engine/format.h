@@ -2,16 +2,19 @@
  * dump.c and format_*.c include this).
  *
  * A dump is one or more input files ("sources"). A source is read through
- * vr_source_pread(), which also serves makedumpfile's flattened format in
- * place: format_flattened.c indexes the records of a flattened file once and
- * the source then reads the reconstructed file, so the diskdump and ELF
- * parsers never know the difference.
+ * vr_source_pread(). Before the formats are probed, each source goes
+ * through the source layers (vr_source_layers[] in dump.c): a layer that
+ * recognises the file sets up how its content is read, and the formats
+ * then read that content and never know the difference. makedumpfile's
+ * flattened format is such a layer (its records index the content in
+ * place), as libkdumpfile sets up its flattened map before probing.
  *
  * Forms and where they live:
- *   format_flattened.c  "makedumpfile" signature; re-probes its content as
- *                        kdump or ELF, form "flattened"
+ *   format_flattened.c  source layer: "makedumpfile" signature; the dump
+ *                        inside is kdump or ELF, form "flattened"
  *   format_diskdump.c   "KDUMP   " signature, forms "kdump", "qemu-kdump",
- *                        and "split" (several files of one --split dump)
+ *                        and "split" (several files of one --split dump:
+ *                        the one format that opens several files)
  *   format_elf.c        ELF64 ET_CORE, forms "elf" and "qemu-elf"
  *   format_text.c       kernel log text, form "text"; probed last
  *
@@ -24,7 +27,8 @@
  *      when the content is not its form, and otherwise either succeed or
  *      return a real error naming the file and offset.
  *   3. Add it to vr_formats[] in dump.c at the right place in the probe
- *      order (most specific signature first; heuristics such as text last).
+ *      order (most specific signature first; heuristics such as text last);
+ *      set multi_file when its open() takes the parts of a split dump.
  *   4. Let vr-mkdump (tests/fixtures/) write it, add fixtures and
  *      corruption cases to tests/fixtures/formats_*.sh, a fuzz target in
  *      tests/fuzz/ and a seed corpus.
@@ -89,6 +93,9 @@ extern struct vr_error vr_format_not_mine;
 
 struct vr_format {
 	const char *name;
+	/* Whether open() takes several files as the parts of one dump
+	 * (d->n_src > 1); the others are probed with one file only. */
+	bool multi_file;
 	/* Recognise d->src[0] (all d->src for a split dump) from head, the
 	 * first head_len bytes of its content, and set up d->priv, d->info,
 	 * d->cpus, d->vmcoreinfo or d->text. Returns VR_FORMAT_NOT_MINE when
@@ -108,17 +115,29 @@ struct vr_format {
 	struct vr_error *(*vtop)(const struct vr_dump *d, uint64_t vaddr, uint64_t *ret);
 };
 
-extern const struct vr_format vr_format_flattened;
 extern const struct vr_format vr_format_diskdump;
 extern const struct vr_format vr_format_elf;
 extern const struct vr_format vr_format_text;
 
-/* format_flattened.c: index a flattened source in place (src->ext, size).
- * Returns VR_FORMAT_NOT_MINE when the content has no "makedumpfile"
- * signature. */
-struct vr_error *vr_flattened_index(struct vr_source *s);
-/* format_diskdump.c: open d->src[0..n_src) as the parts of a split dump. */
-struct vr_error *vr_diskdump_open_split(struct vr_dump *d);
+/* A way a file's content is stored, under the formats.
+ *
+ * How to add a layer: write its open() in its own file, defining `const
+ * struct vr_source_layer vr_layer_NAME`, and add it to vr_source_layers[]
+ * in dump.c. */
+struct vr_source_layer {
+	const char *name;
+	/* The form a dump read through this layer is reported as, unless the
+	 * format names a more specific one ("qemu-..."). */
+	const char *form;
+	/* Recognise s by its own bytes (vr_source_pread() still reads the
+	 * file as it is) and set up s->ext, s->size, s->damage, s->truncated
+	 * so that the formats read the content. VR_FORMAT_NOT_MINE without
+	 * side effects when the file is not this layer's. Only dumps that
+	 * hold memory are inside a layer: the text format is not probed. */
+	struct vr_error *(*open)(struct vr_source *s);
+};
+
+extern const struct vr_source_layer vr_layer_flattened;
 
 /* Limits on what input may make us allocate. */
 #define VR_MAX_NOTES_BYTES (16u << 20)

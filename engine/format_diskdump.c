@@ -351,6 +351,130 @@ static uint64_t pages_cut(const struct part *p, uint32_t block_size)
 	return p->n_desc - lo;
 }
 
+/* A part's 2nd bitmap (the pages it holds), only the bytes that cover
+ * max_mapnr, with the bits past max_mapnr cleared so counts are exact;
+ * its page descriptors' place and count. need: the bitmap bytes read. */
+static struct vr_error *load_bitmap(struct dd_state *st, struct vr_source *s, struct part *p, const struct hdr *h,
+				    uint64_t bitmap_off, uint64_t bitmap_len, size_t *ret_need)
+{
+	size_t half = (size_t)(bitmap_len / 2);
+	size_t need = (size_t)((h->max_mapnr + 7) / 8);
+	if (need > half)
+		need = half;
+	*ret_need = need;
+	p->n_words = need / 8 + 1;
+	p->bitmap2 = malloc(p->n_words * 8);
+	uint8_t *bytes = malloc(need ? need : 1);
+	if (!p->bitmap2 || !bytes) {
+		free(bytes);
+		return &vr_error_oom;
+	}
+	struct vr_error *err = vr_source_pread(s, bytes, need, bitmap_off + half, "the 2nd bitmap");
+	if (!err)
+		load_words(p->bitmap2, bytes, need, p->n_words);
+	free(bytes);
+	if (err)
+		return err;
+	size_t last = (size_t)(h->max_mapnr / 64);
+	if (last < p->n_words) {
+		if (h->max_mapnr % 64)
+			p->bitmap2[last] &= (1ull << (h->max_mapnr % 64)) - 1;
+		else
+			p->bitmap2[last] = 0;
+		for (size_t w = last + 1; w < p->n_words; w++)
+			p->bitmap2[w] = 0;
+	}
+	p->start_rank = rank_slow(p, p->start_pfn);
+	p->n_desc = rank_slow(p, p->end_pfn) - p->start_rank;
+	p->desc_off = bitmap_off + bitmap_len;
+	if (p->desc_off > s->size || p->n_desc * DESC_SIZE > s->size - p->desc_off)
+		st->incomplete = true; /* descriptors cut off: reads past them fail */
+	else if (p->n_desc && (err = check_data_end(st, p, s)))
+		return err;
+	return NULL;
+}
+
+/* Pages of RAM: the 1st bitmap's bits below max_mapnr, counted in chunks. */
+static struct vr_error *count_ram(struct vr_source *s, uint64_t bitmap_off, size_t need, uint64_t max_mapnr,
+				  uint64_t *ret)
+{
+	uint64_t total = 0;
+	uint8_t *chunk = malloc(1 << 16);
+	if (!chunk)
+		return &vr_error_oom;
+	struct vr_error *err = NULL;
+	for (size_t pos = 0; pos < need && !err; pos += 1 << 16) {
+		size_t n = need - pos < (1 << 16) ? need - pos : (1 << 16);
+		err = vr_source_pread(s, chunk, n, bitmap_off + pos, "the 1st bitmap");
+		for (size_t i = 0; !err && i < n; i++) {
+			uint8_t byte = chunk[i];
+			uint64_t bit0 = (uint64_t)(pos + i) * 8;
+			if (bit0 + 8 > max_mapnr)
+				byte &= (uint8_t)((1u << (max_mapnr - bit0)) - 1);
+			total += (uint64_t)__builtin_popcount(byte);
+		}
+	}
+	free(chunk);
+	*ret = total;
+	return err;
+}
+
+/* The dump's facts from its first part's header. */
+static void header_facts(struct vr_dump *d, const struct hdr *h, uint64_t total)
+{
+	struct vr_dump_info *in = &d->info;
+	in->dump_level = h->dump_level;
+	in->filtered = h->dump_level > 0;
+	in->dump_time = h->tv_sec;
+	in->max_pfn = h->max_mapnr;
+	in->pages_total = total;
+	memcpy(in->sysname, h->uts[0], 65);
+	memcpy(in->nodename, h->uts[1], 65);
+	memcpy(in->release, h->uts[2], 65);
+	memcpy(in->version, h->uts[3], 65);
+	memcpy(in->machine, h->uts[4], 65);
+	uint32_t comp = h->status & COMPRESSION_MASK;
+	in->compression = comp == 0 ? "none" :
+			  comp == DUMP_DH_COMPRESSED_ZLIB ? "zlib" :
+			  comp == DUMP_DH_COMPRESSED_LZO ? "lzo" :
+			  comp == DUMP_DH_COMPRESSED_SNAPPY ? "snappy" :
+			  comp == DUMP_DH_COMPRESSED_ZSTD ? "zstd" : "mixed";
+}
+
+/* The notes (CPUs' registers, QEMU's) and VMCOREINFO the sub-header
+ * points to; the raw VMCOREINFO text (no note header) is the
+ * authoritative copy. */
+static struct vr_error *read_notes_and_vmcoreinfo(struct vr_dump *d, struct vr_source *s, const struct hdr *h,
+						  bool *qemu)
+{
+	struct vr_error *err;
+	if (h->size_note) {
+		_cleanup_free_ uint8_t *buf = NULL;
+		err = read_blob(s, h->off_note, h->size_note, VR_MAX_NOTES_BYTES, "notes", &buf);
+		if (err)
+			return vr_error_wrap(err, "kdump sub-header at offset 0x%x", h->block_size + 48);
+		struct vr_notes nt;
+		err = vr_notes_parse(buf, (size_t)h->size_note, &nt);
+		if (err)
+			return vr_error_wrap(err, "notes");
+		d->cpus = nt.cpus;
+		d->n_cpus = nt.n_cpus;
+		d->vmcoreinfo = nt.vmcoreinfo;
+		d->vmcoreinfo_len = nt.vmcoreinfo_len;
+		*qemu = nt.qemu;
+	}
+	if (h->size_vmcoreinfo) {
+		uint8_t *buf = NULL;
+		err = read_blob(s, h->off_vmcoreinfo, h->size_vmcoreinfo, VR_MAX_VMCOREINFO_BYTES, "vmcoreinfo", &buf);
+		if (err)
+			return vr_error_wrap(err, "kdump sub-header at offset 0x%x", h->block_size + 32);
+		free(d->vmcoreinfo);
+		d->vmcoreinfo = (char *)buf;
+		d->vmcoreinfo_len = strnlen(d->vmcoreinfo, (size_t)h->size_vmcoreinfo);
+	}
+	return NULL;
+}
+
 static struct vr_error *open_part(struct vr_dump *d, struct dd_state *st, struct vr_source *s,
 				  struct part *p, bool first, bool *qemu)
 {
@@ -377,43 +501,9 @@ static struct vr_error *open_part(struct vr_dump *d, struct dd_state *st, struct
 	p->src = s;
 	p->start_pfn = h.split ? h.start_pfn : 0;
 	p->end_pfn = h.split ? h.end_pfn : h.max_mapnr;
-
-	/* 2nd bitmap, only the bytes that cover max_mapnr */
-	size_t half = (size_t)(bitmap_len / 2);
-	size_t need = (size_t)((h.max_mapnr + 7) / 8);
-	if (need > half)
-		need = half;
-	p->n_words = need / 8 + 1;
-	p->bitmap2 = malloc(p->n_words * 8);
-	uint8_t *bytes = malloc(need ? need : 1);
-	if (!p->bitmap2 || !bytes) {
-		free(bytes);
-		return &vr_error_oom;
-	}
-	err = vr_source_pread(s, bytes, need, bitmap_off + half, "the 2nd bitmap");
-	if (!err)
-		load_words(p->bitmap2, bytes, need, p->n_words);
-	free(bytes);
-	if (err)
+	size_t need;
+	if ((err = load_bitmap(st, s, p, &h, bitmap_off, bitmap_len, &need)))
 		return err;
-	/* clear bits past max_mapnr so that counts are exact */
-	size_t last = (size_t)(h.max_mapnr / 64);
-	if (last < p->n_words) {
-		if (h.max_mapnr % 64)
-			p->bitmap2[last] &= (1ull << (h.max_mapnr % 64)) - 1;
-		else
-			p->bitmap2[last] = 0;
-		for (size_t w = last + 1; w < p->n_words; w++)
-			p->bitmap2[w] = 0;
-	}
-	p->start_rank = rank_slow(p, p->start_pfn);
-	p->n_desc = rank_slow(p, p->end_pfn) - p->start_rank;
-	p->desc_off = bitmap_off + bitmap_len;
-	if (p->desc_off > s->size || p->n_desc * DESC_SIZE > s->size - p->desc_off)
-		st->incomplete = true; /* descriptors cut off: reads past them fail */
-	else if (p->n_desc && (err = check_data_end(st, p, s)))
-		return err;
-
 	/* any part cut short makes the whole dump incomplete */
 	if (h.status & DUMP_DH_COMPRESSED_INCOMPLETE)
 		st->incomplete = true;
@@ -421,72 +511,11 @@ static struct vr_error *open_part(struct vr_dump *d, struct dd_state *st, struct
 		d->info.pages_cut += pages_cut(p, h.block_size);
 	if (!first)
 		return NULL;
-
-	/* pages of RAM: the 1st bitmap, counted in chunks */
-	uint64_t total = 0;
-	uint8_t *chunk = malloc(1 << 16);
-	if (!chunk)
-		return &vr_error_oom;
-	for (size_t pos = 0; pos < need && !err; pos += 1 << 16) {
-		size_t n = need - pos < (1 << 16) ? need - pos : (1 << 16);
-		err = vr_source_pread(s, chunk, n, bitmap_off + pos, "the 1st bitmap");
-		for (size_t i = 0; !err && i < n; i++) {
-			uint8_t byte = chunk[i];
-			uint64_t bit0 = (uint64_t)(pos + i) * 8;
-			if (bit0 + 8 > h.max_mapnr)
-				byte &= (uint8_t)((1u << (h.max_mapnr - bit0)) - 1);
-			total += (uint64_t)__builtin_popcount(byte);
-		}
-	}
-	free(chunk);
-	if (err)
+	uint64_t total;
+	if ((err = count_ram(s, bitmap_off, need, h.max_mapnr, &total)))
 		return err;
-
-	struct vr_dump_info *in = &d->info;
-	in->dump_level = h.dump_level;
-	in->filtered = h.dump_level > 0;
-	in->dump_time = h.tv_sec;
-	in->max_pfn = h.max_mapnr;
-	in->pages_total = total;
-	memcpy(in->sysname, h.uts[0], 65);
-	memcpy(in->nodename, h.uts[1], 65);
-	memcpy(in->release, h.uts[2], 65);
-	memcpy(in->version, h.uts[3], 65);
-	memcpy(in->machine, h.uts[4], 65);
-	uint32_t comp = h.status & COMPRESSION_MASK;
-	in->compression = comp == 0 ? "none" :
-			  comp == DUMP_DH_COMPRESSED_ZLIB ? "zlib" :
-			  comp == DUMP_DH_COMPRESSED_LZO ? "lzo" :
-			  comp == DUMP_DH_COMPRESSED_SNAPPY ? "snappy" :
-			  comp == DUMP_DH_COMPRESSED_ZSTD ? "zstd" : "mixed";
-
-	if (h.size_note) {
-		_cleanup_free_ uint8_t *buf = NULL;
-		err = read_blob(s, h.off_note, h.size_note, VR_MAX_NOTES_BYTES, "notes", &buf);
-		if (err)
-			return vr_error_wrap(err, "kdump sub-header at offset 0x%x", h.block_size + 48);
-		struct vr_notes nt;
-		err = vr_notes_parse(buf, (size_t)h.size_note, &nt);
-		if (err)
-			return vr_error_wrap(err, "notes");
-		d->cpus = nt.cpus;
-		d->n_cpus = nt.n_cpus;
-		d->vmcoreinfo = nt.vmcoreinfo;
-		d->vmcoreinfo_len = nt.vmcoreinfo_len;
-		*qemu = nt.qemu;
-	}
-	if (h.size_vmcoreinfo) {
-		/* the raw text (no note header) is the authoritative copy */
-		uint8_t *buf = NULL;
-		err = read_blob(s, h.off_vmcoreinfo, h.size_vmcoreinfo, VR_MAX_VMCOREINFO_BYTES,
-				"vmcoreinfo", &buf);
-		if (err)
-			return vr_error_wrap(err, "kdump sub-header at offset 0x%x", h.block_size + 32);
-		free(d->vmcoreinfo);
-		d->vmcoreinfo = (char *)buf;
-		d->vmcoreinfo_len = strnlen(d->vmcoreinfo, (size_t)h.size_vmcoreinfo);
-	}
-	return NULL;
+	header_facts(d, &h, total);
+	return read_notes_and_vmcoreinfo(d, s, &h, qemu);
 }
 
 static void dd_close(struct vr_dump *d)
@@ -569,11 +598,6 @@ static struct vr_error *dd_open(struct vr_dump *d, const uint8_t *head, size_t h
 {
 	if (head_len < 8 || memcmp(head, DD_SIG, 8) != 0)
 		return VR_FORMAT_NOT_MINE;
-	return open_parts(d);
-}
-
-struct vr_error *vr_diskdump_open_split(struct vr_dump *d)
-{
 	return open_parts(d);
 }
 
@@ -757,6 +781,7 @@ static struct vr_error *dd_read(struct vr_dump *d, uint64_t paddr, void *buf, si
 
 const struct vr_format vr_format_diskdump = {
 	.name = "kdump",
+	.multi_file = true,
 	.open = dd_open,
 	.close = dd_close,
 	.read = dd_read,

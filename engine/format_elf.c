@@ -136,24 +136,23 @@ static uint64_t union_pages(const struct seg *s, size_t n, enum seg_len which)
 	return total;
 }
 
-static struct vr_error *elf_open(struct vr_dump *d, const uint8_t *head, size_t head_len)
+/* The ELF header's facts vr_elf needs: where the program headers are
+ * and how many. VR_FORMAT_NOT_MINE when head is no ELF file. */
+static struct vr_error *parse_ehdr(const struct vr_source *s, const uint8_t *head, size_t head_len, uint64_t *ret_phoff,
+				   uint32_t *ret_phnum)
 {
-	struct vr_source *s = &d->src[0];
 	const char *path = s->path;
 	if (head_len < 4 || memcmp(head, "\x7f" "ELF", 4) != 0)
 		return VR_FORMAT_NOT_MINE;
 	if (head_len < 64)
-		return vr_error_create(VR_ERR_FORMAT,
-				       "%s: ELF header: short read at offset 0x%zx: unexpected end of file",
+		return vr_error_create(VR_ERR_FORMAT, "%s: ELF header: short read at offset 0x%zx: unexpected end of file",
 				       path, head_len);
 	if (head[4] != 2)
 		return vr_error_create(VR_ERR_UNSUPPORTED,
-				       "%s: ELF header at offset 0x4: only 64-bit ELF cores are supported",
-				       path);
+				       "%s: ELF header at offset 0x4: only 64-bit ELF cores are supported", path);
 	if (head[5] != 1)
 		return vr_error_create(VR_ERR_UNSUPPORTED,
-				       "%s: ELF header at offset 0x5: only little-endian ELF cores are supported",
-				       path);
+				       "%s: ELF header at offset 0x5: only little-endian ELF cores are supported", path);
 	struct vr_cursor c;
 	vr_cursor_init(&c, head, 64);
 	vr_cursor_skip(&c, 16);
@@ -164,16 +163,13 @@ static struct vr_error *elf_open(struct vr_dump *d, const uint8_t *head, size_t 
 	uint16_t phentsize = vr_cursor_u16(&c);
 	uint32_t phnum = vr_cursor_u16(&c);
 	if (type != ET_CORE)
-		return vr_error_create(VR_ERR_FORMAT,
-				       "%s: ELF header at offset 0x10: type %u is not a core file", path,
+		return vr_error_create(VR_ERR_FORMAT, "%s: ELF header at offset 0x10: type %u is not a core file", path,
 				       type);
 	if (machine != EM_X86_64)
-		return vr_error_create(VR_ERR_UNSUPPORTED,
-				       "%s: ELF header at offset 0x12: machine %u is not x86-64", path,
-				       machine);
+		return vr_error_create(VR_ERR_UNSUPPORTED, "%s: ELF header at offset 0x12: machine %u is not x86-64",
+				       path, machine);
 	if (phentsize != 56)
-		return vr_error_create(VR_ERR_FORMAT,
-				       "%s: ELF header at offset 0x36: program header size %u is not 56",
+		return vr_error_create(VR_ERR_FORMAT, "%s: ELF header at offset 0x36: program header size %u is not 56",
 				       path, phentsize);
 	uint64_t phnum_at = 0x38; /* where the count was read */
 	if (phnum == PN_XNUM) {
@@ -187,102 +183,108 @@ static struct vr_error *elf_open(struct vr_dump *d, const uint8_t *head, size_t 
 		phnum_at = shoff + 44;
 	}
 	if (phnum == 0 || phnum > MAX_PHDRS)
-		return vr_error_create(VR_ERR_LIMIT,
-				       "%s: %s at offset 0x%" PRIx64 ": %u program headers (expected 1 to %u)",
-				       path, phnum_at == 0x38 ? "ELF header" : "section header 0", phnum_at,
-				       phnum, MAX_PHDRS);
+		return vr_error_create(VR_ERR_LIMIT, "%s: %s at offset 0x%" PRIx64 ": %u program headers (expected 1 to %u)",
+				       path, phnum_at == 0x38 ? "ELF header" : "section header 0", phnum_at, phnum,
+				       MAX_PHDRS);
 	if (phoff > s->size || (uint64_t)phnum * 56 > s->size - phoff)
 		return vr_error_create(VR_ERR_FORMAT,
-				       "%s: program headers at offset 0x%" PRIx64
-				       " run past the end of the file (0x%" PRIx64 ")",
+				       "%s: program headers at offset 0x%" PRIx64 " run past the end of the file (0x%" PRIx64 ")",
 				       path, phoff, s->size);
-	size_t ph_len = (size_t)phnum * 56;
-	_cleanup_free_ uint8_t *ph = malloc(ph_len);
-	if (!ph)
-		return &vr_error_oom;
-	struct vr_error *err = vr_source_pread(s, ph, ph_len, phoff, "program headers");
-	if (err)
-		return vr_error_wrap(err, "%s", path);
+	*ret_phoff = phoff;
+	*ret_phnum = phnum;
+	return NULL;
+}
 
-	struct elf_state *st = calloc(1, sizeof(*st));
-	if (!st)
-		return &vr_error_oom;
-	d->priv = st;
+/* Room for the segments and the notes the program headers describe. */
+static struct vr_error *size_segments(struct vr_dump *d, struct elf_state *st, const uint8_t *ph, uint32_t phnum,
+				      uint64_t phoff, size_t *ret_notes_len)
+{
 	size_t n_load = 0, notes_len = 0;
 	for (uint32_t i = 0; i < phnum; i++) {
 		const uint8_t *p = ph + (size_t)i * 56;
 		uint32_t pt = vr_le32(p);
-		if (pt == PT_LOAD)
+		if (pt == PT_LOAD) {
 			n_load++;
-		else if (pt == PT_NOTE) {
+		} else if (pt == PT_NOTE) {
 			uint64_t fsz = vr_le64(p + 32);
 			if (fsz > VR_MAX_NOTES_BYTES || notes_len + fsz > VR_MAX_NOTES_BYTES)
 				return vr_error_create(VR_ERR_LIMIT,
 						       "%s: program header %u at offset 0x%" PRIx64
 						       ": notes of %" PRIu64 " bytes exceed the limit",
-						       path, i, phoff + (uint64_t)i * 56, fsz);
+						       d->src[0].path, i, phoff + (uint64_t)i * 56, fsz);
 			notes_len += fsz;
 		}
 	}
 	st->phys = calloc(n_load ? n_load : 1, sizeof(*st->phys));
 	st->virt = calloc(n_load ? n_load : 1, sizeof(*st->virt));
-	_cleanup_free_ uint8_t *notes = malloc(notes_len ? notes_len : 1);
-	if (!st->phys || !st->virt || !notes)
+	if (!st->phys || !st->virt)
 		return &vr_error_oom;
-	size_t notes_pos = 0;
-	for (uint32_t i = 0; i < phnum; i++) {
-		const uint8_t *p = ph + (size_t)i * 56;
-		uint64_t where = phoff + (uint64_t)i * 56;
-		uint32_t pt = vr_le32(p);
-		uint64_t off = vr_le64(p + 8), vaddr = vr_le64(p + 16), paddr = vr_le64(p + 24);
-		uint64_t filesz = vr_le64(p + 32), memsz = vr_le64(p + 40);
-		if (pt == PT_NOTE) {
-			if (off > s->size || filesz > s->size - off) {
-				/* notes cut off: keep what the file holds */
-				d->info.incomplete = true;
-				filesz = off > s->size ? 0 : s->size - off;
-			}
-			err = vr_source_pread(s, notes + notes_pos, (size_t)filesz, off, "notes");
-			if (err)
-				return vr_error_wrap(err, "%s: program header %u", path, i);
-			notes_pos += (size_t)filesz;
-			continue;
-		}
-		if (pt != PT_LOAD)
-			continue;
-		if (filesz > memsz)
-			return vr_error_create(VR_ERR_FORMAT,
-					       "%s: program header %u at offset 0x%" PRIx64
-					       ": p_filesz 0x%" PRIx64 " exceeds p_memsz 0x%" PRIx64,
-					       path, i, where, filesz, memsz);
-		if (paddr + memsz < paddr || (vaddr && vaddr + memsz < vaddr))
-			return vr_error_create(VR_ERR_FORMAT,
-					       "%s: program header %u at offset 0x%" PRIx64
-					       ": segment wraps the address space",
-					       path, i, where);
-		uint64_t written = filesz;
-		if (memsz > filesz)
-			d->info.filtered = true; /* pages left out of the segment */
-		if (off > s->size || filesz > s->size - off) {
-			/* a truncated dump: the rest of the segment is missing */
-			d->info.incomplete = true;
-			filesz = off > s->size ? 0 : s->size - off;
-		}
-		st->phys[st->n_phys++] = (struct seg){ paddr, filesz, memsz, written, off, paddr };
-		/* QEMU without paging writes p_vaddr 0: no virtual map then */
-		if (vaddr)
-			st->virt[st->n_virt++] = (struct seg){ vaddr, filesz, memsz, written, off, paddr };
+	*ret_notes_len = notes_len;
+	return NULL;
+}
+
+/* One PT_LOAD program header i (at file offset where) as a physical
+ * segment and, when it has a virtual address, a virtual one. */
+static struct vr_error *add_segment(struct vr_dump *d, struct elf_state *st, const uint8_t *p, uint32_t i,
+				    uint64_t where)
+{
+	const struct vr_source *s = &d->src[0];
+	uint64_t off = vr_le64(p + 8), vaddr = vr_le64(p + 16), paddr = vr_le64(p + 24);
+	uint64_t filesz = vr_le64(p + 32), memsz = vr_le64(p + 40);
+	if (filesz > memsz)
+		return vr_error_create(VR_ERR_FORMAT,
+				       "%s: program header %u at offset 0x%" PRIx64 ": p_filesz 0x%" PRIx64
+				       " exceeds p_memsz 0x%" PRIx64,
+				       s->path, i, where, filesz, memsz);
+	if (paddr + memsz < paddr || (vaddr && vaddr + memsz < vaddr))
+		return vr_error_create(VR_ERR_FORMAT,
+				       "%s: program header %u at offset 0x%" PRIx64 ": segment wraps the address space",
+				       s->path, i, where);
+	uint64_t written = filesz;
+	if (memsz > filesz)
+		d->info.filtered = true; /* pages left out of the segment */
+	if (off > s->size || filesz > s->size - off) {
+		/* a truncated dump: the rest of the segment is missing */
+		d->info.incomplete = true;
+		filesz = off > s->size ? 0 : s->size - off;
 	}
+	st->phys[st->n_phys++] = (struct seg){paddr, filesz, memsz, written, off, paddr};
+	/* QEMU without paging writes p_vaddr 0: no virtual map then */
+	if (vaddr)
+		st->virt[st->n_virt++] = (struct seg){vaddr, filesz, memsz, written, off, paddr};
+	return NULL;
+}
+
+/* The notes of PT_NOTE program header i, appended at notes[*pos]; a cut
+ * file keeps what it holds. */
+static struct vr_error *read_notes(struct vr_dump *d, const uint8_t *p, uint32_t i, uint8_t *notes, size_t *pos)
+{
+	const struct vr_source *s = &d->src[0];
+	uint64_t off = vr_le64(p + 8), filesz = vr_le64(p + 32);
+	if (off > s->size || filesz > s->size - off) {
+		d->info.incomplete = true;
+		filesz = off > s->size ? 0 : s->size - off;
+	}
+	struct vr_error *err = vr_source_pread(s, notes + *pos, (size_t)filesz, off, "notes");
+	if (err)
+		return vr_error_wrap(err, "%s: program header %u", s->path, i);
+	*pos += (size_t)filesz;
+	return NULL;
+}
+
+/* The dump's facts from its sorted segments and its notes. */
+static struct vr_error *finish_open(struct vr_dump *d, struct elf_state *st, const uint8_t *notes, size_t notes_len)
+{
 	qsort(st->phys, st->n_phys, sizeof(*st->phys), cmp_seg);
 	qsort(st->virt, st->n_virt, sizeof(*st->virt), cmp_seg);
+	struct vr_error *err;
 	if ((err = prefix_max(st->phys, st->n_phys, &st->phys_maxend)) ||
 	    (err = prefix_max(st->virt, st->n_virt, &st->virt_maxend)))
 		return err;
-
 	struct vr_notes nt;
-	err = vr_notes_parse(notes, notes_pos, &nt);
+	err = vr_notes_parse(notes, notes_len, &nt);
 	if (err)
-		return vr_error_wrap(err, "%s: notes", path);
+		return vr_error_wrap(err, "%s: notes", d->src[0].path);
 	d->cpus = nt.cpus;
 	d->n_cpus = nt.n_cpus;
 	d->vmcoreinfo = nt.vmcoreinfo;
@@ -296,6 +298,43 @@ static struct vr_error *elf_open(struct vr_dump *d, const uint8_t *head, size_t 
 	/* Overlapping segments share pages: count each page once. */
 	d->info.pages_cut = union_pages(st->phys, st->n_phys, SEG_WRITTEN) - d->info.pages_present;
 	return NULL;
+}
+
+static struct vr_error *elf_open(struct vr_dump *d, const uint8_t *head, size_t head_len)
+{
+	struct vr_source *s = &d->src[0];
+	uint64_t phoff = 0;
+	uint32_t phnum = 0;
+	struct vr_error *err = parse_ehdr(s, head, head_len, &phoff, &phnum);
+	if (err)
+		return err;
+	size_t ph_len = (size_t)phnum * 56;
+	_cleanup_free_ uint8_t *ph = malloc(ph_len);
+	if (!ph)
+		return &vr_error_oom;
+	err = vr_source_pread(s, ph, ph_len, phoff, "program headers");
+	if (err)
+		return vr_error_wrap(err, "%s", s->path);
+	struct elf_state *st = calloc(1, sizeof(*st));
+	if (!st)
+		return &vr_error_oom;
+	d->priv = st;
+	size_t notes_len = 0;
+	if ((err = size_segments(d, st, ph, phnum, phoff, &notes_len)))
+		return err;
+	_cleanup_free_ uint8_t *notes = malloc(notes_len ? notes_len : 1);
+	if (!notes)
+		return &vr_error_oom;
+	size_t notes_pos = 0;
+	for (uint32_t i = 0; i < phnum && !err; i++) {
+		const uint8_t *p = ph + (size_t)i * 56;
+		uint32_t pt = vr_le32(p);
+		if (pt == PT_NOTE)
+			err = read_notes(d, p, i, notes, &notes_pos);
+		else if (pt == PT_LOAD)
+			err = add_segment(d, st, p, i, phoff + (uint64_t)i * 56);
+	}
+	return err ? err : finish_open(d, st, notes, notes_pos);
 }
 
 static struct vr_error *elf_read(struct vr_dump *d, uint64_t paddr, void *buf, size_t len)

@@ -219,10 +219,21 @@ static uint64_t resync(const struct vr_source *s, struct reader *rd, uint64_t po
 	return 0;
 }
 
-struct vr_error *vr_flattened_index(struct vr_source *s)
+/* The records of a flattened file, as its headers give them. */
+struct scan {
+	struct rec *recs;
+	size_t n, cap;
+	uint64_t size;       /* the dump's size: the end of the furthest record */
+	bool sorted;         /* in order and disjoint */
+	bool ended;          /* the end record was reached */
+	size_t n_bad;        /* bad record headers skipped */
+	uint64_t first_bad, skipped;
+	bool lost_tail;      /* no sound header after the last bad one */
+};
+
+/* The flattened header: VR_FORMAT_NOT_MINE when it is not one. */
+static struct vr_error *check_header(struct vr_source *s)
 {
-	if (s->ext)
-		return NULL;
 	uint8_t hdr[32];
 	if (s->file_size < FLAT_HEADER_SIZE)
 		return VR_FORMAT_NOT_MINE;
@@ -233,163 +244,143 @@ struct vr_error *vr_flattened_index(struct vr_source *s)
 		return VR_FORMAT_NOT_MINE;
 	uint64_t type = vr_be64(hdr + 16), version = vr_be64(hdr + 24);
 	if (type != 1)
-		return vr_error_create(VR_ERR_UNSUPPORTED,
-				       "%s: flattened header at offset 0x10: unknown type %" PRIu64,
+		return vr_error_create(VR_ERR_UNSUPPORTED, "%s: flattened header at offset 0x10: unknown type %" PRIu64,
 				       s->path, type);
 	if (version < 1 || version > 16)
 		return vr_error_create(VR_ERR_UNSUPPORTED,
-				       "%s: flattened header at offset 0x18: unknown version %" PRIu64,
-				       s->path, version);
+				       "%s: flattened header at offset 0x18: unknown version %" PRIu64, s->path, version);
+	return NULL;
+}
 
-	struct rec *recs = NULL;
-	size_t n = 0, cap = 0, n_bad = 0;
-	uint64_t pos = FLAT_HEADER_SIZE, size = 0, first_bad = 0, skipped = 0;
-	bool sorted = true, lost_tail = false, ended = false;
+/* Every record header from the file's start to its end record: a bad one
+ * is skipped to the next sound header, a cut last record keeps what the
+ * file holds. */
+static struct vr_error *scan_records(struct vr_source *s, struct scan *sc)
+{
 	struct reader *rd = malloc(sizeof(*rd));
 	if (!rd)
 		return &vr_error_oom;
 	rd->buf_len = 0;
 	rd->buf_pos = 0;
+	uint64_t pos = FLAT_HEADER_SIZE;
+	struct vr_error *err = NULL;
+	sc->sorted = true;
 	while (pos + 16 <= s->file_size) {
 		int64_t off, len;
-		err = read_header(s, rd, pos, &off, &len);
-		if (err)
-			goto fail;
+		if ((err = read_header(s, rd, pos, &off, &len)))
+			break;
 		if (is_end(off, len)) {
-			ended = true;
+			sc->ended = true;
 			break;
 		}
 		if (!plausible(off, len)) {
-			if (!n_bad++)
-				first_bad = pos;
+			if (!sc->n_bad++)
+				sc->first_bad = pos;
 			uint64_t next = resync(s, rd, pos, len);
 			if (!next) {
-				skipped += s->file_size - pos;
-				lost_tail = true;
+				sc->skipped += s->file_size - pos;
+				sc->lost_tail = true;
 				break;
 			}
-			skipped += next - pos;
+			sc->skipped += next - pos;
 			pos = next;
 			continue;
 		}
 		uint64_t data = pos + 16, l = (uint64_t)len;
 		if (l > s->file_size - data)
 			l = s->file_size - data; /* truncated: keep what is there */
-		err = vr_grow(&recs, &cap, n + 1, sizeof(*recs), MAX_RECORDS);
-		if (err) {
+		if ((err = vr_grow(&sc->recs, &sc->cap, sc->n + 1, sizeof(*sc->recs), MAX_RECORDS))) {
 			err = vr_error_wrap(err, "%s: flattened records", s->path);
-			goto fail;
+			break;
 		}
-		if (n && (uint64_t)off < recs[n - 1].off + recs[n - 1].len)
-			sorted = false;
-		recs[n] = (struct rec){ (uint64_t)off, l, data, n };
-		n++;
-		if ((uint64_t)off + l > size)
-			size = (uint64_t)off + l;
+		if (sc->n && (uint64_t)off < sc->recs[sc->n - 1].off + sc->recs[sc->n - 1].len)
+			sc->sorted = false;
+		sc->recs[sc->n] = (struct rec){(uint64_t)off, l, data, sc->n};
+		sc->n++;
+		if ((uint64_t)off + l > sc->size)
+			sc->size = (uint64_t)off + l;
 		pos = data + (uint64_t)len;
 		if (l == 0)
 			break;
 	}
 	free(rd);
-	rd = NULL;
-	s->truncated = !ended;
-	if (n_bad && !n) {
-		err = vr_error_create(VR_ERR_FORMAT,
-				      "%s: flattened record at offset 0x%" PRIx64
-				      ": bad header, and no sound record after it",
-				      s->path, first_bad);
-		goto fail;
-	}
-	if (n_bad) {
-		s->damage = vr_asprintf("%zu bad flattened record header%s (the first at offset 0x%" PRIx64
-					"): %" PRIu64 " bytes skipped%s",
-					n_bad, n_bad == 1 ? "" : "s", first_bad, skipped,
-					lost_tail ? ", up to the end of the file" : ", the records after read");
-		if (!s->damage) {
-			err = &vr_error_oom;
-			goto fail;
-		}
-	}
-
-	struct vr_flat_extent *ext = NULL;
-	size_t n_ext = 0;
-	if (sorted) {
-		/* the common case: records already in order and disjoint */
-		size_t ecap = 0;
-		for (size_t i = 0; i < n; i++) {
-			err = add_extent(&ext, &n_ext, &ecap, recs[i].off, recs[i].len, recs[i].pos);
-			if (err)
-				break;
-		}
-	} else {
-		qsort(recs, n, sizeof(*recs), cmp_rec);
-		err = resolve_overlaps(recs, n, &ext, &n_ext);
-	}
-	if (err) {
-		free(ext);
-		goto fail;
-	}
-	if (!ext) {
-		ext = malloc(sizeof(*ext)); /* an empty but flattened file */
-		if (!ext) {
-			err = &vr_error_oom;
-			goto fail;
-		}
-	}
-	free(recs);
-	s->ext = ext;
-	s->n_ext = n_ext;
-	s->size = size;
-	return NULL;
-fail:
-	free(rd);
-	free(recs);
-	free(s->damage);
-	s->damage = NULL;
 	return err;
 }
 
-static struct vr_error *flattened_open(struct vr_dump *d, const uint8_t *head, size_t head_len)
+/* What the bad record headers cost, in s->damage. */
+static struct vr_error *note_damage(struct vr_source *s, const struct scan *sc)
 {
-	struct vr_source *s = &d->src[0];
-	if (head_len < sizeof(FLAT_SIG) || memcmp(head, FLAT_SIG, sizeof(FLAT_SIG)) != 0)
-		return VR_FORMAT_NOT_MINE;
-	struct vr_error *err = vr_flattened_index(s);
-	if (err)
-		return err;
-	d->info.damage = s->damage;
-	d->info.incomplete |= s->truncated;
-	uint8_t inner_head[VR_PROBE_HEAD];
-	size_t n = s->size < sizeof(inner_head) ? (size_t)s->size : sizeof(inner_head);
-	err = vr_source_pread(s, inner_head, n, 0, "the flattened content's header");
-	if (err)
-		return vr_error_wrap(err, "%s", s->path);
-	static const struct vr_format *const inner[] = { &vr_format_diskdump, &vr_format_elf };
-	for (size_t i = 0; i < 2; i++) {
-		d->fmt = inner[i];
-		err = inner[i]->open(d, inner_head, n);
-		if (err == VR_FORMAT_NOT_MINE)
-			continue;
-		/* QEMU writes its kdump output flattened; its own form name
-		 * says more than "flattened" */
-		if (!err && strncmp(d->info.form, "qemu-", 5) != 0)
-			d->info.form = "flattened";
+	if (!sc->n_bad)
+		return NULL;
+	if (!sc->n)
+		return vr_error_create(VR_ERR_FORMAT,
+				       "%s: flattened record at offset 0x%" PRIx64 ": bad header, and no sound record after it",
+				       s->path, sc->first_bad);
+	s->damage = vr_asprintf("%zu bad flattened record header%s (the first at offset 0x%" PRIx64 "): %" PRIu64
+				" bytes skipped%s",
+				sc->n_bad, sc->n_bad == 1 ? "" : "s", sc->first_bad, sc->skipped,
+				sc->lost_tail ? ", up to the end of the file" : ", the records after read");
+	return s->damage ? NULL : &vr_error_oom;
+}
+
+/* The records as disjoint extents in dump order. */
+static struct vr_error *build_extents(struct scan *sc, struct vr_flat_extent **ret, size_t *ret_n)
+{
+	struct vr_flat_extent *ext = NULL;
+	size_t n_ext = 0;
+	struct vr_error *err = NULL;
+	if (sc->sorted) {
+		/* the common case: records already in order and disjoint */
+		size_t ecap = 0;
+		for (size_t i = 0; i < sc->n && !err; i++)
+			err = add_extent(&ext, &n_ext, &ecap, sc->recs[i].off, sc->recs[i].len, sc->recs[i].pos);
+	} else {
+		qsort(sc->recs, sc->n, sizeof(*sc->recs), cmp_rec);
+		err = resolve_overlaps(sc->recs, sc->n, &ext, &n_ext);
+	}
+	if (!err && !ext && !(ext = malloc(sizeof(*ext)))) /* an empty but flattened file */
+		err = &vr_error_oom;
+	if (err) {
+		free(ext);
 		return err;
 	}
-	d->fmt = &vr_format_flattened;
-	return vr_error_create(VR_ERR_FORMAT,
-			       "%s: flattened file holds neither a kdump-compressed nor an ELF dump "
-			       "(offset 0 of its content: unknown signature)",
-			       s->path);
+	*ret = ext;
+	*ret_n = n_ext;
+	return NULL;
 }
 
-static void flattened_close(struct vr_dump *d)
+static struct vr_error *flattened_layer_open(struct vr_source *s)
 {
-	(void)d; /* the extents belong to the source */
+	struct vr_error *err = check_header(s);
+	if (err)
+		return err;
+	struct scan sc = {0};
+	struct vr_flat_extent *ext = NULL;
+	size_t n_ext = 0;
+	err = scan_records(s, &sc);
+	if (!err) {
+		s->truncated = !sc.ended;
+		err = note_damage(s, &sc);
+	}
+	if (!err)
+		err = build_extents(&sc, &ext, &n_ext);
+	free(sc.recs);
+	if (err) {
+		free(s->damage);
+		s->damage = NULL;
+		return err;
+	}
+	s->ext = ext;
+	s->n_ext = n_ext;
+	s->size = sc.size;
+	return NULL;
 }
 
-const struct vr_format vr_format_flattened = {
+/* makedumpfile -F: its records index the content in place. QEMU writes
+ * its kdump output flattened too; its own form name ("qemu-kdump") says
+ * more than "flattened", which dump.c keeps. */
+const struct vr_source_layer vr_layer_flattened = {
 	.name = "flattened",
-	.open = flattened_open,
-	.close = flattened_close,
+	.form = "flattened",
+	.open = flattened_layer_open,
 };
