@@ -502,6 +502,21 @@ static void note_skip(struct skipped *sk, const struct vr_frame *f, const char *
 
 /* Index of the guilty frame of s under rule, or -1; skipped frames are
  * noted in sk. *ret_as is the name a prefer: entry gives it. */
+/* Whether anchor i of s enters an exception or interrupt taken in kernel
+ * mode: an exception frame with kernel registers follows it within a few
+ * frames. Such an entry is no outer edge of what looped: the kernel code
+ * it interrupted (a page fault inside a system call's copy loop) goes on
+ * below it. */
+static bool kernel_entry(const struct seq *s, size_t i)
+{
+	for (size_t j = i + 1; j < s->n && j <= i + 3; j++) {
+		const struct vr_frame *f = s->v[j];
+		if (f->exception && f->regs && f->regs->valid)
+			return !user_mode(f);
+	}
+	return false;
+}
+
 static ssize_t pick_frame(struct bctx *c, const struct vr_blame_rule *rule, const struct seq *s,
 			  struct skipped *sk, const char **ret_as)
 {
@@ -526,7 +541,8 @@ static ssize_t pick_frame(struct bctx *c, const struct vr_blame_rule *rule, cons
 	ssize_t cand = -1, first_mod = -1, first = -1, skipped_mod = -1;
 	for (size_t i = 0; i < s->n; i++) {
 		const struct vr_frame *f = s->v[i];
-		if (outer && i > 0 && vr_blame_rule_anchor(c->rules, rule, f->symbol) && !f->module) {
+		if (outer && i > 0 && vr_blame_rule_anchor(c->rules, rule, f->symbol) && !f->module &&
+		    !kernel_entry(s, i)) {
 			if (cand < 0 && first_mod < 0)
 				cand = (ssize_t)i;
 			break;
