@@ -43,6 +43,14 @@ struct vr_error *vr_kallsyms_tables_from_vmcoreinfo(const struct vr_vmcoreinfo *
 						    struct vr_kallsyms_tables *ret);
 struct vr_error *vr_kallsyms_read(const struct vr_kallsyms_tables *t, vr_kallsyms_read_fn read,
 				  void *arg, struct vr_kallsyms *ret);
+/* The tables found by their content in the SEARCH_SPAN bytes after _stext
+ * (at stext), for kernels whose VMCOREINFO does not name them: accepted
+ * only when the decoded table puts _stext at stext. */
+struct vr_error *vr_kallsyms_search(vr_kallsyms_read_fn read, void *arg, uint64_t stext,
+				    struct vr_kallsyms_tables *ret_tables, struct vr_kallsyms *ret);
+/* The tables VMCOREINFO names, else the ones vr_kallsyms_search finds. */
+struct vr_error *vr_kallsyms_load(const struct vr_vmcoreinfo *vi, vr_kallsyms_read_fn read, void *arg,
+				  struct vr_kallsyms *ret);
 void vr_kallsyms_deinit(struct vr_kallsyms *ks);
 
 #endif

@@ -481,12 +481,8 @@ static struct vr_error *kallsyms_read_mem(void *arg, uint64_t vaddr, void *buf, 
 
 static struct vr_error *load_kallsyms(struct vr_kernel *k, struct table *t)
 {
-	struct vr_kallsyms_tables tables;
-	struct vr_error *err = vr_kallsyms_tables_from_vmcoreinfo(k->vmcoreinfo, &tables);
-	if (err)
-		return err;
 	struct vr_kallsyms ks;
-	err = vr_kallsyms_read(&tables, kallsyms_read_mem, k, &ks);
+	struct vr_error *err = vr_kallsyms_load(k->vmcoreinfo, kallsyms_read_mem, k, &ks);
 	if (err)
 		return vr_error_wrap(err, "kallsyms");
 	t->syms = malloc((ks.n ? ks.n : 1) * sizeof(*t->syms));

@@ -102,11 +102,8 @@ static int cmd_translate(struct vr_kernel *k, int argc, char **argv)
 
 static int cmd_kallsyms(struct vr_kernel *k)
 {
-	struct vr_kallsyms_tables t;
 	struct vr_kallsyms ks;
-	struct vr_error *err = vr_kallsyms_tables_from_vmcoreinfo(k->vmcoreinfo, &t);
-	if (!err)
-		err = vr_kallsyms_read(&t, mem_read, k, &ks);
+	struct vr_error *err = vr_kallsyms_load(k->vmcoreinfo, mem_read, k, &ks);
 	if (err)
 		return fail(err, "kallsyms");
 	for (size_t i = 0; i < ks.n; i++)
