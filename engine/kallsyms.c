@@ -13,7 +13,11 @@
  *                        address = relative_base + (u32)offset, except with
  *                        CONFIG_KALLSYMS_ABSOLUTE_PERCPU (x86-64 SMP), where
  *                        offset >= 0 is an absolute value (per-CPU symbols)
- *                        and offset < 0 means relative_base - 1 - offset
+ *                        and offset < 0 means relative_base - 1 - offset;
+ *                        since Linux 7.0 ("kallsyms: Get rid of kallsyms
+ *                        relative base") there is no relative_base: the
+ *                        offset is from the entry's own address (a PC32
+ *                        relocation), and labels are aligned to 4 bytes
  *  kallsyms_addresses    unsigned long per symbol (without BASE_RELATIVE)
  *
  * Symbols are in address order. There are no sizes; callers derive them
@@ -31,7 +35,7 @@
  *  order"): num_syms, names, markers, token_table, token_index, offsets,
  *              relative_base, seqs_of_names
  * and without CONFIG_KALLSYMS_BASE_RELATIVE, addresses in place of offsets
- * and relative_base.
+ * and relative_base; since 7.0, no relative_base.
  */
 #include "kallsyms.h"
 
@@ -65,8 +69,11 @@ struct vr_error *vr_kallsyms_tables_from_vmcoreinfo(const struct vr_vmcoreinfo *
 		  vr_vmcoreinfo_symbol(vi, "kallsyms_token_index", &t.token_index);
 	if (!ok)
 		return vr_error_create(VR_ERR_NOT_FOUND, "kallsyms tables not named in VMCOREINFO");
-	bool rel = vr_vmcoreinfo_symbol(vi, "kallsyms_offsets", &t.offsets) &&
-		   vr_vmcoreinfo_symbol(vi, "kallsyms_relative_base", &t.relative_base);
+	bool rel = vr_vmcoreinfo_symbol(vi, "kallsyms_offsets", &t.offsets);
+	/* VMCOREINFO stopped naming kallsyms_relative_base when the kernel
+	 * dropped it (7.0): its offsets are then relative to themselves. */
+	if (rel && !vr_vmcoreinfo_symbol(vi, "kallsyms_relative_base", &t.relative_base))
+		t.pc_relative = true;
 	if (!rel) {
 		t.offsets = t.relative_base = 0;
 		if (!vr_vmcoreinfo_symbol(vi, "kallsyms_addresses", &t.addresses))
@@ -192,6 +199,12 @@ static struct vr_error *read_addresses(const struct vr_kallsyms_tables *t, vr_ka
 	if (!t->offsets) {
 		for (size_t i = 0; i < n; i++)
 			syms[i].address = vr_le64(raw + 8 * i);
+		free(raw);
+		return NULL;
+	}
+	if (t->pc_relative) {
+		for (size_t i = 0; i < n; i++)
+			syms[i].address = t->offsets + 4 * i + (uint64_t)(int64_t)(int32_t)vr_le32(raw + 4 * i);
 		free(raw);
 		return NULL;
 	}
@@ -442,9 +455,9 @@ static bool skip_entry(const uint8_t *buf, size_t len, size_t *pos)
 	return true;
 }
 
-/* kallsyms_names, preceded by kallsyms_num_syms (unsigned int, then
- * alignment): the start from which the entries after the last marker end
- * where the markers begin. */
+/* kallsyms_names, preceded by kallsyms_num_syms (unsigned int; before 7.0
+ * padded to 8 bytes): the start from which the entries after the last
+ * marker end where the markers begin. */
 static bool find_names(vr_kallsyms_read_fn read, void *arg, uint64_t markers, uint32_t count, uint32_t last,
 		       uint32_t step, uint64_t *ret_names, uint32_t *ret_n)
 {
@@ -458,10 +471,13 @@ static bool find_names(vr_kallsyms_read_fn read, void *arg, uint64_t markers, ui
 		return false;
 	uint64_t base = markers - len;
 	uint32_t lo_n = (count - 1) * 256 + 1, hi_n = count * 256;
-	for (uint64_t s = (markers - last - 2) & ~7ull; s >= base + 8 && s + span >= markers - last; s -= 8) {
-		uint32_t n = vr_le32(buf + (s - 8 - base));
-		if (n < lo_n || n > hi_n || vr_le32(buf + (s - 4 - base)) != 0)
-			continue;
+	for (uint64_t s = (markers - last - 2) & ~3ull; s >= base + 8 && s + span >= markers - last; s -= 4) {
+		uint32_t n = vr_le32(buf + (s - 4 - base));
+		if (n < lo_n || n > hi_n) {
+			n = vr_le32(buf + (s - 8 - base));
+			if ((s & 7) || n < lo_n || n > hi_n || vr_le32(buf + (s - 4 - base)) != 0)
+				continue;
+		}
 		size_t pos = (size_t)(s - base) + last;
 		bool ok = true;
 		for (uint32_t i = (count - 1) * 256; i < n && ok; i++)
@@ -501,10 +517,14 @@ static bool tables_at(vr_kallsyms_read_fn read, void *arg, uint64_t T, const uin
 	    !find_markers(read, arg, t.token_table, &markers, &count, &last, &step) ||
 	    !find_names(read, arg, markers, count, last, step, &t.names, &n))
 		return false;
-	t.num_syms = t.names - 8;
+	uint8_t nb[4];
+	struct vr_error *rerr = read(arg, t.names - 4, nb, 4);
+	bool padded = rerr || vr_le32(nb) != n; /* before 7.0 */
+	vr_error_destroy(rerr);
+	t.num_syms = t.names - (padded ? 8 : 4);
 	uint64_t offsets_size = ((uint64_t)n * 4 + 7) & ~7ull;
 	uint64_t after_index = (T + 512 + 7) & ~7ull;
-	struct vr_kallsyms_tables cand[3] = {t, t, t};
+	struct vr_kallsyms_tables cand[4] = {t, t, t, t};
 	/* before 6.4 */
 	cand[0].relative_base = t.num_syms - 8;
 	cand[0].offsets = cand[0].relative_base - offsets_size;
@@ -513,7 +533,10 @@ static bool tables_at(vr_kallsyms_read_fn read, void *arg, uint64_t T, const uin
 	cand[1].relative_base = after_index + offsets_size;
 	/* without CONFIG_KALLSYMS_BASE_RELATIVE */
 	cand[2].addresses = t.num_syms - (uint64_t)n * 8;
-	for (int i = 0; i < 3; i++) {
+	/* since 7.0: self-relative, right after the index */
+	cand[3].offsets = T + 512;
+	cand[3].pc_relative = true;
+	for (int i = 0; i < 4; i++) {
 		if (cand[i].relative_base) {
 			uint8_t b[8];
 			struct vr_error *err = read(arg, cand[i].relative_base, b, 8);

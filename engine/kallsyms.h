@@ -3,6 +3,7 @@
 #ifndef VR_KALLSYMS_H
 #define VR_KALLSYMS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +24,7 @@ struct vr_kallsyms_tables {
 	uint64_t offsets;       /* int[] (CONFIG_KALLSYMS_BASE_RELATIVE, always since 6.11) */
 	uint64_t relative_base; /* unsigned long */
 	uint64_t addresses;     /* unsigned long[] (without BASE_RELATIVE) */
+	bool pc_relative;       /* offsets from their own address (7.0+) */
 };
 
 struct vr_kallsyms_sym {

@@ -406,12 +406,20 @@ static size_t align8(size_t x)
 	return (x + 7) & ~(size_t)7;
 }
 
-/* Lays out N symbols "tsym_<i>" (the first is _stext at KBASE) as
- * scripts/kallsyms.c does, in the order before 6.4 (new_order false) or
- * since (true), starting at kmem offset at; returns the address table's
- * offset. Tokens are single characters. */
-static size_t lay_out_kallsyms(size_t at, size_t n, bool new_order)
+static size_t align4(size_t x)
 {
+	return (x + 3) & ~(size_t)3;
+}
+
+enum layout { BEFORE_6_4, SINCE_6_4, SINCE_7_0 };
+
+/* Lays out N symbols "tsym_<i>" (the first is _stext at KBASE) as
+ * scripts/kallsyms.c does in each layout, starting at kmem offset at;
+ * returns the address table's offset. Tokens are single characters. */
+static size_t lay_out_kallsyms(size_t at, size_t n, enum layout layout)
+{
+	bool new_order = layout != BEFORE_6_4, pc_relative = layout == SINCE_7_0;
+	size_t (*align)(size_t) = pc_relative ? align4 : align8;
 	memset(kmem, 0, sizeof(kmem));
 	uint8_t names[16384];
 	uint32_t markers[64];
@@ -442,7 +450,7 @@ static size_t lay_out_kallsyms(size_t at, size_t n, bool new_order)
 		tokens[tlen++] = '\0';
 	}
 	size_t pos = at, offsets = 0;
-#define PUT(bytes, len) (memcpy(kmem + pos, (bytes), (len)), pos = align8(pos + (len)))
+#define PUT(bytes, len) (memcpy(kmem + pos, (bytes), (len)), pos = align(pos + (len)))
 	if (!new_order) {
 		offsets = pos;
 		pos = align8(pos + 4 * n);
@@ -450,7 +458,7 @@ static size_t lay_out_kallsyms(size_t at, size_t n, bool new_order)
 		pos += 8;
 	}
 	put32(pos, (uint32_t)n);
-	pos += 8;
+	pos += pc_relative ? 4 : 8;
 	PUT(names, nlen);
 	PUT(markers, 4 * nmarkers);
 	PUT(tokens, tlen);
@@ -458,19 +466,22 @@ static size_t lay_out_kallsyms(size_t at, size_t n, bool new_order)
 	if (new_order) {
 		offsets = pos;
 		pos = align8(pos + 4 * n);
-		put64(pos, KBASE);
+		if (!pc_relative)
+			put64(pos, KBASE);
 	}
 #undef PUT
-	for (size_t i = 0; i < n; i++)
-		put32(offsets + 4 * i, (uint32_t)(0x10 * i));
+	for (size_t i = 0; i < n; i++) {
+		uint64_t addr = KBASE + 0x10 * i;
+		put32(offsets + 4 * i, pc_relative ? (uint32_t)(addr - (KBASE + offsets + 4 * i)) : (uint32_t)(0x10 * i));
+	}
 	return offsets;
 }
 
 static void test_kallsyms_search(void)
 {
-	for (int order = 0; order < 2; order++) {
+	for (int order = BEFORE_6_4; order <= SINCE_7_0; order++) {
 		size_t n = 700;
-		lay_out_kallsyms(0x3000 + 8 * (size_t)order, n, order == 1);
+		lay_out_kallsyms(0x3000 + 8 * (size_t)order, n, (enum layout)order);
 		struct vr_kallsyms_tables t;
 		struct vr_kallsyms ks;
 		struct vr_error *err = vr_kallsyms_search(kread, NULL, KBASE, &t, &ks);
@@ -479,7 +490,9 @@ static void test_kallsyms_search(void)
 			vr_error_destroy(err);
 			continue;
 		}
-		CHECK(ks.n == n && t.names == KBASE + 0x3000 + 8 * (size_t)order + (order ? 8 : align8(4 * n) + 16),
+		size_t names = order == SINCE_7_0 ? 4 : order == SINCE_6_4 ? 8 : align8(4 * n) + 16;
+		CHECK(ks.n == n && t.names == KBASE + 0x3000 + 8 * (size_t)order + names &&
+			      t.pc_relative == (order == SINCE_7_0),
 		      "order %d: %zu symbols, names at 0x%" PRIx64, order, ks.n, t.names);
 		for (size_t i = 1; i < ks.n; i += 97) {
 			char want[32];
@@ -500,7 +513,7 @@ static void test_kallsyms_search(void)
 
 	/* A marker out of order: no tables, no crash. */
 	size_t n = 600;
-	lay_out_kallsyms(0x3000, n, false);
+	lay_out_kallsyms(0x3000, n, BEFORE_6_4);
 	for (size_t o = 0; o + 4 <= sizeof(kmem); o += 4) {
 		uint32_t v;
 		memcpy(&v, kmem + o, 4);
