@@ -169,7 +169,10 @@ static void read_memory(struct vr_kernel *k, struct vr_system *s)
 static bool read_timekeeper(struct vr_kernel *k, struct vr_system *s)
 {
 	uint64_t tk, o_xtime, o_base, o_boot, o_tk = 8;
-	if (!vr_sym(k, "tk_core", &tk))
+	/* Since 6.17 ("timekeeping: Provide timekeepers for auxiliary
+	 * clocks") tk_core is element 0 (TIMEKEEPER_CORE) of the array
+	 * timekeeper_data. */
+	if (!vr_sym(k, "tk_core", &tk) && !vr_sym(k, "timekeeper_data", &tk))
 		return false;
 	/* tk_core is an anonymous struct { seqcount_raw_spinlock_t seq;
 	 * struct timekeeper timekeeper; } until 6.13 named it struct tk_data;

@@ -276,13 +276,28 @@ struct vr_error *vr_unwind_from(struct vr_kernel *k, const struct vr_unwind_star
 	return err;
 }
 
-static uint64_t current_task_stack(struct vr_kernel *k, int cpu)
+/* The stack of the task current on cpu: from the task list, else (a
+ * filtered dump may lack the task_struct) from the top of stack the CPU
+ * keeps for entry code: pcpu_hot.top_of_stack from 6.2, a per-CPU variable
+ * cpu_current_top_of_stack again once struct pcpu_hot was dissolved
+ * (7.3 has it; before 6.2 it is a field of cpu_tss_rw, not looked for:
+ * those dumps are not filtered wrong). */
+uint64_t vr_unwind_task_stack(struct vr_kernel *k, int cpu)
 {
 	const struct vr_facts *f = k->facts;
 	for (size_t i = 0; f && i < f->n_tasks; i++)
-		if (f->tasks[i].is_current && f->tasks[i].cpu == cpu)
+		if (f->tasks[i].is_current && f->tasks[i].cpu == cpu && f->tasks[i].stack)
 			return f->tasks[i].stack;
-	return 0;
+	uint64_t top;
+	if (cpu < 0 || (vr_error_catch(percpu_hot_u64(k, cpu, "cpu_current_top_of_stack", &top)) &&
+			vr_error_catch(percpu_hot_u64(k, cpu, "top_of_stack", &top))))
+		return 0;
+	/* Stacks are THREAD_SIZE-aligned; the top may sit a few words below
+	 * the end (TOP_OF_KERNEL_STACK_PADDING: 16 bytes with FRED). */
+	uint64_t end = (top + VR_THREAD_SIZE - 1) & ~(uint64_t)(VR_THREAD_SIZE - 1);
+	if (top <= VR_THREAD_SIZE || end - top > 64)
+		return 0;
+	return end - VR_THREAD_SIZE;
 }
 
 struct vr_error *vr_unwind(struct vr_kernel *k, const struct vr_regs *regs, int cpu,
@@ -296,7 +311,7 @@ struct vr_error *vr_unwind(struct vr_kernel *k, const struct vr_regs *regs, int 
 	struct vr_unwind_start s = {
 		.regs = *regs,
 		.cpu = cpu,
-		.task_stack = current_task_stack(k, cpu),
+		.task_stack = vr_unwind_task_stack(k, cpu),
 	};
 	return vr_unwind_from(k, &s, trace);
 }

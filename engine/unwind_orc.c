@@ -47,6 +47,16 @@ void vr_orc_decode(const uint8_t raw[VR_ORC_ENTRY_SIZE], int version, struct vr_
 		.sp_reg = flags & 0xf,
 		.bp_reg = (flags >> 4) & 0xf,
 	};
+	if (version >= VR_ORC_V4) {
+		static const uint8_t regs[16] = {
+			VR_ORC_REG_UNDEFINED, VR_ORC_REG_AX,	      VR_ORC_REG_DX,	      VR_ORC_REG_SP,
+			VR_ORC_REG_BP,	      VR_ORC_REG_DI,	      VR_ORC_REG_R10,	      VR_ORC_REG_R13,
+			VR_ORC_REG_PREV_SP,   VR_ORC_REG_SP_INDIRECT, VR_ORC_REG_BP_INDIRECT, VR_ORC_REG_INVALID,
+			VR_ORC_REG_INVALID,   VR_ORC_REG_INVALID,     VR_ORC_REG_INVALID,     VR_ORC_REG_INVALID,
+		};
+		e.sp_reg = regs[e.sp_reg];
+		e.bp_reg = regs[e.bp_reg];
+	}
 	if (version >= VR_ORC_V3) {
 		e.type = (flags >> 8) & 0x7;
 		e.signal = flags & 0x800;
@@ -140,7 +150,7 @@ bool vr_orc_table_find(const struct vr_orc_table *t, int version, uint64_t ip,
 
 int vr_orc_guess_version(const struct vr_orc_table *t, int guess)
 {
-	size_t low = 0, v3call = 0;
+	size_t low = 0, v3call = 0, base[16] = {0};
 	for (size_t i = 0; i < t->n; i++) {
 		const uint8_t *r = t->raw + i * VR_ORC_ENTRY_SIZE;
 		unsigned sp_reg = r[4] & 0xf;
@@ -149,11 +159,17 @@ int vr_orc_guess_version(const struct vr_orc_table *t, int guess)
 			continue;
 		if (type3 == 0)
 			low++;       /* CALL before v6.4 */
-		else if (type3 == 2)
+		else if (type3 == 2) {
 			v3call++;    /* CALL since v6.4 (v1 has REGS_PARTIAL here, rarely) */
+			base[sp_reg]++;
+		}
 	}
-	if (v3call > 4 * low && v3call > 16)
+	if (v3call > 4 * low && v3call > 16) {
+		/* The stack pointer: 5 before v4, 3 since. */
+		if (base[3] > 4 * base[5])
+			return VR_ORC_V4;
 		return VR_ORC_V3;
+	}
 	if (low > 4 * v3call && low > 16)
 		return guess == VR_ORC_V3 ? VR_ORC_V1 : guess;
 	return guess;
@@ -501,10 +517,12 @@ struct vr_error *vr_unwind_raw(const struct vr_unwinder *u, const struct vr_regs
 		case VR_ORC_REG_R10:
 		case VR_ORC_REG_R13:
 		case VR_ORC_REG_DI:
-		case VR_ORC_REG_DX: {
+		case VR_ORC_REG_DX:
+		case VR_ORC_REG_AX: {
 			enum vr_reg r = e.sp_reg == VR_ORC_REG_R10 ? VR_R10 :
 					e.sp_reg == VR_ORC_REG_R13 ? VR_R13 :
-					e.sp_reg == VR_ORC_REG_DI ? VR_RDI : VR_RDX;
+					e.sp_reg == VR_ORC_REG_DI ? VR_RDI :
+					e.sp_reg == VR_ORC_REG_AX ? VR_RAX : VR_RDX;
 			if (!get_reg(&w, r, &sp)) {
 				stopf(out, "the stack pointer at 0x%016llx is based on %s, whose value is unknown",
 				      (unsigned long long)w.ip, vr_reg_names[r]);
