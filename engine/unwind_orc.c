@@ -335,6 +335,40 @@ static bool plausible_caller(const struct walk *w, uint64_t ip, uint64_t sp)
 	return text(w, ret);
 }
 
+/* No ORC data for the function the walk is in (objtool leaves out the
+ * functions marked STACK_FRAME_NON_STANDARD, such as 5.10's __crash_kexec
+ * with its inline crash_setup_regs()): the nearest word on the stack that
+ * returns from a direct call of that very function is its return address,
+ * and moves the walk there. The caller may keep its frame in BP (5.10's
+ * panic() does), which the function saved with its first push, just below
+ * the return address, where a plausible frame pointer is taken from. */
+static bool proven_caller(struct walk *w, struct vr_raw_trace *out)
+{
+	if (!w->u->calls || !w->u->is_return_address)
+		return false;
+	uint64_t a = w->sp;
+	for (unsigned i = 0; i < VR_SCAN_MAX_WORDS; i++, a += 8) {
+		uint64_t v;
+		if (!rd(w, a, &v))
+			break;
+		if (!w->u->is_return_address(w->u->ctx, v) || !w->u->calls(w->u->ctx, v, w->ip))
+			continue;
+		struct walk trial = *w;
+		if (!accept_sp(&trial, a + 8, out, true))
+			break;
+		uint64_t bp;
+		*w = trial;
+		w->ip = v;
+		w->sp = a + 8;
+		if (rd(w, a - 8, &bp) && bp > a && stack_of(w->u, bp) == stack_of(w->u, a))
+			w->bp = bp;
+		w->full = w->prev_valid = false;
+		w->signal = false;
+		return true;
+	}
+	return false;
+}
+
 /* No ORC data: guess. First scan for the nearest word that looks like a
  * return address and whose own frame leads on to text; then, as a last
  * resort, a frame pointer (the kernel's orc_fp_entry: caller SP = BP + 16,
@@ -482,6 +516,13 @@ struct vr_error *vr_unwind_raw(const struct vr_unwinder *u, const struct vr_regs
 		}
 		uint64_t old_ip = w.ip;
 		if (!have || e.type == VR_ORC_TYPE_UNDEFINED) {
+			if (!w.signal && proven_caller(&w, out)) {
+				f = (struct vr_raw_frame){.ip = w.ip, .sp = w.sp, .call = true,
+							  .reliable = !w.degraded, .stack = w.stack};
+				if ((err = push(out, max, &f)))
+					goto limit;
+				continue;
+			}
 			if (!guess_caller(&w, out)) {
 				stopf(out, "no unwind information for 0x%016llx and no return address found on the stack",
 				      (unsigned long long)old_ip);

@@ -140,6 +140,10 @@ struct vr_unwinder {
 	 * return address outside text ends a walk (or, in a walk that is
 	 * already guessing, sends it back to scanning). */
 	bool (*is_text)(void *ctx, uint64_t addr);
+	/* Whether the instruction before return address ret is a direct call
+	 * of the function that holds ip; NULL: never known. A scanned return
+	 * address that passes is the caller's, not a guess. */
+	bool (*calls)(void *ctx, uint64_t ret, uint64_t ip);
 	/* The stacks this CPU/task may use. None: stack pointers are not
 	 * checked against bounds (only for monotonic growth). */
 	const struct vr_stack_range *stacks;
