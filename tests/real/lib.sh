@@ -24,6 +24,11 @@
 #                              cut out of the raw bytes of vmcore.elf (an
 #                              oracle independent of vmreport), lines as the
 #                              kernel wrote them, without KERN_ levels
+#   rig_crash_opens RELEASE    whether crash (the oracle of bt_vs_crash and
+#                              state_vs_crash) opens the release's dumps
+#                              (Debian 12's crash 8.0.2 opens 5.10 and 6.1,
+#                              not 6.12 or 7.x); prints crash's complaint
+#                              when not. Cached in $VR_BUILD_DIR.
 #   rig_expect SCENARIO        the console line (grep -E) proving the crash
 #   rig_fail MESSAGE           print "FAIL: MESSAGE" and exit 1
 #
@@ -85,6 +90,29 @@ rig_system_map() {
 
 rig_debug_modules() {
 	rig_files_key "$1" debug_modules
+}
+
+rig_crash_opens() {
+	local rel=$1 dir vmlinux memo out
+	dir=$(rig_dir "$rel")
+	vmlinux=$(rig_vmlinux "$rel")
+	memo=${VR_BUILD_DIR:-/tmp}/crash-oracle/opens-$rel-$(stat -c %Y "$dir/sysrq/vmcore.elf")
+	if [[ ! -f $memo ]]; then
+		mkdir -p "${memo%/*}"
+		local rc=0
+		out=$(printf 'sys\nquit\n' | timeout 300 crash -s "$vmlinux" "$dir/sysrq/vmcore.elf" 2>&1) || rc=$?
+		if grep -q "RELEASE: $rel\$" <<<"$out"; then
+			echo yes >"$memo"
+		else
+			{
+				echo no
+				echo "crash exited with status $rc${out:+: $(grep -v '^ *$' <<<"$out" | tail -n 1)}"
+			} >"$memo"
+		fi
+	fi
+	[[ $(head -n 1 "$memo") == yes ]] && return 0
+	tail -n +2 "$memo"
+	return 1
 }
 
 rig_buried_report() {

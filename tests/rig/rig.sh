@@ -150,7 +150,8 @@ kernel_files() { # REL
 		K_ROOT=$(archive_root "$rel")
 		K_VMLINUZ=$K_ROOT/usr/lib/modules/$rel/vmlinuz
 		K_VMLINUX=$K_ROOT/usr/lib/debug/lib/modules/$rel/vmlinux
-		K_SYSTEM_MAP=$K_ROOT/usr/lib/modules/$rel/System.map
+		# linux-base's System.map is a stub that points to the -dbg one
+		K_SYSTEM_MAP=$K_ROOT/usr/lib/debug/lib/modules/$rel/System.map
 		K_DEBUG_MODULES=$K_ROOT/usr/lib/debug/lib/modules/$rel
 		K_CHROOT=$(archive_chroot "$rel")
 	else
