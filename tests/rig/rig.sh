@@ -281,13 +281,15 @@ qemu_cmd() { # REL CPUS DIR APPEND
 GUEST_APPEND="console=ttyS0 slub_debug=P no_timer_check oops=panic"
 
 # The first line of a console that says why a kernel died: a panic, an
-# oops, a BUG; else the last line. Reads stdin.
+# oops, a BUG; else its last line. Reads stdin.
 death_line() {
-	local l
-	l=$(tr -d '\r' | grep -a -m1 -E 'Kernel panic - not syncing|Oops: |BUG: |general protection fault|VRRIG-ERROR' ||
+	local text l
+	text=$(tr -d '\r')
+	l=$(grep -a -m1 -E 'Kernel panic - not syncing|Oops: |BUG: |general protection fault|VRRIG-ERROR' <<<"$text" ||
 		true)
 	[[ -n $l ]] && echo "$l" && return
-	echo "no panic message"
+	l=$(grep -a . <<<"$text" | tail -n 1)
+	echo "${l:+no panic message; the console ends: }${l:-no console output}"
 }
 
 # Whether the guest whose console is FILE died before its scenario ran
@@ -338,15 +340,18 @@ boot_kdump() { # REL SCENARIO DIR
 		-nodefaults -no-user-config -display none -no-reboot \
 		-kernel "$K_VMLINUZ" -initrd "$CACHE/.build/crash.cpio" \
 		-append "$append" -serial "file:$d/console.log" -device vmcoreinfo \
-		-drive "file=$d/disk.img,format=raw,if=virtio" </dev/null || rc=$?
+		-drive "file=$d/disk.img,format=raw,if=virtio" </dev/null 2>"$d/qemu.err" || rc=$?
+	cat "$d/qemu.err"
+	# QEMU's own failure is no guest's.
+	((rc == 0 || rc == 124 || rc == 137)) ||
+		fail "$rel $s: QEMU exited with status $rc: $(tail -n 1 "$d/qemu.err")"
 	if why=$(died_early "$d/console.log" "$s"); then
 		((rc != 124 && rc != 137)) || why+=" (QEMU timed out after ${RIG_TIMEOUT}s)"
 		echo "$why" >"$d/early"
 		return 2
 	fi
 	((rc != 124 && rc != 137)) ||
-		fail "$rel $s: QEMU timed out after ${RIG_TIMEOUT}s; console: $d/console.log, ending: $(tail -n 1 "$d/console.log" 2>/dev/null | tr -d '\r')"
-	((rc == 0)) || fail "$rel $s: QEMU exited with status $rc"
+		fail "$rel $s: QEMU timed out after ${RIG_TIMEOUT}s; console: $d/console.log: $(sed '1,/VRRIG: triggering/d' "$d/console.log" | death_line)"
 	grep -q 'VRRIG-CAPTURE-OK' "$d/console.log" ||
 		fail "$rel $s: no vmcore captured: $(sed '1,/VRRIG: triggering/d' "$d/console.log" | death_line)"
 }
@@ -371,9 +376,9 @@ run_kdump() { # REL SCENARIO DIR
 		boot_kdump "$rel" "$s" "$d" || rc=$?
 		((rc == 2)) || break
 		mv "$d/console.log" "$d/console.early$try.log" 2>/dev/null || true
-		echo "boot $try of $RIG_BOOTS: $(cat "$d/early")" | tee -a "$d/retries"
 		((try < RIG_BOOTS)) ||
 			fail "$rel $s: the guest died before its scenario ran, $try times; last: $(cat "$d/early")"
+		echo "boot $try of $RIG_BOOTS: $(cat "$d/early")" | tee -a "$d/retries"
 	done
 	((rc == 0)) || fail "$rel $s: QEMU run failed"
 	rm -f "$d/early"
@@ -464,9 +469,9 @@ run_qemu_dump() { # REL SCENARIO DIR
 		boot_qemu_dump "$rel" "$s" "$d" || rc=$?
 		((rc == 2)) || break
 		mv "$q/console.log" "$d/qemu.console.early$try.log" 2>/dev/null || true
-		echo "QEMU-dump boot $try of $RIG_BOOTS: $(cat "$d/early")" | tee -a "$d/retries"
 		((try < RIG_BOOTS)) ||
 			fail "$rel $s: the guest died before its scenario ran, $try times; last: $(cat "$d/early")"
+		echo "QEMU-dump boot $try of $RIG_BOOTS: $(cat "$d/early")" | tee -a "$d/retries"
 	done
 	rm -f "$d/early"
 	qmp "{\"execute\":\"dump-guest-memory\",\"arguments\":{\"paging\":false,\"protocol\":\"file:$d/qemu.elf\",\"format\":\"elf\"}}" 300 ||
