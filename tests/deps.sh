@@ -24,7 +24,7 @@ BUILD_PKGS=(cmake make pkg-config gcc clang libelf-dev libdw-dev zlib1g-dev
 	libzstd-dev liblzo2-dev libsnappy-dev libyaml-dev libcjson-dev
 	libcapstone-dev cmark python3-jsonschema libclang-rt-14-dev jq man-db)
 RIG_PKGS=(qemu-system-x86 busybox-static kexec-tools makedumpfile cpio crash
-	xz-utils binutils debootstrap)
+	xz-utils binutils debootstrap procps xxd time)
 RIG_ROOT=${VR_RIG_CACHE:-/var/cache/vmreport-rig}
 
 want=("${BUILD_PKGS[@]}")
