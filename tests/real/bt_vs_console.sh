@@ -137,6 +137,9 @@ for rel in $(rig_kernels); do
 		for f in vmcore.elf vmcore.zlib vmcore.lzo vmcore.flat vmcore.filtered.elf \
 			debian12/vmcore.zlib debian12/vmcore.filtered.elf; do
 			[[ -s $d/$f ]] || continue
+			# Debian 12's forms that came out the same as the main ones
+			# (hard links) are tested as those.
+			[[ $f == debian12/* && $d/$f -ef $d/${f#debian12/} ]] && continue
 			check "$rel $s $f" "$d/$f" "$console" "$d/meta.json"
 		done
 		check "$rel $s vmcore.elf +vmlinux" "$d/vmcore.elf" "$console" "$d/meta.json" "$vmlinux"

@@ -72,6 +72,9 @@ for dir in $(rig_all_dirs); do
 		debian12/vmcore.zlib debian12/vmcore.lzo debian12/vmcore.flat debian12/vmcore.filtered.elf; do
 		dump=$dir/$form
 		[ -f "$dump" ] || continue
+		# Debian 12's forms that came out the same as the main ones (hard
+		# links) are tested as those, against a fresh Debian 12 makedumpfile.
+		[[ $form == debian12/* && $dump -ef $dir/${form#debian12/} ]] && continue
 		"$VMREPORT" --log "$dump" >"$tmp/out.txt" 2>"$tmp/err.txt"
 		rc=$?
 		if [ $rc -ne 0 ]; then

@@ -29,6 +29,9 @@ for rel in $(rig_kernels); do
 			vmcore.zlib:no-vmlinux debian12/vmcore.zlib debian12/vmcore.lzo debian12/dmesg.txt; do
 			f=$d/${form%:*}
 			[[ -e $f ]] || continue
+			# Debian 12's forms that came out the same as the main ones
+			# (hard links) are tested as those.
+			[[ $form == debian12/vmcore.* && $f -ef $d/${form#debian12/} ]] && continue
 			env=()
 			case $form in
 			*console.log | *dmesg.txt) args=("$f") ;;
