@@ -374,6 +374,9 @@ static struct vr_error *fill_tasks(struct vr_kernel *k, struct vr_facts *f, cons
 		if (t) {
 			if (!t->comm[0])
 				memcpy(t->comm, x->comm, sizeof(t->comm));
+			/* memory lost the state (its page left out): the log's */
+			if (t->state == '?' && !t->is_current)
+				t->state = x->state;
 			if (t->state == 'D' && !t->is_current && trace_lacking(&t->trace, &x->trace)) {
 				struct vr_error *err = vr_trace_copy(&x->trace, 0, &t->trace);
 				if (err)
