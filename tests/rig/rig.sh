@@ -202,6 +202,24 @@ install_modules() { # REL DIR LISTFILE NAME...
 	done
 }
 
+# Run a command in a chroot with /proc mounted (objtool reads it): in a
+# mount namespace of its own where the rig can make one, so the mount ends
+# with the command; else (the rig itself in a chroot, whose / is no mount
+# point to make private) mounted for the command and unmounted after.
+chroot_run() { # CHROOT COMMAND...
+	local c=$1 rc=0
+	shift
+	if unshare --mount --propagation private true 2>/dev/null; then
+		unshare --mount --propagation private sh -c 'mount -t proc proc "$1/proc" && shift && exec chroot "$@"' \
+			sh "$c" "$c" "$@"
+		return
+	fi
+	mount -t proc proc "$c/proc" || return 1
+	chroot "$c" "$@" || rc=$?
+	umount "$c/proc" || true
+	return "$rc"
+}
+
 make_cpio() { # ROOTDIR OUTFILE
 	(cd "$1" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) >"$2"
 }
@@ -214,14 +232,12 @@ build_common() { # REL CACHE
 	log "$rel: building module and initramfs"
 
 	# The module builds in a copy outside the repository; for an unpacked
-	# kernel, in its release's chroot (with /proc, which objtool reads,
-	# mounted in a mount namespace of its own).
+	# kernel, in its release's chroot.
 	if [[ -n $K_CHROOT ]]; then
 		local ctmp
 		ctmp=$(mktemp -d "$K_CHROOT/tmp/vrbug.XXXXXX")
 		cp -r "$RIG_DIR/module/." "$ctmp"
-		unshare --mount --propagation private sh -c 'mount -t proc proc "$1/proc" && shift && exec chroot "$@"' \
-			sh "$K_CHROOT" "$K_CHROOT" make -C "/usr/lib/modules/$rel/build" M="${ctmp#"$K_CHROOT"}" modules \
+		chroot_run "$K_CHROOT" make -C "/usr/lib/modules/$rel/build" M="${ctmp#"$K_CHROOT"}" modules \
 			>"$tmp/module-build.log" 2>&1 ||
 			fail "building the module for $rel in $K_CHROOT failed; see $tmp/module-build.log"
 		cp "$ctmp/vrbug.ko" "$tmp/vrbug.ko"
