@@ -167,9 +167,12 @@ static struct vr_error *from_exception(struct vr_kernel *k, const struct vr_cpu 
 		/* The ud2 BUG() and WARN() plant; report_bug() calls __warn()
 		 * for a WARN (which panics with panic_on_warn). */
 		c->kind = "bug";
-		for (size_t i = 0; i < x; i++)
-			if (pc->trace.frames[i].symbol && !strcmp(pc->trace.frames[i].symbol, "__warn"))
+		/* __warn, or the part the compiler split off (7.3's __warn.cold) */
+		for (size_t i = 0; i < x; i++) {
+			const char *sym = pc->trace.frames[i].symbol;
+			if (sym && !strncmp(sym, "__warn", 6) && (!sym[6] || sym[6] == '.'))
 				c->kind = "warning";
+		}
 	}
 	char *where = vr_frame_name(&c->ip);
 	char fault[64] = "";
@@ -188,31 +191,33 @@ static struct vr_error *from_exception(struct vr_kernel *k, const struct vr_cpu 
 /* What a direct caller of panic() says about the crash: the detectors and
  * policies that panic (kernel/hung_task.c's watchdog thread, the soft and
  * hard lockup watchdogs, panic_on_warn, panic_on_oom, panic_on_rcu_stall,
- * sysrq-c). A symbol with a source file must match it too. */
-static const char *panic_caller_kind(const struct vr_frame *f)
+ * sysrq-c). A symbol with a source file must match it too, or (without
+ * source lines: no vmlinux) run in the task named comm. */
+static const char *panic_caller_kind(const struct vr_frame *f, const char *task)
 {
 	static const struct {
-		const char *sym, *file, *kind;
+		const char *sym, *file, *comm, *kind;
 	} callers[] = {
-		{"watchdog", "kernel/hung_task.c", "hung-task"},
-		{"check_hung_uninterruptible_tasks", NULL, "hung-task"},
-		{"check_hung_task", NULL, "hung-task"},
-		{"watchdog_timer_fn", NULL, "soft-lockup"},
-		{"watchdog_overflow_callback", NULL, "hard-lockup"},
-		{"watchdog_hardlockup_check", NULL, "hard-lockup"},
-		{"__warn", NULL, "warning"},
-		{"check_panic_on_warn", NULL, "warning"},
-		{"out_of_memory", NULL, "oom"},
-		{"check_panic_on_oom", NULL, "oom"},
-		{"panic_on_rcu_stall", NULL, "rcu-stall"},
-		{"sysrq_handle_crash", NULL, "sysrq"},
+		{"watchdog", "kernel/hung_task.c", "khungtaskd", "hung-task"},
+		{"check_hung_uninterruptible_tasks", NULL, NULL, "hung-task"},
+		{"check_hung_task", NULL, NULL, "hung-task"},
+		{"watchdog_timer_fn", NULL, NULL, "soft-lockup"},
+		{"watchdog_overflow_callback", NULL, NULL, "hard-lockup"},
+		{"watchdog_hardlockup_check", NULL, NULL, "hard-lockup"},
+		{"__warn", NULL, NULL, "warning"},
+		{"check_panic_on_warn", NULL, NULL, "warning"},
+		{"out_of_memory", NULL, NULL, "oom"},
+		{"check_panic_on_oom", NULL, NULL, "oom"},
+		{"panic_on_rcu_stall", NULL, NULL, "rcu-stall"},
+		{"sysrq_handle_crash", NULL, NULL, "sysrq"},
 	};
 	/* The name without the compiler's ".cold", ".constprop.0", ... */
 	size_t n = f->symbol ? strcspn(f->symbol, ".") : 0;
 	for (size_t i = 0; n && i < sizeof(callers) / sizeof(callers[0]); i++) {
 		if (strlen(callers[i].sym) != n || strncmp(f->symbol, callers[i].sym, n))
 			continue;
-		if (callers[i].file && (!f->file || !strstr(f->file, callers[i].file)))
+		if (callers[i].file && (!f->file || !strstr(f->file, callers[i].file)) &&
+		    (f->file || !callers[i].comm || !task || strcmp(task, callers[i].comm)))
 			continue;
 		return callers[i].kind;
 	}
@@ -240,7 +245,7 @@ static struct vr_error *from_panic_call(const struct vr_cpu *pc, struct vr_crash
 		return NULL;
 	*found = true;
 	const struct vr_frame *caller = &pc->trace.frames[k];
-	c->kind = panic_caller_kind(caller);
+	c->kind = panic_caller_kind(caller, pc->comm);
 	struct vr_error *err = vr_frame_copy(caller, &c->ip);
 	if (err)
 		return err;

@@ -188,6 +188,9 @@ bool vr_member_off(struct vr_kernel *k, const char *type, const char *member, ui
  * possible CPUs (present[c] set for each; returns one more than the
  * highest). */
 struct vr_error *vr_percpu_addr(struct vr_kernel *k, int cpu, const char *sym, uint64_t *ret);
+/* cpu's copy of what a __percpu pointer (a value read from memory) points
+ * to: ptr + __per_cpu_offset[cpu]. */
+struct vr_error *vr_percpu_ptr(struct vr_kernel *k, int cpu, uint64_t ptr, uint64_t *ret);
 int vr_possible_cpus(struct vr_kernel *k, uint8_t *present, int max);
 
 struct vr_error *vr_collect_system(struct vr_kernel *k, struct vr_facts *f);   /* system.c */

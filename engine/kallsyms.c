@@ -13,11 +13,29 @@
  *                        address = relative_base + (u32)offset, except with
  *                        CONFIG_KALLSYMS_ABSOLUTE_PERCPU (x86-64 SMP), where
  *                        offset >= 0 is an absolute value (per-CPU symbols)
- *                        and offset < 0 means relative_base - 1 - offset
+ *                        and offset < 0 means relative_base - 1 - offset;
+ *                        since Linux 7.0 ("kallsyms: Get rid of kallsyms
+ *                        relative base") there is no relative_base: the
+ *                        offset is from the entry's own address (a PC32
+ *                        relocation), and labels are aligned to 4 bytes
  *  kallsyms_addresses    unsigned long per symbol (without BASE_RELATIVE)
  *
  * Symbols are in address order. There are no sizes; callers derive them
  * from the next symbol, as the kernel does (kallsyms_lookup_size_offset).
+ *
+ * VMCOREINFO names the tables since Linux 6.0. For older kernels they are
+ * found by their content (vr_kallsyms_search): scripts/kallsyms.c writes
+ * each table under a label aligned to 8 bytes (output_label), with
+ *  kallsyms_markers      u32 per 256 symbols: offset of symbol 256*i in
+ *                        kallsyms_names
+ * in one of these orders:
+ *  before 6.4: offsets, relative_base, num_syms, names, markers,
+ *              [seqs_of_names, 6.2 and 6.3], token_table, token_index
+ *  since 6.4 (commit 404bad70fcf7, "scripts/kallsyms: change the output
+ *  order"): num_syms, names, markers, token_table, token_index, offsets,
+ *              relative_base, seqs_of_names
+ * and without CONFIG_KALLSYMS_BASE_RELATIVE, addresses in place of offsets
+ * and relative_base; since 7.0, no relative_base.
  */
 #include "kallsyms.h"
 
@@ -33,6 +51,11 @@
 #define MAX_NAME 1024
 #define NAMES_CHUNK 16384u
 #define MAX_NAMES_BYTES (256u << 20)
+/* The search: the kernel's text and read-only data follow _stext. */
+#define SEARCH_SPAN (256u << 20)
+#define SEARCH_CHUNK (1u << 20)
+/* A name's entry: one or two length bytes, at most KSYM_NAME_LEN tokens. */
+#define MAX_ENTRY (2u + 512u)
 
 struct vr_error *vr_kallsyms_tables_from_vmcoreinfo(const struct vr_vmcoreinfo *vi,
 						    struct vr_kallsyms_tables *ret)
@@ -46,8 +69,11 @@ struct vr_error *vr_kallsyms_tables_from_vmcoreinfo(const struct vr_vmcoreinfo *
 		  vr_vmcoreinfo_symbol(vi, "kallsyms_token_index", &t.token_index);
 	if (!ok)
 		return vr_error_create(VR_ERR_NOT_FOUND, "kallsyms tables not named in VMCOREINFO");
-	bool rel = vr_vmcoreinfo_symbol(vi, "kallsyms_offsets", &t.offsets) &&
-		   vr_vmcoreinfo_symbol(vi, "kallsyms_relative_base", &t.relative_base);
+	bool rel = vr_vmcoreinfo_symbol(vi, "kallsyms_offsets", &t.offsets);
+	/* VMCOREINFO stopped naming kallsyms_relative_base when the kernel
+	 * dropped it (7.0): its offsets are then relative to themselves. */
+	if (rel && !vr_vmcoreinfo_symbol(vi, "kallsyms_relative_base", &t.relative_base))
+		t.pc_relative = true;
 	if (!rel) {
 		t.offsets = t.relative_base = 0;
 		if (!vr_vmcoreinfo_symbol(vi, "kallsyms_addresses", &t.addresses))
@@ -176,6 +202,12 @@ static struct vr_error *read_addresses(const struct vr_kallsyms_tables *t, vr_ka
 		free(raw);
 		return NULL;
 	}
+	if (t->pc_relative) {
+		for (size_t i = 0; i < n; i++)
+			syms[i].address = t->offsets + 4 * i + (uint64_t)(int64_t)(int32_t)vr_le32(raw + 4 * i);
+		free(raw);
+		return NULL;
+	}
 	uint8_t base_raw[8];
 	err = read(arg, t->relative_base, base_raw, sizeof(base_raw));
 	if (err) {
@@ -291,4 +323,297 @@ struct vr_error *vr_kallsyms_read(const struct vr_kallsyms_tables *t, vr_kallsym
 	}
 	*ret = ks;
 	return NULL;
+}
+
+/* ---- finding the tables by their content ---- */
+
+static uint16_t le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+/* Reads as much of [vaddr, vaddr + len) as is readable, page by page from
+ * the end backwards: the tables before a known address. Returns the start
+ * of what was read. */
+static uint64_t read_back(vr_kallsyms_read_fn read, void *arg, uint64_t end, uint8_t *buf, size_t len)
+{
+	uint64_t at = end;
+	while (at > end - len) {
+		uint64_t from = (at - 1) & ~4095ull;
+		if (from < end - len)
+			from = end - len;
+		struct vr_error *err = read(arg, from, buf + (from - (end - len)), at - from);
+		if (err) {
+			vr_error_destroy(err);
+			break;
+		}
+		at = from;
+	}
+	return at;
+}
+
+/* kallsyms_token_index: 256 increasing u16 offsets, the first 0; each
+ * token a few characters long. */
+static bool looks_like_index(const uint8_t *p)
+{
+	if (le16(p) != 0)
+		return false;
+	uint16_t prev = 0;
+	for (int i = 1; i < 256; i++) {
+		uint16_t v = le16(p + 2 * i);
+		if (v <= prev || v - prev > 256)
+			return false;
+		prev = v;
+	}
+	return true;
+}
+
+/* The token table that ends just before the index at T (its last token's
+ * NUL, then up to 7 bytes of alignment): every token printable and
+ * NUL-terminated where the index says. */
+static bool find_token_table(vr_kallsyms_read_fn read, void *arg, uint64_t T, const uint8_t *index,
+			     uint64_t *ret)
+{
+	uint16_t last = le16(index + 2 * 255);
+	size_t len = (size_t)last + 512 + 8;
+	_cleanup_free_ uint8_t *buf = malloc(len);
+	if (!buf || read_back(read, arg, T, buf, len) != T - len)
+		return false;
+	size_t e = len;
+	while (e > 0 && buf[e - 1] == 0)
+		e--;
+	if (len - e < 1 || len - e > 8)
+		return false;
+	size_t b = e;
+	while (b > 0 && buf[b - 1] != 0)
+		b--;
+	if (b < (size_t)last + 1 || b == e)
+		return false;
+	size_t start = b - last; /* of the table in buf */
+	for (size_t i = start; i < e; i++)
+		if (buf[i] != 0 && (buf[i] < 0x20 || buf[i] > 0x7e))
+			return false;
+	for (int i = 0; i < 256; i++) {
+		uint16_t o = le16(index + 2 * i);
+		if (buf[start + o] == 0 || (i > 0 && buf[start + o - 1] != 0))
+			return false;
+	}
+	*ret = T - len + start;
+	return true;
+}
+
+/* kallsyms_markers, ending (up to alignment) where the token table starts:
+ * 0, then increasing by the bytes of 256 names each. */
+static bool find_markers(vr_kallsyms_read_fn read, void *arg, uint64_t tt, uint64_t *ret_start,
+			 uint32_t *ret_count, uint32_t *ret_last, uint32_t *ret_step)
+{
+	size_t len = (MAX_SYMS / 256) * 4 + 8;
+	_cleanup_free_ uint8_t *buf = malloc(len);
+	if (!buf)
+		return false;
+	uint64_t from = read_back(read, arg, tt, buf, len);
+	size_t lo = (size_t)(from - (tt - len)), p = len - 4;
+	if (p < lo + 8)
+		return false;
+	if (vr_le32(buf + p) == 0)
+		p -= 4; /* alignment of the token table's label */
+	uint32_t count = 1, last = vr_le32(buf + p), max_step = 0;
+	while (p >= lo + 4) {
+		uint32_t v = vr_le32(buf + p), before = vr_le32(buf + p - 4);
+		if (v == 0)
+			break;
+		if (before >= v || v - before < 256 * 2 || v - before > 256 * MAX_ENTRY)
+			return false;
+		if (v - before > max_step)
+			max_step = v - before;
+		p -= 4;
+		count++;
+	}
+	if (vr_le32(buf + p) != 0 || count < 2)
+		return false;
+	*ret_start = tt - len + p;
+	*ret_count = count;
+	*ret_last = last;
+	*ret_step = max_step;
+	return true;
+}
+
+/* Skips one kallsyms_names entry; false when it is not one. */
+static bool skip_entry(const uint8_t *buf, size_t len, size_t *pos)
+{
+	if (*pos >= len)
+		return false;
+	size_t n = buf[(*pos)++];
+	if (n & 0x80) {
+		if (*pos >= len)
+			return false;
+		n = (n & 0x7f) | (size_t)buf[(*pos)++] << 7;
+	}
+	if (n == 0 || n > len - *pos)
+		return false;
+	*pos += n;
+	return true;
+}
+
+/* kallsyms_names, preceded by kallsyms_num_syms (unsigned int; before 7.0
+ * padded to 8 bytes): the start from which the entries after the last
+ * marker end where the markers begin. */
+static bool find_names(vr_kallsyms_read_fn read, void *arg, uint64_t markers, uint32_t count, uint32_t last,
+		       uint32_t step, uint64_t *ret_names, uint32_t *ret_n)
+{
+	/* The last group of names, and the candidates before it. */
+	size_t span = (size_t)step * 2 + 4096;
+	size_t len = (size_t)last + span + 16;
+	if (len > MAX_NAMES_BYTES)
+		return false;
+	_cleanup_free_ uint8_t *buf = malloc(len);
+	if (!buf || read_back(read, arg, markers, buf, len) != markers - len)
+		return false;
+	uint64_t base = markers - len;
+	uint32_t lo_n = (count - 1) * 256 + 1, hi_n = count * 256;
+	for (uint64_t s = (markers - last - 2) & ~3ull; s >= base + 8 && s + span >= markers - last; s -= 4) {
+		uint32_t n = vr_le32(buf + (s - 4 - base));
+		if (n < lo_n || n > hi_n) {
+			n = vr_le32(buf + (s - 8 - base));
+			if ((s & 7) || n < lo_n || n > hi_n || vr_le32(buf + (s - 4 - base)) != 0)
+				continue;
+		}
+		size_t pos = (size_t)(s - base) + last;
+		bool ok = true;
+		for (uint32_t i = (count - 1) * 256; i < n && ok; i++)
+			ok = skip_entry(buf, len, &pos);
+		if (!ok || pos > len || len - pos >= 8)
+			continue;
+		while (ok && pos < len)
+			ok = buf[pos++] == 0;
+		if (!ok)
+			continue;
+		*ret_names = s;
+		*ret_n = n;
+		return true;
+	}
+	return false;
+}
+
+static bool find_symbol(const struct vr_kallsyms *ks, const char *name, uint64_t *ret)
+{
+	for (size_t i = 0; i < ks->n; i++)
+		if (!strcmp(ks->names + ks->syms[i].name, name)) {
+			*ret = ks->syms[i].address;
+			return true;
+		}
+	return false;
+}
+
+/* The tables around the token index at T, if they are kallsyms' and put
+ * _stext where VMCOREINFO says. */
+static bool tables_at(vr_kallsyms_read_fn read, void *arg, uint64_t T, const uint8_t *index, uint64_t stext,
+		      struct vr_kallsyms_tables *ret_t, struct vr_kallsyms *ret)
+{
+	struct vr_kallsyms_tables t = {.token_index = T};
+	uint64_t markers;
+	uint32_t count, last, step, n;
+	if (!find_token_table(read, arg, T, index, &t.token_table) ||
+	    !find_markers(read, arg, t.token_table, &markers, &count, &last, &step) ||
+	    !find_names(read, arg, markers, count, last, step, &t.names, &n))
+		return false;
+	uint8_t nb[4];
+	struct vr_error *rerr = read(arg, t.names - 4, nb, 4);
+	bool padded = rerr || vr_le32(nb) != n; /* before 7.0 */
+	vr_error_destroy(rerr);
+	t.num_syms = t.names - (padded ? 8 : 4);
+	uint64_t offsets_size = ((uint64_t)n * 4 + 7) & ~7ull;
+	uint64_t after_index = (T + 512 + 7) & ~7ull;
+	struct vr_kallsyms_tables cand[4] = {t, t, t, t};
+	/* before 6.4 */
+	cand[0].relative_base = t.num_syms - 8;
+	cand[0].offsets = cand[0].relative_base - offsets_size;
+	/* since 6.4 */
+	cand[1].offsets = after_index;
+	cand[1].relative_base = after_index + offsets_size;
+	/* without CONFIG_KALLSYMS_BASE_RELATIVE */
+	cand[2].addresses = t.num_syms - (uint64_t)n * 8;
+	/* since 7.0: self-relative, right after the index */
+	cand[3].offsets = T + 512;
+	cand[3].pc_relative = true;
+	for (int i = 0; i < 4; i++) {
+		if (cand[i].relative_base) {
+			uint8_t b[8];
+			struct vr_error *err = read(arg, cand[i].relative_base, b, 8);
+			bool kernel = !err && vr_le64(b) >= 0xffffffff80000000ull;
+			vr_error_destroy(err);
+			if (!kernel)
+				continue;
+		}
+		struct vr_kallsyms ks;
+		struct vr_error *err = vr_kallsyms_read(&cand[i], read, arg, &ks);
+		if (err) {
+			vr_error_destroy(err);
+			continue;
+		}
+		uint64_t a;
+		if (ks.n == n && find_symbol(&ks, "_stext", &a) && a == stext) {
+			*ret_t = cand[i];
+			*ret = ks;
+			return true;
+		}
+		vr_kallsyms_deinit(&ks);
+	}
+	return false;
+}
+
+struct vr_error *vr_kallsyms_search(vr_kallsyms_read_fn read, void *arg, uint64_t stext,
+				    struct vr_kallsyms_tables *ret_tables, struct vr_kallsyms *ret)
+{
+	size_t len = SEARCH_CHUNK + 512;
+	_cleanup_free_ uint8_t *buf = malloc(len);
+	if (!buf)
+		return &vr_error_oom;
+	size_t candidates = 0;
+	for (uint64_t at = stext & ~4095ull; at - (stext & ~4095ull) < SEARCH_SPAN; at += SEARCH_CHUNK) {
+		/* Unreadable pages read as zeros, which no index matches. */
+		struct vr_error *err = read(arg, at, buf, len);
+		if (err) {
+			vr_error_destroy(err);
+			for (size_t o = 0; o < len; o += 4096) {
+				size_t l = len - o < 4096 ? len - o : 4096;
+				err = read(arg, at + o, buf + o, l);
+				if (err) {
+					vr_error_destroy(err);
+					memset(buf + o, 0, l);
+				}
+			}
+		}
+		for (size_t o = 0; o < SEARCH_CHUNK; o += 2) {
+			/* Cheap first: a zero, then a short first token. */
+			if (buf[o] || buf[o + 1] || le16(buf + o + 2) == 0 || le16(buf + o + 2) > 256)
+				continue;
+			if (!looks_like_index(buf + o))
+				continue;
+			candidates++;
+			if (tables_at(read, arg, at + o, buf + o, stext, ret_tables, ret))
+				return NULL;
+		}
+	}
+	return vr_error_create(VR_ERR_NOT_FOUND,
+			       "no kallsyms tables in the %u MiB after _stext (%zu token index candidates)",
+			       SEARCH_SPAN >> 20, candidates);
+}
+
+struct vr_error *vr_kallsyms_load(const struct vr_vmcoreinfo *vi, vr_kallsyms_read_fn read, void *arg,
+				  struct vr_kallsyms *ret)
+{
+	struct vr_kallsyms_tables t;
+	struct vr_error *err = vr_kallsyms_tables_from_vmcoreinfo(vi, &t);
+	if (!err)
+		return vr_kallsyms_read(&t, read, arg, ret);
+	if (err->code != VR_ERR_NOT_FOUND)
+		return err;
+	vr_error_destroy(err);
+	uint64_t stext;
+	if (!vr_vmcoreinfo_symbol(vi, "_stext", &stext))
+		return vr_error_create(VR_ERR_NOT_FOUND,
+				       "VMCOREINFO names neither the kallsyms tables nor _stext to search from");
+	err = vr_kallsyms_search(read, arg, stext, &t, ret);
+	return err ? vr_error_wrap(err, "kallsyms tables not named in VMCOREINFO") : NULL;
 }

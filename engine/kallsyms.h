@@ -3,6 +3,7 @@
 #ifndef VR_KALLSYMS_H
 #define VR_KALLSYMS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +24,7 @@ struct vr_kallsyms_tables {
 	uint64_t offsets;       /* int[] (CONFIG_KALLSYMS_BASE_RELATIVE, always since 6.11) */
 	uint64_t relative_base; /* unsigned long */
 	uint64_t addresses;     /* unsigned long[] (without BASE_RELATIVE) */
+	bool pc_relative;       /* offsets from their own address (7.0+) */
 };
 
 struct vr_kallsyms_sym {
@@ -43,6 +45,14 @@ struct vr_error *vr_kallsyms_tables_from_vmcoreinfo(const struct vr_vmcoreinfo *
 						    struct vr_kallsyms_tables *ret);
 struct vr_error *vr_kallsyms_read(const struct vr_kallsyms_tables *t, vr_kallsyms_read_fn read,
 				  void *arg, struct vr_kallsyms *ret);
+/* The tables found by their content in the SEARCH_SPAN bytes after _stext
+ * (at stext), for kernels whose VMCOREINFO does not name them: accepted
+ * only when the decoded table puts _stext at stext. */
+struct vr_error *vr_kallsyms_search(vr_kallsyms_read_fn read, void *arg, uint64_t stext,
+				    struct vr_kallsyms_tables *ret_tables, struct vr_kallsyms *ret);
+/* The tables VMCOREINFO names, else the ones vr_kallsyms_search finds. */
+struct vr_error *vr_kallsyms_load(const struct vr_vmcoreinfo *vi, vr_kallsyms_read_fn read, void *arg,
+				  struct vr_kallsyms *ret);
 void vr_kallsyms_deinit(struct vr_kallsyms *ks);
 
 #endif

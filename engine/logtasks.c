@@ -21,6 +21,7 @@
 #include "klog.h"
 #include "log.h"
 #include "strings.h"
+#include "x86_64.h"
 
 #define LINE_MAX_LEN 4096
 #define MAX_BLOCKS 4096
@@ -281,13 +282,23 @@ static void parse_log(const struct vr_log *log, struct blocks *b)
 	}
 }
 
-/* A trace memory could not give: nothing, or stopped early with fewer
- * frames than the log's. */
+/* A trace memory could not give: nothing, stopped early with fewer frames
+ * than the log's, or with kernel frames it cannot name (their module's
+ * symbols lost with a missing page) where the log names them all. */
 static bool trace_lacking(const struct vr_trace *mem, const struct vr_trace *log)
 {
 	if (!log->n_frames)
 		return false;
-	return !mem->n_frames || (mem->stop_reason && mem->n_frames < log->n_frames);
+	if (!mem->n_frames || (mem->stop_reason && mem->n_frames < log->n_frames))
+		return true;
+	size_t unnamed = 0;
+	for (size_t i = 0; i < mem->n_frames; i++)
+		unnamed += mem->frames[i].reliable && !mem->frames[i].symbol && mem->frames[i].address &&
+			   mem->frames[i].address >= VR_X86_64_START_KERNEL_MAP;
+	for (size_t i = 0; unnamed && i < log->n_frames; i++)
+		if (!log->frames[i].symbol)
+			return false;
+	return unnamed > 0;
 }
 
 /* The addresses and source lines of a log trace's kernel frames, from the
@@ -387,6 +398,9 @@ static struct vr_error *fill_tasks(struct vr_kernel *k, struct vr_facts *f, cons
 		if (t) {
 			if (!t->comm[0])
 				memcpy(t->comm, x->comm, sizeof(t->comm));
+			/* memory lost the state (its page left out): the log's */
+			if (t->state == '?' && !t->is_current)
+				t->state = x->state;
 			if (t->state == 'D' && !t->is_current && trace_lacking(&t->trace, &x->trace)) {
 				struct vr_error *err = vr_trace_copy(&x->trace, 0, &t->trace);
 				if (err)

@@ -2,9 +2,24 @@
  * CPUs the kernel could have. */
 #include "internal.h"
 
-/* Address of a per-CPU variable of cpu. Per-CPU symbols are offsets into the
- * per-CPU area (not moved by KASLR); a symbol table that relocated them
- * anyway is corrected. */
+/* Whether per-CPU symbols are addresses of the template in the kernel
+ * image (moved by KASLR, like any other), not offsets from 0: x86-64 since
+ * 6.15 ("x86/percpu/64: Use relative percpu offsets"), where __per_cpu_start
+ * is the template's address rather than 0. Either way a CPU's copy is at
+ * __per_cpu_offset[cpu] + the symbol's value. */
+static bool percpu_relative(struct vr_kernel *k)
+{
+	uint64_t start;
+	if (!vr_symbols_lookup_name(k, "__per_cpu_start", &start))
+		return false;
+	if (start >= (1u << 24) && start - k->x86.kaslr_offset < (1u << 24))
+		start -= k->x86.kaslr_offset;
+	return start >= (1u << 24);
+}
+
+/* Address of a per-CPU variable of cpu. Zero-based per-CPU symbols are
+ * offsets into the per-CPU area (not moved by KASLR); a symbol table that
+ * relocated them anyway is corrected. */
 struct vr_error *vr_percpu_addr(struct vr_kernel *k, int cpu, const char *sym, uint64_t *ret)
 {
 	uint64_t off, pco, base;
@@ -12,9 +27,10 @@ struct vr_error *vr_percpu_addr(struct vr_kernel *k, int cpu, const char *sym, u
 		return vr_error_create(VR_ERR_LIMIT, "cpu %d out of range", cpu);
 	if (!vr_symbols_lookup_name(k, sym, &off))
 		return vr_error_create(VR_ERR_NOT_FOUND, "no symbol %s", sym);
-	if (off >= (1u << 24) && off - k->x86.kaslr_offset < (1u << 24))
+	bool relative = percpu_relative(k);
+	if (!relative && off >= (1u << 24) && off - k->x86.kaslr_offset < (1u << 24))
 		off -= k->x86.kaslr_offset;
-	if (off >= (1u << 24))
+	if (!relative && off >= (1u << 24))
 		return vr_error_create(VR_ERR_FORMAT, "%s at 0x%llx is not a per-cpu offset", sym,
 				       (unsigned long long)off);
 	if (!vr_symbols_lookup_name(k, "__per_cpu_offset", &pco))
@@ -23,6 +39,20 @@ struct vr_error *vr_percpu_addr(struct vr_kernel *k, int cpu, const char *sym, u
 	if (err)
 		return vr_error_wrap(err, "reading __per_cpu_offset[%d]", cpu);
 	*ret = base + off;
+	return NULL;
+}
+
+struct vr_error *vr_percpu_ptr(struct vr_kernel *k, int cpu, uint64_t ptr, uint64_t *ret)
+{
+	uint64_t pco, base;
+	if (cpu < 0 || cpu >= VR_MAX_CPUS)
+		return vr_error_create(VR_ERR_LIMIT, "cpu %d out of range", cpu);
+	if (!vr_symbols_lookup_name(k, "__per_cpu_offset", &pco))
+		return vr_error_create(VR_ERR_NOT_FOUND, "no symbol __per_cpu_offset");
+	struct vr_error *err = vr_read_u64(k, pco + 8 * (uint64_t)cpu, &base);
+	if (err)
+		return vr_error_wrap(err, "reading __per_cpu_offset[%d]", cpu);
+	*ret = base + ptr;
 	return NULL;
 }
 

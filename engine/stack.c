@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cursor.h"
 #include "internal.h"
 #include "unwind.h"
 
@@ -87,10 +88,44 @@ struct cpu_stacks {
 	size_t n;
 };
 
+/* The CPU whose crash note holds the registers of dump note i: each CPU
+ * saves its note in its own per-CPU buffer (kernel/crash_core.c
+ * crash_notes, a note_buf_t __percpu pointer; crash_save_cpu()) before
+ * /proc/vmcore gathers them, so the buffer that holds the same pid, RIP and
+ * RSP names the CPU. This needs neither the task list nor the stacks, which
+ * a filtered dump may lack. */
+static int note_cpu_by_buffer(struct vr_kernel *k, const struct vr_dump_cpu *dc, int max_cpu, const bool *taken)
+{
+	uint64_t sym, notes;
+	if (!dc->regs.valid || !vr_symbols_lookup_name(k, "crash_notes", &sym) ||
+	    vr_error_catch(vr_read_u64(k, sym, &notes)) || !notes)
+		return -1;
+	for (int c = 0; c < max_cpu; c++) {
+		uint64_t a;
+		/* Elf64_Nhdr, "CORE" padded to 8, then struct elf_prstatus:
+		 * pr_pid at 32, pr_reg (struct user_regs_struct) at 112. */
+		uint8_t buf[12 + 8 + 112 + 27 * 8];
+		if (taken[c] || vr_error_catch(vr_percpu_ptr(k, c, notes, &a)) ||
+		    vr_error_catch(vr_kernel_read(k, a, buf, sizeof(buf))))
+			continue;
+		uint32_t namesz = vr_le32(buf), type = vr_le32(buf + 8);
+		if (type != 1 /* NT_PRSTATUS */ || namesz != 5 || memcmp(buf + 12, "CORE", 5) != 0)
+			continue;
+		const uint8_t *st = buf + 20;
+		const uint8_t *regs = st + 112;
+		/* user_regs_struct: ip is word 16, sp word 19 */
+		if ((int)vr_le32(st + 32) == dc->pid && vr_le64(regs + 16 * 8) == (uint64_t)dc->regs.r[VR_RIP] &&
+		    vr_le64(regs + 19 * 8) == (uint64_t)dc->regs.r[VR_RSP])
+			return c;
+	}
+	return -1;
+}
+
 /* CPU number of each note. QEMU writes one note per CPU in CPU order; kdump
  * writes one per CPU that saved its registers, in CPU order, so a note is
- * matched by the pid of the CPU's current task, then by the stack its SP is
- * on, and what is left is taken in order. */
+ * matched by the per-CPU buffer the kernel saved it in, then by the pid of
+ * the CPU's current task, then by the stack its SP is on, and what is left
+ * is taken in order. */
 static void map_notes(struct vr_kernel *k, const struct vr_facts *f, size_t n, bool qemu, int *cpu_of)
 {
 	for (size_t i = 0; i < n; i++)
@@ -111,7 +146,16 @@ static void map_notes(struct vr_kernel *k, const struct vr_facts *f, size_t n, b
 
 	for (size_t i = 0; i < n; i++) {
 		const struct vr_dump_cpu *dc = vr_dump_cpu(k->dump, i);
-		if (!dc || dc->pid <= 0)
+		int c = dc ? note_cpu_by_buffer(k, dc, max_cpu, taken) : -1;
+		if (c >= 0) {
+			cpu_of[i] = c;
+			taken[c] = true;
+		}
+	}
+
+	for (size_t i = 0; i < n; i++) {
+		const struct vr_dump_cpu *dc = vr_dump_cpu(k->dump, i);
+		if (cpu_of[i] >= 0 || !dc || dc->pid <= 0)
 			continue; /* pid 0: an idle task, one per CPU */
 		const struct vr_task *t = current_task_by_pid(f, dc->pid);
 		if (t && t->cpu >= 0 && t->cpu < max_cpu && !taken[t->cpu]) {
@@ -126,7 +170,7 @@ static void map_notes(struct vr_kernel *k, const struct vr_facts *f, size_t n, b
 		for (int c = 0; cs && c < max_cpu; c++) {
 			const struct vr_task *t = current_task_of(f, c);
 			cs[c].cpu = c;
-			cs[c].n = vr_unwind_stacks(k, c, t ? t->stack : 0, cs[c].s);
+			cs[c].n = vr_unwind_stacks(k, c, t && t->stack ? t->stack : vr_unwind_task_stack(k, c), cs[c].s);
 		}
 		for (size_t i = 0; cs && i < n; i++) {
 			const struct vr_dump_cpu *dc = vr_dump_cpu(k->dump, i);
@@ -241,7 +285,7 @@ struct vr_error *vr_collect_cpus(struct vr_kernel *k, struct vr_facts *f)
 		struct vr_unwind_start s = {
 			.regs = c->regs,
 			.cpu = c->cpu,
-			.task_stack = t ? t->stack : 0,
+			.task_stack = t && t->stack ? t->stack : vr_unwind_task_stack(k, c->cpu),
 		};
 		/* kdump's notes hold the registers the crash NMI or the oops
 		 * interrupted; start where the CPU stopped, like crash does. */

@@ -45,6 +45,7 @@ struct table {
 	uint32_t *hash;     /* open addressing, index + 1, 0 empty */
 	size_t hash_mask;
 	uint64_t lo, hi;    /* addresses the table can answer: [lo, hi) */
+	bool name_ties;     /* equal-priority symbols at one address: the first by name wins */
 };
 
 struct vr_symtab {
@@ -189,8 +190,14 @@ static struct vr_error *table_build(struct table *t)
 		if (!s->addressable)
 			continue;
 		/* Sorted with the preferred symbol first at each address. */
-		if (t->n_by_addr && t->syms[t->by_addr[t->n_by_addr - 1]].addr == s->addr)
+		if (t->n_by_addr && t->syms[t->by_addr[t->n_by_addr - 1]].addr == s->addr) {
+			uint32_t *best = &t->by_addr[t->n_by_addr - 1];
+			const struct sym *b = &t->syms[*best];
+			if (t->name_ties && s->prio == b->prio &&
+			    strcmp(t->strings + s->name, t->strings + b->name) < 0)
+				*best = (uint32_t)i;
 			continue;
+		}
 		t->by_addr[t->n_by_addr++] = (uint32_t)i;
 	}
 	/* kallsyms has no sizes, and assembler labels have none: the distance
@@ -356,14 +363,19 @@ static bool linker_marker(const char *name, size_t len)
 	       !strcmp(name, "_sdata") || !strcmp(name, "_edata");
 }
 
+/* Which of several symbols at one address names it: the one the kernel
+ * itself prints (%pS), kallsyms' first. scripts/kallsyms.c's
+ * compare_symbols orders them weak last, then linker-script markers, then
+ * by the number of leading underscores, then as nm -n listed them: by name
+ * (table_build breaks the remaining ties by name). Sizes and types play no
+ * part, so a sized function loses to an alias label that sorts first
+ * (5.10's asm_call_irq_on_stack and asm_call_on_stack). */
 static uint32_t elf_prio(const GElf_Sym *s, const char *name)
 {
-	int type = GELF_ST_TYPE(s->st_info);
 	size_t len = strlen(name), us = 0;
 	while (us < len && name[us] == '_')
 		us++;
-	return (uint32_t)(s->st_size == 0) << 12 | (uint32_t)(type != STT_FUNC && type != STT_OBJECT) << 11 |
-	       (uint32_t)(GELF_ST_BIND(s->st_info) == STB_WEAK) << 10 | (uint32_t)linker_marker(name, len) << 9 |
+	return (uint32_t)(GELF_ST_BIND(s->st_info) == STB_WEAK) << 10 | (uint32_t)linker_marker(name, len) << 9 |
 	       (uint32_t)(us > 255 ? 255 : us);
 }
 
@@ -469,6 +481,7 @@ static struct vr_error *load_vmlinux(struct vr_kernel *k, struct table *t)
 		d->addressable = s.st_shndx != SHN_ABS && addr >= VR_X86_64_START_KERNEL_MAP;
 		t->n++;
 	}
+	t->name_ties = true;
 	return table_build(t);
 }
 
@@ -481,12 +494,8 @@ static struct vr_error *kallsyms_read_mem(void *arg, uint64_t vaddr, void *buf, 
 
 static struct vr_error *load_kallsyms(struct vr_kernel *k, struct table *t)
 {
-	struct vr_kallsyms_tables tables;
-	struct vr_error *err = vr_kallsyms_tables_from_vmcoreinfo(k->vmcoreinfo, &tables);
-	if (err)
-		return err;
 	struct vr_kallsyms ks;
-	err = vr_kallsyms_read(&tables, kallsyms_read_mem, k, &ks);
+	struct vr_error *err = vr_kallsyms_load(k->vmcoreinfo, kallsyms_read_mem, k, &ks);
 	if (err)
 		return vr_error_wrap(err, "kallsyms");
 	t->syms = malloc((ks.n ? ks.n : 1) * sizeof(*t->syms));

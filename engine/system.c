@@ -169,14 +169,19 @@ static void read_memory(struct vr_kernel *k, struct vr_system *s)
 static struct vr_error *read_timekeeper(struct vr_kernel *k, struct vr_system *s)
 {
 	uint64_t tk, o_xtime, o_base, o_boot;
-	if (!vr_sym(k, "tk_core", &tk))
-		return vr_error_create(VR_ERR_NOT_FOUND, "the symbol tk_core is unknown");
+	/* Since 6.17 ("timekeeping: Provide timekeepers for auxiliary
+	 * clocks") tk_core is element 0 (TIMEKEEPER_CORE) of the array
+	 * timekeeper_data of struct tk_data. */
+	bool core = vr_sym(k, "tk_core", &tk);
+	if (!core && !vr_sym(k, "timekeeper_data", &tk))
+		return vr_error_create(VR_ERR_NOT_FOUND, "neither tk_core nor timekeeper_data is a known symbol");
 	/* tk_core is an anonymous struct { seqcount_raw_spinlock_t seq;
 	 * struct timekeeper timekeeper; } until 6.13 named it struct tk_data:
 	 * where the timekeeper lies depends on the seqcount's size (lockdep
 	 * makes it bigger), so it is asked of the variable's type. */
 	struct vr_member m, mx;
-	struct vr_error *err = vr_type_symbol_member(k, "tk_core", "timekeeper", &m);
+	struct vr_error *err = core ? vr_type_symbol_member(k, "tk_core", "timekeeper", &m)
+				    : vr_type_member(k, "tk_data", "timekeeper", &m);
 	if (!err)
 		err = vr_type_member(k, "timekeeper", "xtime_sec", &mx);
 	if (err)

@@ -158,7 +158,19 @@ struct walk {
 	size_t unreadable;
 	struct vr_error *first;
 	uint8_t *buf; /* l->size bytes */
+	/* Of the task read last, the fields whose page is missing: they read
+	 * as zero, which for the state means running and for the CPU CPU 0. */
+	const struct fld *lost[16];
+	size_t n_lost;
 };
+
+static bool lost(const struct walk *w, const struct fld *f)
+{
+	for (size_t i = 0; i < w->n_lost; i++)
+		if (w->lost[i] == f)
+			return true;
+	return false;
+}
 
 static uint64_t get(const uint8_t *buf, struct fld f)
 {
@@ -192,8 +204,11 @@ static struct vr_error *read_task(struct walk *w, uint64_t t, bool *ret_whole)
 	for (size_t i = 0; i < sizeof(opt) / sizeof(opt[0]); i++) {
 		if (!opt[i]->ok)
 			continue;
-		if (vr_error_catch(vr_kernel_read(w->k, t + opt[i]->off, w->buf + opt[i]->off, (size_t)opt[i]->size)))
+		if (vr_error_catch(vr_kernel_read(w->k, t + opt[i]->off, w->buf + opt[i]->off, (size_t)opt[i]->size))) {
 			memset(w->buf + opt[i]->off, 0, (size_t)opt[i]->size);
+			if (w->n_lost < sizeof(w->lost) / sizeof(w->lost[0]))
+				w->lost[w->n_lost++] = opt[i];
+		}
 	}
 	return NULL;
 }
@@ -226,6 +241,7 @@ static struct vr_task *add_task(struct walk *w, uint64_t t, bool idle)
 		return NULL;
 	memset(w->buf, 0, (size_t)(l->size ? l->size : VR_MAX_TASK_STRUCT));
 	bool whole;
+	w->n_lost = 0;
 	struct vr_error *err = read_task(w, t, &whole);
 	if (err) {
 		w->unreadable++;
@@ -239,15 +255,15 @@ static struct vr_task *add_task(struct walk *w, uint64_t t, bool idle)
 	struct vr_task *x = &w->f->tasks[w->f->n_tasks++];
 	*x = (struct vr_task){.task = t, .cpu = -1, .blocked_s = -1, .is_idle = idle};
 	x->pid = (int)(int32_t)get(b, l->pid);
-	x->tgid = l->tgid.ok ? (int)(int32_t)get(b, l->tgid) : x->pid;
+	x->tgid = l->tgid.ok && !lost(w, &l->tgid) ? (int)(int32_t)get(b, l->tgid) : x->pid;
 	memcpy(x->comm, b + l->comm.off, 16);
 	x->comm[16] = '\0';
 	for (int i = 0; i < 16; i++)
 		if (x->comm[i] && (x->comm[i] < 0x20 || x->comm[i] == 0x7f))
 			x->comm[i] = '?';
 	uint64_t st = l->state.ok ? get(b, l->state) : 0, ex = l->exit_state.ok ? get(b, l->exit_state) : 0;
-	x->state = l->state.ok ? state_letter(st, ex) : '?';
-	if (l->cpu.ok) {
+	x->state = l->state.ok && !lost(w, &l->state) ? state_letter(st, ex) : '?';
+	if (l->cpu.ok && !lost(w, &l->cpu)) {
 		uint64_t c = get(b, l->cpu);
 		x->cpu = c < VR_MAX_CPUS ? (int)c : -1;
 	}

@@ -104,6 +104,17 @@ static bool k_is_ret(void *ctx, uint64_t addr)
 	return false;
 }
 
+static bool direct_call_target(struct vr_kernel *k, uint64_t ret, uint64_t *target);
+
+static bool k_calls(void *ctx, uint64_t ret, uint64_t ip)
+{
+	struct kctx *c = ctx;
+	uint64_t target;
+	struct vr_symbol s;
+	return direct_call_target(c->k, ret, &target) && vr_symbols_lookup_addr(c->k, ip, &s) &&
+	       s.address == target;
+}
+
 static void kctx_init(struct kctx *c, struct vr_kernel *k)
 {
 	*c = (struct kctx){.k = k};
@@ -158,11 +169,15 @@ size_t vr_unwind_stacks(struct vr_kernel *k, int cpu, uint64_t task_stack,
 	if (cpu < 0)
 		return n;
 	uint64_t top;
-	/* hardirq_stack_ptr holds the top-most word, not the end
+	/* hardirq_stack_ptr holds the top-most word, not the end, since 5.12
 	 * (arch/x86/kernel/irq_64.c: "Store actual TOS to avoid adjustment in
-	 * the hotpath"). */
-	if (!vr_error_catch(percpu_hot_u64(k, cpu, "hardirq_stack_ptr", &top)) && top > size)
-		out[n++] = (struct vr_stack_range){VR_STACK_IRQ, top + 8 - size, top + 8};
+	 * the hotpath", commit 951c2a51ae75 "x86/irq/64: Adjust the per CPU
+	 * irq stack pointer by 8"); before, the end. The stack ends on a page
+	 * boundary, which tells them apart. */
+	if (!vr_error_catch(percpu_hot_u64(k, cpu, "hardirq_stack_ptr", &top)) && top > size) {
+		uint64_t end = (top & 4095) == 0 ? top : top + 8;
+		out[n++] = (struct vr_stack_range){VR_STACK_IRQ, end - size, end};
+	}
 
 	uint64_t ptr, cea_addr;
 	if (vr_error_catch(vr_percpu_addr(k, cpu, "cea_exception_stacks", &cea_addr)) ||
@@ -256,7 +271,7 @@ struct vr_error *vr_unwind_from(struct vr_kernel *k, const struct vr_unwind_star
 		.ctx = &c,
 		.read_u64 = k_read,
 		.find_orc = k_find,
-		.is_return_address = k_is_ret,
+		.is_return_address = k_is_ret, .calls = k_calls,
 		.is_text = k_text,
 		.stacks = stacks,
 		.n_stacks = vr_unwind_stacks(k, s->cpu, s->task_stack, stacks),
@@ -276,13 +291,28 @@ struct vr_error *vr_unwind_from(struct vr_kernel *k, const struct vr_unwind_star
 	return err;
 }
 
-static uint64_t current_task_stack(struct vr_kernel *k, int cpu)
+/* The stack of the task current on cpu: from the task list, else (a
+ * filtered dump may lack the task_struct) from the top of stack the CPU
+ * keeps for entry code: pcpu_hot.top_of_stack from 6.2, a per-CPU variable
+ * cpu_current_top_of_stack again once struct pcpu_hot was dissolved
+ * (7.3 has it; before 6.2 it is a field of cpu_tss_rw, not looked for:
+ * those dumps are not filtered wrong). */
+uint64_t vr_unwind_task_stack(struct vr_kernel *k, int cpu)
 {
 	const struct vr_facts *f = k->facts;
 	for (size_t i = 0; f && i < f->n_tasks; i++)
-		if (f->tasks[i].is_current && f->tasks[i].cpu == cpu)
+		if (f->tasks[i].is_current && f->tasks[i].cpu == cpu && f->tasks[i].stack)
 			return f->tasks[i].stack;
-	return 0;
+	uint64_t top;
+	if (cpu < 0 || (vr_error_catch(percpu_hot_u64(k, cpu, "cpu_current_top_of_stack", &top)) &&
+			vr_error_catch(percpu_hot_u64(k, cpu, "top_of_stack", &top))))
+		return 0;
+	/* Stacks are THREAD_SIZE-aligned; the top may sit a few words below
+	 * the end (TOP_OF_KERNEL_STACK_PADDING: 16 bytes with FRED). */
+	uint64_t end = (top + VR_THREAD_SIZE - 1) & ~(uint64_t)(VR_THREAD_SIZE - 1);
+	if (top <= VR_THREAD_SIZE || end - top > 64)
+		return 0;
+	return end - VR_THREAD_SIZE;
 }
 
 struct vr_error *vr_unwind(struct vr_kernel *k, const struct vr_regs *regs, int cpu,
@@ -296,7 +326,7 @@ struct vr_error *vr_unwind(struct vr_kernel *k, const struct vr_regs *regs, int 
 	struct vr_unwind_start s = {
 		.regs = *regs,
 		.cpu = cpu,
-		.task_stack = current_task_stack(k, cpu),
+		.task_stack = vr_unwind_task_stack(k, cpu),
 	};
 	return vr_unwind_from(k, &s, trace);
 }
@@ -389,7 +419,7 @@ bool vr_unwind_crash_start(struct vr_kernel *k, int cpu, uint64_t task_stack,
 	struct kctx c;
 	kctx_init(&c, k);
 	struct vr_unwinder u = {
-		.ctx = &c, .read_u64 = k_read, .find_orc = k_find, .is_return_address = k_is_ret,
+		.ctx = &c, .read_u64 = k_read, .find_orc = k_find, .is_return_address = k_is_ret, .calls = k_calls,
 		.is_text = k_text,
 		.stacks = stacks, .n_stacks = n, .max_frames = 32,
 	};

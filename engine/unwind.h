@@ -29,6 +29,9 @@ size_t vr_unwind_stacks(struct vr_kernel *k, int cpu, uint64_t task_stack,
 			struct vr_stack_range out[VR_STACK_N]);
 /* The per-CPU current_task of cpu. */
 struct vr_error *vr_unwind_current_task(struct vr_kernel *k, int cpu, uint64_t *ret);
+/* The base of the stack of the task current on cpu (0 unknown): from the
+ * task list, else from the CPU's own record of its top. */
+uint64_t vr_unwind_task_stack(struct vr_kernel *k, int cpu);
 /* kdump saves for each CPU the registers of the code it interrupted (the
  * crash NMI's or the oops' pt_regs), not where the CPU stopped. When such a
  * pt_regs is found on one of the CPU's stacks, returns a start in the

@@ -47,6 +47,16 @@ void vr_orc_decode(const uint8_t raw[VR_ORC_ENTRY_SIZE], int version, struct vr_
 		.sp_reg = flags & 0xf,
 		.bp_reg = (flags >> 4) & 0xf,
 	};
+	if (version >= VR_ORC_V4) {
+		static const uint8_t regs[16] = {
+			VR_ORC_REG_UNDEFINED, VR_ORC_REG_AX,	      VR_ORC_REG_DX,	      VR_ORC_REG_SP,
+			VR_ORC_REG_BP,	      VR_ORC_REG_DI,	      VR_ORC_REG_R10,	      VR_ORC_REG_R13,
+			VR_ORC_REG_PREV_SP,   VR_ORC_REG_SP_INDIRECT, VR_ORC_REG_BP_INDIRECT, VR_ORC_REG_INVALID,
+			VR_ORC_REG_INVALID,   VR_ORC_REG_INVALID,     VR_ORC_REG_INVALID,     VR_ORC_REG_INVALID,
+		};
+		e.sp_reg = regs[e.sp_reg];
+		e.bp_reg = regs[e.bp_reg];
+	}
 	if (version >= VR_ORC_V3) {
 		e.type = (flags >> 8) & 0x7;
 		e.signal = flags & 0x800;
@@ -140,7 +150,7 @@ bool vr_orc_table_find(const struct vr_orc_table *t, int version, uint64_t ip,
 
 int vr_orc_guess_version(const struct vr_orc_table *t, int guess)
 {
-	size_t low = 0, v3call = 0;
+	size_t low = 0, v3call = 0, base[16] = {0};
 	for (size_t i = 0; i < t->n; i++) {
 		const uint8_t *r = t->raw + i * VR_ORC_ENTRY_SIZE;
 		unsigned sp_reg = r[4] & 0xf;
@@ -149,11 +159,17 @@ int vr_orc_guess_version(const struct vr_orc_table *t, int guess)
 			continue;
 		if (type3 == 0)
 			low++;       /* CALL before v6.4 */
-		else if (type3 == 2)
+		else if (type3 == 2) {
 			v3call++;    /* CALL since v6.4 (v1 has REGS_PARTIAL here, rarely) */
+			base[sp_reg]++;
+		}
 	}
-	if (v3call > 4 * low && v3call > 16)
+	if (v3call > 4 * low && v3call > 16) {
+		/* The stack pointer: 5 before v4, 3 since. */
+		if (base[3] > 4 * base[5])
+			return VR_ORC_V4;
 		return VR_ORC_V3;
+	}
 	if (low > 4 * v3call && low > 16)
 		return guess == VR_ORC_V3 ? VR_ORC_V1 : guess;
 	return guess;
@@ -319,6 +335,40 @@ static bool plausible_caller(const struct walk *w, uint64_t ip, uint64_t sp)
 	return text(w, ret);
 }
 
+/* No ORC data for the function the walk is in (objtool leaves out the
+ * functions marked STACK_FRAME_NON_STANDARD, such as 5.10's __crash_kexec
+ * with its inline crash_setup_regs()): the nearest word on the stack that
+ * returns from a direct call of that very function is its return address,
+ * and moves the walk there. The caller may keep its frame in BP (5.10's
+ * panic() does), which the function saved with its first push, just below
+ * the return address, where a plausible frame pointer is taken from. */
+static bool proven_caller(struct walk *w, struct vr_raw_trace *out)
+{
+	if (!w->u->calls || !w->u->is_return_address)
+		return false;
+	uint64_t a = w->sp;
+	for (unsigned i = 0; i < VR_SCAN_MAX_WORDS; i++, a += 8) {
+		uint64_t v;
+		if (!rd(w, a, &v))
+			break;
+		if (!w->u->is_return_address(w->u->ctx, v) || !w->u->calls(w->u->ctx, v, w->ip))
+			continue;
+		struct walk trial = *w;
+		if (!accept_sp(&trial, a + 8, out, true))
+			break;
+		uint64_t bp;
+		*w = trial;
+		w->ip = v;
+		w->sp = a + 8;
+		if (rd(w, a - 8, &bp) && bp > a && stack_of(w->u, bp) == stack_of(w->u, a))
+			w->bp = bp;
+		w->full = w->prev_valid = false;
+		w->signal = false;
+		return true;
+	}
+	return false;
+}
+
 /* No ORC data: guess. First scan for the nearest word that looks like a
  * return address and whose own frame leads on to text; then, as a last
  * resort, a frame pointer (the kernel's orc_fp_entry: caller SP = BP + 16,
@@ -466,6 +516,13 @@ struct vr_error *vr_unwind_raw(const struct vr_unwinder *u, const struct vr_regs
 		}
 		uint64_t old_ip = w.ip;
 		if (!have || e.type == VR_ORC_TYPE_UNDEFINED) {
+			if (!w.signal && proven_caller(&w, out)) {
+				f = (struct vr_raw_frame){.ip = w.ip, .sp = w.sp, .call = true,
+							  .reliable = !w.degraded, .stack = w.stack};
+				if ((err = push(out, max, &f)))
+					goto limit;
+				continue;
+			}
 			if (!guess_caller(&w, out)) {
 				stopf(out, "no unwind information for 0x%016llx and no return address found on the stack",
 				      (unsigned long long)old_ip);
@@ -501,10 +558,12 @@ struct vr_error *vr_unwind_raw(const struct vr_unwinder *u, const struct vr_regs
 		case VR_ORC_REG_R10:
 		case VR_ORC_REG_R13:
 		case VR_ORC_REG_DI:
-		case VR_ORC_REG_DX: {
+		case VR_ORC_REG_DX:
+		case VR_ORC_REG_AX: {
 			enum vr_reg r = e.sp_reg == VR_ORC_REG_R10 ? VR_R10 :
 					e.sp_reg == VR_ORC_REG_R13 ? VR_R13 :
-					e.sp_reg == VR_ORC_REG_DI ? VR_RDI : VR_RDX;
+					e.sp_reg == VR_ORC_REG_DI ? VR_RDI :
+					e.sp_reg == VR_ORC_REG_AX ? VR_RAX : VR_RDX;
 			if (!get_reg(&w, r, &sp)) {
 				stopf(out, "the stack pointer at 0x%016llx is based on %s, whose value is unknown",
 				      (unsigned long long)w.ip, vr_reg_names[r]);

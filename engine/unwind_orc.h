@@ -27,11 +27,18 @@ struct vr_orc;
  *   v3 (v6.4+, commit fb799447ae29 "x86,objtool: Split UNWIND_HINT_EMPTY in
  *      two"): sp_reg:4 bp_reg:4 type:3 signal:1; UNDEFINED=0 END_OF_STACK=1
  *      CALL=2 REGS=3 REGS_PARTIAL=4
- * Entries are normalized to the v3 type numbering below. */
+ *   v4 (7.x: Debian's 7.3 has it, 6.12 not): v3's bitfields, base registers
+ *      renumbered UNDEFINED=0 AX=1 DX=2 SP=3 BP=4 DI=5 R10=6 R13=7 PREV_SP=8
+ *      SP_INDIRECT=9 BP_INDIRECT=10, as the kernel's own unwind_next_frame()
+ *      reads them; the renumbering leaves struct orc_entry as it was, so it
+ *      is told from the table (vr_orc_guess_version)
+ * Entries are normalized to the v3 type numbering and the register numbering
+ * before v4 (below). (The version numbers are vmreport's own.) */
 enum {
 	VR_ORC_V1 = 1,
 	VR_ORC_V2 = 2,
 	VR_ORC_V3 = 3,
+	VR_ORC_V4 = 4,
 };
 
 enum {
@@ -42,7 +49,7 @@ enum {
 	VR_ORC_TYPE_REGS_PARTIAL = 4,
 };
 
-/* Base registers (same numbers in every version). */
+/* Base registers, as numbered before v4. */
 enum {
 	VR_ORC_REG_UNDEFINED = 0,
 	VR_ORC_REG_PREV_SP = 1,
@@ -54,6 +61,8 @@ enum {
 	VR_ORC_REG_R13 = 7,
 	VR_ORC_REG_BP_INDIRECT = 8,
 	VR_ORC_REG_SP_INDIRECT = 9,
+	VR_ORC_REG_AX = 10,      /* v4 only */
+	VR_ORC_REG_INVALID = 15, /* a number no version gives a meaning */
 };
 
 #define VR_ORC_ENTRY_SIZE 6
@@ -89,8 +98,9 @@ void vr_orc_table_deinit(struct vr_orc_table *t);
 bool vr_orc_table_find(const struct vr_orc_table *t, int version, uint64_t ip,
 		       struct vr_orc_entry *ret);
 /* The version whose CALL type dominates the table's entries: most entries
- * are CALL frames, numbered 0 before v6.4 and 2 after. Returns guess when the
- * table says nothing clear. */
+ * are CALL frames, numbered 0 before v6.4 and 2 after; and in those, the
+ * stack pointer is by far the most common base register: 5 before v4, 3
+ * since. Returns guess when the table says nothing clear. */
 int vr_orc_guess_version(const struct vr_orc_table *t, int guess);
 
 /* ---- stacks ---- */
@@ -130,6 +140,10 @@ struct vr_unwinder {
 	 * return address outside text ends a walk (or, in a walk that is
 	 * already guessing, sends it back to scanning). */
 	bool (*is_text)(void *ctx, uint64_t addr);
+	/* Whether the instruction before return address ret is a direct call
+	 * of the function that holds ip; NULL: never known. A scanned return
+	 * address that passes is the caller's, not a guess. */
+	bool (*calls)(void *ctx, uint64_t ret, uint64_t ip);
 	/* The stacks this CPU/task may use. None: stack pointers are not
 	 * checked against bounds (only for monotonic growth). */
 	const struct vr_stack_range *stacks;

@@ -19,11 +19,14 @@ jobs=$(nproc)
 # The rig's packages and kernels, and the rig itself, only when the real
 # tier runs: the unit and fixture tiers need neither QEMU nor a kernel.
 if [[ -z $labels || real =~ $labels ]]; then
-	"$src/tests/deps.sh" --rig
+	# shellcheck disable=SC2086 # one release a word
+	"$src/tests/deps.sh" --rig ${VR_RIG_KERNELS:-}
 	# Crash the kernels once, before the tests run in parallel: every
 	# real-dump test then reads the same cached dumps (a warm run costs
-	# seconds).
-	for k in ${VR_RIG_KERNELS:-6.1 6.12}; do
+	# seconds). The kernels: Debian 11's newest 5.10, Debian 12's newest
+	# 6.1 and 6.12, and the newest cloud kernel in Debian's archive
+	# (tests/rig/rig.sh).
+	for k in ${VR_RIG_KERNELS:-5.10 6.1 6.12 newest}; do
 		echo "== crash rig: kernel $k" >&2
 		"$src/tests/rig/rig.sh" -k "$k" >/dev/null
 	done

@@ -15,7 +15,7 @@ for k in $(rig_kernels); do
 	dump=$dir/busy-cpu/vmcore.lzo
 	rig_require "$dump"
 	rel=$(sed -n 's/^release=//p' "$dir/busy-cpu/meta.txt")
-	vmlinux=/usr/lib/debug/boot/vmlinux-$rel
+	vmlinux=$(rig_vmlinux "$rel")
 	[[ -r $vmlinux ]] || { echo "FAIL: no $vmlinux"; fail=1; continue; }
 	out=$("$probe" entries "$dump" "$vmlinux") || { echo "FAIL: $k: probe_cfi entries failed"; fail=1; continue; }
 	echo "$k: $out"

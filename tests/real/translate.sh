@@ -36,7 +36,7 @@ vmlinux_string() { # VMLINUX SYMBOL
 
 for rel in $(rig_kernels); do
 	dir=$(rig_dir "$rel")
-	vmlinux=/usr/lib/debug/boot/vmlinux-$rel
+	vmlinux=$(rig_vmlinux "$rel")
 	rig_require "$vmlinux"
 	want_banner=$(vmlinux_string "$vmlinux" linux_banner) || rig_fail "no linux_banner in $vmlinux"
 	[[ $want_banner == "Linux version $rel "* ]] || rig_fail "$vmlinux: unexpected banner: $want_banner"

@@ -1,7 +1,8 @@
 #!/bin/bash
-# The vmlinux match check on real dumps: the dump's own vmlinux is "yes"
-# (found by discovery too), another kernel's vmlinux is "no" with evidence
-# and is not used.
+# The vmlinux match check on real dumps of every rig kernel: the dump's own
+# vmlinux is "yes" (found by discovery too where the kernel is installed;
+# an unpacked one is not found and the report says so), another kernel's
+# vmlinux is "no" with evidence and is not used.
 set -u
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -9,18 +10,8 @@ BUILD=${VR_BUILD_DIR:?VR_BUILD_DIR not set}
 PROBE=$BUILD/probe_types
 [[ -x $PROBE ]] || rig_fail "$PROBE not built"
 
-dir61=$(rig_dir 6.1) || exit 1
-dir612=$(rig_dir 6.12) || exit 1
-rel_of() { local r; r=$(basename "$1"); echo "${r%-r*}"; }
-rel61=$(rel_of "$dir61")
-rel612=$(rel_of "$dir612")
-v61=/usr/lib/debug/boot/vmlinux-$rel61
-v612=/usr/lib/debug/boot/vmlinux-$rel612
-rig_require "$dir61/sysrq/vmcore.elf" "$dir61/sysrq/vmcore.zlib" "$dir612/sysrq/vmcore.elf" "$v61" "$v612"
-
 # Escapes for grep -E ("6.12.117+deb12" holds a '+').
 re() { printf '%s' "$1" | sed 's/[].[^$*+?(){}|\\/]/\\&/g'; }
-r61=$(re "$rel61"); r612=$(re "$rel612"); rv61=$(re "$v61"); rv612=$(re "$v612")
 
 fail=0
 out=$(mktemp)
@@ -49,29 +40,42 @@ expect() {
 	fi
 }
 
-# The right vmlinux, given.
-expect "$dir61/sysrq/vmcore.elf" "$v61" yes yes \
-	"^evidence: build-id [0-9a-f]{40} equals the dump's BUILD-ID" \
-	"^evidence: linux_banner in the dump equals the vmlinux's" \
-	"^path: $rv61\$"
-# Found by discovery, through a compressed dump.
-expect "$dir61/sysrq/vmcore.zlib" - yes yes "^path: $rv61\$"
-# Another kernel's vmlinux: reported with its evidence, not used.
-expect "$dir61/sysrq/vmcore.elf" "$v612" no no \
-	"^evidence: build-id [0-9a-f]{40} differs from the dump's BUILD-ID [0-9a-f]{40}" \
-	"^evidence: release $r612 in the vmlinux's linux_banner differs from the dump's OSRELEASE $r61" \
-	"^evidence: linux_banner in the dump differs" \
-	"^warning: vmlinux $rv612 does not belong to the dump and is not used" \
-	"^path: $rv612\$"
-expect "$dir612/sysrq/vmcore.elf" "$v61" no no "differs from the dump's BUILD-ID"
-expect "$dir612/sysrq/vmcore.elf" - yes yes "^path: $rv612\$"
+mapfile -t rels < <(rig_kernels)
+((${#rels[@]} >= 2)) || rig_fail "vmlinux_match needs two rig kernels (VR_RIG_KERNELS)"
+for i in "${!rels[@]}"; do
+	rel=${rels[$i]} other=${rels[$(((i + 1) % ${#rels[@]}))]}
+	dir=$(rig_dir "$rel") || exit 1
+	v=$(rig_vmlinux "$rel") vo=$(rig_vmlinux "$other")
+	rig_require "$dir/sysrq/vmcore.elf" "$dir/sysrq/vmcore.zlib" "$v" "$vo"
+	r=$(re "$rel") ro=$(re "$other") rv=$(re "$v") rvo=$(re "$vo")
+	# The right vmlinux, given.
+	expect "$dir/sysrq/vmcore.elf" "$v" yes yes \
+		"^evidence: build-id [0-9a-f]{40} equals the dump's BUILD-ID" \
+		"^evidence: linux_banner in the dump equals the vmlinux's" \
+		"^path: $rv\$"
+	# Found by discovery, through a compressed dump, where it is installed.
+	if [[ $v == /usr/lib/debug/* ]]; then
+		expect "$dir/sysrq/vmcore.zlib" - yes yes "^path: $rv\$"
+	else
+		expect "$dir/sysrq/vmcore.zlib" - unknown no "^warning: no vmlinux found \(looked for .*vmlinux-$r"
+	fi
+	# Another kernel's vmlinux: reported with its evidence, not used.
+	expect "$dir/sysrq/vmcore.elf" "$vo" no no \
+		"^evidence: build-id [0-9a-f]{40} differs from the dump's BUILD-ID [0-9a-f]{40}" \
+		"^evidence: release $ro in the vmlinux's linux_banner differs from the dump's OSRELEASE $r" \
+		"^evidence: linux_banner in the dump differs" \
+		"^warning: vmlinux $rvo does not belong to the dump and is not used" \
+		"^path: $rvo\$"
+	echo "$rel: its own vmlinux matches, $other's does not"
+done
+dir=$(rig_dir "${rels[0]}") || exit 1
 # Not a vmlinux at all.
-expect "$dir61/sysrq/vmcore.elf" "$dir61/sysrq/dmesg.txt" unknown no \
+expect "$dir/sysrq/vmcore.elf" "$dir/sysrq/dmesg.txt" unknown no \
 	"^warning: vmlinux .*dmesg.txt not used: .*not an ELF file" "^path: \(null\)"
 
 # The report shows the same facts once the JSON output carries them.
 if [[ -x ${VMREPORT:-} ]]; then
-	json=$("$VMREPORT" --format json "$dir61/sysrq/vmcore.elf" "$v612" 2>/dev/null)
+	json=$("$VMREPORT" --format json "$dir/sysrq/vmcore.elf" "$(rig_vmlinux "${rels[1]}")" 2>/dev/null)
 	if [[ $json == *'"vmlinux"'* ]]; then
 		echo "$json" | python3 -c '
 import json, sys

@@ -4,10 +4,11 @@
  *   probe_dwarf lines VMLINUX ADDR...
  *       one line per address, addresses as the vmlinux links them:
  *       "ADDR FILE:LINE" then "  inlined SYMBOL FILE:LINE" innermost first
- *   probe_dwarf modline DUMP MODDIR SYMBOL OFFSET
- *       opens the dump (vmlinux found by discovery), collects its facts,
- *       and prints the source of SYMBOL+OFFSET in a module whose debug
- *       file is under MODDIR, like "lines"
+ *   probe_dwarf modline DUMP MODDIR SYMBOL OFFSET [VMLINUX]
+ *       opens the dump (with VMLINUX, else the vmlinux found by
+ *       discovery), collects its facts, and prints the source of
+ *       SYMBOL+OFFSET in a module whose debug file is under MODDIR, like
+ *       "lines"
  *   probe_dwarf bench VMLINUX SYSTEM_MAP N|NAME...
  *       looks up N text symbols (+4) spread over System.map, or the named
  *       ones, and prints the time and the peak resident size
@@ -81,7 +82,8 @@ int main(int argc, char **argv)
 		const char *paths[] = { argv[2] };
 		const char *dirs[] = { argv[3] };
 		struct vr_open_options o = { .dump_paths = paths, .n_dump_paths = 1,
-					     .module_dirs = dirs, .n_module_dirs = 1 };
+					     .module_dirs = dirs, .n_module_dirs = 1,
+					     .vmlinux_path = argc >= 7 ? argv[6] : NULL };
 		struct vr_kernel *k;
 		struct vr_error *err = vr_kernel_open(&o, &diag, &k);
 		if (err) {

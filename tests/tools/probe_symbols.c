@@ -5,6 +5,10 @@
  *   probe_symbols [--vmlinux PATH] [--no-vmcoreinfo] DUMP COMMAND [ARGS...]
  *     info                  the address-space layout
  *     kallsyms              every kallsyms entry: "ADDR TYPE NAME"
+ *     kallsyms-search       the same from the tables found by their content,
+ *                           as for kernels whose VMCOREINFO does not name
+ *                           them (exit 3 when VMCOREINFO names them, and
+ *                           the search finds other addresses)
  *     addr NAME...          "NAME ADDR" from the loaded symbol table
  *     string NAME           the NUL-terminated string at symbol NAME
  *     translate NAME...     for each symbol: page-table walk, fast path and
@@ -102,16 +106,39 @@ static int cmd_translate(struct vr_kernel *k, int argc, char **argv)
 
 static int cmd_kallsyms(struct vr_kernel *k)
 {
-	struct vr_kallsyms_tables t;
 	struct vr_kallsyms ks;
-	struct vr_error *err = vr_kallsyms_tables_from_vmcoreinfo(k->vmcoreinfo, &t);
-	if (!err)
-		err = vr_kallsyms_read(&t, mem_read, k, &ks);
+	struct vr_error *err = vr_kallsyms_load(k->vmcoreinfo, mem_read, k, &ks);
 	if (err)
 		return fail(err, "kallsyms");
 	for (size_t i = 0; i < ks.n; i++)
 		printf("%016" PRIx64 " %c %s\n", ks.syms[i].address, ks.syms[i].type, ks.names + ks.syms[i].name);
 	vr_kallsyms_deinit(&ks);
+	return 0;
+}
+
+static int cmd_kallsyms_search(struct vr_kernel *k)
+{
+	uint64_t stext;
+	if (!vr_vmcoreinfo_symbol(k->vmcoreinfo, "_stext", &stext))
+		return fail(NULL, "no _stext in VMCOREINFO");
+	struct vr_kallsyms_tables t, named;
+	struct vr_kallsyms ks;
+	struct vr_error *err = vr_kallsyms_search(mem_read, k, stext, &t, &ks);
+	if (err)
+		return fail(err, "kallsyms search");
+	for (size_t i = 0; i < ks.n; i++)
+		printf("%016" PRIx64 " %c %s\n", ks.syms[i].address, ks.syms[i].type, ks.names + ks.syms[i].name);
+	vr_kallsyms_deinit(&ks);
+	err = vr_kallsyms_tables_from_vmcoreinfo(k->vmcoreinfo, &named);
+	if (err) {
+		vr_error_destroy(err);
+		return 0;
+	}
+	if (named.num_syms != t.num_syms || named.names != t.names || named.token_table != t.token_table ||
+	    named.token_index != t.token_index || named.offsets != t.offsets) {
+		fprintf(stderr, "probe_symbols: the search found other tables than VMCOREINFO names\n");
+		return 3;
+	}
 	return 0;
 }
 
@@ -217,6 +244,8 @@ int main(int argc, char **argv)
 		       x->vmemmap_start, x->modules_start, x->modules_end, t1 - t0, t2 - t1, t3 - t2);
 	} else if (!strcmp(cmd, "kallsyms")) {
 		rc = cmd_kallsyms(&k);
+	} else if (!strcmp(cmd, "kallsyms-search")) {
+		rc = cmd_kallsyms_search(&k);
 	} else if (!strcmp(cmd, "addr")) {
 		for (int i = 0; i < nargs; i++) {
 			uint64_t a = 0;

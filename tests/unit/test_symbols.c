@@ -237,7 +237,7 @@ static void test_vmlinux(void)
 /* ---- kallsyms tables in memory ---- */
 
 #define KBASE 0xffffffff82000000ull
-static uint8_t kmem[0x10000];
+static uint8_t kmem[0x40000];
 
 static struct vr_error *kread(void *arg, uint64_t vaddr, void *buf, size_t len)
 {
@@ -399,10 +399,146 @@ static void test_kallsyms(void)
 	vr_error_destroy(err);
 }
 
+/* ---- kallsyms tables found by their content ---- */
+
+static size_t align8(size_t x)
+{
+	return (x + 7) & ~(size_t)7;
+}
+
+static size_t align4(size_t x)
+{
+	return (x + 3) & ~(size_t)3;
+}
+
+enum layout { BEFORE_6_4, SINCE_6_4, SINCE_7_0 };
+
+/* Lays out N symbols "tsym_<i>" (the first is _stext at KBASE) as
+ * scripts/kallsyms.c does in each layout, starting at kmem offset at;
+ * returns the address table's offset. Tokens are single characters. */
+static size_t lay_out_kallsyms(size_t at, size_t n, enum layout layout)
+{
+	bool new_order = layout != BEFORE_6_4, pc_relative = layout == SINCE_7_0;
+	size_t (*align)(size_t) = pc_relative ? align4 : align8;
+	memset(kmem, 0, sizeof(kmem));
+	uint8_t names[16384];
+	uint32_t markers[64];
+	size_t nlen = 0;
+	for (size_t i = 0; i < n; i++) {
+		char name[32];
+		if (i == 0)
+			snprintf(name, sizeof(name), "T_stext");
+		else
+			snprintf(name, sizeof(name), "tsym_%zu", i);
+		if (i % 256 == 0)
+			markers[i / 256] = (uint32_t)nlen;
+		names[nlen++] = (uint8_t)strlen(name);
+		memcpy(names + nlen, name, strlen(name));
+		nlen += strlen(name);
+	}
+	size_t nmarkers = (n + 255) / 256;
+	char tokens[1024];
+	uint16_t index[256];
+	size_t tlen = 0;
+	for (int i = 0; i < 256; i++) {
+		index[i] = (uint16_t)tlen;
+		/* Token i is character i where printable, else "~" and a letter. */
+		if (i >= 0x20 && i < 0x7f)
+			tokens[tlen++] = (char)i;
+		else
+			tokens[tlen++] = '~', tokens[tlen++] = (char)('a' + i % 26);
+		tokens[tlen++] = '\0';
+	}
+	size_t pos = at, offsets = 0;
+#define PUT(bytes, len) (memcpy(kmem + pos, (bytes), (len)), pos = align(pos + (len)))
+	if (!new_order) {
+		offsets = pos;
+		pos = align8(pos + 4 * n);
+		put64(pos, KBASE);
+		pos += 8;
+	}
+	put32(pos, (uint32_t)n);
+	pos += pc_relative ? 4 : 8;
+	PUT(names, nlen);
+	PUT(markers, 4 * nmarkers);
+	PUT(tokens, tlen);
+	PUT(index, sizeof(index));
+	if (new_order) {
+		offsets = pos;
+		pos = align8(pos + 4 * n);
+		if (!pc_relative)
+			put64(pos, KBASE);
+	}
+#undef PUT
+	for (size_t i = 0; i < n; i++) {
+		uint64_t addr = KBASE + 0x10 * i;
+		put32(offsets + 4 * i, pc_relative ? (uint32_t)(addr - (KBASE + offsets + 4 * i)) : (uint32_t)(0x10 * i));
+	}
+	return offsets;
+}
+
+static void test_kallsyms_search(void)
+{
+	for (int order = BEFORE_6_4; order <= SINCE_7_0; order++) {
+		size_t n = 700;
+		lay_out_kallsyms(0x3000 + 8 * (size_t)order, n, (enum layout)order);
+		struct vr_kallsyms_tables t;
+		struct vr_kallsyms ks;
+		struct vr_error *err = vr_kallsyms_search(kread, NULL, KBASE, &t, &ks);
+		CHECK(!err, "kallsyms search, order %d: %s", order, err ? err->message : "");
+		if (err) {
+			vr_error_destroy(err);
+			continue;
+		}
+		size_t names = order == SINCE_7_0 ? 4 : order == SINCE_6_4 ? 8 : align8(4 * n) + 16;
+		CHECK(ks.n == n && t.names == KBASE + 0x3000 + 8 * (size_t)order + names &&
+			      t.pc_relative == (order == SINCE_7_0),
+		      "order %d: %zu symbols, names at 0x%" PRIx64, order, ks.n, t.names);
+		for (size_t i = 1; i < ks.n; i += 97) {
+			char want[32];
+			snprintf(want, sizeof(want), "sym_%zu", i);
+			CHECK(!strcmp(ks.names + ks.syms[i].name, want) && ks.syms[i].address == KBASE + 0x10 * i &&
+				      ks.syms[i].type == 't',
+			      "order %d symbol %zu: %s at 0x%" PRIx64, order, i, ks.names + ks.syms[i].name,
+			      ks.syms[i].address);
+		}
+		vr_kallsyms_deinit(&ks);
+
+		/* The same tables, but VMCOREINFO's _stext elsewhere: not the
+		 * kernel's, so not taken. */
+		err = vr_kallsyms_search(kread, NULL, KBASE + 0x100, &t, &ks);
+		CHECK(err && err->code == VR_ERR_NOT_FOUND, "order %d: tables taken for another _stext", order);
+		vr_error_destroy(err);
+	}
+
+	/* A marker out of order: no tables, no crash. */
+	size_t n = 600;
+	lay_out_kallsyms(0x3000, n, BEFORE_6_4);
+	for (size_t o = 0; o + 4 <= sizeof(kmem); o += 4) {
+		uint32_t v;
+		memcpy(&v, kmem + o, 4);
+		if (v == 0 && o >= 4) {
+			uint32_t next;
+			memcpy(&next, kmem + o + 4, 4);
+			/* the first marker is 0, the second the bytes of 256 names */
+			if (next > 256 * 2 && next < 256 * 20) {
+				put32(o + 4, 0xfffffff0);
+				break;
+			}
+		}
+	}
+	struct vr_kallsyms_tables t;
+	struct vr_kallsyms ks;
+	struct vr_error *err = vr_kallsyms_search(kread, NULL, KBASE, &t, &ks);
+	CHECK(err && err->code == VR_ERR_NOT_FOUND, "broken markers accepted");
+	vr_error_destroy(err);
+}
+
 int main(void)
 {
 	test_vmlinux();
 	test_kallsyms();
+	test_kallsyms_search();
 	if (failures)
 		fprintf(stderr, "%d failure(s)\n", failures);
 	return failures != 0;
