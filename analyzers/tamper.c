@@ -70,7 +70,6 @@ struct hook_site {
 };
 
 struct tctx {
-	struct vr_analysis *a;
 	struct vr_kernel *k;
 	const struct vr_facts *f;
 	const struct vr_ruleset *rs;
@@ -88,7 +87,6 @@ struct tctx {
 	/* Kprobe sites (the text check leaves their bytes to the hooks check). */
 	struct hook_site *kprobes;
 	size_t n_kprobes, cap_kprobes;
-	size_t findings;
 };
 
 /* ---- small helpers ---- */
@@ -307,7 +305,6 @@ static struct vr_error *report(struct tctx *c, const char *id, struct evidence *
 		err = vr_report_add_finding(c->r, t->id, t->title, t->severity, t->advice, e->v, e->n);
 	else
 		err = vr_report_add_finding(c->r, id, id, "error", NULL, e->v, e->n);
-	c->findings++;
 	ev_free(e);
 	return err;
 }
@@ -433,7 +430,7 @@ static struct vr_error *check_syscalls(struct tctx *c, char **covered)
 			continue;
 		}
 		bool against_file = c->confirmed && !vr_error_catch(vr_kernel_vmlinux_read(c->k, ts.address, file, n * 8));
-		size_t bad = 0, checked = 0;
+		size_t checked = 0;
 		for (uint64_t i = 0; i < n; i++) {
 			uint64_t v = le64(mem + i * 8);
 			/* kallsyms gives no size: the table ends where its
@@ -461,7 +458,6 @@ static struct vr_error *check_syscalls(struct tctx *c, char **covered)
 					add_handler(c, v);
 				continue;
 			}
-			bad++;
 			_cleanup_free_ char *got = describe(c, v);
 			const char *nm = NULL;
 			char name[96] = "";
@@ -488,7 +484,6 @@ static struct vr_error *check_syscalls(struct tctx *c, char **covered)
 					   against_file ? " against the vmlinux" : " against the kernel's symbols");
 		if (covlen >= sizeof(cov))
 			covlen = sizeof(cov) - 1;
-		(void)bad;
 	}
 	if (!tables) {
 		vr_error_destroy(partial);
@@ -1746,10 +1741,9 @@ static struct vr_error *check_ebpf(struct tctx *c, char **covered)
 
 struct func {
 	uint64_t addr, len;
-	const char *why; /* static */
 };
 
-static void add_func(struct tctx *c, struct func *v, size_t *n, uint64_t addr, const char *why)
+static void add_func(struct tctx *c, struct func *v, size_t *n, uint64_t addr)
 {
 	struct vr_symbol s;
 	if (*n >= MAX_TEXT_FUNCS || !vr_kernel_symbol_at(c->k, addr, &s) || s.module || !s.size ||
@@ -1759,7 +1753,7 @@ static void add_func(struct tctx *c, struct func *v, size_t *n, uint64_t addr, c
 	for (size_t i = 0; i < *n; i++)
 		if (v[i].addr == s.address)
 			return;
-	v[(*n)++] = (struct func){s.address, len, why};
+	v[(*n)++] = (struct func){s.address, len};
 }
 
 static int func_cmp(const void *a, const void *b)
@@ -1801,15 +1795,15 @@ static struct vr_error *check_text(struct tctx *c, char **covered)
 	/* The entry code, whole. */
 	uint64_t entry_len = c->entry_end - c->entry_start;
 	if (entry_len && entry_len <= MAX_FUNC_LEN * 4)
-		funcs[n++] = (struct func){c->entry_start, entry_len, "entry"};
+		funcs[n++] = (struct func){c->entry_start, entry_len};
 	/* The crash path: the crash's IP and trace, the panicking CPU's frames. */
 	const struct vr_crash *cr = &c->r->crash;
 	size_t before = n;
 	if (cr->ip_known && cr->ip.address)
-		add_func(c, funcs, &n, cr->ip.address, "crash");
+		add_func(c, funcs, &n, cr->ip.address);
 	for (size_t i = 0; i < cr->trace.n_frames; i++)
 		if (cr->trace.frames[i].address)
-			add_func(c, funcs, &n, cr->trace.frames[i].address - 1, "crash");
+			add_func(c, funcs, &n, cr->trace.frames[i].address - 1);
 	for (size_t i = 0; i < c->f->n_cpus; i++) {
 		const struct vr_cpu *cpu = &c->f->cpus[i];
 		if (!cpu->panic)
@@ -1817,13 +1811,13 @@ static struct vr_error *check_text(struct tctx *c, char **covered)
 		for (size_t j = 0; j < cpu->trace.n_frames; j++) {
 			const struct vr_frame *fr = &cpu->trace.frames[j];
 			if (fr->address && !fr->from_log)
-				add_func(c, funcs, &n, fr->address - (j && !fr->exception ? 1 : 0), "crash");
+				add_func(c, funcs, &n, fr->address - (j && !fr->exception ? 1 : 0));
 		}
 	}
 	crash_funcs = n - before;
 	before = n;
 	for (size_t i = 0; i < c->n_handlers; i++)
-		add_func(c, funcs, &n, c->handlers[i], "handler");
+		add_func(c, funcs, &n, c->handlers[i]);
 	handler_funcs = n - before;
 	/* One range per run of overlapping functions (the entry code holds the
 	 * IDT's handlers). */
@@ -1943,7 +1937,6 @@ static struct vr_error *run(struct vr_analysis *a, const char **skipped)
 		rs = own;
 	}
 	struct tctx c = {
-		.a = a,
 		.k = a->kernel,
 		.f = a->facts,
 		.rs = rs,
