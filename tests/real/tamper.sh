@@ -9,12 +9,14 @@
 # Each check finds its part of the rootkit scenario (tests/rig/module/vrbug.c:
 # a sys_call_table entry pointed at the module, an ftrace hook on
 # __x64_sys_kill, a kprobe on commit_creds, the module taken off the module
-# list, CR0.WP cleared, modprobe_path changed, a user's task given root),
+# list, CR0.WP cleared, modprobe_path changed, a user's task and its
+# parent given root),
 # with evidence naming the address, the expected and actual targets and the
 # module, checked against what does not come from vmreport: the vmlinux's
 # System.map (plus the KASLR offset the evidence's own table address gives),
 # the console log the crashed kernel printed, and the scenario's facts in
-# meta.json.
+# meta.json. The user's task was given root by ids written into its
+# credentials, its parent shell the kernel's own init_cred.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -199,7 +201,15 @@ if memory:
     if ev:
         pid = (meta.get("observed") or {}).get("pid")
         has("tamper-credentials", ev, f"task {meta['comm']} (pid {pid})", "uid 0 euid 0",
-            f"still says uid {extra['raised_uid']}", f"has uid {extra['raised_uid']}")
+            f"still says uid {extra['raised_uid']}")
+        # Its parent was handed init_cred: the evidence's address is
+        # System.map's init_cred moved by the KASLR offset.
+        m = re.search(r"task %s \(pid \d+\) at 0x[0-9a-f]+, a user task [^\n]* init_cred at (0x[0-9a-f]{16})"
+                      % re.escape(extra["init_cred_comm"]), ev)
+        if not m:
+            bad.append(f"tamper-credentials: {extra['init_cred_comm']} is not named sharing init_cred:\n{ev}")
+        elif kaslr is not None and int(m.group(1), 16) != link["init_cred"] + kaslr:
+            bad.append("tamper-credentials: the init_cred address is not System.map's")
 
 # CR0.WP: the crash's register dump, as the console printed it; from the
 # log alone too.

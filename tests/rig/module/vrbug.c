@@ -24,8 +24,9 @@
  *               module list
  *   rootkit-crash  (from an unprivileged task) give the writer root
  *               credentials the way such rootkits do (ids written into a
- *               copy of its credentials), clear CR0.WP and crash on a NULL
- *               pointer, as the rootkit's own code
+ *               copy of its credentials) and its parent the kernel's own
+ *               init_cred, clear CR0.WP and crash on a NULL pointer, as the
+ *               rootkit's own code
  *
  * Every path sits in its own function that the compiler may neither inline
  * nor clone (noipa: no .isra/.constprop copies), so backtraces name it as
@@ -286,13 +287,26 @@ static VRBUG_PATH unsigned long vrbug_rootkit_crash(void)
 {
 	struct cred *cred = prepare_creds();
 	struct vrbug_obj *obj = READ_ONCE(vrbug_current);
+	vrbug_lookup_t lookup = vrbug_find_lookup();
+	const struct cred *init = lookup ? (const struct cred *)lookup("init_cred") : NULL;
+	struct task_struct *parent;
 
-	if (!cred)
+	if (!cred || !init)
 		return 0;
 	cred->uid = cred->euid = cred->suid = cred->fsuid = GLOBAL_ROOT_UID;
 	cred->gid = cred->egid = cred->sgid = cred->fsgid = GLOBAL_ROOT_GID;
 	commit_creds(cred);
-	pr_info("vrbug: pid %d is root now; patching with CR0.WP off\n", task_pid_nr(current));
+	/* The parent shell is handed the kernel's own credentials, as
+	 * exploits that end in commit_creds(&init_cred) do to their task. */
+	rcu_read_lock();
+	parent = rcu_dereference(current->real_parent);
+	get_cred(init);
+	get_cred(init);
+	rcu_assign_pointer(parent->real_cred, init);
+	rcu_assign_pointer(parent->cred, init);
+	rcu_read_unlock();
+	pr_info("vrbug: pid %d and its parent are root now; patching with CR0.WP off\n",
+		task_pid_nr(current));
 	vrbug_wp(false);
 	return READ_ONCE(obj->value);
 }
