@@ -1,6 +1,6 @@
 /* The analyzer registry: run in this order; later analyzers read the
  * conclusions of earlier ones (pointer and blame read crash; rules read
- * everything; signature reads blame). */
+ * everything; tamper reads the crash's registers; signature reads blame). */
 #include "analyzer.h"
 
 #include <string.h>
@@ -10,6 +10,7 @@ extern const struct vr_analyzer vr_analyzer_pointer;
 extern const struct vr_analyzer vr_analyzer_hang;
 extern const struct vr_analyzer vr_analyzer_blame;
 extern const struct vr_analyzer vr_analyzer_rules;
+extern const struct vr_analyzer vr_analyzer_tamper;
 extern const struct vr_analyzer vr_analyzer_signature;
 
 const struct vr_analyzer *const vr_analyzers[] = {
@@ -18,6 +19,7 @@ const struct vr_analyzer *const vr_analyzers[] = {
 	&vr_analyzer_hang,
 	&vr_analyzer_blame,
 	&vr_analyzer_rules,
+	&vr_analyzer_tamper,
 	&vr_analyzer_signature,
 };
 const size_t vr_n_analyzers = sizeof(vr_analyzers) / sizeof(vr_analyzers[0]);

@@ -32,6 +32,7 @@ void vr_diag_step(struct vr_diag *d, const char *name, const char *status, doubl
 	s->status = status;
 	s->ms = ms;
 	s->reason = NULL;
+	s->covered = NULL;
 	if (reason_fmt) {
 		va_list ap;
 		va_start(ap, reason_fmt);
@@ -39,6 +40,20 @@ void vr_diag_step(struct vr_diag *d, const char *name, const char *status, doubl
 			s->reason = NULL;
 		va_end(ap);
 	}
+}
+
+void vr_diag_covered(struct vr_diag *d, const char *fmt, ...)
+{
+	if (!d->n_steps)
+		return;
+	struct vr_step *s = &d->steps[d->n_steps - 1];
+	free(s->covered);
+	s->covered = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	if (vasprintf(&s->covered, fmt, ap) < 0)
+		s->covered = NULL;
+	va_end(ap);
 }
 
 void vr_diag_warn(struct vr_diag *d, const char *fmt, ...)
@@ -65,6 +80,7 @@ void vr_diag_deinit(struct vr_diag *d)
 	for (size_t i = 0; i < d->n_steps; i++) {
 		free(d->steps[i].name);
 		free(d->steps[i].reason);
+		free(d->steps[i].covered);
 	}
 	free(d->steps);
 	for (size_t i = 0; i < d->n_warnings; i++)

@@ -13,6 +13,9 @@
  * the bound on every per-CPU walk and on every CPU number a fact holds. */
 #define VR_MAX_CPUS 8192
 
+/* The core memory regions of a module that vr_module holds. */
+#define VR_MODULE_REGIONS 4
+
 /* x86-64 register set, in the order of the kernel's struct pt_regs /
  * ELF user_regs_struct (arch/x86/include/asm/user_64.h). */
 enum vr_reg {
@@ -28,8 +31,10 @@ extern const char *const vr_reg_names[VR_NREGS];
 struct vr_regs {
 	uint64_t r[VR_NREGS];
 	uint64_t cr2, cr3;
+	uint64_t cr0, cr4;
 	bool valid;
 	bool has_cr; /* cr2/cr3 known (QEMU notes, or the log's register dump) */
+	bool has_cr0, has_cr4; /* known (QEMU notes, or the log's register dump) */
 	uint32_t unknown; /* bit r set: register r is not known (a log's dump names no RIP address) */
 };
 
@@ -105,6 +110,13 @@ struct vr_module {
 	bool out_of_tree;
 	int sig_ok;        /* 1 signed and verified, 0 not, -1 unknown */
 	uint64_t text_base, text_size; /* the module's executable region */
+	/* Its core memory, region by region (6.4+: text, data, rodata,
+	 * ro_after_init; before, the one core_layout); base 0 unknown. */
+	struct { uint64_t base, size; } regions[VR_MODULE_REGIONS];
+	/* Not on the kernel's `modules` list: found only in the tree the
+	 * kernel looks addresses up in (mod_tree), as a module that unlinked
+	 * itself from the list is. */
+	bool unlisted;
 };
 
 struct vr_log_record {
@@ -175,6 +187,7 @@ struct vr_step {
 	char *name;
 	const char *status; /* "ok", "partial", "skipped", "error" (static strings) */
 	char *reason;       /* NULL when ok */
+	char *covered;      /* what a check examined ("462 entries"), NULL: not a check */
 	double ms;
 };
 
@@ -188,6 +201,9 @@ struct vr_diag {
 
 void vr_diag_step(struct vr_diag *d, const char *name, const char *status, double ms,
 		  const char *reason_fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Says what the last step recorded examined: a check's "no finding" then
+ * means "checked and clean". */
+void vr_diag_covered(struct vr_diag *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void vr_diag_warn(struct vr_diag *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void vr_diag_deinit(struct vr_diag *d);
 /* Milliseconds from a monotonic clock, for step timings. */

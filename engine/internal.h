@@ -111,13 +111,7 @@ struct vr_error *vr_read_string(struct vr_kernel *k, uint64_t vaddr, char *buf, 
 struct vr_error *vr_read_phys(struct vr_kernel *k, uint64_t paddr, void *buf, size_t len);
 
 /* ---- symbols.c: sorted symbol tables, O(log n) ---- */
-struct vr_symbol {
-	const char *name;
-	uint64_t address;
-	uint64_t size;      /* 0 unknown */
-	const char *module; /* NULL: kernel image */
-	char type;          /* nm-style letter: 't', 'T', 'd', ... */
-};
+/* struct vr_symbol is public (kernel.h). */
 /* Load the kernel's symbols: from the vmlinux symtab (relocated by the
  * KASLR offset) when one is in use, else from kallsyms in dump memory. */
 struct vr_error *vr_symbols_load_kernel(struct vr_kernel *k);

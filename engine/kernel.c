@@ -204,6 +204,32 @@ bool vr_kernel_has_memory(const struct vr_kernel *k)
 	return k && k->dump && vr_dump_has_memory(k->dump);
 }
 
+struct vr_error *vr_kernel_get_layout(struct vr_kernel *k, struct vr_kernel_layout *ret)
+{
+	if (!vr_kernel_has_memory(k) || !k->x86.ready)
+		return vr_error_create(VR_ERR_NOT_FOUND, "the dump's address space is not established");
+	const struct vr_x86_64 *x = &k->x86;
+	*ret = (struct vr_kernel_layout){
+		.kaslr_offset = x->kaslr_offset,
+		.image_start = x->kernel_start,
+		.modules_start = x->modules_start,
+		.modules_end = x->modules_end,
+		.page_offset = x->page_offset,
+		.vmalloc_start = x->vmalloc_start,
+		/* TASK_SIZE_MAX: one page below 1 << 47 (1 << 56 with LA57) */
+		.user_end = (x->la57 ? 1ull << 56 : 1ull << 47) - 4096,
+	};
+	return NULL;
+}
+
+bool vr_kernel_has_vmlinux(const struct vr_kernel *k, bool *ret_confirmed)
+{
+	bool has = k && k->vmlinux_elf;
+	if (ret_confirmed)
+		*ret_confirmed = has && k->input.vmlinux_match && !strcmp(k->input.vmlinux_match, "yes");
+	return has;
+}
+
 struct collector {
 	const char *name;
 	struct vr_error *(*run)(struct vr_kernel *k, struct vr_facts *f);

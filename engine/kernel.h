@@ -73,6 +73,90 @@ void vr_kernel_symbolize(struct vr_kernel *k, struct vr_frame *f, bool is_return
 
 struct vr_error *vr_kernel_symbol_address(struct vr_kernel *k, const char *name, uint64_t *ret);
 
+/* A symbol of the kernel or of a module. Its strings live as long as the
+ * kernel object. */
+struct vr_symbol {
+	const char *name;
+	uint64_t address;
+	uint64_t size;      /* 0 unknown */
+	const char *module; /* NULL: kernel image */
+	char type;          /* nm-style letter: 't', 'T', 'd', ... */
+};
+/* The symbol covering addr (as vr_kernel_symbolize() finds it, without
+ * source lines: cheap enough for every entry of a table). */
+bool vr_kernel_symbol_at(struct vr_kernel *k, uint64_t addr, struct vr_symbol *ret);
+/* A symbol by name, kernel first: its address, size and type. */
+struct vr_error *vr_kernel_symbol_lookup(struct vr_kernel *k, const char *name,
+					 struct vr_symbol *ret);
+
+/* The kernel's virtual memory layout as the engine established it
+ * (x86-64: arch/x86/include/asm/pgtable_64_types.h, randomised by KASLR). */
+struct vr_kernel_layout {
+	uint64_t kaslr_offset;   /* the image's displacement from its link address */
+	uint64_t image_start;    /* __START_KERNEL_map: the kernel image's mapping */
+	uint64_t modules_start;  /* the module area [modules_start, modules_end) */
+	uint64_t modules_end;
+	uint64_t page_offset;    /* the direct map's base, 0 unknown */
+	uint64_t vmalloc_start;
+	uint64_t user_end;       /* user addresses are below it */
+};
+/* VR_ERR_NOT_FOUND when the address space is not established. */
+struct vr_error *vr_kernel_get_layout(struct vr_kernel *k, struct vr_kernel_layout *ret);
+
+/* Whether a vmlinux file is in use, and whether its build ID or banner
+ * proved it the dump's own (vmlinux_match "yes"). */
+bool vr_kernel_has_vmlinux(const struct vr_kernel *k, bool *ret_confirmed);
+/* len bytes at run-time address addr as the vmlinux file holds them: the
+ * image's initial contents, before boot-time relocation and patching.
+ * VR_ERR_NOT_FOUND without a vmlinux or where no section of the file
+ * holds that address (.bss, freed or absent sections). */
+struct vr_error *vr_kernel_vmlinux_read(struct vr_kernel *k, uint64_t addr, void *buf, size_t len);
+
+/* What may rewrite a byte of kernel text after the vmlinux was linked: the
+ * boot-time relocation by the KASLR offset, and the kernel's run-time
+ * patching, each site of which the vmlinux lists in a table of its own
+ * (engine/text.c). */
+enum vr_patch {
+	VR_PATCH_NONE,
+	VR_PATCH_RELOCATION,   /* an absolute address moved by the KASLR offset */
+	VR_PATCH_ALTERNATIVE,  /* .altinstructions */
+	VR_PATCH_PARAVIRT,     /* .parainstructions */
+	VR_PATCH_JUMP_LABEL,   /* __jump_table */
+	VR_PATCH_STATIC_CALL,  /* .static_call_sites and static-call trampolines */
+	VR_PATCH_FTRACE,       /* __mcount_loc, and ftrace's own call sites */
+	VR_PATCH_RETPOLINE,    /* .retpoline_sites */
+	VR_PATCH_RETURN_THUNK, /* .return_sites */
+	VR_PATCH_CALL_THUNK,   /* .call_sites (call depth tracking) */
+	VR_PATCH_ENDBR,        /* .ibt_endbr_seal */
+	VR_PATCH_SMP_LOCK,     /* .smp_locks */
+	VR_PATCH_RUNTIME_CONST,/* runtime_ptr_*, runtime_shift_* */
+	VR_PATCH_COUNT
+};
+/* Their names ("relocation", "alternative", "jump-label", ...). */
+extern const char *const vr_patch_names[VR_PATCH_COUNT];
+
+/* One range of kernel text to compare with the vmlinux. */
+struct vr_text_range {
+	uint64_t addr, len;    /* in: run-time address and length (at most 1 MiB) */
+	uint8_t *mem;          /* out: the dump's bytes, NULL when unreadable (mem_err) */
+	uint8_t *file;         /* out: the vmlinux's bytes */
+	uint8_t *patch;        /* out: enum vr_patch of each byte where it may differ */
+	struct vr_error *mem_err;
+};
+/* Fills each range's bytes from the dump and the vmlinux, and marks the
+ * bytes that the boot-time relocation or a patch site of the vmlinux's
+ * tables may have changed. Sorts ranges by address. Fails when the vmlinux
+ * or its tables cannot be read (the reason says which); a range the dump
+ * lacks only has mem_err. ret_sites (VR_PATCH_COUNT counters, may be NULL)
+ * counts the sites of each kind found in the ranges.
+ * vr_text_ranges_deinit() frees what it filled. */
+struct vr_error *vr_kernel_text_ranges(struct vr_kernel *k, struct vr_text_range *ranges, size_t n,
+				       size_t *ret_sites);
+void vr_text_ranges_deinit(struct vr_text_range *ranges, size_t n);
+
+/* The value of an enumerator ("BPF_PROG_TYPE_KPROBE"), from BTF or DWARF. */
+struct vr_error *vr_kernel_enum_value(struct vr_kernel *k, const char *name, int64_t *ret);
+
 /* Adds to t the frames of functions that tail-called the frame above them
  * (marked inferred): where the direct call before a frame's return address
  * targets another function than the frame above it. Needs dump memory;

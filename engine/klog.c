@@ -840,8 +840,16 @@ bool vr_klog_regs_line(const char *m, struct vr_regs *regs)
 				if (r != VR_CS && r != VR_DS && r != VR_ES && r != VR_FS && r != VR_GS)
 					regs->valid = true;
 				found++;
+			} else if (len == 3 && !strncmp(name, "CR0", 3)) {
+				regs->cr0 = v;
+				regs->has_cr0 = true;
+				found++;
+			} else if (len == 3 && !strncmp(name, "CR4", 3)) {
+				regs->cr4 = v;
+				regs->has_cr4 = true;
+				found++;
 			} else if (len >= 2 && (name[0] == 'C' || name[0] == 'D') && name[1] == 'R') {
-				found++; /* CR0, CR4, DR0.. */
+				found++; /* DR0.. */
 			} else if (len == 5 && !strncmp(name, "knlGS", 5)) {
 				found++;
 			} else if (len == 4 && !strncmp(name, "PKRU", 4)) {

@@ -244,6 +244,8 @@ static void module_regions(struct vr_kernel *k, const struct mod_layout *l, uint
 				m->base = m->text_base = b;
 				m->text_size = sz;
 			}
+			m->regions[t].base = b;
+			m->regions[t].size = sz;
 			m->size += sz;
 		}
 	} else if (l->has_core_layout || l->has_module_core) {
@@ -257,7 +259,124 @@ static void module_regions(struct vr_kernel *k, const struct mod_layout *l, uint
 			m->text_size = ts;
 		else
 			m->text_size = m->size;
+		m->regions[0].base = m->base;
+		m->regions[0].size = m->size;
 	}
+}
+
+/* Reads the module at mod (its name already read) into a new entry of
+ * f->modules, its symbols into the symbol tables. A problem with its
+ * symbols is counted in *problems, the first kept in *first. */
+static struct vr_error *read_module(struct vr_kernel *k, const struct mod_layout *l, struct vr_facts *f,
+				    size_t *cap, uint64_t mod, const char *name, bool unlisted,
+				    size_t *problems, struct vr_error **first)
+{
+	struct vr_error *err;
+	if ((err = vr_grow(&f->modules, cap, f->n_modules + 1, sizeof(*f->modules), VR_MAX_MODULES)))
+		return err;
+	struct vr_module *m = &f->modules[f->n_modules++];
+	*m = (struct vr_module){.addr = mod, .sig_ok = -1, .unlisted = unlisted};
+	if (!(m->name = vr_strdup(name)))
+		return &vr_error_oom;
+	uint64_t st = 0;
+	if (!vr_error_catch(rd_uint(k, mod + l->state, l->m_state.size ? l->m_state.size : 4, &st)))
+		m->state = vr_strdup(state_name(l, (int64_t)(int32_t)st));
+	uint64_t taints = 0;
+	if (l->has_taints && !vr_error_catch(vr_read_u64(k, mod + l->taints, &taints))) {
+		m->taints = vr_taint_module_letters(taints);
+		m->out_of_tree = taints >> VR_TAINT_OOT_MODULE & 1;
+	}
+	if (l->has_version)
+		m->version = read_str_ptr(k, mod + l->version);
+	if (l->has_srcversion)
+		m->srcversion = read_str_ptr(k, mod + l->srcversion);
+	uint8_t sig;
+	if (l->has_sig_ok && !vr_error_catch(vr_kernel_read(k, mod + l->sig_ok, &sig, 1)))
+		m->sig_ok = sig ? 1 : 0;
+	module_regions(k, l, mod, m);
+
+	size_t nsyms;
+	if ((err = read_symbols(k, l, mod, name, &nsyms))) {
+		if (err == &vr_error_oom)
+			return err;
+		(*problems)++;
+		vr_diag_warn(k->diag, "module %s: symbols: %s", name, err->message);
+		if (!*first && err->code != VR_ERR_NOT_FOUND)
+			*first = vr_error_wrap(err, "module %s: symbols", name);
+		else
+			vr_error_destroy(err);
+	}
+	return NULL;
+}
+
+#define MOD_TREE_MAX_NODES (8u * VR_MAX_MODULES)
+#define MOD_TREE_MAX_DEPTH 96 /* a red-black tree of n nodes is at most 2 log2(n + 1) deep */
+
+/* The modules the kernel's address tree (mod_tree, CONFIG_MODULES_TREE_LOOKUP:
+ * kernel/module/tree_lookup.c, one node per memory region of a module)
+ * holds that the list walk did not meet: a module that took itself off
+ * the list is still found by address there, which is how the kernel
+ * itself still names its functions in a backtrace. */
+static struct vr_error *unlisted_modules(struct vr_kernel *k, const struct mod_layout *l, struct vr_facts *f,
+					 size_t *cap, size_t *problems, struct vr_error **first)
+{
+	uint64_t tree, root_off, left, right, mtn_node, mtn_mod, ltn_node;
+	if (!vr_sym(k, "mod_tree", &tree))
+		return NULL; /* no CONFIG_MODULES_TREE_LOOKUP: the list is all there is */
+	if (!vr_member_off(k, "mod_tree_root", "root.tree", &root_off) ||
+	    !vr_member_off(k, "rb_node", "rb_left", &left) || !vr_member_off(k, "rb_node", "rb_right", &right) ||
+	    !vr_member_off(k, "mod_tree_node", "node", &mtn_node) ||
+	    !vr_member_off(k, "mod_tree_node", "mod", &mtn_mod) ||
+	    !vr_member_off(k, "latch_tree_node", "node", &ltn_node))
+		return vr_error_create(VR_ERR_NOT_FOUND, "the layout of the module address tree (mod_tree) is unknown");
+	size_t listed = f->n_modules;
+	/* tree[0] of the latch tree: both copies hold every node. */
+	struct { uint64_t node; unsigned depth; } stack[MOD_TREE_MAX_DEPTH + 1];
+	size_t sp = 0, visited = 0;
+	uint64_t node;
+	struct vr_error *err = vr_read_u64(k, tree + root_off, &node);
+	if (err)
+		return vr_error_wrap(err, "reading the module address tree at 0x%llx", (unsigned long long)tree);
+	if (node)
+		stack[sp++] = (typeof(stack[0])){node, 0};
+	while (sp) {
+		uint64_t n = stack[--sp].node;
+		unsigned depth = stack[sp].depth;
+		if (++visited > MOD_TREE_MAX_NODES || depth >= MOD_TREE_MAX_DEPTH)
+			return vr_error_create(VR_ERR_FORMAT, "the module address tree is deeper or larger than a "
+					       "red-black tree of %u modules can be", VR_MAX_MODULES);
+		uint64_t mod, kids[2];
+		uint64_t mtn = n - ltn_node - mtn_node;
+		if ((err = vr_read_u64(k, mtn + mtn_mod, &mod)) || (err = vr_read_u64(k, n + left, &kids[0])) ||
+		    (err = vr_read_u64(k, n + right, &kids[1])))
+			return vr_error_wrap(err, "reading the module address tree node at 0x%llx",
+					     (unsigned long long)n);
+		for (int c = 0; c < 2; c++)
+			if (kids[c])
+				stack[sp++] = (typeof(stack[0])){kids[c], depth + 1};
+		bool known = false;
+		for (size_t i = 0; i < f->n_modules && !known; i++)
+			known = f->modules[i].addr == mod;
+		if (known || !mod)
+			continue;
+		char name[VR_MODULE_NAME_LEN + 1];
+		if ((err = vr_read_string(k, mod + l->name, name, sizeof(name)))) {
+			(*problems)++;
+			if (!*first)
+				*first = vr_error_wrap(err, "reading the module at 0x%llx of the address tree",
+						       (unsigned long long)mod);
+			else
+				vr_error_destroy(err);
+			continue;
+		}
+		if ((err = read_module(k, l, f, cap, mod, name, true, problems, first)))
+			return err;
+	}
+	if (f->n_modules > listed)
+		vr_diag_warn(k->diag, "modules: %zu module%s in the kernel's module address tree %s not on "
+			     "the module list", f->n_modules - listed, f->n_modules - listed == 1 ? "" : "s",
+			     f->n_modules - listed == 1 ? "is" : "are");
+	return NULL;
 }
 
 struct vr_error *vr_collect_modules(struct vr_kernel *k, struct vr_facts *f)
@@ -299,40 +418,21 @@ struct vr_error *vr_collect_modules(struct vr_kernel *k, struct vr_facts *f)
 			break; /* the rest of the list is out of reach */
 		}
 		prev = mod;
-		if ((err = vr_grow(&f->modules, &cap, f->n_modules + 1, sizeof(*f->modules), VR_MAX_MODULES))) {
+		if ((err = read_module(k, &l, f, &cap, mod, name, false, &problems, &first))) {
 			vr_error_destroy(first);
 			return err;
 		}
-		struct vr_module *m = &f->modules[f->n_modules++];
-		*m = (struct vr_module){.addr = mod, .sig_ok = -1};
-		if (!(m->name = vr_strdup(name)))
-			return &vr_error_oom;
-		uint64_t st = 0;
-		if (!vr_error_catch(rd_uint(k, mod + l.state, l.m_state.size ? l.m_state.size : 4, &st)))
-			m->state = vr_strdup(state_name(&l, (int64_t)(int32_t)st));
-		uint64_t taints = 0;
-		if (l.has_taints && !vr_error_catch(vr_read_u64(k, mod + l.taints, &taints))) {
-			m->taints = vr_taint_module_letters(taints);
-			m->out_of_tree = taints >> VR_TAINT_OOT_MODULE & 1;
+	}
+	if ((err = unlisted_modules(k, &l, f, &cap, &problems, &first))) {
+		if (err == &vr_error_oom) {
+			vr_error_destroy(first);
+			return err;
 		}
-		if (l.has_version)
-			m->version = read_str_ptr(k, mod + l.version);
-		if (l.has_srcversion)
-			m->srcversion = read_str_ptr(k, mod + l.srcversion);
-		uint8_t sig;
-		if (l.has_sig_ok && !vr_error_catch(vr_kernel_read(k, mod + l.sig_ok, &sig, 1)))
-			m->sig_ok = sig ? 1 : 0;
-		module_regions(k, &l, mod, m);
-
-		size_t nsyms;
-		if ((err = read_symbols(k, &l, mod, name, &nsyms))) {
-			problems++;
-			vr_diag_warn(k->diag, "module %s: symbols: %s", name, err->message);
-			if (!first && err->code != VR_ERR_NOT_FOUND)
-				first = vr_error_wrap(err, "module %s: symbols", name);
-			else
-				vr_error_destroy(err);
-		}
+		problems++;
+		if (!first)
+			first = err;
+		else
+			vr_error_destroy(err);
 	}
 	if (first) {
 		if (first == &vr_error_oom)

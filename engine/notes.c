@@ -56,9 +56,11 @@ static void regs_from_qemu(const uint8_t *desc, size_t descsz, struct vr_dump_cp
 		cpu->regs.valid = true;
 	}
 	(void)descsz;
+	cpu->regs.cr0 = vr_le64(desc + Q_CR);
 	cpu->regs.cr2 = vr_le64(desc + Q_CR + 16);
 	cpu->regs.cr3 = vr_le64(desc + Q_CR + 24);
-	cpu->regs.has_cr = true;
+	cpu->regs.cr4 = vr_le64(desc + Q_CR + 32);
+	cpu->regs.has_cr = cpu->regs.has_cr0 = cpu->regs.has_cr4 = true;
 }
 
 static struct vr_error *cpu_at(struct vr_notes *n, size_t i, size_t *cap)

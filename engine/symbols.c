@@ -670,6 +670,33 @@ bool vr_symbols_lookup_name(struct vr_kernel *k, const char *name, uint64_t *ret
 	return true;
 }
 
+bool vr_kernel_symbol_at(struct vr_kernel *k, uint64_t addr, struct vr_symbol *ret)
+{
+	return vr_symbols_lookup_addr(k, addr, ret);
+}
+
+struct vr_error *vr_kernel_symbol_lookup(struct vr_kernel *k, const char *name, struct vr_symbol *ret)
+{
+	const struct vr_symtab *st = k ? k->symtab : NULL;
+	if (!st || !name)
+		return vr_error_create(VR_ERR_NOT_FOUND, "symbol %s: no symbol table", name ? name : "?");
+	if (st->have_kernel) {
+		const struct sym *s = table_by_name(&st->kernel, name);
+		if (s) {
+			fill_symbol(&st->kernel, s, ret);
+			return NULL;
+		}
+	}
+	for (size_t i = 0; i < st->n_modules; i++) {
+		const struct sym *s = table_by_name(&st->modules[i], name);
+		if (s) {
+			fill_symbol(&st->modules[i], s, ret);
+			return NULL;
+		}
+	}
+	return vr_error_create(VR_ERR_NOT_FOUND, "symbol %s not found", name);
+}
+
 struct vr_error *vr_kernel_symbol_address(struct vr_kernel *k, const char *name, uint64_t *ret)
 {
 	if (vr_symbols_lookup_name(k, name, ret))

@@ -1025,6 +1025,11 @@ struct vr_error *vr_type_enum_value(struct vr_kernel *k, const char *name, int64
 	return err;
 }
 
+struct vr_error *vr_kernel_enum_value(struct vr_kernel *k, const char *name, int64_t *ret)
+{
+	return vr_type_enum_value(k, name, ret);
+}
+
 struct vr_error *vr_types_restrict(struct vr_kernel *k, unsigned sources)
 {
 	struct vr_types *t;

@@ -315,6 +315,7 @@ static cJSON *modules_json(const struct vr_facts *f)
 			cJSON_AddItemToObject(o, "signed", cJSON_CreateNull());
 		else
 			add_bool(o, "signed", m->sig_ok == 1);
+		add_bool(o, "listed", !m->unlisted);
 		cJSON_AddItemToArray(a, o);
 	}
 	return a;
@@ -408,6 +409,7 @@ static cJSON *report_json(const struct vr_report *r)
 		add_str(o, "name", s->name);
 		add_str(o, "status", s->status);
 		add_str(o, "reason", s->reason);
+		add_str(o, "covered", s->covered);
 		/* Timings vary run to run; the same dump must give byte-identical
 		 * output, so they are given only with --timings. */
 		add_int(o, "ms", r->timings, round(s->ms * 1000) / 1000);

@@ -268,8 +268,9 @@ static void details(FILE *out, const struct vr_report *r)
 			const struct vr_module *m = &f->modules[i];
 			fputs("| ", out);
 			md_text(out, m->name ? m->name : "?");
-			fprintf(out, " | `0x%016" PRIx64 "` | %" PRIu64 " | %s | %s |\n", m->base, m->size,
-				m->state ? m->state : "?", m->taints ? m->taints : "");
+			fprintf(out, " | `0x%016" PRIx64 "` | %" PRIu64 " | %s%s | %s |\n", m->base, m->size,
+				m->state ? m->state : "?", m->unlisted ? ", not on the module list" : "",
+				m->taints ? m->taints : "");
 		}
 		if (f->n_modules > n)
 			fprintf(out, "\n%zu more modules not shown.\n", f->n_modules - n);
@@ -299,6 +300,24 @@ static void details(FILE *out, const struct vr_report *r)
 		details_close(out);
 	}
 	bool hdr = false;
+	for (size_t i = 0; r->diag && i < r->diag->n_steps; i++) {
+		const struct vr_step *s = &r->diag->steps[i];
+		if (!s->covered)
+			continue;
+		if (!hdr)
+			details_open(out, "Checks");
+		hdr = true;
+		fprintf(out, "- %s: **%s**: ", s->name, s->status);
+		md_text(out, s->covered);
+		if (s->reason) {
+			fputs("; ", out);
+			md_text(out, s->reason);
+		}
+		fputc('\n', out);
+	}
+	if (hdr)
+		details_close(out);
+	hdr = false;
 	for (size_t i = 0; r->diag && i < r->diag->n_steps; i++) {
 		const struct vr_step *s = &r->diag->steps[i];
 		if (!strcmp(s->status, "ok") || !strcmp(s->status, "skipped"))

@@ -10,7 +10,7 @@
 #include "../engine/facts.h"
 #include "../engine/kernel.h"
 
-#define VR_SCHEMA_VERSION "1.0"
+#define VR_SCHEMA_VERSION "1.1"
 
 /* Roles of the stacks in crash.traces[] (compare by pointer or string):
  * call        the report's own stack (lockdep's "stack backtrace:")

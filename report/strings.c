@@ -127,6 +127,7 @@ void vr_report_visit_strings(struct vr_report *r, vr_string_fn fn, vr_buffer_fn 
 		for (size_t i = 0; i < r->diag->n_steps; i++) {
 			fn(&r->diag->steps[i].name, ctx);
 			fn(&r->diag->steps[i].reason, ctx);
+			fn(&r->diag->steps[i].covered, ctx);
 		}
 	}
 }

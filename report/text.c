@@ -313,11 +313,23 @@ static void print_rest(FILE *out, const struct vr_report *r, const struct style 
 		fprintf(out, "\n%sMODULES%s\n", st->bold, st->reset);
 		for (size_t i = 0; i < f->n_modules; i++) {
 			const struct vr_module *m = &f->modules[i];
-			fprintf(out, "  %016" PRIx64 " %-24s %8" PRIu64 " %-8s %s\n", m->base, m->name ? m->name : "?",
-				m->size, m->state ? m->state : "?", m->taints ? m->taints : "");
+			fprintf(out, "  %016" PRIx64 " %-24s %8" PRIu64 " %-8s %s%s\n", m->base, m->name ? m->name : "?",
+				m->size, m->state ? m->state : "?", m->taints ? m->taints : "",
+				m->unlisted ? "  (not on the module list)" : "");
 		}
 	}
 	bool hdr = false;
+	for (size_t i = 0; r->diag && i < r->diag->n_steps; i++) {
+		const struct vr_step *s = &r->diag->steps[i];
+		if (!s->covered)
+			continue;
+		if (!hdr)
+			fprintf(out, "\n%sCHECKS%s\n", st->bold, st->reset);
+		hdr = true;
+		fprintf(out, "  %s: %s: %s%s%s\n", s->name, s->status, s->covered, s->reason ? "; " : "",
+			s->reason ? s->reason : "");
+	}
+	hdr = false;
 	for (size_t i = 0; r->diag && i < r->diag->n_steps; i++) {
 		const struct vr_step *s = &r->diag->steps[i];
 		/* Skipped steps did not apply; the JSON lists them all. */

@@ -50,6 +50,72 @@ const char *vr_ruleset_anchor_frame(const struct vr_ruleset *rs, const char *sym
 	return NULL;
 }
 
+/* ---- tamper: ---- */
+
+static bool tamper_match(const struct tamper_group *g, const char *s)
+{
+	if (pats_match(&g->pats, s))
+		return true;
+	/* "foo.constprop.0" is foo as far as knowledge about it goes. */
+	const char *dot = strchr(s, '.');
+	if (!dot || dot == s)
+		return false;
+	char base[256];
+	snprintf(base, sizeof(base), "%.*s", (int)(dot - s), s);
+	return pats_match(&g->pats, base);
+}
+
+const char *vr_ruleset_tamper_group(const struct vr_ruleset *rs, const char *list, const char *s)
+{
+	for (size_t i = 0; rs && s && i < rs->n_tgroups; i++)
+		if (!strcmp(rs->tgroups[i].list, list) && tamper_match(&rs->tgroups[i], s))
+			return rs->tgroups[i].name;
+	return NULL;
+}
+
+bool vr_ruleset_tamper_in(const struct vr_ruleset *rs, const char *list, const char *name, const char *s,
+			  bool *ret_known)
+{
+	if (ret_known)
+		*ret_known = false;
+	for (size_t i = 0; rs && i < rs->n_tgroups; i++) {
+		const struct tamper_group *g = &rs->tgroups[i];
+		if (strcmp(g->list, list) || strcmp(g->name, name))
+			continue;
+		if (ret_known)
+			*ret_known = true;
+		return s && tamper_match(g, s);
+	}
+	return false;
+}
+
+const char *vr_ruleset_tamper_group_name(const struct vr_ruleset *rs, const char *list, size_t i)
+{
+	for (size_t j = 0; rs && j < rs->n_tgroups; j++)
+		if (!strcmp(rs->tgroups[j].list, list) && i-- == 0)
+			return rs->tgroups[j].name;
+	return NULL;
+}
+
+const char *vr_ruleset_tamper_pattern(const struct vr_ruleset *rs, const char *list, const char *name,
+				      size_t j)
+{
+	for (size_t i = 0; rs && i < rs->n_tgroups; i++) {
+		const struct tamper_group *g = &rs->tgroups[i];
+		if (!strcmp(g->list, list) && !strcmp(g->name, name))
+			return j < g->pats.n ? g->pats.v[j].text : NULL;
+	}
+	return NULL;
+}
+
+const struct vr_tamper_finding *vr_ruleset_tamper_finding(const struct vr_ruleset *rs, const char *id)
+{
+	for (size_t i = 0; rs && i < rs->n_tfindings; i++)
+		if (!strcmp(rs->tfindings[i].id, id))
+			return &rs->tfindings[i];
+	return NULL;
+}
+
 const struct vr_magic *vr_ruleset_magic(const struct vr_ruleset *rs, uint64_t v, int64_t *ret_delta)
 {
 	const struct vr_magic *best = NULL;

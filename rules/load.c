@@ -98,6 +98,14 @@ static void blame_rule_free(struct blame_rule *b)
 	*b = (struct blame_rule){0};
 }
 
+static void tamper_finding_free(struct vr_tamper_finding *f)
+{
+	free(f->id);
+	free(f->title);
+	free(f->advice);
+	*f = (struct vr_tamper_finding){0};
+}
+
 static void ruleset_clear(struct vr_ruleset *rs)
 {
 	for (size_t i = 0; i < rs->n_groups; i++) {
@@ -114,6 +122,14 @@ static void ruleset_clear(struct vr_ruleset *rs)
 	for (size_t i = 0; i < rs->n_blame; i++)
 		blame_rule_free(&rs->blame[i]);
 	free(rs->blame);
+	for (size_t i = 0; i < rs->n_tgroups; i++) {
+		free(rs->tgroups[i].name);
+		patlist_free(&rs->tgroups[i].pats);
+	}
+	free(rs->tgroups);
+	for (size_t i = 0; i < rs->n_tfindings; i++)
+		tamper_finding_free(&rs->tfindings[i]);
+	free(rs->tfindings);
 	*rs = (struct vr_ruleset){0};
 }
 
@@ -963,7 +979,136 @@ static struct vr_error *parse_blame(struct loader *L, const yaml_node_t *n, stru
 	return NULL;
 }
 
-enum { SEC_GROUPS = 1, SEC_MAGIC = 2, SEC_RULES = 4, SEC_BLAME = 8, SEC_ANCHORS = 16, SEC_ALL = 31 };
+/* ---- tamper: ---- */
+
+const char *const vr_tamper_lists[] = {
+	"sensitive-functions", "syscall-handlers", "idt-entry", "idt-vectors", "helper-paths",
+	"module-area-owners", "ebpf-program-types", NULL,
+};
+
+static struct vr_error *parse_tamper_finding(struct loader *L, const yaml_node_t *n,
+					     struct vr_tamper_finding *f)
+{
+	if (n->type != YAML_MAPPING_NODE)
+		return at(L, n, "a tamper finding must be a mapping with id, title, severity, advice");
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node(L, p->key), *v = node(L, p->value);
+		if (!k || !v)
+			return budget(L, n);
+		const char *key = scalar(k), *str = NULL;
+		struct vr_error *err = NULL;
+		char **dst = NULL;
+		if (!key)
+			err = at(L, k, "a tamper finding's keys must be strings");
+		else if (!strcmp(key, "id"))
+			dst = &f->id;
+		else if (!strcmp(key, "title"))
+			dst = &f->title;
+		else if (!strcmp(key, "advice"))
+			dst = &f->advice;
+		else if (!strcmp(key, "severity")) {
+			static const char *const sev[] = {"info", "warning", "error", "critical"};
+			if (f->severity)
+				err = at(L, k, "duplicate key 'severity'");
+			else if (!(err = want_scalar(L, v, "severity", &str))) {
+				for (int i = 0; i < 4; i++)
+					if (!strcmp(str, sev[i]))
+						f->severity = sev[i];
+				if (!f->severity)
+					err = at(L, v, "severity '%s' is not one of info, warning, error, critical", str);
+			}
+		} else
+			err = at(L, k, "unknown key '%s' in a tamper finding (expected id, title, severity, advice)",
+				 key);
+		if (!err && dst) {
+			if (*dst)
+				err = at(L, k, "duplicate key '%s'", key);
+			else if (!(err = want_scalar(L, v, key, &str))) {
+				if (dst == &f->id && !id_ok(str))
+					err = at(L, v, "id '%s' must be 1-64 letters, digits, '-', '_' or '.'", str);
+				else if (!(*dst = vr_strdup(str)))
+					err = &vr_error_oom;
+			}
+		}
+		if (err)
+			return err;
+	}
+	if (!f->id)
+		return at(L, n, "a tamper finding needs an id");
+	if (!f->title || !f->severity)
+		return at(L, n, "tamper finding '%s' needs a title and a severity", f->id);
+	return NULL;
+}
+
+static struct vr_error *parse_tamper(struct loader *L, const yaml_node_t *n, struct vr_ruleset *out)
+{
+	if (n->type != YAML_MAPPING_NODE)
+		return at(L, n, "tamper: must be a mapping of lists and findings:");
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node(L, p->key), *v = node(L, p->value);
+		if (!k || !v)
+			return budget(L, n);
+		const char *key = scalar(k), *list = NULL;
+		for (size_t i = 0; key && vr_tamper_lists[i]; i++)
+			if (!strcmp(key, vr_tamper_lists[i]))
+				list = vr_tamper_lists[i];
+		struct vr_error *err;
+		if (key && !strcmp(key, "findings")) {
+			if (v->type != YAML_SEQUENCE_NODE)
+				return at(L, v, "tamper: findings: must be a list, not %s", type_name(v));
+			for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+				yaml_node_t *c = node(L, *it);
+				if (!c)
+					return budget(L, v);
+				if ((err = vr_grow(&out->tfindings, &out->cap_tfindings, out->n_tfindings + 1,
+						   sizeof(*out->tfindings), VR_RULES_MAX_TAMPER)))
+					return vr_error_wrap(err, "%s:%zu:%zu", L->name, c->start_mark.line + 1,
+							     c->start_mark.column + 1);
+				struct vr_tamper_finding *f = &out->tfindings[out->n_tfindings++];
+				*f = (struct vr_tamper_finding){0};
+				if ((err = parse_tamper_finding(L, c, f)))
+					return err;
+				for (size_t i = 0; i + 1 < out->n_tfindings; i++)
+					if (!strcmp(out->tfindings[i].id, f->id))
+						return at(L, c, "tamper finding id '%s' appears twice in this file", f->id);
+			}
+			continue;
+		}
+		if (!list)
+			return at(L, k, "unknown key '%s' in tamper: (expected sensitive-functions, syscall-handlers, "
+				  "idt-entry, idt-vectors, helper-paths, module-area-owners, ebpf-program-types, "
+				  "findings)", key ? key : "?");
+		if (v->type != YAML_MAPPING_NODE)
+			return at(L, v, "tamper: %s: must map group names to lists of patterns", list);
+		for (yaml_node_pair_t *q = v->data.mapping.pairs.start; q < v->data.mapping.pairs.top; q++) {
+			yaml_node_t *gk = node(L, q->key), *gv = node(L, q->value);
+			if (!gk || !gv)
+				return budget(L, v);
+			const char *name;
+			if ((err = want_scalar(L, gk, "a group name", &name)))
+				return err;
+			if (!id_ok(name))
+				return at(L, gk, "group name '%s' must be 1-64 letters, digits, '-', '_' or '.'", name);
+			for (size_t i = 0; i < out->n_tgroups; i++)
+				if (out->tgroups[i].list == list && !strcmp(out->tgroups[i].name, name))
+					return at(L, gk, "group '%s' appears twice in tamper: %s:", name, list);
+			if ((err = vr_grow(&out->tgroups, &out->cap_tgroups, out->n_tgroups + 1,
+					   sizeof(*out->tgroups), VR_RULES_MAX_TAMPER)))
+				return vr_error_wrap(err, "%s:%zu:%zu", L->name, gk->start_mark.line + 1,
+						     gk->start_mark.column + 1);
+			struct tamper_group *g = &out->tgroups[out->n_tgroups++];
+			*g = (struct tamper_group){.list = list, .name = vr_strdup(name)};
+			if (!g->name)
+				return &vr_error_oom;
+			if ((err = patterns(L, gv, &g->pats, true)))
+				return err;
+		}
+	}
+	return NULL;
+}
+
+enum { SEC_GROUPS = 1, SEC_MAGIC = 2, SEC_RULES = 4, SEC_BLAME = 8, SEC_ANCHORS = 16, SEC_TAMPER = 32,
+       SEC_ALL = 63 };
 
 static struct vr_error *parse_document(struct loader *L, struct vr_ruleset *out, unsigned sections)
 {
@@ -971,8 +1116,8 @@ static struct vr_error *parse_document(struct loader *L, struct vr_ruleset *out,
 	if (!root)
 		return NULL; /* an empty file holds no rules */
 	if (root->type != YAML_MAPPING_NODE)
-		return at(L, root, "a rule file must be a mapping with generic-frames:, blame:, magic: "
-			  "or rules:");
+		return at(L, root, "a rule file must be a mapping with generic-frames:, blame:, magic:, "
+			  "rules: or tamper:");
 	unsigned seen = 0;
 	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = node(L, p->key), *v = node(L, p->value);
@@ -998,9 +1143,11 @@ static struct vr_error *parse_document(struct loader *L, struct vr_ruleset *out,
 			sec = SEC_RULES;
 		} else if (key && !strcmp(key, "blame")) {
 			sec = SEC_BLAME;
+		} else if (key && !strcmp(key, "tamper")) {
+			sec = SEC_TAMPER;
 		} else {
 			return at(L, k, "unknown key '%s' (expected version, generic-frames, anchor-frames, "
-				  "blame, magic, rules)", key ? key : "?");
+				  "blame, magic, rules, tamper)", key ? key : "?");
 		}
 		if (seen & sec)
 			return at(L, k, "duplicate key '%s'", key);
@@ -1013,6 +1160,8 @@ static struct vr_error *parse_document(struct loader *L, struct vr_ruleset *out,
 			err = parse_magic(L, v, out);
 		else if (sec == SEC_BLAME)
 			err = parse_blame(L, v, out);
+		else if (sec == SEC_TAMPER)
+			err = parse_tamper(L, v, out);
 		else
 			err = parse_rules(L, v, out);
 		if (err)
@@ -1109,6 +1258,48 @@ static struct vr_error *merge(struct vr_ruleset *dst, struct vr_ruleset *src)
 			src->blame[i] = (struct blame_rule){0};
 	}
 	src->n_blame = 0;
+	/* tamper: groups of one list and name are joined; findings replace
+	 * those of the same id. */
+	for (size_t i = 0; i < src->n_tgroups; i++) {
+		struct tamper_group *g = &src->tgroups[i], *d = NULL;
+		for (size_t j = 0; j < dst->n_tgroups && !d; j++)
+			if (dst->tgroups[j].list == g->list && !strcmp(dst->tgroups[j].name, g->name))
+				d = &dst->tgroups[j];
+		if (!d) {
+			if ((err = vr_grow(&dst->tgroups, &dst->cap_tgroups, dst->n_tgroups + 1,
+					   sizeof(*dst->tgroups), VR_RULES_MAX_TAMPER)))
+				return err;
+			dst->tgroups[dst->n_tgroups++] = *g;
+		} else {
+			if ((err = vr_grow(&d->pats.v, &d->pats.cap, d->pats.n + g->pats.n,
+					   sizeof(*d->pats.v), VR_RULES_MAX_PATTERNS)))
+				return err;
+			memcpy(d->pats.v + d->pats.n, g->pats.v, g->pats.n * sizeof(*g->pats.v));
+			d->pats.n += g->pats.n;
+			free(g->pats.v);
+			free(g->name);
+		}
+		*g = (struct tamper_group){0};
+	}
+	src->n_tgroups = 0;
+	for (size_t i = 0; i < src->n_tfindings; i++) {
+		struct vr_tamper_finding *f = &src->tfindings[i];
+		size_t j;
+		for (j = 0; j < dst->n_tfindings; j++)
+			if (!strcmp(dst->tfindings[j].id, f->id))
+				break;
+		if (j < dst->n_tfindings) {
+			tamper_finding_free(&dst->tfindings[j]);
+		} else {
+			if ((err = vr_grow(&dst->tfindings, &dst->cap_tfindings, dst->n_tfindings + 1,
+					   sizeof(*dst->tfindings), VR_RULES_MAX_TAMPER)))
+				return err;
+			dst->n_tfindings++;
+		}
+		dst->tfindings[j] = *f;
+		*f = (struct vr_tamper_finding){0};
+	}
+	src->n_tfindings = 0;
 	return NULL;
 }
 
@@ -1217,7 +1408,8 @@ struct vr_error *vr_ruleset_create(bool with_builtin, struct vr_ruleset **ret)
 	for (size_t i = 0; i < vr_n_builtin_rules; i++) {
 		const struct vr_builtin_rule *b = &vr_builtin_rules[i];
 		struct vr_error *err = load(rs, b->name, b->text, b->len,
-					    with_builtin ? SEC_ALL : SEC_GROUPS | SEC_ANCHORS | SEC_MAGIC | SEC_BLAME);
+					    with_builtin ? SEC_ALL
+							 : SEC_GROUPS | SEC_ANCHORS | SEC_MAGIC | SEC_BLAME | SEC_TAMPER);
 		if (err) {
 			vr_ruleset_destroy(rs);
 			return vr_error_wrap(err, "built-in rules");

@@ -3,7 +3,8 @@
  *  - anchor-frames: named lists of dispatchers, where a stall's search ends,
  *  - blame: which stacks of each kind of report hold the guilty frame,
  *  - magic: poison and marker values that the pointer analyzer recognises,
- *  - rules: conditions on the report that produce findings.
+ *  - rules: conditions on the report that produce findings,
+ *  - tamper: what the tamper analyzer knows, and its findings.
  * The built-in files (rules/NAME.yaml) are compiled in by rules/embed.cmake.
  * Loading validates strictly: an unknown key, a wrong type or a bad pattern
  * is an error "FILE:LINE:COLUMN: message". */
@@ -19,8 +20,9 @@
 struct vr_report;
 struct vr_ruleset;
 
-/* Creates a rule set. The built-in generic-frames and magic sections are
- * always loaded (blame and pointer classification need them); the built-in
+/* Creates a rule set. The built-in generic-frames, anchor-frames, blame,
+ * magic and tamper sections are always loaded (blame, pointer
+ * classification and the tamper analyzer need them); the built-in
  * findings rules only when with_builtin. */
 struct vr_error *vr_ruleset_create(bool with_builtin, struct vr_ruleset **ret);
 void vr_ruleset_destroy(struct vr_ruleset *rs);
@@ -107,6 +109,32 @@ bool vr_blame_rule_anchor(const struct vr_ruleset *rs, const struct vr_blame_rul
  * index (earlier entries win). */
 const char *vr_blame_rule_prefer(const struct vr_blame_rule *b, const char *symbol,
 				 size_t *ret_rank);
+
+/* The tamper: section (docs/rules.md), what analyzers/tamper.c knows:
+ * lists of named groups of patterns, and the finding each check reports.
+ * The lists: sensitive-functions, syscall-handlers, idt-entry,
+ * idt-vectors, helper-paths, module-area-owners, ebpf-program-types. */
+struct vr_tamper_finding {
+	char *id;
+	char *title;
+	const char *severity; /* static */
+	char *advice;
+};
+/* The name of the first group of list whose patterns match s, or NULL. A
+ * name with a compiler suffix (".constprop.0", ".isra.0", ".cold") is
+ * tried without it too. */
+const char *vr_ruleset_tamper_group(const struct vr_ruleset *rs, const char *list, const char *s);
+/* Whether s matches group name of list; *ret_known (may be NULL) says
+ * whether the list has such a group at all. */
+bool vr_ruleset_tamper_in(const struct vr_ruleset *rs, const char *list, const char *name,
+			  const char *s, bool *ret_known);
+/* The name of the i-th group of list (groups of one name joined), NULL
+ * past the last; and its j-th pattern as written, NULL past the last. */
+const char *vr_ruleset_tamper_group_name(const struct vr_ruleset *rs, const char *list, size_t i);
+const char *vr_ruleset_tamper_pattern(const struct vr_ruleset *rs, const char *list, const char *name,
+				      size_t j);
+/* The finding a check reports, by id; NULL when no file defines it. */
+const struct vr_tamper_finding *vr_ruleset_tamper_finding(const struct vr_ruleset *rs, const char *id);
 
 /* Evaluates every rule against the report and adds a finding for each one
  * that matches. */

@@ -20,6 +20,7 @@
 #define VR_RULES_MAX_LOG_LINES 200000    /* log lines a `log:` condition scans */
 #define VR_RULES_MAX_BLAME 1000          /* blame: rules */
 #define VR_RULES_MAX_NAMES 64            /* group names or prefer: entries of one blame rule */
+#define VR_RULES_MAX_TAMPER 10000        /* tamper: groups, and tamper: findings */
 
 struct pattern {
 	char *text;
@@ -92,6 +93,14 @@ struct blame_rule {
 	size_t n_prefer;
 };
 
+/* tamper: one named group of patterns of one of its lists
+ * (sensitive-functions, idt-vectors, ...). */
+struct tamper_group {
+	const char *list;          /* static: one of tamper_lists[] (load.c) */
+	char *name;
+	struct patlist pats;
+};
+
 struct vr_ruleset {
 	struct frame_group *groups;
 	size_t n_groups, cap_groups;
@@ -101,6 +110,10 @@ struct vr_ruleset {
 	size_t n_rules, cap_rules;
 	struct blame_rule *blame;  /* consulted in order: later files' new rules first */
 	size_t n_blame, cap_blame;
+	struct tamper_group *tgroups;
+	size_t n_tgroups, cap_tgroups;
+	struct vr_tamper_finding *tfindings;
+	size_t n_tfindings, cap_tfindings;
 };
 
 /* Template fields ("{crash.kind}"). */
@@ -116,6 +129,9 @@ enum field {
 	F_MATCH_LOG, F_MATCH_FRAME, F_MATCH_MODULE,
 	F_COUNT
 };
+
+/* The lists of the tamper: section, NULL-terminated (load.c). */
+extern const char *const vr_tamper_lists[];
 
 /* The field a "{name}" reference names, -1 for none. */
 int vr_rules_field_lookup(const char *name, size_t len);

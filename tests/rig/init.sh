@@ -92,6 +92,19 @@ hungtask)
 	trigger hungtask
 	;;
 tailcall) trigger tailcall ;;
+rootkit)
+	# A rootkit's traces before its own code crashes: as root it hooks
+	# system calls and hides (vrbug.c), a root helper path is pointed at
+	# a program of the attacker's, then an unprivileged user's shell asks
+	# it for root and the rootkit crashes in that user's task.
+	trigger rootkit || die "the rootkit path failed"
+	echo /tmp/vrbug-helper >/proc/sys/kernel/modprobe
+	chmod 222 /proc/vrbug
+	mkdir -p /etc
+	echo 'vruser:x:1000:1000::/tmp:/bin/sh' >/etc/passwd
+	echo 'vruser:x:1000:' >/etc/group
+	taskset -c "$cpu" su -s /bin/sh vruser -c '/bin/vrtrigger rootkit-crash; :'
+	;;
 busy-cpu)
 	# Another CPU spins inside the module while this one crashes.
 	trigger "busy $(param vrbusycpu)" || die "cannot start the spinner"

@@ -65,6 +65,7 @@ SCENARIOS=(
 	"hungtask|2|hung_task_panic=1|INFO: task vrtrigger:[0-9]+ blocked for more than [0-9]+ seconds|hung-task||khungtaskd|vrbug_hungtask|blocked_comm=vrtrigger blocked_function=vrbug_hungtask holder_comm=vrbug_holder"
 	"tailcall|2||general protection fault, probably for non-canonical address 0xdead000000000122|gpf|1|vrtrigger|vrbug_tailcall|text_function=vrbug_write"
 	"busy-cpu|4|vrcpu=0 vrbusycpu=2|BUG: kernel NULL pointer dereference, address: 0000000000000010|null-deref|0|vrtrigger|vrbug_null_deref|busy_cpu=2 busy_comm=vrbug_spin/2 busy_function=vrbug_spin"
+	"rootkit|2||BUG: kernel NULL pointer dereference, address: 0000000000000010|null-deref|1|vrtrigger|vrbug_rootkit_crash|hidden_module=vrbug syscall_table_entry=62 hooked_function=__x64_sys_kill probed_function=commit_creds modprobe_path=/tmp/vrbug-helper raised_uid=1000 init_cred_comm=sh"
 )
 # The scenario that is also captured by QEMU's dump-guest-memory.
 QEMU_DUMP_SCENARIO=null-deref

@@ -179,7 +179,7 @@ static void check_key(const char *name, const struct vr_crash *c, const char *ke
 		CHECK(found && v == strtoull(want, NULL, 0), "%s: %s: want %s, got 0x%" PRIx64 "%s",
 		      name, key, want, v, found ? "" : " (no registers)");
 		return;
-	} else if (!strncmp(key, "blame.", 6) || !strcmp(key, "traces")) {
+	} else if (!strncmp(key, "blame.", 6) || !strcmp(key, "traces") || !strcmp(key, "tamper")) {
 		return; /* check_analysis() */
 	} else {
 		CHECK(0, "%s: unknown key %s", name, key);
@@ -192,6 +192,21 @@ static void check_key(const char *name, const struct vr_crash *c, const char *ke
 extern const struct vr_analyzer vr_analyzer_oops;
 extern const struct vr_analyzer vr_analyzer_hang;
 extern const struct vr_analyzer vr_analyzer_blame;
+extern const struct vr_analyzer vr_analyzer_tamper;
+
+/* The tamper findings of the report, comma-separated ("" for none). */
+static char *join_tamper(const struct vr_report *r)
+{
+	size_t cap = 16, n = 0;
+	for (size_t i = 0; i < r->n_findings; i++)
+		cap += strlen(r->findings[i].rule) + 1;
+	char *out = malloc(cap);
+	out[0] = 0;
+	for (size_t i = 0; i < r->n_findings; i++)
+		if (!strncmp(r->findings[i].rule, "tamper-", 7))
+			n += (size_t)snprintf(out + n, cap - n, "%s%s", n ? "," : "", r->findings[i].rule);
+	return out;
+}
 
 /* The report's other stacks: "role[/cpuN][/pidN][*]" (* stalled), comma-separated. */
 static char *join_traces(const struct vr_crash *c)
@@ -226,8 +241,9 @@ static void check_analysis(const char *name, const char *text, size_t len, const
 	vr_error_destroy(err);
 	vr_report_init(&r, NULL, &f, &d);
 	struct vr_analysis a = {.facts = &f, .report = &r};
-	const struct vr_analyzer *an[] = {&vr_analyzer_oops, &vr_analyzer_hang, &vr_analyzer_blame};
-	for (size_t i = 0; i < 3; i++) {
+	const struct vr_analyzer *an[] = {&vr_analyzer_oops, &vr_analyzer_hang, &vr_analyzer_blame,
+					  &vr_analyzer_tamper};
+	for (size_t i = 0; i < 4; i++) {
 		const char *skipped = NULL;
 		err = an[i]->run(&a, &skipped);
 		CHECK(!err, "%s: %s: %s", name, an[i]->name, err ? err->message : "");
@@ -250,6 +266,8 @@ static void check_analysis(const char *name, const char *text, size_t len, const
 			got = strdup(str_or_empty(b->culprit));
 		else if (!strcmp(line, "traces"))
 			got = join_traces(&r.crash);
+		else if (!strcmp(line, "tamper"))
+			got = join_tamper(&r);
 		else if (!strcmp(line, "blame.rule")) {
 			/* The rule named in the first reason, "blame rule ID (FILE:LINE) ...". */
 			const char *why = b->n_reasons ? b->reasons[0] : "";
@@ -266,6 +284,13 @@ static void check_analysis(const char *name, const char *text, size_t len, const
 		free(got);
 	}
 	free(copy);
+	/* No text gives a tamper finding it does not name: a log's register
+	 * dumps are checked on every report. */
+	if (!strstr(exp, "\ntamper=") && strncmp(exp, "tamper=", 7)) {
+		char *t = join_tamper(&r);
+		CHECK(!t[0], "%s: tamper findings %s, none expected", name, t);
+		free(t);
+	}
 	vr_report_deinit(&r);
 	vr_facts_deinit(&f);
 	vr_diag_deinit(&d);

