@@ -325,6 +325,7 @@ static int run(struct options *op)
 		.module_dirs = o.module_dirs,
 		.n_module_dirs = o.n_module_dirs,
 		.no_discovery = getenv("VMREPORT_NO_DISCOVERY") != NULL,
+		.whole_dwarf = getenv("VMREPORT_WHOLE_DWARF") != NULL,
 		.log_path = o.savedir.log != o.dumps[0] ? o.savedir.log : NULL,
 	};
 

@@ -2,9 +2,13 @@
  * and for modules whose debug files can be found.
  *
  * Nothing is indexed up front: a lookup finds its compile unit through
- * .debug_aranges (dwarf_addrdie), then reads that unit's line table and
- * scopes; libdw caches both per unit. A 6.1 vmlinux carries ~160 MB of
- * .debug_info, so a whole-tree pass would cost seconds and hundreds of MB.
+ * .debug_aranges and reads that unit alone (dwarf_units.c): its line table
+ * for the address, and its scopes. A 6.1 vmlinux carries ~160 MB of
+ * .debug_info, so a whole-tree pass would cost seconds and hundreds of MB;
+ * libdw's own address lookup (dwarf_addrdie) reads every unit's header.
+ * With vr_open_options.whole_dwarf (tests), and for a vmlinux that cannot
+ * be read a unit at a time, libdw's whole-file calls answer instead; the
+ * answers are the same.
  *
  * Frame convention (the pairs addr2line -f -i prints): every function in
  * the chain comes with the location inside it. f->inlined[0] is the
@@ -39,6 +43,7 @@
 #include <unistd.h>
 
 #include "dwarf.h"
+#include "dwarf_units.h"
 #include "internal.h"
 
 #define DWARF_MAX_SCOPES 64   /* inline nesting depth we report */
@@ -71,6 +76,7 @@ struct vr_dwarf {
 	Dwarf *dbg;          /* vmlinux */
 	bool tried;
 	char *reason;        /* why dbg is NULL */
+	struct vr_dwarf_units *units; /* the vmlinux a unit at a time, NULL: whole-file */
 	struct dwarf_module **mods; /* each allocated alone: libdwfl keeps pointers */
 	size_t n_mods, cap_mods;
 	struct ko_file *kos; /* debug files found under the module dirs */
@@ -93,6 +99,7 @@ void vr_dwarf_destroy(struct vr_dwarf *d)
 {
 	if (!d)
 		return;
+	vr_dwarf_units_destroy(d->units);
 	if (d->dbg)
 		dwarf_end(d->dbg);
 	for (size_t i = 0; i < d->n_mods; i++) {
@@ -146,6 +153,11 @@ struct vr_error *vr_dwarf_vmlinux(struct vr_kernel *k, Dwarf **ret)
 			if (!d->dbg)
 				d->reason = vr_asprintf("%s: no DWARF: %s", k->vmlinux_path,
 							dwarf_errmsg(-1));
+			/* One that cannot be read a unit at a time is read
+			 * whole. */
+			if (d->dbg && !k->whole_dwarf && k->vmlinux_fd >= 0)
+				vr_error_catch(vr_dwarf_units_create(k->vmlinux_elf, k->vmlinux_fd,
+								     &d->units));
 		}
 	}
 	if (!d->dbg)
@@ -200,8 +212,9 @@ static const char *cu_comp_dir(Dwarf_Die *cu)
 	return dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &a));
 }
 
-/* File name of DW_AT_call_file of an inlined_subroutine. */
-static char *call_file(Dwarf_Die *cu, Dwarf_Die *inl)
+/* File name of DW_AT_call_file of an inlined_subroutine; unit, when not
+ * NULL, is cu read alone. */
+static char *call_file(struct vr_dwarf_unit *unit, Dwarf_Die *cu, Dwarf_Die *inl)
 {
 	Dwarf_Attribute a;
 	Dwarf_Word idx;
@@ -209,6 +222,14 @@ static char *call_file(Dwarf_Die *cu, Dwarf_Die *inl)
 	size_t n;
 	if (!dwarf_attr(inl, DW_AT_call_file, &a) || dwarf_formudata(&a, &idx) != 0)
 		return NULL;
+	if (unit) {
+		char *raw = NULL;
+		if (vr_error_catch(vr_dwarf_unit_file(unit, idx, &raw)) || !raw)
+			return NULL;
+		char *f = trim_path(raw, cu_comp_dir(cu));
+		free(raw);
+		return f;
+	}
 	if (dwarf_getsrcfiles(cu, &files, &n) != 0 || idx >= n)
 		return NULL;
 	return trim_path(dwarf_filesrc(files, idx, NULL, NULL), cu_comp_dir(cu));
@@ -346,6 +367,22 @@ struct scope_walk {
  * again (for the abstract origin, and for every caller of an inlined
  * instance); the physical path already holds every caller. Imported units
  * are walked in place, as libdw does. 1 found, 0 not, -1 bad DWARF. */
+static int walk_siblings(struct scope_walk *w, Dwarf_Die die, int depth);
+
+/* die holds pc: it goes on the path at depth, and the walk goes on among
+ * its children. */
+static int walk_into(struct scope_walk *w, Dwarf_Die die, int tag, int depth)
+{
+	if (depth >= DWARF_MAX_DEPTH)
+		return -1;
+	w->path[depth] = die;
+	w->n = depth + 1;
+	Dwarf_Die child;
+	if (may_have_scopes(tag) && dwarf_haschildren(&die) && dwarf_child(&die, &child) == 0)
+		return walk_siblings(w, child, depth + 1) < 0 ? -1 : 1;
+	return 1;
+}
+
 static int walk_siblings(struct scope_walk *w, Dwarf_Die die, int depth)
 {
 	do {
@@ -371,17 +408,24 @@ static int walk_siblings(struct scope_walk *w, Dwarf_Die die, int depth)
 		}
 		if (dwarf_haspc(&die, w->pc) <= 0)
 			continue;
-		if (depth >= DWARF_MAX_DEPTH)
-			return -1;
-		w->path[depth] = die;
-		w->n = depth + 1;
-		Dwarf_Die child;
-		if (may_have_scopes(tag) && dwarf_haschildren(&die) &&
-		    dwarf_child(&die, &child) == 0)
-			return walk_siblings(w, child, depth + 1) < 0 ? -1 : 1;
-		return 1;
+		return walk_into(w, die, tag, depth);
 	} while (dwarf_siblingof(&die, &die) == 0);
 	return 0;
+}
+
+/* The walk from the unit's DIE cu: its children are found through the
+ * unit's index when it has one. */
+static int walk_unit(struct scope_walk *w, struct vr_dwarf_unit *unit, Dwarf_Die *cu)
+{
+	Dwarf_Die die;
+	int r = unit ? vr_dwarf_unit_scope(unit, w->pc, &die) : -1;
+	if (r == 0)
+		return 0;
+	if (r > 0)
+		return walk_into(w, die, dwarf_tag(&die), 0);
+	if (dwarf_child(cu, &die) != 0)
+		return 0;
+	return walk_siblings(w, die, 0);
 }
 
 /* dwarf_getscopes() gives nothing when the innermost inlined instance on
@@ -398,17 +442,34 @@ static bool origin_ok(Dwarf_Die *cu, Dwarf_Die *inl)
 	       dwarf_tag(&ocu) == DW_TAG_partial_unit;
 }
 
-/* Looks pc (the address as the DWARF has it) up in the unit cu. */
-static struct vr_error *source_in_cu(Dwarf_Die *cu, Dwarf_Addr pc, struct src_result *res)
+/* Looks pc (the address as the DWARF has it) up in the unit cu; unit,
+ * when not NULL, is cu read alone (dwarf_units.c). */
+static struct vr_error *source_in_cu(struct vr_dwarf_unit *unit, Dwarf_Die *cu, Dwarf_Addr pc,
+				     struct src_result *res)
 {
 	char *file = NULL;
 	int line = 0;
-	Dwarf_Line *dl = dwarf_getsrc_die(cu, pc);
-	if (dl) {
+	if (unit) {
+		char *raw = NULL;
+		bool found;
 		int l;
-		file = trim_path(dwarf_linesrc(dl, NULL, NULL), cu_comp_dir(cu));
-		if (dwarf_lineno(dl, &l) == 0 && l > 0)
-			line = l;
+		struct vr_error *err = vr_dwarf_unit_line(unit, pc, &found, &raw, &l);
+		if (err)
+			return err;
+		if (found) {
+			file = trim_path(raw, cu_comp_dir(cu));
+			if (l > 0)
+				line = l;
+		}
+		free(raw);
+	} else {
+		Dwarf_Line *dl = dwarf_getsrc_die(cu, pc);
+		if (dl) {
+			int l;
+			file = trim_path(dwarf_linesrc(dl, NULL, NULL), cu_comp_dir(cu));
+			if (dwarf_lineno(dl, &l) == 0 && l > 0)
+				line = l;
+		}
 	}
 
 	/* The functions around pc, innermost first: each inlined instance's
@@ -423,8 +484,7 @@ static struct vr_error *source_in_cu(Dwarf_Die *cu, Dwarf_Addr pc, struct src_re
 	w->n = 0;
 	w->n_imports = 0;
 	int fn = -1;
-	Dwarf_Die child;
-	if (dwarf_child(cu, &child) == 0 && walk_siblings(w, child, 0) > 0) {
+	if (walk_unit(w, unit, cu) > 0) {
 		for (int i = w->n - 1; i >= 0; i--) {
 			int tag = dwarf_tag(&w->path[i]);
 			if (tag == DW_TAG_inlined_subroutine || tag == DW_TAG_subprogram) {
@@ -456,7 +516,7 @@ static struct vr_error *source_in_cu(Dwarf_Die *cu, Dwarf_Addr pc, struct src_re
 		loc_line = 0;
 		if (tag != DW_TAG_inlined_subroutine)
 			break;
-		loc_file = call_file(cu, d);
+		loc_file = call_file(unit, cu, d);
 		loc_line = call_line(d);
 		int outer = -1;
 		for (int j = fn - 1; j >= 0; j--) {
@@ -531,12 +591,22 @@ static struct vr_error *vmlinux_lookup(struct vr_dwarf *d, Dwarf *dbg, Dwarf_Add
 			return NULL;
 		}
 	struct src_cached c = { .pc = pc };
-	Dwarf_Die cu;
-	if (dwarf_addrdie(dbg, pc, &cu)) {
-		struct vr_error *err = source_in_cu(&cu, pc, &c.r);
+	if (d->units) {
+		struct vr_dwarf_unit *unit;
+		struct vr_error *err = vr_dwarf_units_find(d->units, dbg, pc, &unit);
+		if (!err && unit)
+			err = source_in_cu(unit, vr_dwarf_unit_die(unit), pc, &c.r);
 		if (err)
 			return err;
-		c.found = true;
+		c.found = unit != NULL;
+	} else {
+		Dwarf_Die cu;
+		if (dwarf_addrdie(dbg, pc, &cu)) {
+			struct vr_error *err = source_in_cu(NULL, &cu, pc, &c.r);
+			if (err)
+				return err;
+			c.found = true;
+		}
 	}
 	size_t slot;
 	if (d->n_cache < DWARF_MAX_CACHE &&
@@ -559,7 +629,7 @@ static struct vr_error *vmlinux_lookup(struct vr_dwarf *d, Dwarf *dbg, Dwarf_Add
 static struct vr_error *source_in_cu_frame(Dwarf_Die *cu, Dwarf_Addr pc, struct vr_frame *f)
 {
 	struct src_result r;
-	struct vr_error *err = source_in_cu(cu, pc, &r);
+	struct vr_error *err = source_in_cu(NULL, cu, pc, &r);
 	if (err)
 		return err;
 	err = src_apply(&r, f);
@@ -1138,7 +1208,17 @@ struct vr_error *vr_kernel_register_member(struct vr_kernel *k, uint64_t pc, int
 	Dwarf_Addr rel = 0;
 	Dwarf *dbg;
 	struct vr_error *err = vr_dwarf_vmlinux(k, &dbg);
-	if (!err && dwarf_addrdie(dbg, pc - k->x86.kaslr_offset, &cu_mem)) {
+	if (!err && k->dwarf->units) {
+		struct vr_dwarf_unit *unit;
+		err = vr_dwarf_units_find(k->dwarf->units, dbg, pc - k->x86.kaslr_offset, &unit);
+		if (err && err->code == VR_ERR_NOMEM)
+			return err;
+		if (!err && unit) {
+			cu_mem = *vr_dwarf_unit_die(unit);
+			cu = &cu_mem;
+			rel = pc - k->x86.kaslr_offset;
+		}
+	} else if (!err && dwarf_addrdie(dbg, pc - k->x86.kaslr_offset, &cu_mem)) {
 		cu = &cu_mem;
 		rel = pc - k->x86.kaslr_offset;
 	}

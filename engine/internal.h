@@ -86,6 +86,9 @@ struct vr_kernel {
 		uint64_t first_vaddr;
 	} miss_excluded, miss_cut;
 
+	/* Tests only: vr_open_options.whole_dwarf. */
+	bool whole_dwarf;
+
 	/* Tests only: unwind with DWARF CFI alone, as if the kernel had no
 	 * ORC (tests/tools/probe_cfi.c compares the two). */
 	bool unwind_without_orc;

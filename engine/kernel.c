@@ -56,6 +56,7 @@ struct vr_error *vr_kernel_open(const struct vr_open_options *opts, struct vr_di
 		return &vr_error_oom;
 	k->diag = diag;
 	k->vmlinux_fd = -1;
+	k->whole_dwarf = opts->whole_dwarf;
 	elf_version(EV_CURRENT);
 
 	double t0 = vr_now_ms();

@@ -16,6 +16,8 @@ struct vr_open_options {
 	const char *const *module_dirs;
 	size_t n_module_dirs;
 	bool no_discovery;             /* do not search for a vmlinux (tests) */
+	bool whole_dwarf;              /* read the vmlinux's DWARF with libdw's whole-file
+					* lookups, not a unit at a time (tests compare the two) */
 	const char *log_path;          /* a kernel log saved beside the dump (vmcore-dmesg.txt,
 					* dmesg.*): read when the dump's own log is missing or cut */
 };

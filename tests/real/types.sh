@@ -3,7 +3,8 @@
 # 6.1 dump: the vmlinux's BTF, its DWARF, the BTF in the dump's memory (no
 # vmlinux), VMCOREINFO+BTF as vmreport uses them, and `crash -s`'s
 # "struct -o TYPE.MEMBER". Then source lines with inline chains against
-# addr2line -i, in the kernel and in two modules.
+# addr2line -i, in the kernel and in two modules, and the vmlinux's DWARF
+# read a unit at a time against libdw's whole-file lookups.
 set -u
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -113,6 +114,21 @@ for fn in do_exit schedule __schedule sysrq_handle_crash panic vfs_write; do
 	done
 done
 
+# Read a unit at a time, the vmlinux gives what libdw's whole-file lookups
+# give, at 3000 addresses of each rig kernel's vmlinux (DWARF 4 and 5).
+for k in $(rig_kernels); do
+	kdir=$(rig_dir "$k") || exit 1
+	krel=$(basename "$kdir")
+	krel=${krel%-r*}
+	kvml=/usr/lib/debug/boot/vmlinux-$krel kmap=/usr/lib/debug/boot/System.map-$krel
+	[[ -s $kvml && -s $kmap ]] || rig_fail "$kvml or $kmap is missing (install linux-image-$krel-dbg)"
+	if ! "$LINES" compare "$kvml" "$kmap" 3000 >"$work/compare" 2>&1; then
+		echo "FAIL: $krel: a unit at a time and the whole file disagree:"
+		head -40 "$work/compare"
+		fail=1
+	fi
+done
+
 # Modules: the rig's out-of-tree module from its directory (--modules), an
 # in-tree one from /usr/lib/debug/lib/modules; addr2line reads the .ko by
 # section.
@@ -135,4 +151,5 @@ check_module "/usr/lib/debug/lib/modules/$rel/kernel/drivers/firmware/qemu_fw_cf
 
 [[ $fail == 0 ]] || exit 1
 echo "types: ${#flat[@]} members agree across BTF, DWARF, in-memory BTF, VMCOREINFO and crash;" \
-	"${#nested[@]} nested members agree; source lines (kernel and modules) match addr2line -i"
+	"${#nested[@]} nested members agree; source lines (kernel and modules) match addr2line -i;" \
+	"a unit at a time equals the whole file"

@@ -1,0 +1,1432 @@
+/* The vmlinux's DWARF read a compile unit at a time.
+ *
+ * libdw finds the unit of an address through .debug_aranges
+ * (dwarf_addrdie()), but dwarf_getaranges() reads the header of every unit
+ * the table names, and libdw's unit lookup reads every unit header from the
+ * start of .debug_info up to the one asked for. On a 6.1 vmlinux that
+ * touches 100 of its 160 MB of .debug_info, and the cost grows with the
+ * vmlinux instead of with what a report needs.
+ *
+ * Here .debug_aranges is read once into a table sorted as libdw sorts it,
+ * and each unit a report needs gets a libdw handle of its own: a small ELF
+ * image in memory whose .debug_info is that unit alone and whose other
+ * debug sections are the vmlinux's, mapped from the file. libdw then reads
+ * one unit header, and only the pages of the units, line programs, strings
+ * and ranges that a report uses are read.
+ *
+ *     base ─┬─ slot 0: ELF header, section headers, section names
+ *           ├─ slot 1 ...                             (SLOT_SIZE each)
+ *           ├─ slot SLOTS - 1
+ *           └─ the vmlinux, mapped read-only
+ *
+ * The image of slot i runs from its slot to the end of the mapping, so each
+ * section's offset is the distance from the slot to its bytes. An image is
+ * read in place by libelf (elf_memory(); nothing is copied for sections of
+ * bytes in the host's byte order).
+ *
+ * A unit whose abbreviations use a form that refers outside the unit
+ * (DW_FORM_ref_addr, supplementary or split files, DW_FORM_indirect)
+ * cannot be read alone; it is read through the caller's whole-file handle.
+ *
+ * The line table (DWARF 2-5) is read here too, for one address at a time:
+ * libdw decodes a unit's whole line program into rows and sorts them, which
+ * cost most of a report's time. The row chosen is the one libdw's
+ * dwarf_getsrc_die() chooses: of the rows sorted by address (an
+ * end_sequence row before others at its address, then in program order),
+ * the last at or below pc, unless it ends a sequence; libdw marks the last
+ * sorted row as ending one. A program libdw would refuse is refused here;
+ * one using what this reader leaves to libdw (DW_LNE_define_file, unusual
+ * forms in a DWARF 5 file table) is read by libdw. */
+#define _GNU_SOURCE
+#include "dwarf_units.h"
+
+#include <dwarf.h>
+#include <gelf.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SLOT_SIZE 4096u
+#define SLOTS 256u                 /* units open at once; more evict the least used */
+#define MAX_UNITS (1u << 20)       /* units remembered */
+#define MAX_ARANGES (1u << 24)
+#define MAX_ABBREVS (1u << 20)     /* abbreviations scanned in one unit's table */
+#define MAX_LINE_FILES (1u << 20)
+
+enum sec {
+	SEC_INFO,
+	SEC_ABBREV,
+	SEC_LINE,
+	SEC_STR,
+	SEC_LINE_STR,
+	SEC_RANGES,
+	SEC_RNGLISTS,
+	SEC_LOC,
+	SEC_LOCLISTS,
+	SEC_ADDR,
+	SEC_STR_OFFSETS,
+	SEC_ARANGES,
+	SEC_N,
+};
+
+static const char *const sec_names[SEC_N] = {
+	[SEC_INFO] = ".debug_info",         [SEC_ABBREV] = ".debug_abbrev",
+	[SEC_LINE] = ".debug_line",         [SEC_STR] = ".debug_str",
+	[SEC_LINE_STR] = ".debug_line_str", [SEC_RANGES] = ".debug_ranges",
+	[SEC_RNGLISTS] = ".debug_rnglists", [SEC_LOC] = ".debug_loc",
+	[SEC_LOCLISTS] = ".debug_loclists", [SEC_ADDR] = ".debug_addr",
+	[SEC_STR_OFFSETS] = ".debug_str_offsets", [SEC_ARANGES] = ".debug_aranges",
+};
+
+struct section {
+	uint64_t off, size; /* in the file; size 0: absent */
+};
+
+struct arange {
+	uint64_t addr, len;
+	uint64_t cu_off; /* the unit's header in .debug_info */
+};
+
+/* A line table file: its name and, unless the name is absolute, the
+ * directory libdw puts before it (NULL: none). */
+struct line_file {
+	const char *name;
+	const char *dir;
+};
+
+struct line_table {
+	const uint8_t *prog, *end; /* the program */
+	uint8_t min_insn, max_ops, default_is_stmt, line_range, opcode_base, address_size;
+	int8_t line_base;
+	const uint8_t *std_len;  /* std_len[op]: the argument count of standard opcode op */
+	const uint8_t *unit_end; /* bound on reading std_len */
+	struct line_file *files;
+	size_t n_files;
+};
+
+struct scope_range {
+	Dwarf_Off die;     /* a child of the unit DIE, in the unit's handle */
+	uint64_t lo, hi;   /* one of its ranges */
+};
+
+enum { LINES_UNREAD, LINES_OWN, LINES_LIBDW, LINES_BAD };
+enum { INDEX_UNBUILT, INDEX_OK, INDEX_NONE };
+
+struct vr_dwarf_unit {
+	struct vr_dwarf_units *owner;
+	uint64_t cu_off, len;   /* header offset in .debug_info; whole unit's size */
+	uint64_t die_off;       /* offset of the unit DIE in .debug_info */
+	uint8_t address_size;
+	bool alone;             /* may be read in a handle of its own */
+	bool checked;           /* alone is known */
+	int slot;               /* its image's slot, -1 none */
+	Elf *elf;
+	Dwarf *dbg;             /* own handle, or NULL */
+	Dwarf *handle;          /* dbg, or the whole file's */
+	Dwarf_Die cu;
+	bool open;              /* cu is valid */
+	uint64_t used;          /* for eviction */
+	int lines_state;
+	bool program_checked, program_ok;
+	struct line_table lt;
+	int index_state;
+	struct scope_range *ranges;
+	size_t n_ranges;
+};
+
+struct vr_dwarf_units {
+	uint8_t *base;            /* the reservation */
+	size_t base_len;
+	const uint8_t *file;      /* the vmlinux in it */
+	uint64_t file_size;
+	Elf64_Ehdr ehdr;
+	struct section secs[SEC_N];
+	bool aranges_read, aranges_bad;
+	struct arange *aranges;
+	size_t n_aranges;
+	struct vr_dwarf_unit **units; /* sorted by cu_off */
+	size_t n_units, cap_units;
+	struct vr_dwarf_unit *slots[SLOTS];
+	uint64_t clock;
+};
+
+/* ---- bytes ---- */
+
+static const uint8_t *sec_data(const struct vr_dwarf_units *u, enum sec s)
+{
+	return u->secs[s].size ? u->file + u->secs[s].off : NULL;
+}
+
+/* LEB128 as libdw reads it (libdw/memory-access.h): at most ten bytes of a
+ * ULEB128, nine and a sign byte of an SLEB128; an unterminated one reads
+ * as the largest value. The caller checks p < end first. */
+static uint64_t uleb(const uint8_t **pp, const uint8_t *end)
+{
+	const uint8_t *p = *pp;
+	size_t max = (size_t)(end - p) < 10 ? (size_t)(end - p) : 10;
+	uint64_t acc = 0;
+	for (size_t i = 0; i < (max ? max : 1); i++) {
+		uint8_t b = *p++;
+		acc |= (uint64_t)(b & 0x7f) << (i * 7);
+		if (!(b & 0x80)) {
+			*pp = p;
+			return acc;
+		}
+	}
+	*pp = p;
+	return UINT64_MAX;
+}
+
+static int64_t sleb(const uint8_t **pp, const uint8_t *end)
+{
+	const uint8_t *p = *pp;
+	size_t max = (size_t)(end - p) < 9 ? (size_t)(end - p) : 9;
+	uint64_t acc = 0;
+	for (size_t i = 0; i < (max ? max : 1); i++) {
+		uint8_t b = *p++;
+		acc |= (uint64_t)(b & 0x7f) << (i * 7);
+		if (!(b & 0x80)) {
+			if (b & 0x40)
+				acc |= -((uint64_t)1 << ((i + 1) * 7));
+			*pp = p;
+			return (int64_t)acc;
+		}
+	}
+	if (p >= end) {
+		*pp = p;
+		return INT64_MAX;
+	}
+	uint8_t b = *p++;
+	*pp = p;
+	if (!(b & 0x80))
+		return (int64_t)(acc | (uint64_t)b << (7 * max));
+	return INT64_MAX;
+}
+
+static uint64_t rd(const uint8_t *p, unsigned n)
+{
+	uint64_t v = 0;
+	for (unsigned i = 0; i < n; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+/* A NUL-terminated string at off in section s, or NULL. */
+static const char *sec_string(const struct vr_dwarf_units *u, enum sec s, uint64_t off)
+{
+	const uint8_t *d = sec_data(u, s);
+	if (!d || off >= u->secs[s].size)
+		return NULL;
+	if (!memchr(d + off, 0, u->secs[s].size - off))
+		return NULL;
+	return (const char *)d + off;
+}
+
+/* ---- setup ---- */
+
+struct vr_error *vr_dwarf_units_create(Elf *elf, int fd, struct vr_dwarf_units **ret)
+{
+	GElf_Ehdr eh;
+	if (!gelf_getehdr(elf, &eh))
+		return vr_error_create(VR_ERR_FORMAT, "reading the ELF header: %s", elf_errmsg(-1));
+	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB)
+		return vr_error_create(VR_ERR_UNSUPPORTED, "not a 64-bit little-endian ELF file");
+	struct stat st;
+	if (fstat(fd, &st) != 0 || st.st_size <= 0)
+		return vr_error_create(VR_ERR_IO, "fstat: %m");
+	size_t shstrndx;
+	if (elf_getshdrstrndx(elf, &shstrndx) < 0)
+		return vr_error_create(VR_ERR_FORMAT, "section names: %s", elf_errmsg(-1));
+
+	struct section secs[SEC_N] = { 0 };
+	for (Elf_Scn *scn = elf_nextscn(elf, NULL); scn; scn = elf_nextscn(elf, scn)) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		const char *name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (!name)
+			continue;
+		if (!strncmp(name, ".zdebug", 7))
+			return vr_error_create(VR_ERR_UNSUPPORTED, "compressed debug section %s", name);
+		for (int s = 0; s < SEC_N; s++) {
+			if (strcmp(name, sec_names[s]) != 0)
+				continue;
+			if (sh.sh_flags & SHF_COMPRESSED)
+				return vr_error_create(VR_ERR_UNSUPPORTED, "compressed debug section %s",
+						       name);
+			if (sh.sh_type == SHT_NOBITS || sh.sh_size == 0)
+				break;
+			if (sh.sh_offset > (uint64_t)st.st_size ||
+			    sh.sh_size > (uint64_t)st.st_size - sh.sh_offset)
+				return vr_error_create(VR_ERR_FORMAT, "section %s lies past the end of the file",
+						       name);
+			if (!secs[s].size) /* as libdw, the first of a name */
+				secs[s] = (struct section){ sh.sh_offset, sh.sh_size };
+			break;
+		}
+	}
+	if (!secs[SEC_INFO].size || !secs[SEC_ABBREV].size || !secs[SEC_ARANGES].size)
+		return vr_error_create(VR_ERR_UNSUPPORTED, "no .debug_info, .debug_abbrev or .debug_aranges");
+
+	struct vr_dwarf_units *u = calloc(1, sizeof(*u));
+	if (!u)
+		return &vr_error_oom;
+	long page = sysconf(_SC_PAGESIZE);
+	if (page <= 0 || (SLOT_SIZE % (unsigned long)page) != 0) {
+		free(u);
+		return vr_error_create(VR_ERR_UNSUPPORTED, "page size %ld", page);
+	}
+	u->file_size = (uint64_t)st.st_size;
+	u->base_len = (size_t)SLOTS * SLOT_SIZE + ((u->file_size + (uint64_t)page - 1) & ~((uint64_t)page - 1));
+	void *base = mmap(NULL, u->base_len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (base == MAP_FAILED) {
+		struct vr_error *err = vr_error_create(VR_ERR_IO, "reserving %zu bytes: %m", u->base_len);
+		free(u);
+		return err;
+	}
+	u->base = base;
+	if (mmap(u->base, (size_t)SLOTS * SLOT_SIZE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED ||
+	    mmap(u->base + (size_t)SLOTS * SLOT_SIZE, u->file_size, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd,
+		 0) == MAP_FAILED) {
+		struct vr_error *err = vr_error_create(VR_ERR_IO, "mapping the vmlinux: %m");
+		munmap(u->base, u->base_len);
+		free(u);
+		return err;
+	}
+	u->file = u->base + (size_t)SLOTS * SLOT_SIZE;
+	memcpy(u->secs, secs, sizeof(secs));
+	memset(&u->ehdr, 0, sizeof(u->ehdr));
+	memcpy(u->ehdr.e_ident, eh.e_ident, EI_NIDENT);
+	u->ehdr.e_type = eh.e_type;
+	u->ehdr.e_machine = eh.e_machine;
+	u->ehdr.e_version = eh.e_version;
+	u->ehdr.e_flags = eh.e_flags;
+	*ret = u;
+	return NULL;
+}
+
+static void unit_close(struct vr_dwarf_units *u, struct vr_dwarf_unit *unit)
+{
+	if (unit->dbg)
+		dwarf_end(unit->dbg);
+	if (unit->elf)
+		elf_end(unit->elf);
+	unit->dbg = NULL;
+	unit->elf = NULL;
+	unit->handle = NULL;
+	unit->open = false;
+	if (unit->slot >= 0)
+		u->slots[unit->slot] = NULL;
+	unit->slot = -1;
+}
+
+void vr_dwarf_units_destroy(struct vr_dwarf_units *u)
+{
+	if (!u)
+		return;
+	for (size_t i = 0; i < u->n_units; i++) {
+		struct vr_dwarf_unit *unit = u->units[i];
+		unit_close(u, unit);
+		free(unit->lt.files);
+		free(unit->ranges);
+		free(unit);
+	}
+	free(u->units);
+	free(u->aranges);
+	munmap(u->base, u->base_len);
+	free(u);
+}
+
+/* ---- .debug_aranges, read as dwarf_getaranges() reads it ---- */
+
+static void aranges_sort(struct arange *a, size_t n)
+{
+	/* Stable by address (libdw's qsort is glibc's merge sort): sets come
+	 * in address order mostly, so insertion into runs is cheap, but a
+	 * bottom-up merge keeps the worst case n log n. */
+	struct arange *tmp = malloc(n * sizeof(*tmp));
+	if (!tmp) {
+		for (size_t i = 1; i < n; i++) { /* insertion sort, stable */
+			struct arange x = a[i];
+			size_t j = i;
+			while (j > 0 && a[j - 1].addr > x.addr) {
+				a[j] = a[j - 1];
+				j--;
+			}
+			a[j] = x;
+		}
+		return;
+	}
+	for (size_t w = 1; w < n; w *= 2) {
+		for (size_t lo = 0; lo < n; lo += 2 * w) {
+			size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+			if (mid >= hi || a[mid - 1].addr <= a[mid].addr)
+				continue;
+			size_t i = lo, j = mid, k = 0;
+			while (i < mid && j < hi)
+				tmp[k++] = a[j].addr < a[i].addr ? a[j++] : a[i++];
+			while (i < mid)
+				tmp[k++] = a[i++];
+			while (j < hi)
+				tmp[k++] = a[j++];
+			memcpy(a + lo, tmp, k * sizeof(*a));
+		}
+	}
+	free(tmp);
+}
+
+static struct vr_error *aranges_read(struct vr_dwarf_units *u)
+{
+	u->aranges_read = true;
+	const uint8_t *p = sec_data(u, SEC_ARANGES), *end = p + u->secs[SEC_ARANGES].size;
+	size_t cap = 0;
+	while (p < end) {
+		const uint8_t *hdr = p;
+		if (end - p < 4)
+			goto bad;
+		uint64_t length = rd(p, 4);
+		unsigned length_bytes = 4;
+		p += 4;
+		if (length == 0xffffffffu) {
+			if (end - p < 8)
+				goto bad;
+			length = rd(p, 8);
+			p += 8;
+			length_bytes = 8;
+		} else if (length >= 0xfffffff0u) {
+			goto bad;
+		}
+		(void)length; /* libdw reads the sets one after the other */
+		if (end - p < 2 || rd(p, 2) != 2)
+			goto bad;
+		p += 2;
+		if ((size_t)(end - p) < length_bytes)
+			goto bad;
+		uint64_t cu_off = rd(p, length_bytes);
+		p += length_bytes;
+		if (cu_off >= u->secs[SEC_INFO].size)
+			goto bad;
+		if (end - p < 2)
+			goto bad;
+		unsigned asize = *p++;
+		if ((asize != 4 && asize != 8) || *p++ != 0)
+			goto bad;
+		size_t used = (size_t)(p - hdr);
+		p += (2 * asize - used % (2 * asize)) % (2 * asize);
+		for (;;) {
+			if (p > end || (size_t)(end - p) < 2 * asize)
+				goto bad;
+			uint64_t addr = rd(p, asize), len = rd(p + asize, asize);
+			p += 2 * asize;
+			if (addr == 0 && len == 0)
+				break;
+			struct vr_error *err = vr_grow(&u->aranges, &cap, u->n_aranges + 1, sizeof(*u->aranges),
+						       MAX_ARANGES);
+			if (err) {
+				if (err->code != VR_ERR_NOMEM)
+					goto bad_err;
+				return err;
+			}
+			u->aranges[u->n_aranges++] = (struct arange){ addr, len, cu_off };
+			continue;
+		bad_err:
+			vr_error_destroy(err);
+			goto bad;
+		}
+	}
+	aranges_sort(u->aranges, u->n_aranges);
+	return NULL;
+bad:
+	/* dwarf_getaranges() fails as a whole, and dwarf_addrdie() with it. */
+	u->aranges_bad = true;
+	free(u->aranges);
+	u->aranges = NULL;
+	u->n_aranges = 0;
+	return NULL;
+}
+
+/* dwarf_getarange_addr()'s binary search. */
+static const struct arange *arange_find(const struct vr_dwarf_units *u, uint64_t addr)
+{
+	size_t l = 0, h = u->n_aranges;
+	while (l < h) {
+		size_t i = (l + h) / 2;
+		const struct arange *a = &u->aranges[i];
+		if (addr < a->addr)
+			h = i;
+		else if (addr > a->addr && addr - a->addr >= a->len)
+			l = i + 1;
+		else
+			return a;
+	}
+	return NULL;
+}
+
+/* ---- units ---- */
+
+/* Reads the unit header at cu_off: its size, the unit DIE's offset, the
+ * abbreviation table and address size. false when it is not one libdw
+ * reads as a compile unit. */
+static bool unit_header(const struct vr_dwarf_units *u, uint64_t cu_off, uint64_t *len,
+			uint64_t *die_off, uint64_t *abbrev_off, uint8_t *asize, unsigned *offset_size)
+{
+	const uint8_t *info = sec_data(u, SEC_INFO);
+	uint64_t size = u->secs[SEC_INFO].size;
+	if (cu_off >= size || size - cu_off < 11)
+		return false;
+	const uint8_t *p = info + cu_off, *end = info + size;
+	uint64_t l = rd(p, 4);
+	unsigned lf = 4, os = 4;
+	if (l == 0xffffffffu) {
+		if (end - p < 23)
+			return false;
+		l = rd(p + 4, 8);
+		lf = 12;
+		os = 8;
+	} else if (l >= 0xfffffff0u) {
+		return false;
+	}
+	if (l > size - cu_off - lf)
+		return false;
+	p += lf;
+	unsigned version = (unsigned)rd(p, 2);
+	p += 2;
+	uint64_t hdr;
+	if (version >= 2 && version <= 4) {
+		*abbrev_off = rd(p, os);
+		*asize = p[os];
+		hdr = lf + 2 + os + 1;
+	} else if (version == 5) {
+		uint8_t type = p[0];
+		if (type != DW_UT_compile && type != DW_UT_partial)
+			return false;
+		*asize = p[1];
+		*abbrev_off = rd(p + 2, os);
+		hdr = lf + 2 + 2 + os;
+	} else {
+		return false;
+	}
+	if (hdr > lf + l)
+		return false;
+	*len = lf + l;
+	*die_off = cu_off + hdr;
+	*offset_size = os;
+	return true;
+}
+
+/* Whether the unit's abbreviations let it be read alone: no form that
+ * points outside the unit. */
+static bool abbrevs_local(const struct vr_dwarf_units *u, uint64_t abbrev_off)
+{
+	const uint8_t *d = sec_data(u, SEC_ABBREV);
+	if (abbrev_off >= u->secs[SEC_ABBREV].size)
+		return false;
+	const uint8_t *p = d + abbrev_off, *end = d + u->secs[SEC_ABBREV].size;
+	for (size_t n = 0; n < MAX_ABBREVS; n++) {
+		if (p >= end)
+			return false;
+		uint64_t code = uleb(&p, end);
+		if (code == 0)
+			return true;
+		if (p >= end)
+			return false;
+		uint64_t tag = uleb(&p, end);
+		if (tag == DW_TAG_imported_unit || tag == DW_TAG_skeleton_unit || p >= end)
+			return false;
+		p++; /* children */
+		for (;;) {
+			if (p >= end)
+				return false;
+			uint64_t name = uleb(&p, end);
+			if (p >= end)
+				return false;
+			uint64_t form = uleb(&p, end);
+			if (name == 0 && form == 0)
+				break;
+			switch (form) {
+			case DW_FORM_ref_addr:
+			case DW_FORM_ref_sig8:
+			case DW_FORM_ref_sup4:
+			case DW_FORM_ref_sup8:
+			case DW_FORM_strp_sup:
+			case DW_FORM_GNU_ref_alt:
+			case DW_FORM_GNU_strp_alt:
+			case DW_FORM_indirect:
+				return false;
+			case DW_FORM_implicit_const:
+				if (p >= end)
+					return false;
+				sleb(&p, end);
+				break;
+			default:
+				break;
+			}
+		}
+	}
+	return false;
+}
+
+/* Writes the image of unit into its slot and opens it. */
+static bool unit_open_alone(struct vr_dwarf_units *u, struct vr_dwarf_unit *unit, uint64_t hdr_size)
+{
+	uint8_t *slot = u->base + (size_t)unit->slot * SLOT_SIZE;
+	uint64_t delta = (uint64_t)(SLOTS - (unsigned)unit->slot) * SLOT_SIZE;
+	memset(slot, 0, SLOT_SIZE);
+	Elf64_Ehdr *eh = (Elf64_Ehdr *)slot;
+	Elf64_Shdr *sh = (Elf64_Shdr *)(slot + sizeof(*eh));
+	size_t n = 1;
+	char *names = (char *)(sh + SEC_N + 2);
+	size_t names_len = 1; /* the empty name */
+	for (int s = 0; s < SEC_N; s++) {
+		if (!u->secs[s].size || s == SEC_ARANGES)
+			continue;
+		size_t l = strlen(sec_names[s]) + 1;
+		memcpy(names + names_len, sec_names[s], l);
+		uint64_t off = u->secs[s].off, size = u->secs[s].size;
+		if (s == SEC_INFO) {
+			off += unit->cu_off;
+			size = unit->len;
+		}
+		sh[n++] = (Elf64_Shdr){ .sh_name = (Elf64_Word)names_len, .sh_type = SHT_PROGBITS,
+					.sh_offset = delta + off, .sh_size = size, .sh_addralign = 1 };
+		names_len += l;
+	}
+	static const char shstrtab[] = ".shstrtab";
+	memcpy(names + names_len, shstrtab, sizeof(shstrtab));
+	sh[n] = (Elf64_Shdr){ .sh_name = (Elf64_Word)names_len, .sh_type = SHT_STRTAB,
+			      .sh_offset = (uint64_t)((uint8_t *)names - slot),
+			      .sh_size = names_len + sizeof(shstrtab), .sh_addralign = 1 };
+	n++;
+	*eh = u->ehdr;
+	eh->e_shoff = sizeof(*eh);
+	eh->e_ehsize = sizeof(*eh);
+	eh->e_shentsize = sizeof(*sh);
+	eh->e_shnum = (Elf64_Half)n;
+	eh->e_shstrndx = (Elf64_Half)(n - 1);
+
+	unit->elf = elf_memory((char *)slot, delta + u->file_size);
+	if (!unit->elf)
+		return false;
+	unit->dbg = dwarf_begin_elf(unit->elf, DWARF_C_READ, NULL);
+	if (!unit->dbg || !dwarf_offdie(unit->dbg, hdr_size, &unit->cu))
+		return false;
+	return true;
+}
+
+static int unit_cmp(const void *key, const void *elem)
+{
+	uint64_t k = *(const uint64_t *)key, o = (*(struct vr_dwarf_unit *const *)elem)->cu_off;
+	return k < o ? -1 : k > o;
+}
+
+/* The unit at cu_off, created on first use. */
+static struct vr_error *unit_get(struct vr_dwarf_units *u, uint64_t cu_off, struct vr_dwarf_unit **ret)
+{
+	size_t lo = 0, hi = u->n_units;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = unit_cmp(&cu_off, &u->units[mid]);
+		if (c == 0) {
+			*ret = u->units[mid];
+			return NULL;
+		}
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	struct vr_error *err = vr_grow(&u->units, &u->cap_units, u->n_units + 1, sizeof(*u->units), MAX_UNITS);
+	if (err)
+		return err;
+	struct vr_dwarf_unit *unit = calloc(1, sizeof(*unit));
+	if (!unit)
+		return &vr_error_oom;
+	unit->owner = u;
+	unit->cu_off = cu_off;
+	unit->slot = -1;
+	memmove(&u->units[lo + 1], &u->units[lo], (u->n_units - lo) * sizeof(*u->units));
+	u->units[lo] = unit;
+	u->n_units++;
+	*ret = unit;
+	return NULL;
+}
+
+static int free_slot(struct vr_dwarf_units *u)
+{
+	for (unsigned i = 0; i < SLOTS; i++)
+		if (!u->slots[i])
+			return (int)i;
+	unsigned lru = 0;
+	for (unsigned i = 1; i < SLOTS; i++)
+		if (u->slots[i]->used < u->slots[lru]->used)
+			lru = i;
+	unit_close(u, u->slots[lru]);
+	return (int)lru;
+}
+
+struct vr_error *vr_dwarf_units_find(struct vr_dwarf_units *u, Dwarf *whole, Dwarf_Addr pc,
+				     struct vr_dwarf_unit **ret)
+{
+	*ret = NULL;
+	if (!u->aranges_read) {
+		struct vr_error *err = aranges_read(u);
+		if (err)
+			return err;
+	}
+	const struct arange *a = arange_find(u, pc);
+	if (!a)
+		return NULL;
+	struct vr_dwarf_unit *unit;
+	struct vr_error *err = unit_get(u, a->cu_off, &unit);
+	if (err)
+		return err;
+	unit->used = ++u->clock;
+	if (unit->open) {
+		*ret = unit;
+		return NULL;
+	}
+	uint64_t abbrev_off, len, die_off;
+	unsigned offset_size;
+	if (!unit_header(u, unit->cu_off, &len, &die_off, &abbrev_off, &unit->address_size, &offset_size))
+		return NULL; /* libdw finds no unit DIE there either */
+	unit->len = len;
+	unit->die_off = die_off;
+	if (!unit->checked) {
+		unit->alone = abbrevs_local(u, abbrev_off);
+		unit->checked = true;
+	}
+	if (unit->alone) {
+		unit->slot = free_slot(u);
+		u->slots[unit->slot] = unit;
+		if (unit_open_alone(u, unit, die_off - unit->cu_off)) {
+			unit->handle = unit->dbg;
+			unit->open = true;
+			*ret = unit;
+			return NULL;
+		}
+		unit_close(u, unit);
+		unit->alone = false;
+		/* DIE offsets differ in the whole file's handle. */
+		free(unit->ranges);
+		unit->ranges = NULL;
+		unit->n_ranges = 0;
+		unit->index_state = INDEX_UNBUILT;
+	}
+	/* Read through the whole file, as libdw would. */
+	if (whole && dwarf_offdie(whole, die_off, &unit->cu)) {
+		unit->handle = whole;
+		unit->open = true;
+		*ret = unit;
+	}
+	return NULL;
+}
+
+Dwarf_Die *vr_dwarf_unit_die(struct vr_dwarf_unit *unit)
+{
+	return &unit->cu;
+}
+
+/* ---- the line table ---- */
+
+/* A string of a DWARF 5 directory or file entry; false for a form this
+ * reader leaves to libdw. */
+static bool entry_string(const struct vr_dwarf_units *u, unsigned form, const uint8_t *p,
+			 const uint8_t *end, unsigned offset_size, const char **ret)
+{
+	switch (form) {
+	case DW_FORM_string:
+		*ret = memchr(p, 0, (size_t)(end - p)) ? (const char *)p : NULL;
+		return true;
+	case DW_FORM_strp:
+	case DW_FORM_line_strp:
+		if ((size_t)(end - p) < offset_size)
+			return false;
+		*ret = sec_string(u, form == DW_FORM_strp ? SEC_STR : SEC_LINE_STR, rd(p, offset_size));
+		return *ret != NULL;
+	default:
+		return false;
+	}
+}
+
+/* The size of a value of form at p; 0 with *ok false for a form this
+ * reader leaves to libdw. */
+static uint64_t entry_size(unsigned form, const uint8_t *p, const uint8_t *end, unsigned offset_size,
+			   bool *ok)
+{
+	const uint8_t *q = p;
+	*ok = true;
+	switch (form) {
+	case DW_FORM_string: {
+		const uint8_t *z = memchr(p, 0, (size_t)(end - p));
+		if (z)
+			return (uint64_t)(z + 1 - p);
+		break;
+	}
+	case DW_FORM_strp:
+	case DW_FORM_line_strp:
+		return offset_size;
+	case DW_FORM_data1:
+		return 1;
+	case DW_FORM_data2:
+		return 2;
+	case DW_FORM_data4:
+		return 4;
+	case DW_FORM_data8:
+		return 8;
+	case DW_FORM_data16:
+		return 16;
+	case DW_FORM_udata:
+		if (q < end) {
+			uleb(&q, end);
+			return (uint64_t)(q - p);
+		}
+		break;
+	case DW_FORM_block: {
+		if (q < end) {
+			uint64_t n = uleb(&q, end);
+			if (n <= (uint64_t)(end - q))
+				return (uint64_t)(q - p) + n;
+		}
+		break;
+	}
+	default:
+		break;
+	}
+	*ok = false;
+	return 0;
+}
+
+static bool entry_udata(unsigned form, const uint8_t *p, const uint8_t *end, uint64_t *ret)
+{
+	unsigned n = form == DW_FORM_data1 ? 1 : form == DW_FORM_data2 ? 2 : form == DW_FORM_data4 ? 4
+		   : form == DW_FORM_data8 ? 8 : 0;
+	if (n) {
+		if ((size_t)(end - p) < n)
+			return false;
+		*ret = rd(p, n);
+		return true;
+	}
+	if (form == DW_FORM_udata && p < end) {
+		*ret = uleb(&p, end);
+		return true;
+	}
+	return false;
+}
+
+/* Parses the program's header as read_srclines() does
+ * (libdw/dwarf_getsrclines.c). LINES_OWN, LINES_BAD (libdw refuses it), or
+ * LINES_LIBDW (a form this reader does not read). */
+static int lines_header(struct vr_dwarf_units *u, struct vr_dwarf_unit *unit)
+{
+	Dwarf_Attribute a;
+	Dwarf_Word stmt;
+	if (!dwarf_attr(&unit->cu, DW_AT_stmt_list, &a))
+		return LINES_BAD;
+	if (a.form != DW_FORM_sec_offset && a.form != DW_FORM_data4 && a.form != DW_FORM_data8)
+		return LINES_LIBDW;
+	if (dwarf_formudata(&a, &stmt) != 0)
+		return LINES_BAD;
+	const uint8_t *sec = sec_data(u, SEC_LINE);
+	if (!sec || stmt >= u->secs[SEC_LINE].size)
+		return LINES_BAD;
+	const uint8_t *p = sec + stmt, *end = sec + u->secs[SEC_LINE].size;
+	struct line_table *lt = &unit->lt;
+
+	if (end - p < 4)
+		return LINES_BAD;
+	uint64_t unit_length = rd(p, 4);
+	unsigned length = 4;
+	p += 4;
+	if (unit_length == 0xffffffffu) {
+		if (end - p < 8)
+			return LINES_BAD;
+		unit_length = rd(p, 8);
+		p += 8;
+		length = 8;
+	}
+	if (unit_length > (uint64_t)(end - p))
+		return LINES_BAD;
+	end = p + unit_length;
+	if (end - p < 2)
+		return LINES_BAD;
+	unsigned version = (unsigned)rd(p, 2);
+	p += 2;
+	if (version < 2 || version > 5)
+		return LINES_BAD;
+	if (version >= 5) {
+		if (end - p < 2)
+			return LINES_BAD;
+		if (p[0] != unit->address_size || p[1] != 0)
+			return LINES_BAD;
+		p += 2;
+	}
+	if ((size_t)(end - p) < length)
+		return LINES_BAD;
+	uint64_t header_length = rd(p, length);
+	p += length;
+	const uint8_t *header_start = p;
+	if (end - p < 1)
+		return LINES_BAD;
+	lt->min_insn = *p++;
+	lt->max_ops = 1;
+	if (version >= 4) {
+		if (end - p < 1)
+			return LINES_BAD;
+		lt->max_ops = *p++;
+		if (!lt->max_ops)
+			return LINES_BAD;
+	}
+	if (end - p < 4)
+		return LINES_BAD;
+	lt->default_is_stmt = *p++;
+	lt->line_base = (int8_t)*p++;
+	lt->line_range = *p++;
+	lt->opcode_base = *p++;
+	lt->std_len = p - 1;
+	if (end - p < (ptrdiff_t)lt->opcode_base - 1)
+		return LINES_BAD;
+	p += lt->opcode_base - 1;
+	lt->address_size = unit->address_size;
+	lt->unit_end = end;
+
+	const char *comp_dir = NULL;
+	if (version < 5 && dwarf_attr(&unit->cu, DW_AT_comp_dir, &a))
+		comp_dir = dwarf_formstring(&a);
+
+	/* Directories. */
+	const char **dirs = NULL;
+	size_t ndirs = 0;
+	int res = LINES_BAD;
+	uint16_t forms[256];
+	unsigned nforms = 0, form_path = 256, form_idx = 256;
+	if (version < 5) {
+		const uint8_t *q = p;
+		while (q < end && *q) {
+			const uint8_t *z = memchr(q, 0, (size_t)(end - q));
+			if (!z)
+				return LINES_BAD;
+			ndirs++;
+			q = z + 1;
+		}
+		if (q >= end || *q)
+			return LINES_BAD;
+		ndirs++;
+		if (ndirs > MAX_LINE_FILES || !(dirs = calloc(ndirs, sizeof(*dirs))))
+			return LINES_LIBDW;
+		dirs[0] = comp_dir;
+		for (size_t n = 1; n < ndirs; n++) {
+			dirs[n] = (const char *)p;
+			p += strlen((const char *)p) + 1;
+		}
+		p++;
+	} else {
+		if (end - p < 1)
+			return LINES_BAD;
+		nforms = *p++;
+		for (unsigned i = 0; i < nforms; i++) {
+			if (end - p < 1)
+				return LINES_BAD;
+			uint64_t desc = uleb(&p, end);
+			if (end - p < 1)
+				return LINES_BAD;
+			uint64_t form = uleb(&p, end);
+			forms[i] = (uint16_t)form;
+			if (form != forms[i])
+				return LINES_LIBDW;
+			if ((uint16_t)desc == DW_LNCT_path)
+				form_path = i;
+		}
+		if (nforms > 0 && form_path == 256)
+			return LINES_BAD;
+		if (end - p < 1)
+			return LINES_BAD;
+		ndirs = uleb(&p, end);
+		if (nforms == 0 && ndirs != 0)
+			return LINES_BAD;
+		if (nforms != 0 && ndirs > (size_t)(end - p) / nforms)
+			return LINES_BAD;
+		if (ndirs > MAX_LINE_FILES || !(dirs = calloc(ndirs ? ndirs : 1, sizeof(*dirs))))
+			return LINES_LIBDW;
+		for (size_t n = 0; n < ndirs; n++) {
+			const char *dir = NULL;
+			for (unsigned m = 0; m < nforms; m++) {
+				bool ok;
+				if (m == form_path && !entry_string(u, forms[m], p, end, length, &dir)) {
+					res = LINES_LIBDW;
+					goto out;
+				}
+				uint64_t len = entry_size(forms[m], p, end, length, &ok);
+				if (!ok) {
+					res = LINES_LIBDW;
+					goto out;
+				}
+				if ((uint64_t)(end - p) < len)
+					goto out;
+				p += len;
+			}
+			if (!dir)
+				goto out;
+			dirs[n] = dir;
+		}
+	}
+
+	/* Files: [0] is libdw's "???" until DWARF 5's first entry replaces
+	 * it. */
+	size_t cap = 0;
+	struct line_file *files = NULL;
+	size_t nfiles = 0;
+	if (vr_error_catch(vr_grow(&files, &cap, 1, sizeof(*files), MAX_LINE_FILES))) {
+		res = LINES_LIBDW;
+		goto out;
+	}
+	files[nfiles++] = (struct line_file){ "???", NULL };
+	if (version < 5) {
+		if (p >= end)
+			goto out_files;
+		while (p < end && *p) {
+			const char *fname = (const char *)p;
+			const uint8_t *z = memchr(p, 0, (size_t)(end - p));
+			if (!z)
+				goto out_files;
+			p = z + 1;
+			if (p >= end)
+				goto out_files;
+			uint64_t diridx = uleb(&p, end);
+			if (diridx >= ndirs)
+				goto out_files;
+			for (int i = 0; i < 2; i++) { /* mtime, length */
+				if (p >= end)
+					goto out_files;
+				uleb(&p, end);
+			}
+			if (vr_error_catch(vr_grow(&files, &cap, nfiles + 1, sizeof(*files), MAX_LINE_FILES))) {
+				res = LINES_LIBDW;
+				goto out_files;
+			}
+			files[nfiles++] = (struct line_file){ fname, fname[0] == '/' ? NULL : dirs[diridx] };
+		}
+		if (p >= end || *p)
+			goto out_files;
+		p++;
+	} else {
+		if (end - p < 1)
+			goto out_files;
+		nforms = *p++;
+		form_path = form_idx = 256;
+		for (unsigned i = 0; i < nforms; i++) {
+			if (end - p < 1)
+				goto out_files;
+			uint64_t desc = uleb(&p, end);
+			if (end - p < 1)
+				goto out_files;
+			uint64_t form = uleb(&p, end);
+			forms[i] = (uint16_t)form;
+			if (form != forms[i]) {
+				res = LINES_LIBDW;
+				goto out_files;
+			}
+			if ((uint16_t)desc == DW_LNCT_path)
+				form_path = i;
+			else if ((uint16_t)desc == DW_LNCT_directory_index)
+				form_idx = i;
+		}
+		if (nforms > 0 && (form_path == 256 || form_idx == 256))
+			goto out_files;
+		if (p >= end)
+			goto out_files;
+		uint64_t n_entries = uleb(&p, end);
+		if (nforms == 0 && n_entries != 0)
+			goto out_files;
+		if (nforms != 0 && n_entries > (uint64_t)(end - p) / nforms)
+			goto out_files;
+		for (uint64_t n = 0; n < n_entries; n++) {
+			const char *fname = NULL;
+			uint64_t diridx = UINT64_MAX;
+			for (unsigned m = 0; m < nforms; m++) {
+				bool ok;
+				if (m == form_path && !entry_string(u, forms[m], p, end, length, &fname)) {
+					res = LINES_LIBDW;
+					goto out_files;
+				}
+				if (m == form_idx && !entry_udata(forms[m], p, end, &diridx)) {
+					res = LINES_LIBDW;
+					goto out_files;
+				}
+				uint64_t len = entry_size(forms[m], p, end, length, &ok);
+				if (!ok) {
+					res = LINES_LIBDW;
+					goto out_files;
+				}
+				if ((uint64_t)(end - p) < len)
+					goto out_files;
+				p += len;
+			}
+			if (!fname || diridx == UINT64_MAX || diridx >= ndirs)
+				goto out_files;
+			struct line_file f = { fname, fname[0] == '/' ? NULL : dirs[diridx] };
+			if (n == 0) {
+				files[0] = f;
+				continue;
+			}
+			if (vr_error_catch(vr_grow(&files, &cap, nfiles + 1, sizeof(*files), MAX_LINE_FILES))) {
+				res = LINES_LIBDW;
+				goto out_files;
+			}
+			files[nfiles++] = f;
+		}
+	}
+	/* CUBINs keep a 4-byte string offset here. */
+	if (header_length >= 4 && p == header_start + header_length - 4)
+		p += 4;
+	if (p != header_start + header_length)
+		goto out_files;
+	lt->prog = p;
+	lt->end = end;
+	lt->files = files;
+	lt->n_files = nfiles;
+	files = NULL;
+	res = LINES_OWN;
+out_files:
+	free(files);
+out:
+	free(dirs);
+	return res;
+}
+
+struct row {
+	uint64_t addr;
+	uint64_t seq;
+	uint32_t file;
+	int32_t line;
+	bool end_seq;
+};
+
+/* a sorts after b in libdw's order */
+static bool row_after(const struct row *a, const struct row *b)
+{
+	if (a->addr != b->addr)
+		return a->addr > b->addr;
+	if (a->end_seq != b->end_seq)
+		return !a->end_seq;
+	return a->seq > b->seq;
+}
+
+enum { RUN_OK, RUN_BAD, RUN_LIBDW };
+
+/* Runs the program (the state machine of DWARF 5 section 6.2, as
+ * read_srclines() runs it): *best is the last row in libdw's order at or
+ * below pc (best->seq UINT64_MAX: none), *last the last row of all. */
+static int lines_run(const struct line_table *lt, uint64_t pc, struct row *best, struct row *last)
+{
+	const uint8_t *p = lt->prog, *end = lt->end;
+	uint64_t addr = 0, nrows = 0;
+	uint32_t op_index = 0, file = 1, column = 0, isa = 0, discriminator = 0;
+	int64_t line = 1;
+	uint8_t is_stmt = lt->default_is_stmt;
+	best->seq = last->seq = UINT64_MAX;
+	const uint8_t *std_len = lt->std_len;
+	unsigned max_ops = lt->max_ops, min_insn = lt->min_insn, line_range = lt->line_range,
+		 opcode_base = lt->opcode_base;
+
+/* libdw keeps a row's fields in bit fields and refuses a program whose
+ * values do not fit (add_new_line()'s SET). */
+#define EMIT(end_sequence)                                                                      \
+	do {                                                                                      \
+		if (op_index > 0xff || line != (int32_t)line || column > 0xffff || is_stmt > 1 ||  \
+		    isa > 0xff || discriminator > 0xffffff)                                        \
+			return RUN_BAD;                                                            \
+		struct row r_ = { addr, nrows++, file, (int32_t)line, (end_sequence) };            \
+		if (last->seq == UINT64_MAX || row_after(&r_, last))                               \
+			*last = r_;                                                                \
+		if (r_.addr <= pc && (best->seq == UINT64_MAX || row_after(&r_, best)))            \
+			*best = r_;                                                                \
+	} while (0)
+#define ADVANCE(adv)                                                                            \
+	do {                                                                                      \
+		uint32_t a_ = (adv);                                                              \
+		addr += (uint32_t)(min_insn * ((op_index + a_) / max_ops));                       \
+		op_index = (op_index + a_) % max_ops;                                              \
+	} while (0)
+/* std_len[n] lies in the header, past the lengths' array when n is
+ * beyond it, as libdw reads it. */
+#define STD_LEN(n) (std_len + (n) < lt->unit_end ? std_len[(n)] : 0xff)
+
+	while (p < end) {
+		unsigned op = *p++;
+		if (op >= opcode_base) {
+			if (!line_range)
+				return RUN_BAD;
+			line += lt->line_base + (int)((op - opcode_base) % line_range);
+			ADVANCE((op - opcode_base) / line_range);
+			EMIT(false);
+			discriminator = 0;
+		} else if (op == 0) {
+			if (end - p < 2)
+				return RUN_BAD;
+			unsigned len = *p++;
+			if ((size_t)(end - p) < len)
+				return RUN_BAD;
+			unsigned sub = *p++;
+			switch (sub) {
+			case DW_LNE_end_sequence:
+				EMIT(true);
+				addr = 0;
+				op_index = 0;
+				file = 1;
+				line = 1;
+				column = 0;
+				is_stmt = lt->default_is_stmt;
+				isa = 0;
+				discriminator = 0;
+				break;
+			case DW_LNE_set_address:
+				op_index = 0;
+				if ((size_t)(end - p) < lt->address_size)
+					return RUN_BAD;
+				if (lt->address_size != 4 && lt->address_size != 8)
+					return RUN_LIBDW;
+				addr = rd(p, lt->address_size);
+				p += lt->address_size;
+				break;
+			case DW_LNE_define_file:
+				return RUN_LIBDW;
+			case DW_LNE_set_discriminator:
+				if (STD_LEN(sub) != 1 || p >= end)
+					return RUN_BAD;
+				discriminator = (uint32_t)uleb(&p, end);
+				break;
+			case DW_LNE_NVIDIA_inlined_call:
+				if (p >= end)
+					return RUN_BAD;
+				uleb(&p, end);
+				if (p >= end)
+					return RUN_BAD;
+				uleb(&p, end);
+				break;
+			case DW_LNE_NVIDIA_set_function_name:
+				if (p >= end)
+					return RUN_BAD;
+				uleb(&p, end);
+				break;
+			default:
+				if ((size_t)(end - (p - 1)) < len)
+					return RUN_BAD;
+				p += (ptrdiff_t)len - 1; /* back over the sub-opcode when len is 0, as libdw */
+				break;
+			}
+		} else if (op <= DW_LNS_set_isa) {
+			unsigned want = (op == DW_LNS_copy || op == DW_LNS_negate_stmt ||
+					 op == DW_LNS_set_basic_block || op == DW_LNS_const_add_pc ||
+					 op == DW_LNS_set_prologue_end || op == DW_LNS_set_epilogue_begin)
+						? 0
+						: 1;
+			if (STD_LEN(op) != want)
+				return RUN_BAD;
+			switch (op) {
+			case DW_LNS_copy:
+				EMIT(false);
+				discriminator = 0;
+				break;
+			case DW_LNS_advance_pc:
+				if (p >= end)
+					return RUN_BAD;
+				ADVANCE((uint32_t)uleb(&p, end));
+				break;
+			case DW_LNS_advance_line:
+				if (p >= end)
+					return RUN_BAD;
+				line += (int32_t)sleb(&p, end);
+				break;
+			case DW_LNS_set_file:
+				if (p >= end)
+					return RUN_BAD;
+				file = (uint32_t)uleb(&p, end);
+				break;
+			case DW_LNS_set_column:
+				if (p >= end)
+					return RUN_BAD;
+				column = (uint32_t)uleb(&p, end);
+				break;
+			case DW_LNS_negate_stmt:
+				is_stmt = (uint8_t)(1 - is_stmt);
+				break;
+			case DW_LNS_set_basic_block:
+				break;
+			case DW_LNS_const_add_pc:
+				if (!line_range)
+					return RUN_BAD;
+				ADVANCE((255 - opcode_base) / line_range);
+				break;
+			case DW_LNS_fixed_advance_pc:
+				if (end - p < 2)
+					return RUN_BAD;
+				addr += rd(p, 2);
+				p += 2;
+				op_index = 0;
+				break;
+			case DW_LNS_set_prologue_end:
+			case DW_LNS_set_epilogue_begin:
+				break;
+			case DW_LNS_set_isa:
+				if (p >= end)
+					return RUN_BAD;
+				isa = (uint32_t)uleb(&p, end);
+				break;
+			}
+		} else {
+			for (int n = STD_LEN(op); n > 0; n--) {
+				if (p >= end)
+					return RUN_BAD;
+				uleb(&p, end);
+			}
+		}
+	}
+#undef EMIT
+#undef ADVANCE
+#undef STD_LEN
+	return RUN_OK;
+}
+
+static char *file_name(const struct line_table *lt, uint64_t idx)
+{
+	if (idx >= lt->n_files)
+		return NULL;
+	const struct line_file *f = &lt->files[idx];
+	if (!f->dir)
+		return vr_strdup(f->name);
+	return vr_asprintf("%s/%s", f->dir, f->name);
+}
+
+static void lines_prepare(struct vr_dwarf_unit *unit)
+{
+	if (unit->lines_state == LINES_UNREAD)
+		unit->lines_state = lines_header(unit->owner, unit);
+}
+
+struct vr_error *vr_dwarf_unit_line(struct vr_dwarf_unit *unit, Dwarf_Addr pc, bool *found,
+				    char **ret_file, int *ret_line)
+{
+	*found = false;
+	*ret_file = NULL;
+	*ret_line = 0;
+	lines_prepare(unit);
+	if (unit->lines_state == LINES_OWN) {
+		struct row best, last;
+		int r = lines_run(&unit->lt, pc, &best, &last);
+		if (r != RUN_LIBDW) {
+			unit->program_checked = true;
+			unit->program_ok = r == RUN_OK;
+			if (r != RUN_OK || best.seq == UINT64_MAX || best.end_seq || best.seq == last.seq)
+				return NULL;
+			*found = true;
+			*ret_line = best.line;
+			if (best.file < unit->lt.n_files && !(*ret_file = file_name(&unit->lt, best.file)))
+				return &vr_error_oom;
+			return NULL;
+		}
+		unit->lines_state = LINES_LIBDW;
+	}
+	if (unit->lines_state == LINES_BAD)
+		return NULL;
+	Dwarf_Line *dl = dwarf_getsrc_die(&unit->cu, pc);
+	if (!dl)
+		return NULL;
+	*found = true;
+	const char *src = dwarf_linesrc(dl, NULL, NULL);
+	if (src && !(*ret_file = vr_strdup(src)))
+		return &vr_error_oom;
+	int l;
+	if (dwarf_lineno(dl, &l) == 0)
+		*ret_line = l;
+	return NULL;
+}
+
+struct vr_error *vr_dwarf_unit_file(struct vr_dwarf_unit *unit, uint64_t idx, char **ret)
+{
+	*ret = NULL;
+	lines_prepare(unit);
+	if (unit->lines_state == LINES_OWN) {
+		if (!unit->program_checked) {
+			struct row best, last;
+			int r = lines_run(&unit->lt, 0, &best, &last);
+			if (r == RUN_LIBDW) {
+				unit->lines_state = LINES_LIBDW;
+			} else {
+				unit->program_checked = true;
+				unit->program_ok = r == RUN_OK;
+			}
+		}
+		if (unit->lines_state == LINES_OWN) {
+			if (!unit->program_ok || idx >= unit->lt.n_files)
+				return NULL;
+			return (*ret = file_name(&unit->lt, idx)) ? NULL : &vr_error_oom;
+		}
+	}
+	if (unit->lines_state == LINES_BAD)
+		return NULL;
+	Dwarf_Files *files;
+	size_t n;
+	if (dwarf_getsrcfiles(&unit->cu, &files, &n) != 0 || idx >= n)
+		return NULL;
+	const char *src = dwarf_filesrc(files, idx, NULL, NULL);
+	if (src && !(*ret = vr_strdup(src)))
+		return &vr_error_oom;
+	return NULL;
+}
+
+/* ---- the unit's children by address ---- */
+
+static void index_build(struct vr_dwarf_unit *unit)
+{
+	unit->index_state = INDEX_NONE;
+	size_t cap = 0;
+	Dwarf_Die die;
+	if (dwarf_child(&unit->cu, &die) != 0) {
+		unit->index_state = INDEX_OK; /* no children: nothing holds any pc */
+		return;
+	}
+	do {
+		/* An imported unit is walked in place: leave it to the walk. */
+		if (dwarf_tag(&die) == DW_TAG_imported_unit)
+			goto none;
+		/* dwarf_ranges() finds ranges only through these two. */
+		if (!dwarf_hasattr(&die, DW_AT_high_pc) && !dwarf_hasattr(&die, DW_AT_ranges))
+			continue;
+		Dwarf_Addr base, lo, hi;
+		ptrdiff_t off = 0;
+		while ((off = dwarf_ranges(&die, off, &base, &lo, &hi)) > 0) {
+			if (vr_error_catch(vr_grow(&unit->ranges, &cap, unit->n_ranges + 1,
+						   sizeof(*unit->ranges), SIZE_MAX / sizeof(*unit->ranges))))
+				goto none;
+			unit->ranges[unit->n_ranges++] =
+				(struct scope_range){ dwarf_dieoffset(&die), lo, hi };
+		}
+	} while (dwarf_siblingof(&die, &die) == 0);
+	unit->index_state = INDEX_OK;
+	return;
+none:
+	free(unit->ranges);
+	unit->ranges = NULL;
+	unit->n_ranges = 0;
+	unit->index_state = INDEX_NONE;
+}
+
+int vr_dwarf_unit_scope(struct vr_dwarf_unit *unit, Dwarf_Addr pc, Dwarf_Die *ret)
+{
+	if (unit->index_state == INDEX_UNBUILT)
+		index_build(unit);
+	if (unit->index_state != INDEX_OK)
+		return -1;
+	/* The ranges are in the children's order: the first that holds pc
+	 * belongs to the first child that does. */
+	for (size_t i = 0; i < unit->n_ranges; i++) {
+		const struct scope_range *r = &unit->ranges[i];
+		if (pc >= r->lo && pc < r->hi) {
+			return dwarf_offdie(unit->handle, r->die, ret) ? 1 : -1;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,48 @@
+/* The vmlinux's DWARF read a compile unit at a time (dwarf_units.c), with
+ * the answers libdw's whole-file calls give. Engine-private. */
+#ifndef VR_DWARF_UNITS_H
+#define VR_DWARF_UNITS_H
+
+#include <elfutils/libdw.h>
+#include <libelf.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+
+struct vr_dwarf_units; /* one vmlinux */
+struct vr_dwarf_unit;  /* one of its compile units */
+
+/* Prepares the DWARF of elf (a vmlinux open on fd) to be read a unit at a
+ * time. VR_ERR_UNSUPPORTED when it cannot be (compressed or missing debug
+ * sections, another byte order): libdw's whole-file handle serves then. */
+struct vr_error *vr_dwarf_units_create(Elf *elf, int fd, struct vr_dwarf_units **ret);
+void vr_dwarf_units_destroy(struct vr_dwarf_units *u);
+
+/* The unit .debug_aranges gives for pc, as dwarf_addrdie() finds it; *ret
+ * NULL when none does. whole is the vmlinux's whole-file handle, opened
+ * by the caller, for a unit that cannot be read alone (one that refers
+ * outside itself); it may be NULL, and such a unit is then not found.
+ * The unit stays valid until the next call. */
+struct vr_error *vr_dwarf_units_find(struct vr_dwarf_units *u, Dwarf *whole, Dwarf_Addr pc,
+				     struct vr_dwarf_unit **ret);
+
+/* The unit's DIE. */
+Dwarf_Die *vr_dwarf_unit_die(struct vr_dwarf_unit *unit);
+
+/* The line-table row for pc, as dwarf_getsrc_die(), dwarf_linesrc() and
+ * dwarf_lineno() give it: *found false when no row covers pc; else
+ * *ret_file (allocated; NULL when the row names no file) and *ret_line. */
+struct vr_error *vr_dwarf_unit_line(struct vr_dwarf_unit *unit, Dwarf_Addr pc, bool *found,
+				    char **ret_file, int *ret_line);
+
+/* File idx of the unit's line table, as dwarf_getsrcfiles() and
+ * dwarf_filesrc() give it; *ret NULL when there is none. */
+struct vr_error *vr_dwarf_unit_file(struct vr_dwarf_unit *unit, uint64_t idx, char **ret);
+
+/* The first child of the unit's DIE whose ranges hold pc (dwarf_haspc()),
+ * from an index of the children built on the unit's first use: 1 found
+ * (*ret), 0 none, -1 no index (the caller walks the children). */
+int vr_dwarf_unit_scope(struct vr_dwarf_unit *unit, Dwarf_Addr pc, Dwarf_Die *ret);
+
+#endif
