@@ -23,24 +23,30 @@
 #define MAX_DERIVED_SIZE (16u << 20)
 
 struct sym {
-	uint64_t addr;
+	uint64_t addr;      /* as the source gives it; the vmlinux's are its link
+			     * addresses, moved by the table's shift */
 	uint64_t size;      /* 0 unknown */
 	uint32_t name;      /* offset into the table's strings */
-	uint32_t prio;      /* lower wins among symbols at one address */
-	uint32_t order;     /* position in the source table: stable ties */
-	uint32_t hash;      /* of the name, computed while reading it */
+	uint32_t hash;      /* of the name */
+	uint16_t prio;      /* lower wins among symbols at one address (PRIO_ELF: from
+			     * the ELF symbol's fields, computed when a tie needs it) */
+	uint8_t st_info;    /* the ELF symbol's, for PRIO_ELF */
 	char type;          /* nm letter */
 	bool addressable;   /* may answer an address lookup */
 };
+/* The order among symbols is (address, addressable first, prio, position in
+ * the source table). */
+
+#define PRIO_ELF UINT16_MAX
 
 struct table {
 	char *module;       /* NULL: the kernel */
-	struct sym *syms;   /* sorted by address */
+	struct sym *syms;   /* in the source's order */
 	size_t n;
-	char *strings;
+	const char *strings;
+	char *strings_owned;
 	size_t strings_len;
-	uint32_t *by_addr;  /* best addressable symbol at each distinct address */
-	uint64_t *keys;     /* their addresses: the binary search stays in one array */
+	uint32_t *by_addr;  /* best addressable symbol at each distinct address, sorted */
 	size_t n_by_addr;
 	uint32_t *hash;     /* open addressing, index + 1, 0 empty */
 	size_t hash_mask;
@@ -50,6 +56,10 @@ struct table {
 struct vr_symtab {
 	struct table kernel;
 	bool have_kernel;
+	/* Added to the kernel table's addresses at or above
+	 * __START_KERNEL_map (per-CPU offsets and absolute values stay):
+	 * the KASLR offset for the vmlinux's table. */
+	uint64_t kernel_shift;
 	struct table *modules;
 	size_t n_modules, cap_modules;
 };
@@ -58,9 +68,8 @@ static void table_deinit(struct table *t)
 {
 	free(t->module);
 	free(t->syms);
-	free(t->strings);
+	free(t->strings_owned);
 	free(t->by_addr);
-	free(t->keys);
 	free(t->hash);
 	memset(t, 0, sizeof(*t));
 }
@@ -76,24 +85,45 @@ void vr_symtab_destroy(struct vr_symtab *st)
 	free(st);
 }
 
-static int sym_cmp(const void *a, const void *b)
+/* The hash of the NUL-terminated name at s (end: the end of the memory s may
+ * be read to), eight bytes at a time: a pass over 100k names is part of
+ * every report. */
+static uint64_t mix(uint64_t h, uint64_t w)
 {
-	const struct sym *x = a, *y = b;
-	if (x->addr != y->addr)
-		return x->addr < y->addr ? -1 : 1;
-	if (x->addressable != y->addressable)
-		return x->addressable ? -1 : 1;
-	if (x->prio != y->prio)
-		return x->prio < y->prio ? -1 : 1;
-	return x->order < y->order ? -1 : x->order > y->order;
+	h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+	return h ^ h >> 29;
+}
+
+static uint32_t name_hash_in(const char *s, const char *end)
+{
+	uint64_t h = 0x243f6a8885a308d3ull;
+	for (;;) {
+		uint64_t w = 0;
+		if (end - s >= 8) {
+			memcpy(&w, s, 8);
+			uint64_t z = (w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull;
+			if (z) {
+				/* The lowest flagged byte is the first NUL; later
+				 * bytes do not count. */
+				unsigned nb = (unsigned)__builtin_ctzll(z) / 8;
+				w = nb ? w & (~0ull >> (64 - 8 * nb)) : 0;
+				return (uint32_t)mix(h, w);
+			}
+		} else {
+			for (unsigned i = 0; i < 8; i++) {
+				if (s + i >= end || !s[i])
+					return (uint32_t)mix(h, w);
+				w |= (uint64_t)(uint8_t)s[i] << (8 * i);
+			}
+		}
+		h = mix(h, w);
+		s += 8;
+	}
 }
 
 static uint32_t name_hash(const char *s)
 {
-	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
-	return (uint32_t)(h ^ h >> 32);
+	return name_hash_in(s, s + strlen(s) + 1);
 }
 
 static bool is_global(char type)
@@ -101,98 +131,199 @@ static bool is_global(char type)
 	return isupper((unsigned char)type);
 }
 
-/* Sorts the symbols, builds the address index and the name hash, and
- * derives missing sizes from the next symbol. */
-struct sort_key {
-	uint64_t addr;
-	uint32_t tie;  /* not addressable, then prio: sym_cmp's order */
-	uint32_t idx;
-};
+static uint32_t elf_prio(int type, int bind, uint64_t size, const char *name);
 
-/* Puts the symbols in sym_cmp's order with a stable radix sort of
- * (address, tie) keys, a byte at a time, skipping bytes all keys share:
- * ~100k symbols sort in a few passes instead of n log n calls of sym_cmp.
- * order (the last key of sym_cmp) is the position in the table, so a
- * stable sort gives sym_cmp's order exactly; elsewhere qsort does. */
-static struct vr_error *sort_syms(struct table *t)
+static uint32_t sym_prio(const struct table *t, const struct sym *s)
 {
-	bool in_order = true;
-	for (size_t i = 0; i < t->n && in_order; i++)
-		in_order = t->syms[i].order == i && t->syms[i].prio < (1u << 16);
-	if (!in_order || t->n < 64) {
-		qsort(t->syms, t->n, sizeof(*t->syms), sym_cmp);
-		return NULL;
-	}
-	struct sort_key *a = malloc(t->n * sizeof(*a)), *b = malloc(t->n * sizeof(*b));
-	struct sym *out = malloc(t->n * sizeof(*out));
-	if (!a || !b || !out) {
+	if (s->prio != PRIO_ELF)
+		return s->prio;
+	return elf_prio(GELF_ST_TYPE(s->st_info), GELF_ST_BIND(s->st_info), s->size, t->strings + s->name);
+}
+
+/* x before y in the order above (their indexes are their positions) */
+static bool sym_before(const struct table *t, uint32_t x, uint32_t y)
+{
+	const struct sym *a = &t->syms[x], *b = &t->syms[y];
+	if (a->addr != b->addr)
+		return a->addr < b->addr;
+	if (a->addressable != b->addressable)
+		return a->addressable;
+	uint32_t pa = sym_prio(t, a), pb = sym_prio(t, b);
+	if (pa != pb)
+		return pa < pb;
+	return x < y;
+}
+
+static int tie_cmp(const void *x, const void *y)
+{
+	const uint32_t *a = x, *b = y; /* prio, then position */
+	if (a[0] != b[0])
+		return a[0] < b[0] ? -1 : 1;
+	return a[1] < b[1] ? -1 : a[1] > b[1];
+}
+
+/* The addressable symbols in order: a stable radix sort by address, a byte
+ * at a time over the bytes in which their addresses differ, then each run
+ * at one address put in order by prio (read only where symbols share an
+ * address). */
+static struct vr_error *sort_addressable(struct table *t, uint32_t **ret, size_t *ret_n)
+{
+	size_t n = 0;
+	uint64_t lo = UINT64_MAX, hi = 0;
+	for (size_t i = 0; i < t->n; i++)
+		if (t->syms[i].addressable) {
+			n++;
+			if (t->syms[i].addr < lo)
+				lo = t->syms[i].addr;
+			if (t->syms[i].addr > hi)
+				hi = t->syms[i].addr;
+		}
+	uint32_t *a = malloc((n ? n : 1) * sizeof(*a)), *b = malloc((n ? n : 1) * sizeof(*b));
+	if (!a || !b) {
 		free(a);
 		free(b);
-		free(out);
 		return &vr_error_oom;
 	}
+	n = 0;
 	for (size_t i = 0; i < t->n; i++)
-		a[i] = (struct sort_key){ t->syms[i].addr,
-					  (uint32_t)!t->syms[i].addressable << 16 | t->syms[i].prio,
-					  (uint32_t)i };
-	/* Least significant first: the tie's three bytes, then the address's eight. */
-	for (int pass = 0; pass < 11; pass++) {
+		if (t->syms[i].addressable)
+			a[n++] = (uint32_t)i;
+	int bytes = 0;
+	for (uint64_t r = n ? hi - lo : 0; r; r >>= 8)
+		bytes++;
+	if (bytes <= 4) {
+		/* (address - lo, position) packed in one word: the passes run
+		 * over one array. */
+		uint64_t *ka = malloc((n ? n : 1) * sizeof(*ka)), *kb = malloc((n ? n : 1) * sizeof(*kb));
+		if (!ka || !kb) {
+			free(ka);
+			free(kb);
+			free(a);
+			free(b);
+			return &vr_error_oom;
+		}
+		for (size_t i = 0; i < n; i++)
+			ka[i] = (t->syms[a[i]].addr - lo) << 32 | a[i];
+		for (int pass = 0; pass < bytes; pass++) {
+			size_t count[256] = { 0 };
+			int shift = 32 + pass * 8;
+			for (size_t i = 0; i < n; i++)
+				count[ka[i] >> shift & 0xff]++;
+			size_t pos = 0;
+			for (int d = 0; d < 256; d++) {
+				size_t c = count[d];
+				count[d] = pos;
+				pos += c;
+			}
+			for (size_t i = 0; i < n; i++)
+				kb[count[ka[i] >> shift & 0xff]++] = ka[i];
+			uint64_t *tmp = ka;
+			ka = kb;
+			kb = tmp;
+		}
+		for (size_t i = 0; i < n; i++)
+			a[i] = (uint32_t)ka[i];
+		free(ka);
+		free(kb);
+		bytes = 0;
+	}
+	for (int pass = 0; pass < bytes; pass++) {
 		size_t count[256] = { 0 };
-		int shift = pass < 3 ? pass * 8 : (pass - 3) * 8;
-		for (size_t i = 0; i < t->n; i++)
-			count[(pass < 3 ? a[i].tie >> shift : a[i].addr >> shift) & 0xff]++;
-		bool trivial = false;
-		for (int d = 0; d < 256; d++)
-			if (count[d] == t->n)
-				trivial = true;
-		if (trivial)
-			continue;
+		int shift = pass * 8;
+		for (size_t i = 0; i < n; i++)
+			count[(t->syms[a[i]].addr - lo) >> shift & 0xff]++;
 		size_t pos = 0;
 		for (int d = 0; d < 256; d++) {
 			size_t c = count[d];
 			count[d] = pos;
 			pos += c;
 		}
-		for (size_t i = 0; i < t->n; i++)
-			b[count[(pass < 3 ? a[i].tie >> shift : a[i].addr >> shift) & 0xff]++] = a[i];
-		struct sort_key *tmp = a;
+		for (size_t i = 0; i < n; i++)
+			b[count[(t->syms[a[i]].addr - lo) >> shift & 0xff]++] = a[i];
+		uint32_t *tmp = a;
 		a = b;
 		b = tmp;
 	}
-	for (size_t i = 0; i < t->n; i++)
-		out[i] = t->syms[a[i].idx];
-	free(a);
 	free(b);
-	free(t->syms);
-	t->syms = out;
+	/* Runs at one address: by (addressable: all are here, prio, position),
+	 * with each prio computed once (a run may be long: the markers of
+	 * empty sections all sit at one address). */
+	struct tie {
+		uint32_t prio, idx;
+	} *ties = NULL;
+	size_t cap_ties = 0;
+	for (size_t i = 0; i < n;) {
+		size_t j = i + 1;
+		while (j < n && t->syms[a[j]].addr == t->syms[a[i]].addr)
+			j++;
+		if (j - i > 1) {
+			if (vr_grow(&ties, &cap_ties, j - i, sizeof(*ties), SIZE_MAX / sizeof(*ties))) {
+				free(ties);
+				free(a);
+				return &vr_error_oom;
+			}
+			for (size_t x = i; x < j; x++)
+				ties[x - i] = (struct tie){ sym_prio(t, &t->syms[a[x]]), a[x] };
+			qsort(ties, j - i, sizeof(*ties), tie_cmp);
+			for (size_t x = i; x < j; x++)
+				a[x] = ties[x - i].idx;
+		}
+		i = j;
+	}
+	free(ties);
+	*ret = a;
+	*ret_n = n;
 	return NULL;
 }
 
+/* Builds the address index and the name hash, and derives missing sizes
+ * from the next symbol. */
 static struct vr_error *table_build(struct table *t)
 {
-	struct vr_error *err = sort_syms(t);
+	uint32_t *sorted;
+	size_t n_sorted;
+	struct vr_error *err = sort_addressable(t, &sorted, &n_sorted);
 	if (err)
 		return err;
+	t->by_addr = sorted;
+	t->n_by_addr = 0;
+	for (size_t i = 0; i < n_sorted; i++) {
+		/* Sorted with the preferred symbol first at each address. */
+		if (t->n_by_addr && t->syms[t->by_addr[t->n_by_addr - 1]].addr == t->syms[sorted[i]].addr)
+			continue;
+		t->by_addr[t->n_by_addr++] = sorted[i];
+	}
 
-	t->by_addr = malloc((t->n ? t->n : 1) * sizeof(*t->by_addr));
 	size_t cap = 16;
 	while (cap < 2 * t->n)
 		cap <<= 1;
 	t->hash = calloc(cap, sizeof(*t->hash));
-	if (!t->by_addr || !t->hash)
+	if (!t->hash)
 		return &vr_error_oom;
 	t->hash_mask = cap - 1;
-
-	t->n_by_addr = 0;
 	for (size_t i = 0; i < t->n; i++) {
 		const struct sym *s = &t->syms[i];
-		if (!s->addressable)
-			continue;
-		/* Sorted with the preferred symbol first at each address. */
-		if (t->n_by_addr && t->syms[t->by_addr[t->n_by_addr - 1]].addr == s->addr)
-			continue;
-		t->by_addr[t->n_by_addr++] = (uint32_t)i;
+		const char *name = t->strings + s->name;
+		size_t h = s->hash & t->hash_mask;
+		for (;;) {
+			uint32_t e = t->hash[h];
+			if (!e) {
+				t->hash[h] = (uint32_t)i + 1;
+				break;
+			}
+			const struct sym *o = &t->syms[e - 1];
+			if (o->hash == s->hash && !strcmp(t->strings + o->name, name)) {
+				/* Several static symbols may share a name: a global
+				 * one wins, else the first in order. */
+				bool g = is_global(s->type), og = is_global(o->type);
+				if ((g && !og) || (g == og && sym_before(t, (uint32_t)i, e - 1)))
+					t->hash[h] = (uint32_t)i + 1;
+				break;
+			}
+			h = (h + 1) & t->hash_mask;
+		}
 	}
+
 	/* kallsyms has no sizes, and assembler labels have none: the distance
 	 * to the next symbol stands in, as in the kernel's %pS. */
 	for (size_t j = 0; j < t->n_by_addr; j++) {
@@ -202,11 +333,6 @@ static struct vr_error *table_build(struct table *t)
 		uint64_t d = j + 1 < t->n_by_addr ? t->syms[t->by_addr[j + 1]].addr - s->addr : 0;
 		s->size = d <= MAX_DERIVED_SIZE ? d : 0;
 	}
-	t->keys = malloc((t->n_by_addr ? t->n_by_addr : 1) * sizeof(*t->keys));
-	if (!t->keys)
-		return &vr_error_oom;
-	for (size_t j = 0; j < t->n_by_addr; j++)
-		t->keys[j] = t->syms[t->by_addr[j]].addr;
 	t->lo = UINT64_MAX;
 	t->hi = 0;
 	for (size_t j = 0; j < t->n_by_addr; j++) {
@@ -218,27 +344,6 @@ static struct vr_error *table_build(struct table *t)
 			t->lo = s->addr;
 		if (end > t->hi)
 			t->hi = end;
-	}
-
-	for (size_t i = 0; i < t->n; i++) {
-		const char *name = t->strings + t->syms[i].name;
-		size_t h = t->syms[i].hash & t->hash_mask;
-		for (;;) {
-			uint32_t e = t->hash[h];
-			if (!e) {
-				t->hash[h] = (uint32_t)i + 1;
-				break;
-			}
-			const struct sym *o = &t->syms[e - 1];
-			if (o->hash == t->syms[i].hash && !strcmp(t->strings + o->name, name)) {
-				/* Several static symbols may share a name: a global
-				 * one wins, else the first by address. */
-				if (is_global(t->syms[i].type) && !is_global(o->type))
-					t->hash[h] = (uint32_t)i + 1;
-				break;
-			}
-			h = (h + 1) & t->hash_mask;
-		}
 	}
 	return NULL;
 }
@@ -266,7 +371,7 @@ static const struct sym *table_by_addr(const struct table *t, uint64_t addr)
 	size_t lo = 0, hi = t->n_by_addr;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (t->keys[mid] <= addr)
+		if (t->syms[t->by_addr[mid]].addr <= addr)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -287,10 +392,16 @@ static const struct sym *table_by_addr(const struct table *t, uint64_t addr)
 	return NULL;
 }
 
-static void fill_symbol(const struct table *t, const struct sym *s, struct vr_symbol *ret)
+/* The address of s where the table's symbols are moved by shift. */
+static uint64_t shifted(const struct sym *s, uint64_t shift)
+{
+	return s->addr >= VR_X86_64_START_KERNEL_MAP ? s->addr + shift : s->addr;
+}
+
+static void fill_symbol(const struct table *t, const struct sym *s, uint64_t shift, struct vr_symbol *ret)
 {
 	ret->name = t->strings + s->name;
-	ret->address = s->addr;
+	ret->address = shifted(s, shift);
 	ret->size = s->size;
 	ret->module = t->module;
 	ret->type = s->type;
@@ -356,14 +467,13 @@ static bool linker_marker(const char *name, size_t len)
 	       !strcmp(name, "_sdata") || !strcmp(name, "_edata");
 }
 
-static uint32_t elf_prio(const GElf_Sym *s, const char *name)
+static uint32_t elf_prio(int type, int bind, uint64_t size, const char *name)
 {
-	int type = GELF_ST_TYPE(s->st_info);
 	size_t len = strlen(name), us = 0;
 	while (us < len && name[us] == '_')
 		us++;
-	return (uint32_t)(s->st_size == 0) << 12 | (uint32_t)(type != STT_FUNC && type != STT_OBJECT) << 11 |
-	       (uint32_t)(GELF_ST_BIND(s->st_info) == STB_WEAK) << 10 | (uint32_t)linker_marker(name, len) << 9 |
+	return (uint32_t)(size == 0) << 12 | (uint32_t)(type != STT_FUNC && type != STT_OBJECT) << 11 |
+	       (uint32_t)(bind == STB_WEAK) << 10 | (uint32_t)linker_marker(name, len) << 9 |
 	       (uint32_t)(us > 255 ? 255 : us);
 }
 
@@ -422,16 +532,23 @@ static struct vr_error *load_vmlinux(struct vr_kernel *k, struct table *t)
 	if (strdata->d_size > MAX_STRINGS || !strdata->d_buf)
 		return vr_error_create(VR_ERR_LIMIT, "string table of %zu bytes", (size_t)strdata->d_size);
 
-	/* One copy of the string table; names point into it. */
-	t->strings = malloc(strdata->d_size + 1);
+	/* Names point into the string table where it ends in a NUL, as it
+	 * does; else into a copy that does. */
 	t->syms = malloc((n ? n : 1) * sizeof(*t->syms));
-	if (!t->strings || !t->syms)
+	if (!t->syms)
 		return &vr_error_oom;
-	memcpy(t->strings, strdata->d_buf, strdata->d_size);
-	t->strings[strdata->d_size] = '\0';
 	t->strings_len = strdata->d_size;
+	if (strdata->d_size && ((const char *)strdata->d_buf)[strdata->d_size - 1] == '\0') {
+		t->strings = strdata->d_buf;
+	} else {
+		if (!(t->strings_owned = malloc(strdata->d_size + 1)))
+			return &vr_error_oom;
+		memcpy(t->strings_owned, strdata->d_buf, strdata->d_size);
+		t->strings_owned[strdata->d_size] = '\0';
+		t->strings = t->strings_owned;
+	}
+	const char *strings_end = t->strings + t->strings_len;
 
-	uint64_t kaslr = k->x86.kaslr_offset;
 	t->n = 0;
 	/* libelf's native array when it is one (an ELF64 file on this
 	 * host): a gelf_getsym() call per symbol costs more than the rest. */
@@ -448,25 +565,22 @@ static struct vr_error *load_vmlinux(struct vr_kernel *k, struct table *t)
 			continue;
 		if (s.st_name == 0 || s.st_name >= t->strings_len)
 			continue;
-		const char *name = t->strings + s.st_name;
-		uint64_t addr = s.st_value;
-		/* The image is linked at __START_KERNEL_map and moved by KASLR;
-		 * per-CPU symbols are offsets from 0 and stay. */
-		if (addr >= VR_X86_64_START_KERNEL_MAP)
-			addr += kaslr;
 		bool alloc = s.st_shndx == SHN_ABS || s.st_shndx >= shnum ||
 			     (secs[s.st_shndx].flags & SHF_ALLOC);
 		if (!alloc)
 			continue;
+		/* The image is linked at __START_KERNEL_map and moved by KASLR
+		 * (the symtab's shift); per-CPU symbols are offsets from 0 and
+		 * stay. */
 		struct sym *d = &t->syms[t->n];
-		d->addr = addr;
+		d->addr = s.st_value;
 		d->size = s.st_size;
 		d->name = s.st_name;
 		d->type = nm_type(&s, secs, shnum);
-		d->prio = elf_prio(&s, name);
-		d->order = (uint32_t)t->n;
-		d->hash = name_hash(name);
-		d->addressable = s.st_shndx != SHN_ABS && addr >= VR_X86_64_START_KERNEL_MAP;
+		d->prio = PRIO_ELF;
+		d->st_info = s.st_info;
+		d->hash = name_hash_in(t->strings + s.st_name, strings_end);
+		d->addressable = s.st_shndx != SHN_ABS && s.st_value >= VR_X86_64_START_KERNEL_MAP;
 		t->n++;
 	}
 	return table_build(t);
@@ -500,8 +614,7 @@ static struct vr_error *load_kallsyms(struct vr_kernel *k, struct table *t)
 			.addr = ks.syms[i].address,
 			.name = ks.syms[i].name,
 			.type = type,
-			.order = (uint32_t)i,
-			.hash = name_hash(ks.names + ks.syms[i].name),
+			.hash = name_hash_in(ks.names + ks.syms[i].name, ks.names + ks.names_len + 1),
 			/* The kernel answers %pS only within its image
 			 * (is_ksym_addr); absolute and per-CPU values are not
 			 * code or data addresses. */
@@ -510,7 +623,7 @@ static struct vr_error *load_kallsyms(struct vr_kernel *k, struct table *t)
 		};
 	}
 	t->n = ks.n;
-	t->strings = ks.names;
+	t->strings = t->strings_owned = ks.names;
 	t->strings_len = ks.names_len;
 	free(ks.syms);
 	return table_build(t);
@@ -537,10 +650,12 @@ struct vr_error *vr_symbols_load_kernel(struct vr_kernel *k)
 	st->have_kernel = false;
 
 	struct vr_error *elf_error = NULL;
+	st->kernel_shift = 0;
 	if (k->vmlinux_elf) {
 		elf_error = load_vmlinux(k, &st->kernel);
 		if (!elf_error) {
 			st->have_kernel = true;
+			st->kernel_shift = k->x86.kaslr_offset;
 			refine_layout(k);
 			return NULL;
 		}
@@ -590,7 +705,7 @@ struct vr_error *vr_symbols_add_module(struct vr_kernel *k, const char *module,
 	if (strings > MAX_STRINGS)
 		return vr_error_create(VR_ERR_LIMIT, "module %s: symbol names too long", module);
 	t.module = vr_strdup(module ? module : "");
-	t.strings = malloc(strings + 1);
+	t.strings = t.strings_owned = malloc(strings + 1);
 	t.syms = malloc((n ? n : 1) * sizeof(*t.syms));
 	if (!t.module || !t.strings || !t.syms) {
 		table_deinit(&t);
@@ -601,14 +716,13 @@ struct vr_error *vr_symbols_add_module(struct vr_kernel *k, const char *module,
 		if (!s->name || !s->name[0])
 			continue;
 		size_t len = strlen(s->name);
-		memcpy(t.strings + t.strings_len, s->name, len + 1);
+		memcpy(t.strings_owned + t.strings_len, s->name, len + 1);
 		char type = s->type ? s->type : '?';
 		t.syms[t.n] = (struct sym){
 			.addr = s->address,
 			.size = s->size,
 			.name = (uint32_t)t.strings_len,
 			.type = type,
-			.order = (uint32_t)t.n,
 			.hash = name_hash(s->name),
 			.prio = s->size == 0,
 			.addressable = s->address != 0 && type != 'a' && type != 'A' && type != 'U' &&
@@ -617,7 +731,7 @@ struct vr_error *vr_symbols_add_module(struct vr_kernel *k, const char *module,
 		t.strings_len += len + 1;
 		t.n++;
 	}
-	t.strings[t.strings_len] = '\0';
+	t.strings_owned[t.strings_len] = '\0';
 	err = table_build(&t);
 	if (err) {
 		table_deinit(&t);
@@ -632,15 +746,19 @@ bool vr_symbols_lookup_addr(struct vr_kernel *k, uint64_t addr, struct vr_symbol
 	const struct vr_symtab *st = k ? k->symtab : NULL;
 	if (!st)
 		return false;
-	const struct sym *s = st->have_kernel ? table_by_addr(&st->kernel, addr) : NULL;
+	/* The kernel table's addressable symbols all lie at or above
+	 * __START_KERNEL_map, where the shift applies. */
+	uint64_t shift = st->kernel_shift;
+	const struct sym *s = st->have_kernel && addr >= shift ? table_by_addr(&st->kernel, addr - shift)
+							       : NULL;
 	if (s) {
-		fill_symbol(&st->kernel, s, ret);
+		fill_symbol(&st->kernel, s, shift, ret);
 		return true;
 	}
 	for (size_t i = 0; i < st->n_modules; i++) {
 		s = table_by_addr(&st->modules[i], addr);
 		if (s) {
-			fill_symbol(&st->modules[i], s, ret);
+			fill_symbol(&st->modules[i], s, 0, ret);
 			return true;
 		}
 	}
@@ -653,6 +771,10 @@ bool vr_symbols_lookup_name(struct vr_kernel *k, const char *name, uint64_t *ret
 	if (!st || !name)
 		return false;
 	const struct sym *s = st->have_kernel ? table_by_name(&st->kernel, name) : NULL;
+	if (s) {
+		*ret = shifted(s, st->kernel_shift);
+		return true;
+	}
 	for (size_t i = 0; !s && i < st->n_modules; i++)
 		s = table_by_name(&st->modules[i], name);
 	if (!s)
