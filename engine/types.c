@@ -189,7 +189,9 @@ static struct vr_error *btf_from_vmlinux(struct vr_kernel *k, struct vr_btf **re
 		if (!d || !d->d_buf)
 			return vr_error_create(VR_ERR_FORMAT, "reading .BTF of %s: %s", k->vmlinux_path,
 					       elf_errmsg(-1));
-		return vr_error_wrap(vr_btf_create(d->d_buf, d->d_size, ret), "%s", k->vmlinux_path);
+		/* Read in place: the vmlinux stays open as long as the kernel. */
+		return vr_error_wrap(vr_btf_create_in_place(d->d_buf, d->d_size, false, ret), "%s",
+				     k->vmlinux_path);
 	}
 	return vr_error_create(VR_ERR_NOT_FOUND, "%s has no .BTF section", k->vmlinux_path);
 }
@@ -208,13 +210,15 @@ static struct vr_error *btf_from_memory(struct vr_kernel *k, struct vr_btf **ret
 				       "in-memory BTF at 0x%llx-0x%llx: size out of range",
 				       (unsigned long long)start, (unsigned long long)stop);
 	size_t len = stop - start;
-	_cleanup_free_ uint8_t *buf = malloc(len);
+	uint8_t *buf = malloc(len);
 	if (!buf)
 		return &vr_error_oom;
 	struct vr_error *err = vr_kernel_read(k, start, buf, len);
-	if (err)
+	if (err) {
+		free(buf);
 		return vr_error_wrap(err, "reading in-memory BTF at 0x%llx", (unsigned long long)start);
-	return vr_error_wrap(vr_btf_create(buf, len, ret), "in-memory BTF at 0x%llx",
+	}
+	return vr_error_wrap(vr_btf_create_in_place(buf, len, true, ret), "in-memory BTF at 0x%llx",
 			     (unsigned long long)start);
 }
 
