@@ -118,7 +118,9 @@ struct vr_dwarf_unit {
 	struct vr_dwarf_units *owner;
 	uint64_t cu_off, len;   /* header offset in .debug_info; whole unit's size */
 	uint64_t die_off;       /* offset of the unit DIE in .debug_info */
-	uint8_t address_size;
+	uint64_t abbrev_off;    /* its abbreviations in .debug_abbrev */
+	uint8_t address_size, offset_size;
+	uint16_t version;
 	bool alone;             /* may be read in a handle of its own */
 	bool checked;           /* alone is known */
 	int slot;               /* its image's slot, -1 none */
@@ -131,6 +133,7 @@ struct vr_dwarf_unit {
 	int lines_state;
 	bool program_checked, program_ok;
 	struct line_table lt;
+	struct line_index *lix;  /* its sequences, once the program is read */
 	int index_state;
 	struct scope_range *ranges;
 	size_t n_ranges;
@@ -308,6 +311,8 @@ struct vr_error *vr_dwarf_units_create(Elf *elf, int fd, struct vr_dwarf_units *
 	return NULL;
 }
 
+static void line_index_free(struct line_index *ix);
+
 static void unit_close(struct vr_dwarf_units *u, struct vr_dwarf_unit *unit)
 {
 	if (unit->dbg)
@@ -331,6 +336,7 @@ void vr_dwarf_units_destroy(struct vr_dwarf_units *u)
 		struct vr_dwarf_unit *unit = u->units[i];
 		unit_close(u, unit);
 		free(unit->lt.files);
+		line_index_free(unit->lix);
 		free(unit->ranges);
 		free(unit);
 	}
@@ -471,7 +477,8 @@ static const struct arange *arange_find(const struct vr_dwarf_units *u, uint64_t
  * abbreviation table and address size. false when it is not one libdw
  * reads as a compile unit. */
 static bool unit_header(const struct vr_dwarf_units *u, uint64_t cu_off, uint64_t *len,
-			uint64_t *die_off, uint64_t *abbrev_off, uint8_t *asize, unsigned *offset_size)
+			uint64_t *die_off, uint64_t *abbrev_off, uint8_t *asize, unsigned *offset_size,
+			unsigned *ret_version)
 {
 	const uint8_t *info = sec_data(u, SEC_INFO);
 	uint64_t size = u->secs[SEC_INFO].size;
@@ -514,6 +521,7 @@ static bool unit_header(const struct vr_dwarf_units *u, uint64_t cu_off, uint64_
 	*len = lf + l;
 	*die_off = cu_off + hdr;
 	*offset_size = os;
+	*ret_version = version;
 	return true;
 }
 
@@ -689,11 +697,15 @@ struct vr_error *vr_dwarf_units_find(struct vr_dwarf_units *u, Dwarf *whole, Dwa
 		return NULL;
 	}
 	uint64_t abbrev_off, len, die_off;
-	unsigned offset_size;
-	if (!unit_header(u, unit->cu_off, &len, &die_off, &abbrev_off, &unit->address_size, &offset_size))
+	unsigned offset_size, version;
+	if (!unit_header(u, unit->cu_off, &len, &die_off, &abbrev_off, &unit->address_size, &offset_size,
+			 &version))
 		return NULL; /* libdw finds no unit DIE there either */
 	unit->len = len;
 	unit->die_off = die_off;
+	unit->abbrev_off = abbrev_off;
+	unit->offset_size = (uint8_t)offset_size;
+	unit->version = (uint16_t)version;
 	if (!unit->checked) {
 		unit->alone = abbrevs_local(u, abbrev_off);
 		unit->checked = true;
@@ -729,7 +741,14 @@ Dwarf_Die *vr_dwarf_unit_die(struct vr_dwarf_unit *unit)
 	return &unit->cu;
 }
 
-/* ---- the line table ---- */
+/* ---- the line table ----
+ *
+ * The program is run once (a survey): libdw refuses a whole program for a
+ * bad value anywhere, and marks the last row in its order as ending a
+ * sequence, so both need all of it. The survey notes each sequence's
+ * address range, its last row, and where the run stood every
+ * CHECKPOINT_ROWS rows; an address is then looked up by running a few
+ * rows from a checkpoint. */
 
 /* A string of a DWARF 5 directory or file entry; false for a form this
  * reader leaves to libdw. */
@@ -1114,55 +1133,169 @@ static bool row_after(const struct row *a, const struct row *b)
 	return a->seq > b->seq;
 }
 
+/* The state machine's registers (DWARF 5 section 6.2.2), and nrows, the
+ * rows emitted so far (the next row's position in the program). */
+struct lstate {
+	uint64_t addr, nrows;
+	int64_t line;
+	uint32_t op_index, file, column, isa, discriminator;
+	uint8_t is_stmt;
+};
+
+/* Every CHECKPOINT_ROWS rows, where the run stood. */
+#define CHECKPOINT_ROWS 64
+
+struct checkpoint {
+	const uint8_t *p;   /* the next opcode */
+	struct lstate st;
+	struct row row;     /* the row just emitted */
+};
+
+/* A sequence: the rows from one DW_LNE_end_sequence (or the program's
+ * start) to the next. */
+struct sequence {
+	const uint8_t *start;
+	uint64_t first_row;
+	uint64_t lo, hi;    /* lowest and highest row address */
+	bool monotonic;     /* addresses never decrease */
+	bool any;           /* it has rows */
+	struct row max;     /* its last row in libdw's order */
+	size_t first_ck, n_ck;
+};
+
+struct line_index {
+	struct sequence *seqs;
+	size_t n_seqs, cap_seqs;
+	struct checkpoint *cks;
+	size_t n_cks, cap_cks;
+	struct row last;    /* the last row of all in libdw's order */
+	bool any;
+};
+
+static void lstate_reset(struct lstate *st, const struct line_table *lt)
+{
+	uint64_t nrows = st->nrows;
+	*st = (struct lstate){ .nrows = nrows, .file = 1, .line = 1, .is_stmt = lt->default_is_stmt };
+}
+
 enum { RUN_OK, RUN_BAD, RUN_LIBDW };
 
-/* Runs the program (the state machine of DWARF 5 section 6.2, as
- * read_srclines() runs it): *best is the last row in libdw's order at or
- * below pc (best->seq UINT64_MAX: none), *last the last row of all. */
-static int lines_run(const struct line_table *lt, uint64_t pc, struct row *best, struct row *last)
+enum run_mode {
+	RUN_SURVEY, /* the whole program: validate it, index its sequences */
+	RUN_FIND,   /* a monotonic sequence from a checkpoint: the last row <= pc */
+	RUN_SEQ,    /* one sequence: its last row <= pc in libdw's order */
+};
+
+struct run {
+	enum run_mode mode;
+	uint64_t pc;
+	struct row best;        /* best.seq UINT64_MAX: none yet */
+	struct line_index *ix;  /* RUN_SURVEY */
+	struct sequence cur;    /* RUN_SURVEY: the sequence being read */
+	bool oom;
+};
+
+static bool survey_checkpoint(struct run *r, const uint8_t *p, const struct lstate *st, const struct row *row)
 {
-	const uint8_t *p = lt->prog, *end = lt->end;
-	uint64_t addr = 0, nrows = 0;
-	uint32_t op_index = 0, file = 1, column = 0, isa = 0, discriminator = 0;
-	int64_t line = 1;
-	uint8_t is_stmt = lt->default_is_stmt;
-	best->seq = last->seq = UINT64_MAX;
+	struct line_index *ix = r->ix;
+	if (vr_error_catch(vr_grow(&ix->cks, &ix->cap_cks, ix->n_cks + 1, sizeof(*ix->cks), SIZE_MAX / 64))) {
+		r->oom = true;
+		return false;
+	}
+	ix->cks[ix->n_cks++] = (struct checkpoint){ p, *st, *row };
+	r->cur.n_ck++;
+	return true;
+}
+
+static bool survey_end(struct run *r)
+{
+	struct line_index *ix = r->ix;
+	if (!r->cur.any)
+		return true;
+	if (vr_error_catch(vr_grow(&ix->seqs, &ix->cap_seqs, ix->n_seqs + 1, sizeof(*ix->seqs), SIZE_MAX / 128))) {
+		r->oom = true;
+		return false;
+	}
+	ix->seqs[ix->n_seqs++] = r->cur;
+	return true;
+}
+
+/* Runs the program from p with the registers st (the state machine of
+ * DWARF 5 section 6.2, as read_srclines() runs it), in r's mode. */
+static int lines_run(const struct line_table *lt, const uint8_t *p, struct lstate st, struct run *r)
+{
+	const uint8_t *end = lt->end;
 	const uint8_t *std_len = lt->std_len;
 	unsigned max_ops = lt->max_ops, min_insn = lt->min_insn, line_range = lt->line_range,
 		 opcode_base = lt->opcode_base;
+	bool ck_due = false;
+	struct row prev = { 0 };
+	if (r->mode == RUN_SURVEY)
+		r->cur = (struct sequence){ .start = p, .first_row = st.nrows, .monotonic = true,
+					    .first_ck = r->ix->n_cks };
 
 /* libdw keeps a row's fields in bit fields and refuses a program whose
  * values do not fit (add_new_line()'s SET). */
 #define EMIT(end_sequence)                                                                      \
 	do {                                                                                      \
-		if (op_index > 0xff || line != (int32_t)line || column > 0xffff || is_stmt > 1 ||  \
-		    isa > 0xff || discriminator > 0xffffff)                                        \
+		if (st.op_index > 0xff || st.line != (int32_t)st.line || st.column > 0xffff ||     \
+		    st.is_stmt > 1 || st.isa > 0xff || st.discriminator > 0xffffff)                \
 			return RUN_BAD;                                                            \
-		struct row r_ = { addr, nrows++, file, (int32_t)line, (end_sequence) };            \
-		if (last->seq == UINT64_MAX || row_after(&r_, last))                               \
-			*last = r_;                                                                \
-		if (r_.addr <= pc && (best->seq == UINT64_MAX || row_after(&r_, best)))            \
-			*best = r_;                                                                \
+		struct row r_ = { st.addr, st.nrows++, st.file, (int32_t)st.line, (end_sequence) }; \
+		if (r->mode == RUN_SURVEY) {                                                       \
+			struct sequence *q_ = &r->cur;                                             \
+			if (!q_->any) {                                                            \
+				q_->lo = q_->hi = r_.addr;                                         \
+				q_->max = r_;                                                      \
+				q_->any = true;                                                    \
+			} else {                                                                   \
+				if (r_.addr < prev.addr)                                           \
+					q_->monotonic = false;                                     \
+				if (r_.addr < q_->lo)                                              \
+					q_->lo = r_.addr;                                          \
+				if (r_.addr > q_->hi)                                              \
+					q_->hi = r_.addr;                                          \
+				if (row_after(&r_, &q_->max))                                      \
+					q_->max = r_;                                              \
+			}                                                                          \
+			if (!r->ix->any || row_after(&r_, &r->ix->last))                           \
+				r->ix->last = r_;                                                  \
+			r->ix->any = true;                                                         \
+			prev = r_;                                                                 \
+			ck_due = !(end_sequence) && st.nrows % CHECKPOINT_ROWS == 0;               \
+		} else if (r->mode == RUN_FIND) {                                                  \
+			if (r_.addr > r->pc)                                                       \
+				return RUN_OK;                                                     \
+			r->best = r_;                                                              \
+		} else if (r_.addr <= r->pc &&                                                     \
+			   (r->best.seq == UINT64_MAX || row_after(&r_, &r->best))) {              \
+			r->best = r_;                                                              \
+		}                                                                                  \
 	} while (0)
 #define ADVANCE(adv)                                                                            \
 	do {                                                                                      \
 		uint32_t a_ = (adv);                                                              \
-		addr += (uint32_t)(min_insn * ((op_index + a_) / max_ops));                       \
-		op_index = (op_index + a_) % max_ops;                                              \
+		st.addr += (uint32_t)(min_insn * ((st.op_index + a_) / max_ops));                 \
+		st.op_index = (st.op_index + a_) % max_ops;                                        \
 	} while (0)
 /* std_len[n] lies in the header, past the lengths' array when n is
  * beyond it, as libdw reads it. */
 #define STD_LEN(n) (std_len + (n) < lt->unit_end ? std_len[(n)] : 0xff)
 
 	while (p < end) {
+		if (ck_due) {
+			ck_due = false;
+			if (!survey_checkpoint(r, p, &st, &prev))
+				return RUN_OK;
+		}
 		unsigned op = *p++;
 		if (op >= opcode_base) {
 			if (!line_range)
 				return RUN_BAD;
-			line += lt->line_base + (int)((op - opcode_base) % line_range);
+			st.line += lt->line_base + (int)((op - opcode_base) % line_range);
 			ADVANCE((op - opcode_base) / line_range);
 			EMIT(false);
-			discriminator = 0;
+			st.discriminator = 0;
 		} else if (op == 0) {
 			if (end - p < 2)
 				return RUN_BAD;
@@ -1173,22 +1306,24 @@ static int lines_run(const struct line_table *lt, uint64_t pc, struct row *best,
 			switch (sub) {
 			case DW_LNE_end_sequence:
 				EMIT(true);
-				addr = 0;
-				op_index = 0;
-				file = 1;
-				line = 1;
-				column = 0;
-				is_stmt = lt->default_is_stmt;
-				isa = 0;
-				discriminator = 0;
+				lstate_reset(&st, lt);
+				if (r->mode == RUN_SEQ)
+					return RUN_OK;
+				if (r->mode == RUN_SURVEY) {
+					if (!survey_end(r))
+						return RUN_OK;
+					r->cur = (struct sequence){ .start = p, .first_row = st.nrows,
+								    .monotonic = true,
+								    .first_ck = r->ix->n_cks };
+				}
 				break;
 			case DW_LNE_set_address:
-				op_index = 0;
+				st.op_index = 0;
 				if ((size_t)(end - p) < lt->address_size)
 					return RUN_BAD;
 				if (lt->address_size != 4 && lt->address_size != 8)
 					return RUN_LIBDW;
-				addr = rd(p, lt->address_size);
+				st.addr = rd(p, lt->address_size);
 				p += lt->address_size;
 				break;
 			case DW_LNE_define_file:
@@ -1196,7 +1331,7 @@ static int lines_run(const struct line_table *lt, uint64_t pc, struct row *best,
 			case DW_LNE_set_discriminator:
 				if (STD_LEN(sub) != 1 || p >= end)
 					return RUN_BAD;
-				discriminator = (uint32_t)uleb(&p, end);
+				st.discriminator = (uint32_t)uleb(&p, end);
 				break;
 			case DW_LNE_NVIDIA_inlined_call:
 				if (p >= end)
@@ -1228,7 +1363,7 @@ static int lines_run(const struct line_table *lt, uint64_t pc, struct row *best,
 			switch (op) {
 			case DW_LNS_copy:
 				EMIT(false);
-				discriminator = 0;
+				st.discriminator = 0;
 				break;
 			case DW_LNS_advance_pc:
 				if (p >= end)
@@ -1238,20 +1373,20 @@ static int lines_run(const struct line_table *lt, uint64_t pc, struct row *best,
 			case DW_LNS_advance_line:
 				if (p >= end)
 					return RUN_BAD;
-				line += (int32_t)sleb(&p, end);
+				st.line += (int32_t)sleb(&p, end);
 				break;
 			case DW_LNS_set_file:
 				if (p >= end)
 					return RUN_BAD;
-				file = (uint32_t)uleb(&p, end);
+				st.file = (uint32_t)uleb(&p, end);
 				break;
 			case DW_LNS_set_column:
 				if (p >= end)
 					return RUN_BAD;
-				column = (uint32_t)uleb(&p, end);
+				st.column = (uint32_t)uleb(&p, end);
 				break;
 			case DW_LNS_negate_stmt:
-				is_stmt = (uint8_t)(1 - is_stmt);
+				st.is_stmt = (uint8_t)(1 - st.is_stmt);
 				break;
 			case DW_LNS_set_basic_block:
 				break;
@@ -1263,9 +1398,9 @@ static int lines_run(const struct line_table *lt, uint64_t pc, struct row *best,
 			case DW_LNS_fixed_advance_pc:
 				if (end - p < 2)
 					return RUN_BAD;
-				addr += rd(p, 2);
+				st.addr += rd(p, 2);
 				p += 2;
-				op_index = 0;
+				st.op_index = 0;
 				break;
 			case DW_LNS_set_prologue_end:
 			case DW_LNS_set_epilogue_begin:
@@ -1273,7 +1408,7 @@ static int lines_run(const struct line_table *lt, uint64_t pc, struct row *best,
 			case DW_LNS_set_isa:
 				if (p >= end)
 					return RUN_BAD;
-				isa = (uint32_t)uleb(&p, end);
+				st.isa = (uint32_t)uleb(&p, end);
 				break;
 			}
 		} else {
@@ -1287,6 +1422,66 @@ static int lines_run(const struct line_table *lt, uint64_t pc, struct row *best,
 #undef EMIT
 #undef ADVANCE
 #undef STD_LEN
+	/* Rows after the last DW_LNE_end_sequence count as a sequence. */
+	if (r->mode == RUN_SURVEY)
+		survey_end(r);
+	return RUN_OK;
+}
+
+static void line_index_free(struct line_index *ix)
+{
+	if (!ix)
+		return;
+	free(ix->seqs);
+	free(ix->cks);
+	free(ix);
+}
+
+/* The last row at or below pc in libdw's order, from the sequences: those
+ * wholly below pc give their last row, one that spans it is run from the
+ * checkpoint before pc (or whole, when its addresses go back). *best.seq
+ * UINT64_MAX: none. */
+static int lines_find(const struct line_table *lt, const struct line_index *ix, uint64_t pc, struct row *best)
+{
+	best->seq = UINT64_MAX;
+	for (size_t i = 0; i < ix->n_seqs; i++) {
+		const struct sequence *q = &ix->seqs[i];
+		struct row cand = { .seq = UINT64_MAX };
+		if (q->lo > pc)
+			continue;
+		if (q->hi <= pc) {
+			cand = q->max;
+		} else {
+			struct run r = { .mode = q->monotonic ? RUN_FIND : RUN_SEQ, .pc = pc,
+					 .best = { .seq = UINT64_MAX } };
+			const uint8_t *p = q->start;
+			struct lstate st = { .nrows = q->first_row };
+			lstate_reset(&st, lt);
+			if (q->monotonic) {
+				/* The last checkpoint whose row is at or below pc. */
+				size_t lo = 0, hi = q->n_ck;
+				while (lo < hi) {
+					size_t mid = (lo + hi) / 2;
+					if (ix->cks[q->first_ck + mid].row.addr <= pc)
+						lo = mid + 1;
+					else
+						hi = mid;
+				}
+				if (lo) {
+					const struct checkpoint *c = &ix->cks[q->first_ck + lo - 1];
+					p = c->p;
+					st = c->st;
+					r.best = c->row;
+				}
+			}
+			int res = lines_run(lt, p, st, &r);
+			if (res != RUN_OK)
+				return res;
+			cand = r.best;
+		}
+		if (cand.seq != UINT64_MAX && (best->seq == UINT64_MAX || row_after(&cand, best)))
+			*best = cand;
+	}
 	return RUN_OK;
 }
 
@@ -1306,6 +1501,34 @@ static void lines_prepare(struct vr_dwarf_unit *unit)
 		unit->lines_state = lines_header(unit->owner, unit);
 }
 
+/* Reads the whole program once: whether libdw accepts it, and its
+ * sequences. */
+static void lines_survey(struct vr_dwarf_unit *unit)
+{
+	if (unit->program_checked)
+		return;
+	struct line_index *ix = calloc(1, sizeof(*ix));
+	if (!ix) {
+		unit->lines_state = LINES_LIBDW;
+		return;
+	}
+	struct run r = { .mode = RUN_SURVEY, .ix = ix };
+	struct lstate st = { 0 };
+	lstate_reset(&st, &unit->lt);
+	int res = lines_run(&unit->lt, unit->lt.prog, st, &r);
+	if (res == RUN_LIBDW || r.oom) {
+		line_index_free(ix);
+		unit->lines_state = LINES_LIBDW;
+		return;
+	}
+	unit->program_checked = true;
+	unit->program_ok = res == RUN_OK;
+	if (unit->program_ok)
+		unit->lix = ix;
+	else
+		line_index_free(ix);
+}
+
 struct vr_error *vr_dwarf_unit_line(struct vr_dwarf_unit *unit, Dwarf_Addr pc, bool *found,
 				    char **ret_file, int *ret_line)
 {
@@ -1313,13 +1536,18 @@ struct vr_error *vr_dwarf_unit_line(struct vr_dwarf_unit *unit, Dwarf_Addr pc, b
 	*ret_file = NULL;
 	*ret_line = 0;
 	lines_prepare(unit);
+	if (unit->lines_state == LINES_OWN)
+		lines_survey(unit);
 	if (unit->lines_state == LINES_OWN) {
-		struct row best, last;
-		int r = lines_run(&unit->lt, pc, &best, &last);
-		if (r != RUN_LIBDW) {
-			unit->program_checked = true;
-			unit->program_ok = r == RUN_OK;
-			if (r != RUN_OK || best.seq == UINT64_MAX || best.end_seq || best.seq == last.seq)
+		if (!unit->program_ok)
+			return NULL;
+		struct row best;
+		int r = lines_find(&unit->lt, unit->lix, pc, &best);
+		if (r == RUN_OK) {
+			const struct row *last = &unit->lix->last;
+			/* libdw's answer: not an end_sequence row, and not the last
+			 * row, which it marks as one. */
+			if (best.seq == UINT64_MAX || best.end_seq || best.seq == last->seq)
 				return NULL;
 			*found = true;
 			*ret_line = best.line;
@@ -1348,22 +1576,12 @@ struct vr_error *vr_dwarf_unit_file(struct vr_dwarf_unit *unit, uint64_t idx, ch
 {
 	*ret = NULL;
 	lines_prepare(unit);
+	if (unit->lines_state == LINES_OWN)
+		lines_survey(unit);
 	if (unit->lines_state == LINES_OWN) {
-		if (!unit->program_checked) {
-			struct row best, last;
-			int r = lines_run(&unit->lt, 0, &best, &last);
-			if (r == RUN_LIBDW) {
-				unit->lines_state = LINES_LIBDW;
-			} else {
-				unit->program_checked = true;
-				unit->program_ok = r == RUN_OK;
-			}
-		}
-		if (unit->lines_state == LINES_OWN) {
-			if (!unit->program_ok || idx >= unit->lt.n_files)
-				return NULL;
-			return (*ret = file_name(&unit->lt, idx)) ? NULL : &vr_error_oom;
-		}
+		if (!unit->program_ok || idx >= unit->lt.n_files)
+			return NULL;
+		return (*ret = file_name(&unit->lt, idx)) ? NULL : &vr_error_oom;
 	}
 	if (unit->lines_state == LINES_BAD)
 		return NULL;
@@ -1377,9 +1595,9 @@ struct vr_error *vr_dwarf_unit_file(struct vr_dwarf_unit *unit, uint64_t idx, ch
 	return NULL;
 }
 
-/* ---- the unit's children by address ---- */
-
-static void index_build(struct vr_dwarf_unit *unit)
+/* The children of the unit DIE that may hold an address, through libdw:
+ * what the scanner below leaves to it. */
+static void index_build_libdw(struct vr_dwarf_unit *unit)
 {
 	unit->index_state = INDEX_NONE;
 	size_t cap = 0;
@@ -1412,6 +1630,538 @@ none:
 	unit->ranges = NULL;
 	unit->n_ranges = 0;
 	unit->index_state = INDEX_NONE;
+}
+
+/* ---- a scanner of the unit's DIEs, for its children's ranges ----
+ *
+ * libdw looks each attribute up by walking the DIE's abbreviation, which
+ * made the index of a large unit cost a million instructions. The scanner
+ * reads the unit's abbreviations once and steps over the children as
+ * dwarf_siblingof() does (DW_AT_sibling where a DIE has it, else through
+ * its children), decoding the plain DW_AT_low_pc/DW_AT_high_pc pairs
+ * itself; a child with other forms of ranges is asked of libdw. Anything
+ * unexpected leaves the whole unit to libdw. */
+
+struct abbrev {
+	uint64_t code;
+	uint32_t tag;
+	bool children;
+	uint32_t first, n; /* its attributes in abbrevs.attrs */
+	/* For stepping over a DIE without looking at each attribute: the
+	 * attributes' size when every form has a fixed one (-1 not), where
+	 * DW_AT_sibling's value lies when the forms before it have fixed
+	 * sizes (-1 no sibling, -2 not at a fixed place), and whether it
+	 * has an attribute of ranges. */
+	int32_t fixed, sib_at;
+	uint16_t sib_form;
+	bool pc;
+};
+
+struct abbrev_attr {
+	uint16_t name, form;
+};
+
+struct abbrevs {
+	struct abbrev *a;
+	size_t n, cap;
+	struct abbrev_attr *attrs;
+	size_t n_attrs, cap_attrs;
+	bool dense; /* a[i].code == i + 1 */
+};
+
+static void abbrevs_free(struct abbrevs *ab)
+{
+	free(ab->a);
+	free(ab->attrs);
+}
+
+static int form_fixed(const struct vr_dwarf_unit *unit, unsigned form);
+
+static bool abbrevs_read(const struct vr_dwarf_unit *unit, uint64_t off, struct abbrevs *ab)
+{
+	const struct vr_dwarf_units *u = unit->owner;
+	*ab = (struct abbrevs){ .dense = true };
+	const uint8_t *d = sec_data(u, SEC_ABBREV);
+	if (off >= u->secs[SEC_ABBREV].size)
+		return false;
+	const uint8_t *p = d + off, *end = d + u->secs[SEC_ABBREV].size;
+	for (;;) {
+		if (p >= end)
+			return false;
+		uint64_t code = uleb(&p, end);
+		if (code == 0)
+			return true;
+		if (p >= end || ab->n >= MAX_ABBREVS)
+			return false;
+		uint64_t tag = uleb(&p, end);
+		if (p >= end || tag > UINT32_MAX)
+			return false;
+		if (vr_error_catch(vr_grow(&ab->a, &ab->cap, ab->n + 1, sizeof(*ab->a), MAX_ABBREVS)))
+			return false;
+		struct abbrev *a = &ab->a[ab->n];
+		*a = (struct abbrev){ code, (uint32_t)tag, *p++ != 0, (uint32_t)ab->n_attrs, 0,
+				      .fixed = 0, .sib_at = -1 };
+		ab->dense &= code == ab->n + 1;
+		ab->n++;
+		for (;;) {
+			if (p >= end)
+				return false;
+			uint64_t name = uleb(&p, end);
+			if (p >= end)
+				return false;
+			uint64_t form = uleb(&p, end);
+			if (name == 0 && form == 0)
+				break;
+			if (form == DW_FORM_implicit_const) {
+				if (p >= end)
+					return false;
+				sleb(&p, end);
+			}
+			if (name > UINT16_MAX || form > UINT16_MAX)
+				return false;
+			if (vr_error_catch(vr_grow(&ab->attrs, &ab->cap_attrs, ab->n_attrs + 1, sizeof(*ab->attrs),
+						   (size_t)MAX_ABBREVS * 64)))
+				return false;
+			ab->attrs[ab->n_attrs++] = (struct abbrev_attr){ (uint16_t)name, (uint16_t)form };
+			a->n++;
+			int size = form_fixed(unit, (unsigned)form);
+			if (name == DW_AT_sibling) {
+				a->sib_at = a->fixed >= 0 ? a->fixed : -2;
+				a->sib_form = (uint16_t)form;
+			}
+			if (name == DW_AT_low_pc || name == DW_AT_high_pc || name == DW_AT_ranges)
+				a->pc = true;
+			if (size < 0 || a->fixed < 0)
+				a->fixed = -1;
+			else if (a->fixed + size < (1 << 20))
+				a->fixed += size;
+			else
+				a->fixed = -1;
+		}
+	}
+}
+
+static const struct abbrev *abbrev_find(const struct abbrevs *ab, uint64_t code)
+{
+	if (ab->dense)
+		return code >= 1 && code <= ab->n ? &ab->a[code - 1] : NULL;
+	for (size_t i = 0; i < ab->n; i++)
+		if (ab->a[i].code == code)
+			return &ab->a[i];
+	return NULL;
+}
+
+/* The size of every value of form in unit, -1 when it varies or the form
+ * is not one the scanner knows. */
+static int form_fixed(const struct vr_dwarf_unit *unit, unsigned form)
+{
+	switch (form) {
+	case DW_FORM_flag_present:
+	case DW_FORM_implicit_const:
+		return 0;
+	case DW_FORM_addr:
+		return unit->address_size;
+	case DW_FORM_ref_addr:
+		return unit->version == 2 ? unit->address_size : unit->offset_size;
+	case DW_FORM_strp:
+	case DW_FORM_sec_offset:
+	case DW_FORM_line_strp:
+	case DW_FORM_strp_sup:
+	case DW_FORM_GNU_ref_alt:
+	case DW_FORM_GNU_strp_alt:
+		return unit->offset_size;
+	case DW_FORM_data1:
+	case DW_FORM_ref1:
+	case DW_FORM_flag:
+	case DW_FORM_strx1:
+	case DW_FORM_addrx1:
+		return 1;
+	case DW_FORM_data2:
+	case DW_FORM_ref2:
+	case DW_FORM_strx2:
+	case DW_FORM_addrx2:
+		return 2;
+	case DW_FORM_strx3:
+	case DW_FORM_addrx3:
+		return 3;
+	case DW_FORM_data4:
+	case DW_FORM_ref4:
+	case DW_FORM_ref_sup4:
+	case DW_FORM_strx4:
+	case DW_FORM_addrx4:
+		return 4;
+	case DW_FORM_data8:
+	case DW_FORM_ref8:
+	case DW_FORM_ref_sig8:
+	case DW_FORM_ref_sup8:
+		return 8;
+	case DW_FORM_data16:
+		return 16;
+	default:
+		return -1;
+	}
+}
+
+/* The size of a value of form at *pp, stepping over it; false for a form
+ * this scanner does not know. */
+static bool form_skip(const struct vr_dwarf_unit *unit, unsigned form, const uint8_t **pp,
+		      const uint8_t *end, int depth)
+{
+	const uint8_t *p = *pp;
+	uint64_t n;
+	switch (form) {
+	case DW_FORM_flag_present:
+	case DW_FORM_implicit_const:
+		return true;
+	case DW_FORM_addr:
+		n = unit->address_size;
+		break;
+	case DW_FORM_ref_addr:
+		n = unit->version == 2 ? unit->address_size : unit->offset_size;
+		break;
+	case DW_FORM_strp:
+	case DW_FORM_sec_offset:
+	case DW_FORM_line_strp:
+	case DW_FORM_strp_sup:
+	case DW_FORM_GNU_ref_alt:
+	case DW_FORM_GNU_strp_alt:
+		n = unit->offset_size;
+		break;
+	case DW_FORM_data1:
+	case DW_FORM_ref1:
+	case DW_FORM_flag:
+	case DW_FORM_strx1:
+	case DW_FORM_addrx1:
+		n = 1;
+		break;
+	case DW_FORM_data2:
+	case DW_FORM_ref2:
+	case DW_FORM_strx2:
+	case DW_FORM_addrx2:
+		n = 2;
+		break;
+	case DW_FORM_strx3:
+	case DW_FORM_addrx3:
+		n = 3;
+		break;
+	case DW_FORM_data4:
+	case DW_FORM_ref4:
+	case DW_FORM_ref_sup4:
+	case DW_FORM_strx4:
+	case DW_FORM_addrx4:
+		n = 4;
+		break;
+	case DW_FORM_data8:
+	case DW_FORM_ref8:
+	case DW_FORM_ref_sig8:
+	case DW_FORM_ref_sup8:
+		n = 8;
+		break;
+	case DW_FORM_data16:
+		n = 16;
+		break;
+	case DW_FORM_block1:
+		if (p >= end)
+			return false;
+		n = 1 + (uint64_t)p[0];
+		break;
+	case DW_FORM_block2:
+		if (end - p < 2)
+			return false;
+		n = 2 + rd(p, 2);
+		break;
+	case DW_FORM_block4:
+		if (end - p < 4)
+			return false;
+		n = 4 + rd(p, 4);
+		break;
+	case DW_FORM_block:
+	case DW_FORM_exprloc:
+		if (p >= end)
+			return false;
+		n = uleb(&p, end);
+		break;
+	case DW_FORM_string: {
+		const uint8_t *z = memchr(p, 0, (size_t)(end - p));
+		if (!z)
+			return false;
+		n = (uint64_t)(z + 1 - p);
+		break;
+	}
+	case DW_FORM_sdata:
+	case DW_FORM_udata:
+	case DW_FORM_ref_udata:
+	case DW_FORM_strx:
+	case DW_FORM_addrx:
+	case DW_FORM_loclistx:
+	case DW_FORM_rnglistx:
+	case DW_FORM_GNU_addr_index:
+	case DW_FORM_GNU_str_index:
+		if (p >= end)
+			return false;
+		uleb(&p, end);
+		n = 0;
+		break;
+	case DW_FORM_indirect: {
+		if (p >= end || depth > 4)
+			return false;
+		uint64_t f = uleb(&p, end);
+		if (f > UINT16_MAX || !form_skip(unit, (unsigned)f, &p, end, depth + 1))
+			return false;
+		n = 0;
+		break;
+	}
+	default:
+		return false;
+	}
+	if (n > (uint64_t)(end - p))
+		return false;
+	*pp = p + n;
+	return true;
+}
+
+/* A constant of form at p (the DW_AT_high_pc offset, a DW_AT_sibling
+ * reference). */
+static bool form_const(unsigned form, const uint8_t *p, const uint8_t *end, uint64_t *ret)
+{
+	switch (form) {
+	case DW_FORM_data1:
+	case DW_FORM_ref1:
+		*ret = p[0];
+		return true;
+	case DW_FORM_data2:
+	case DW_FORM_ref2:
+		*ret = rd(p, 2);
+		return true;
+	case DW_FORM_data4:
+	case DW_FORM_ref4:
+		*ret = rd(p, 4);
+		return true;
+	case DW_FORM_data8:
+	case DW_FORM_ref8:
+		*ret = rd(p, 8);
+		return true;
+	case DW_FORM_udata:
+	case DW_FORM_ref_udata:
+		*ret = uleb(&p, end);
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* One DIE at *pp: its abbreviation, stepping over its attributes; the
+ * sibling it names (0 none), and its plain low/high pair. false: anything
+ * the scanner leaves to libdw. */
+struct die_facts {
+	const struct abbrev *ab;
+	uint64_t sibling;
+	bool has_low, has_high, has_ranges, high_is_offset, plain;
+	uint64_t low, high;
+};
+
+static bool die_read(const struct vr_dwarf_unit *unit, const struct abbrevs *abs, const uint8_t **pp,
+		     const uint8_t *end, struct die_facts *f)
+{
+	const uint8_t *p = *pp;
+	if (p >= end)
+		return false;
+	uint64_t code = uleb(&p, end);
+	if (code == 0 || !(f->ab = abbrev_find(abs, code)))
+		return false;
+	f->sibling = 0;
+	f->has_low = f->has_high = f->has_ranges = false;
+	f->plain = true;
+	const struct abbrev *ab = f->ab;
+	if (ab->fixed >= 0 && !ab->pc) {
+		if ((uint64_t)(end - p) < (uint64_t)ab->fixed)
+			return false;
+		if (ab->sib_at >= 0 && (!form_const(ab->sib_form, p + ab->sib_at, end, &f->sibling) || !f->sibling))
+			return false;
+		*pp = p + ab->fixed;
+		return true;
+	}
+	for (uint32_t i = 0; i < f->ab->n; i++) {
+		const struct abbrev_attr *at = &abs->attrs[f->ab->first + i];
+		const uint8_t *v = p;
+		if (!form_skip(unit, at->form, &p, end, 0))
+			return false;
+		switch (at->name) {
+		case DW_AT_sibling:
+			if (!form_const(at->form, v, end, &f->sibling) || !f->sibling)
+				return false;
+			break;
+		case DW_AT_low_pc:
+			f->has_low = true;
+			if (at->form == DW_FORM_addr && (unit->address_size == 8 || unit->address_size == 4))
+				f->low = rd(v, unit->address_size);
+			else
+				f->plain = false;
+			break;
+		case DW_AT_high_pc:
+			f->has_high = true;
+			if (at->form == DW_FORM_addr && (unit->address_size == 8 || unit->address_size == 4)) {
+				f->high = rd(v, unit->address_size);
+				f->high_is_offset = false;
+			} else if (form_const(at->form, v, end, &f->high) && at->form != DW_FORM_ref1 &&
+				   at->form != DW_FORM_ref2 && at->form != DW_FORM_ref4 &&
+				   at->form != DW_FORM_ref8 && at->form != DW_FORM_ref_udata) {
+				f->high_is_offset = true;
+			} else {
+				f->plain = false;
+			}
+			break;
+		case DW_AT_ranges:
+			f->has_ranges = true;
+			break;
+		default:
+			break;
+		}
+	}
+	*pp = p;
+	return true;
+}
+
+static bool ranges_add(struct vr_dwarf_unit *unit, size_t *cap, Dwarf_Off die, uint64_t lo, uint64_t hi)
+{
+	if (vr_error_catch(vr_grow(&unit->ranges, cap, unit->n_ranges + 1, sizeof(*unit->ranges),
+				   SIZE_MAX / sizeof(*unit->ranges))))
+		return false;
+	unit->ranges[unit->n_ranges++] = (struct scope_range){ die, lo, hi };
+	return true;
+}
+
+/* Steps from the DIE at *pp (already read: f) to its next sibling, as
+ * dwarf_siblingof() does; *pp NULL when there is none. false: leave it to
+ * libdw. */
+static bool die_next(const struct vr_dwarf_unit *unit, const struct abbrevs *abs, const uint8_t *start,
+		     const uint8_t *die, const uint8_t **pp, const uint8_t *end, struct die_facts *f)
+{
+	unsigned level = 0;
+	const uint8_t *p = *pp;
+	for (;;) {
+		if (f->sibling) {
+			if (f->sibling >= (uint64_t)(end - start) || f->sibling <= (uint64_t)(die - start))
+				return false;
+			p = start + f->sibling;
+		} else if (f->ab->children) {
+			level++;
+		}
+		for (;;) {
+			if (p >= end) {
+				*pp = NULL;
+				return true;
+			}
+			if (*p)
+				break;
+			if (level-- == 0) {
+				*pp = NULL;
+				return true;
+			}
+			p++;
+		}
+		if (level == 0)
+			break;
+		die = p;
+		if (!die_read(unit, abs, &p, end, f))
+			return false;
+	}
+	*pp = p;
+	return true;
+}
+
+static int index_scan(struct vr_dwarf_unit *unit)
+{
+	struct vr_dwarf_units *u = unit->owner;
+	struct abbrevs abs;
+	if (!abbrevs_read(unit, unit->abbrev_off, &abs)) {
+		abbrevs_free(&abs);
+		return INDEX_NONE;
+	}
+	const uint8_t *start = sec_data(u, SEC_INFO) + unit->cu_off, *end = start + unit->len;
+	const uint8_t *p = start + (unit->die_off - unit->cu_off);
+	struct die_facts f;
+	size_t cap = 0;
+	int state = INDEX_NONE;
+	/* The unit DIE, then its first child (dwarf_child(): none when the
+	 * abbreviation has no children or a null entry comes first). */
+	if (!die_read(unit, &abs, &p, end, &f))
+		goto out;
+	if (!f.ab->children || p >= end || *p == 0) {
+		state = INDEX_OK;
+		goto out;
+	}
+	if (*p == 0x80) /* a null entry encoded long: libdw's business */
+		goto out;
+	while (p) {
+		const uint8_t *die = p;
+		if (!die_read(unit, &abs, &p, end, &f) || f.ab->tag == DW_TAG_imported_unit)
+			goto out;
+		Dwarf_Off off = (Dwarf_Off)(die - start);
+		if (f.has_low && f.has_high && f.plain) {
+			uint64_t hi = f.high_is_offset ? f.low + f.high : f.high;
+			if (!ranges_add(unit, &cap, off, f.low, hi))
+				goto out;
+		} else if (f.has_high || f.has_ranges) {
+			/* Other forms: libdw's dwarf_ranges(), later; hi < lo
+			 * marks the entry. */
+			if (!ranges_add(unit, &cap, off, 1, 0))
+				goto out;
+		}
+		if (!die_next(unit, &abs, start, die, &p, end, &f))
+			goto out;
+	}
+	state = INDEX_OK;
+out:
+	abbrevs_free(&abs);
+	return state;
+}
+
+/* The entries the scanner marked, expanded through libdw. */
+static bool index_expand(struct vr_dwarf_unit *unit)
+{
+	size_t marked = 0;
+	for (size_t i = 0; i < unit->n_ranges; i++)
+		marked += unit->ranges[i].lo > unit->ranges[i].hi;
+	if (!marked)
+		return true;
+	struct scope_range *old = unit->ranges;
+	size_t n_old = unit->n_ranges, cap = 0;
+	unit->ranges = NULL;
+	unit->n_ranges = 0;
+	bool ok = true;
+	for (size_t i = 0; ok && i < n_old; i++) {
+		if (old[i].lo <= old[i].hi) {
+			ok = ranges_add(unit, &cap, old[i].die, old[i].lo, old[i].hi);
+			continue;
+		}
+		Dwarf_Die die;
+		if (!dwarf_offdie(unit->handle, old[i].die, &die)) {
+			ok = false;
+			break;
+		}
+		Dwarf_Addr base, lo, hi;
+		ptrdiff_t off = 0;
+		while (ok && (off = dwarf_ranges(&die, off, &base, &lo, &hi)) > 0)
+			ok = ranges_add(unit, &cap, old[i].die, lo, hi);
+	}
+	free(old);
+	return ok;
+}
+
+static void index_build(struct vr_dwarf_unit *unit)
+{
+	/* The scanner reads offsets in the unit: only a unit read alone has
+	 * its DIEs there. */
+	if (unit->dbg) {
+		unit->index_state = index_scan(unit);
+		if (unit->index_state == INDEX_OK && index_expand(unit))
+			return;
+		free(unit->ranges);
+		unit->ranges = NULL;
+		unit->n_ranges = 0;
+	}
+	index_build_libdw(unit);
 }
 
 int vr_dwarf_unit_scope(struct vr_dwarf_unit *unit, Dwarf_Addr pc, Dwarf_Die *ret)
