@@ -21,6 +21,7 @@
  */
 #include "kallsyms.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <string.h>
 
@@ -32,6 +33,7 @@
  * cannot usefully be longer. */
 #define MAX_NAME 1024
 #define NAMES_CHUNK 16384u
+#define TOKEN_PAD 16
 #define MAX_NAMES_BYTES (256u << 20)
 
 struct vr_error *vr_kallsyms_tables_from_vmcoreinfo(const struct vr_vmcoreinfo *vi,
@@ -231,23 +233,60 @@ struct vr_error *vr_kallsyms_read(const struct vr_kallsyms_tables *t, vr_kallsym
 	}
 	*s = (struct stream){.read = read, .arg = arg, .base = t->names};
 
-	char name[MAX_NAME + 1];
+	/* Tokens padded to TOKEN_PAD bytes: a name is built with one
+	 * fixed-size copy per token, which the compiler inlines (a longer
+	 * token, rare, is copied a byte at a time). */
+	static_assert(TOKEN_PAD >= 2, "token pad");
+	char(*padded)[TOKEN_PAD] = calloc(256, TOKEN_PAD);
+	if (padded)
+		for (int i = 0; i < 256; i++)
+			memcpy(padded[i], tokens[i].s, tokens[i].len < TOKEN_PAD ? tokens[i].len : TOKEN_PAD);
+
+	char name[MAX_NAME + TOKEN_PAD + 1];
 	for (uint32_t i = 0; i < n && !err; i++) {
 		uint8_t b = 0, b2 = 0;
+		size_t len, nlen = 0;
+		bool too_long = false;
+		size_t avail = s->pos >= s->buf_at && s->pos < s->buf_at + s->buf_len
+				       ? (size_t)(s->buf_at + s->buf_len - s->pos)
+				       : 0;
+		if (padded && avail >= 2 && avail - 2 >= (size_t)(s->buf[s->pos - s->buf_at] & 0x7f) + 128) {
+			/* The whole name is in the buffer: decode it in place. */
+			const uint8_t *q = s->buf + (s->pos - s->buf_at);
+			b = *q++;
+			len = b;
+			if (b & 0x80) {
+				b2 = *q++;
+				len = (size_t)(b & 0x7f) | (size_t)b2 << 7;
+			}
+			if (len <= avail - (size_t)(q - (s->buf + (s->pos - s->buf_at)))) {
+				for (size_t j = 0; j < len; j++) {
+					uint8_t tok = q[j];
+					size_t tl = tokens[tok].len;
+					if (nlen + tl > MAX_NAME) {
+						too_long = true;
+						continue;
+					}
+					if (tl <= TOKEN_PAD)
+						memcpy(name + nlen, padded[tok], TOKEN_PAD);
+					else
+						for (size_t c = 0; c < tl; c++)
+							name[nlen + c] = tokens[tok].s[c];
+					nlen += tl;
+				}
+				s->pos += (uint64_t)(q - (s->buf + (s->pos - s->buf_at))) + len;
+				goto decoded;
+			}
+			nlen = 0;
+		}
 		err = stream_byte(s, &b);
-		size_t len = b;
+		len = b;
 		if (!err && (b & 0x80)) {
 			err = stream_byte(s, &b2);
 			len = (size_t)(b & 0x7f) | (size_t)b2 << 7;
 		}
 		if (err)
 			break;
-		if (len == 0) {
-			err = vr_error_create(VR_ERR_FORMAT, "kallsyms_names: symbol %" PRIu32 " has no name", i);
-			break;
-		}
-		size_t nlen = 0;
-		bool too_long = false;
 		for (size_t j = 0; j < len && !err; j++) {
 			uint8_t tok = 0;
 			err = stream_byte(s, &tok);
@@ -265,6 +304,11 @@ struct vr_error *vr_kallsyms_read(const struct vr_kallsyms_tables *t, vr_kallsym
 		}
 		if (err)
 			break;
+	decoded:
+		if (len == 0) {
+			err = vr_error_create(VR_ERR_FORMAT, "kallsyms_names: symbol %" PRIu32 " has no name", i);
+			break;
+		}
 		if (too_long || nlen < 2) {
 			err = vr_error_create(VR_ERR_FORMAT, "kallsyms_names: symbol %" PRIu32 " at offset 0x%" PRIx64
 					      " has a bad name",
@@ -282,6 +326,7 @@ struct vr_error *vr_kallsyms_read(const struct vr_kallsyms_tables *t, vr_kallsym
 		ks.names_len += nlen;
 		ks.n = i + 1;
 	}
+	free(padded);
 	free(s);
 	if (!err)
 		err = read_addresses(t, read, arg, ks.syms, n);

@@ -191,7 +191,13 @@ static struct vr_error *sort_addressable(struct table *t, uint32_t **ret, size_t
 	int bytes = 0;
 	for (uint64_t r = n ? hi - lo : 0; r; r >>= 8)
 		bytes++;
-	if (bytes <= 4) {
+	/* kallsyms comes sorted: nothing to do but the ties. */
+	bool sorted = true;
+	for (size_t i = 1; i < n && sorted; i++)
+		sorted = t->syms[a[i - 1]].addr <= t->syms[a[i]].addr;
+	if (sorted)
+		bytes = 0;
+	if (bytes && bytes <= 4) {
 		/* (address - lo, position) packed in one word: the passes run
 		 * over one array. */
 		uint64_t *ka = malloc((n ? n : 1) * sizeof(*ka)), *kb = malloc((n ? n : 1) * sizeof(*kb));
