@@ -42,6 +42,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "debuginfo.h"
 #include "dwarf.h"
 #include "dwarf_units.h"
 #include "internal.h"
@@ -581,10 +582,101 @@ static void cache_free(struct vr_dwarf *d)
 	free(d->cache);
 }
 
-/* The vmlinux's answer for pc, *ret NULL when no unit covers it. */
-static struct vr_error *vmlinux_lookup(struct vr_dwarf *d, Dwarf *dbg, Dwarf_Addr pc,
+/* The answers found so far for a vmlinux, kept with its debuginfo
+ * (product VR_DEBUGINFO_DWARF) for every dump of the file: looked up and
+ * added under the debuginfo's lock. An entry, once added, neither changes
+ * nor goes before the debuginfo does, so it is read without the lock. */
+#define DWARF_MAX_SHARED (1u << 16)
+
+struct answers {
+	struct src_cached **slots; /* open addressing by pc */
+	size_t mask, n;
+};
+
+static void answers_free(void *p)
+{
+	struct answers *a = p;
+	for (size_t i = 0; a->slots && i <= a->mask; i++)
+		if (a->slots[i]) {
+			src_result_free(&a->slots[i]->r);
+			free(a->slots[i]);
+		}
+	free(a->slots);
+	free(a);
+}
+
+static struct vr_error *answers_build(struct vr_debuginfo *di, void **ret)
+{
+	struct answers *a = calloc(1, sizeof(*a));
+	if (!a)
+		return &vr_error_oom;
+	*ret = a;
+	return NULL;
+}
+
+static size_t answer_slot(const struct answers *a, Dwarf_Addr pc)
+{
+	uint64_t h = pc * 0x9e3779b97f4a7c15ull;
+	size_t i = (size_t)(h >> 32) & a->mask;
+	while (a->slots[i] && a->slots[i]->pc != pc)
+		i = (i + 1) & a->mask;
+	return i;
+}
+
+static const struct src_cached *answers_find(const struct answers *a, Dwarf_Addr pc)
+{
+	return a->slots ? a->slots[answer_slot(a, pc)] : NULL;
+}
+
+/* Adds c (taken: moved into an entry) unless pc has an answer already;
+ * *ret the entry that holds pc's answer, NULL when it could not be kept. */
+static void answers_add(struct answers *a, struct src_cached *c, const struct src_cached **ret)
+{
+	*ret = answers_find(a, c->pc);
+	if (*ret || a->n >= DWARF_MAX_SHARED)
+		return;
+	if (!a->slots || 2 * (a->n + 1) > a->mask + 1) {
+		size_t cap = a->slots ? 2 * (a->mask + 1) : 64;
+		struct answers b = { calloc(cap, sizeof(*b.slots)), cap - 1, a->n };
+		if (!b.slots)
+			return;
+		for (size_t i = 0; a->slots && i <= a->mask; i++)
+			if (a->slots[i])
+				b.slots[answer_slot(&b, a->slots[i]->pc)] = a->slots[i];
+		free(a->slots);
+		*a = b;
+	}
+	struct src_cached *e = malloc(sizeof(*e));
+	if (!e)
+		return;
+	*e = *c;
+	*c = (struct src_cached){ 0 };
+	a->slots[answer_slot(a, e->pc)] = e;
+	a->n++;
+	*ret = e;
+}
+
+/* The vmlinux's answer for pc, *ret NULL when no unit covers it: from the
+ * answers shared through the debuginfo, else the kernel's own cache. */
+static struct vr_error *vmlinux_lookup(struct vr_kernel *k, struct vr_dwarf *d, Dwarf *dbg, Dwarf_Addr pc,
 				       struct src_result **ret)
 {
+	struct answers *shared = NULL;
+	if (k->debuginfo) {
+		void *p;
+		struct vr_error *err = vr_debuginfo_product(k->debuginfo, VR_DEBUGINFO_DWARF, answers_build,
+							   answers_free, &p);
+		if (err)
+			return err;
+		shared = p;
+		vr_debuginfo_lock(k->debuginfo);
+		const struct src_cached *e = answers_find(shared, pc);
+		vr_debuginfo_unlock(k->debuginfo);
+		if (e) {
+			*ret = e->found ? (struct src_result *)&e->r : NULL;
+			return NULL;
+		}
+	}
 	for (size_t i = 0; i < d->n_cache; i++)
 		if (d->cache[i].pc == pc) {
 			*ret = d->cache[i].found ? &d->cache[i].r : NULL;
@@ -606,6 +698,17 @@ static struct vr_error *vmlinux_lookup(struct vr_dwarf *d, Dwarf *dbg, Dwarf_Add
 			if (err)
 				return err;
 			c.found = true;
+		}
+	}
+	if (shared) {
+		const struct src_cached *e;
+		vr_debuginfo_lock(k->debuginfo);
+		answers_add(shared, &c, &e);
+		vr_debuginfo_unlock(k->debuginfo);
+		if (e) {
+			src_result_free(&c.r); /* ours, unless it went into the entry */
+			*ret = e->found ? (struct src_result *)&e->r : NULL;
+			return NULL;
 		}
 	}
 	size_t slot;
@@ -1039,7 +1142,7 @@ struct vr_error *vr_dwarf_source(struct vr_kernel *k, uint64_t addr, struct vr_f
 		/* The vmlinux is linked at its unrandomized address. */
 		Dwarf_Addr pc = addr - k->x86.kaslr_offset;
 		struct src_result *r;
-		if ((err = vmlinux_lookup(k->dwarf, dbg, pc, &r)))
+		if ((err = vmlinux_lookup(k, k->dwarf, dbg, pc, &r)))
 			return err;
 		if (r)
 			return src_apply(r, f);

@@ -14,6 +14,7 @@
 #define VR_MAX_TASKS (1u << 20)
 
 struct vr_symtab;   /* symbols.c */
+struct vr_debuginfo; /* debuginfo.c */
 struct vr_dwarf;    /* dwarf.c */
 struct vr_types;    /* types.c: layout cache over VMCOREINFO, BTF, DWARF */
 struct vr_btf;      /* btf.c */
@@ -57,10 +58,13 @@ struct vr_kernel {
 	char *vmlinux_path;
 	int vmlinux_fd;
 	struct Elf *vmlinux_elf;
+	struct vr_debuginfo *debuginfo;  /* what is read from it once (shared in a batch) */
+	struct vr_debuginfo_cache *debuginfo_cache; /* vr_open_options.debuginfo */
 
 	struct vr_symtab *symtab;        /* kernel + module symbols */
 	struct vr_dwarf *dwarf;          /* NULL without debug info */
 	struct vr_btf *btf;              /* NULL without BTF */
+	bool btf_shared;                 /* btf is the debuginfo's, not the kernel's */
 	struct vr_types *types;
 	struct vr_orc *orc;
 
@@ -133,6 +137,9 @@ struct vr_error *vr_symbols_add_module(struct vr_kernel *k, const char *module,
 bool vr_symbols_lookup_addr(struct vr_kernel *k, uint64_t addr, struct vr_symbol *ret);
 /* Lookup by name (kernel first, then modules). */
 bool vr_symbols_lookup_name(struct vr_kernel *k, const char *name, uint64_t *ret);
+/* A symbol of the vmlinux's table, as linked: its value and section. */
+bool vr_symbols_vmlinux_symbol(struct vr_debuginfo *di, const char *name, uint64_t *ret_value,
+			       unsigned *ret_shndx);
 void vr_symtab_destroy(struct vr_symtab *st);
 
 /* ---- vmlinux.c: discovery and match check ---- */

@@ -2,6 +2,7 @@
  * debug info, then run the collectors in order. Each step's outcome is
  * recorded in the diag list; a failing step never stops the others. */
 #define _GNU_SOURCE
+#include "debuginfo.h"
 #include "internal.h"
 
 #include <gelf.h>
@@ -57,6 +58,7 @@ struct vr_error *vr_kernel_open(const struct vr_open_options *opts, struct vr_di
 	k->diag = diag;
 	k->vmlinux_fd = -1;
 	k->whole_dwarf = opts->whole_dwarf;
+	k->debuginfo_cache = opts->debuginfo;
 	elf_version(EV_CURRENT);
 
 	double t0 = vr_now_ms();
@@ -145,9 +147,11 @@ void vr_kernel_destroy(struct vr_kernel *k)
 		return;
 	vr_orc_destroy(k->orc);
 	vr_types_destroy(k->types);
-	vr_btf_destroy(k->btf);
+	if (!k->btf_shared)
+		vr_btf_destroy(k->btf);
 	vr_dwarf_destroy(k->dwarf);
 	vr_symtab_destroy(k->symtab);
+	vr_debuginfo_put(k->debuginfo);
 	if (k->vmlinux_elf)
 		elf_end(k->vmlinux_elf);
 	if (k->vmlinux_fd >= 0)

@@ -5,6 +5,7 @@
  * KASLR offset) when a vmlinux is in use, else from the kallsyms tables in
  * the dump's memory (kallsyms.c). Each module adds its own table. */
 #define _GNU_SOURCE
+#include "debuginfo.h"
 #include "internal.h"
 #include "kallsyms.h"
 #include "x86_64.h"
@@ -30,6 +31,7 @@ struct sym {
 	uint32_t hash;      /* of the name */
 	uint16_t prio;      /* lower wins among symbols at one address (PRIO_ELF: from
 			     * the ELF symbol's fields, computed when a tie needs it) */
+	uint16_t shndx;     /* the ELF symbol's section */
 	uint8_t st_info;    /* the ELF symbol's, for PRIO_ELF */
 	char type;          /* nm letter */
 	bool addressable;   /* may answer an address lookup */
@@ -54,7 +56,8 @@ struct table {
 };
 
 struct vr_symtab {
-	struct table kernel;
+	const struct table *kernel; /* kernel_own, or the vmlinux's (shared) */
+	struct table kernel_own;
 	bool have_kernel;
 	/* Added to the kernel table's addresses at or above
 	 * __START_KERNEL_map (per-CPU offsets and absolute values stay):
@@ -78,7 +81,7 @@ void vr_symtab_destroy(struct vr_symtab *st)
 {
 	if (!st)
 		return;
-	table_deinit(&st->kernel);
+	table_deinit(&st->kernel_own);
 	for (size_t i = 0; i < st->n_modules; i++)
 		table_deinit(&st->modules[i]);
 	free(st->modules);
@@ -488,9 +491,8 @@ static struct vr_error *elf_err(const char *what)
 	return vr_error_create(VR_ERR_FORMAT, "%s: %s", what, elf_errmsg(-1));
 }
 
-static struct vr_error *load_vmlinux(struct vr_kernel *k, struct table *t)
+static struct vr_error *load_vmlinux(Elf *elf, struct table *t)
 {
-	Elf *elf = k->vmlinux_elf;
 	size_t shnum = 0;
 	if (elf_getshdrnum(elf, &shnum) < 0)
 		return elf_err("reading section headers");
@@ -584,6 +586,7 @@ static struct vr_error *load_vmlinux(struct vr_kernel *k, struct table *t)
 		d->name = s.st_name;
 		d->type = nm_type(&s, secs, shnum);
 		d->prio = PRIO_ELF;
+		d->shndx = s.st_shndx;
 		d->st_info = s.st_info;
 		d->hash = name_hash_in(t->strings + s.st_name, strings_end);
 		d->addressable = s.st_shndx != SHN_ABS && s.st_value >= VR_X86_64_START_KERNEL_MAP;
@@ -647,33 +650,90 @@ static void refine_layout(struct vr_kernel *k)
 	}
 }
 
+/* The vmlinux's table, a product of its debuginfo: built once, read by
+ * every dump of the file, with link-time addresses. */
+static void vmlinux_table_free(void *p)
+{
+	table_deinit(p);
+	free(p);
+}
+
+static struct vr_error *vmlinux_table_build(struct vr_debuginfo *di, void **ret)
+{
+	struct table *t = calloc(1, sizeof(*t));
+	if (!t)
+		return &vr_error_oom;
+	struct vr_error *err = load_vmlinux(vr_debuginfo_elf(di), t);
+	if (err) {
+		vmlinux_table_free(t);
+		return err;
+	}
+	*ret = t;
+	return NULL;
+}
+
+static struct vr_error *vmlinux_table(struct vr_debuginfo *di, const struct table **ret)
+{
+	void *p;
+	struct vr_error *err = vr_debuginfo_product(di, VR_DEBUGINFO_SYMBOLS, vmlinux_table_build,
+						   vmlinux_table_free, &p);
+	if (!err)
+		*ret = p;
+	return err;
+}
+
+bool vr_symbols_vmlinux_symbol(struct vr_debuginfo *di, const char *name, uint64_t *ret_value,
+			       unsigned *ret_shndx)
+{
+	const struct table *t = NULL;
+	if (vr_error_catch(vmlinux_table(di, &t)) || !t)
+		return false;
+	const struct sym *s = table_by_name(t, name);
+	if (!s)
+		return false;
+	*ret_value = s->addr;
+	*ret_shndx = s->shndx;
+	return true;
+}
+
 struct vr_error *vr_symbols_load_kernel(struct vr_kernel *k)
 {
 	struct vr_symtab *st = symtab_get(k);
 	if (!st)
 		return &vr_error_oom;
-	table_deinit(&st->kernel);
+	table_deinit(&st->kernel_own);
+	st->kernel = NULL;
 	st->have_kernel = false;
 
 	struct vr_error *elf_error = NULL;
 	st->kernel_shift = 0;
 	if (k->vmlinux_elf) {
-		elf_error = load_vmlinux(k, &st->kernel);
+		/* A kernel put together by hand (tests) may have no debuginfo:
+		 * its own table then. */
+		if (k->debuginfo) {
+			elf_error = vmlinux_table(k->debuginfo, &st->kernel);
+		} else {
+			elf_error = load_vmlinux(k->vmlinux_elf, &st->kernel_own);
+			if (!elf_error)
+				st->kernel = &st->kernel_own;
+		}
 		if (!elf_error) {
 			st->have_kernel = true;
 			st->kernel_shift = k->x86.kaslr_offset;
 			refine_layout(k);
 			return NULL;
 		}
+		st->kernel = NULL;
+		table_deinit(&st->kernel_own);
 		elf_error = vr_error_wrap(elf_error, "%s", k->vmlinux_path ? k->vmlinux_path : "vmlinux");
-		table_deinit(&st->kernel);
 	}
 	struct vr_error *err = NULL;
 	if (!k->dump || !vr_dump_has_memory(k->dump))
 		err = vr_error_create(VR_ERR_UNSUPPORTED, "the input holds no memory to read kallsyms from");
 	else
-		err = load_kallsyms(k, &st->kernel);
+		err = load_kallsyms(k, &st->kernel_own);
 	if (!err) {
+		st->kernel = &st->kernel_own;
 		st->have_kernel = true;
 		refine_layout(k);
 		/* The vmlinux's failure is still worth a warning; the step
@@ -683,7 +743,7 @@ struct vr_error *vr_symbols_load_kernel(struct vr_kernel *k)
 		vr_error_destroy(elf_error);
 		return NULL;
 	}
-	table_deinit(&st->kernel);
+	table_deinit(&st->kernel_own);
 	if (elf_error) {
 		err = vr_error_wrap(err, "%s; kallsyms", elf_error->message);
 		vr_error_destroy(elf_error);
@@ -755,10 +815,10 @@ bool vr_symbols_lookup_addr(struct vr_kernel *k, uint64_t addr, struct vr_symbol
 	/* The kernel table's addressable symbols all lie at or above
 	 * __START_KERNEL_map, where the shift applies. */
 	uint64_t shift = st->kernel_shift;
-	const struct sym *s = st->have_kernel && addr >= shift ? table_by_addr(&st->kernel, addr - shift)
+	const struct sym *s = st->have_kernel && addr >= shift ? table_by_addr(st->kernel, addr - shift)
 							       : NULL;
 	if (s) {
-		fill_symbol(&st->kernel, s, shift, ret);
+		fill_symbol(st->kernel, s, shift, ret);
 		return true;
 	}
 	for (size_t i = 0; i < st->n_modules; i++) {
@@ -776,7 +836,7 @@ bool vr_symbols_lookup_name(struct vr_kernel *k, const char *name, uint64_t *ret
 	const struct vr_symtab *st = k ? k->symtab : NULL;
 	if (!st || !name)
 		return false;
-	const struct sym *s = st->have_kernel ? table_by_name(&st->kernel, name) : NULL;
+	const struct sym *s = st->have_kernel ? table_by_name(st->kernel, name) : NULL;
 	if (s) {
 		*ret = shifted(s, st->kernel_shift);
 		return true;

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "btf.h"
+#include "debuginfo.h"
 #include "dwarf.h"
 #include "internal.h"
 
@@ -167,13 +168,12 @@ static struct vr_error *cached_error(const struct types_entry *e)
 
 /* ---- BTF ---- */
 
-static struct vr_error *btf_from_vmlinux(struct vr_kernel *k, struct vr_btf **ret)
+static struct vr_error *btf_of_elf(Elf *elf, const char *path, struct vr_btf **ret)
 {
-	Elf *elf = k->vmlinux_elf;
 	size_t shstrndx;
 	if (elf_getshdrstrndx(elf, &shstrndx) < 0)
-		return vr_error_create(VR_ERR_FORMAT, "reading section names of %s: %s",
-				       k->vmlinux_path, elf_errmsg(-1));
+		return vr_error_create(VR_ERR_FORMAT, "reading section names of %s: %s", path,
+				       elf_errmsg(-1));
 	Elf_Scn *scn = NULL;
 	while ((scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr sh;
@@ -183,17 +183,43 @@ static struct vr_error *btf_from_vmlinux(struct vr_kernel *k, struct vr_btf **re
 		if (!name || strcmp(name, ".BTF") != 0)
 			continue;
 		if (sh.sh_type == SHT_NOBITS)
-			return vr_error_create(VR_ERR_NOT_FOUND, "%s: .BTF holds no data",
-					       k->vmlinux_path);
+			return vr_error_create(VR_ERR_NOT_FOUND, "%s: .BTF holds no data", path);
 		Elf_Data *d = elf_getdata(scn, NULL);
 		if (!d || !d->d_buf)
-			return vr_error_create(VR_ERR_FORMAT, "reading .BTF of %s: %s", k->vmlinux_path,
-					       elf_errmsg(-1));
-		/* Read in place: the vmlinux stays open as long as the kernel. */
-		return vr_error_wrap(vr_btf_create_in_place(d->d_buf, d->d_size, false, ret), "%s",
-				     k->vmlinux_path);
+			return vr_error_create(VR_ERR_FORMAT, "reading .BTF of %s: %s", path, elf_errmsg(-1));
+		/* Read in place: the debuginfo keeps the file mapped. */
+		return vr_error_wrap(vr_btf_create_in_place(d->d_buf, d->d_size, false, ret), "%s", path);
 	}
-	return vr_error_create(VR_ERR_NOT_FOUND, "%s has no .BTF section", k->vmlinux_path);
+	return vr_error_create(VR_ERR_NOT_FOUND, "%s has no .BTF section", path);
+}
+
+/* The vmlinux's BTF, a product of its debuginfo: parsed once for every dump
+ * of the file. */
+static struct vr_error *btf_build(struct vr_debuginfo *di, void **ret)
+{
+	struct vr_btf *btf;
+	struct vr_error *err = btf_of_elf(vr_debuginfo_elf(di), vr_debuginfo_path(di), &btf);
+	if (!err)
+		*ret = btf;
+	return err;
+}
+
+static void btf_free(void *p)
+{
+	vr_btf_destroy(p);
+}
+
+static struct vr_error *btf_from_vmlinux(struct vr_kernel *k, struct vr_btf **ret)
+{
+	if (!k->debuginfo)
+		return btf_of_elf(k->vmlinux_elf, k->vmlinux_path, ret);
+	void *p;
+	struct vr_error *err = vr_debuginfo_product(k->debuginfo, VR_DEBUGINFO_BTF, btf_build, btf_free, &p);
+	if (err)
+		return err;
+	*ret = p;
+	k->btf_shared = true;
+	return NULL;
 }
 
 static struct vr_error *btf_from_memory(struct vr_kernel *k, struct vr_btf **ret)

@@ -23,18 +23,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "debuginfo.h"
 #include "file.h"
 #include "internal.h"
 
 #define BANNER_MAX 512
 #define BUILD_ID_MAX 64
 #define MAX_EVIDENCE 16
-#define SYMTAB_MAX_SYMBOLS (8u << 20)
 
 struct candidate {
 	char *path;
 	int fd;
 	Elf *elf;
+	struct vr_debuginfo *debuginfo;
 	char build_id[2 * BUILD_ID_MAX + 1]; /* hex, "" when none */
 	const char *match;
 	char *evidence[MAX_EVIDENCE];
@@ -44,6 +45,7 @@ struct candidate {
 
 static void candidate_deinit(struct candidate *c)
 {
+	vr_debuginfo_put(c->debuginfo);
 	if (c->elf)
 		elf_end(c->elf);
 	if (c->fd >= 0)
@@ -110,49 +112,6 @@ static void read_build_id(Elf *elf, char *hex)
 			return;
 		}
 	}
-}
-
-/* Value and section of a symbol in .symtab. */
-static bool elf_symbol(Elf *elf, const char *name, GElf_Sym *ret)
-{
-	Elf_Scn *scn = NULL;
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB || !sh.sh_entsize)
-			continue;
-		Elf_Data *d = elf_getdata(scn, NULL);
-		if (!d)
-			continue;
-		size_t n = sh.sh_size / sh.sh_entsize;
-		if (n > SYMTAB_MAX_SYMBOLS)
-			n = SYMTAB_MAX_SYMBOLS;
-		/* The names are compared in place in the string table (what
-		 * elf_strptr() would return, NUL inside the section), and the
-		 * symbols read from libelf's native array when it is one: a
-		 * call per symbol of ~100k was most of the check's time. */
-		Elf_Scn *strscn = elf_getscn(elf, sh.sh_link);
-		GElf_Shdr strsh;
-		Elf_Data *sd = strscn ? elf_getdata(strscn, NULL) : NULL;
-		if (!sd || !sd->d_buf || !gelf_getshdr(strscn, &strsh) || strsh.sh_type != SHT_STRTAB)
-			continue;
-		size_t len = strlen(name);
-		bool native = gelf_getclass(elf) == ELFCLASS64 && d->d_type == ELF_T_SYM && d->d_buf;
-		if (native && n > d->d_size / sizeof(Elf64_Sym))
-			n = d->d_size / sizeof(Elf64_Sym);
-		for (size_t i = 0; i < n; i++) {
-			GElf_Sym sym;
-			if (native)
-				sym = ((const Elf64_Sym *)d->d_buf)[i];
-			else if (!gelf_getsym(d, (int)i, &sym))
-				break;
-			if (sym.st_name < sd->d_size && sd->d_size - sym.st_name > len &&
-			    memcmp((const char *)sd->d_buf + sym.st_name, name, len + 1) == 0) {
-				*ret = sym;
-				return true;
-			}
-		}
-	}
-	return false;
 }
 
 /* linux_banner as the vmlinux file holds it. */
@@ -222,8 +181,17 @@ static void check(struct vr_kernel *k, struct candidate *c)
 	}
 
 	char banner[BANNER_MAX] = "", rel[128] = "";
-	GElf_Sym sym;
-	bool have_sym = elf_symbol(c->elf, "linux_banner", &sym);
+	/* Through the symbol table the vmlinux's debuginfo builds, which a
+	 * used vmlinux needs anyway. */
+	GElf_Sym sym = { 0 };
+	uint64_t value;
+	unsigned shndx;
+	bool have_sym = c->debuginfo &&
+			vr_symbols_vmlinux_symbol(c->debuginfo, "linux_banner", &value, &shndx);
+	if (have_sym) {
+		sym.st_value = value;
+		sym.st_shndx = (Elf64_Section)shndx;
+	}
 	bool have_banner = have_sym && vmlinux_banner(c->elf, &sym, banner);
 	if (have_banner)
 		banner_release(banner, rel, sizeof(rel));
@@ -296,7 +264,7 @@ static void check(struct vr_kernel *k, struct candidate *c)
 		c->match = "unknown";
 }
 
-static struct vr_error *candidate_open(const char *path, struct candidate *c)
+static struct vr_error *candidate_open(struct vr_kernel *k, const char *path, struct candidate *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
@@ -322,7 +290,7 @@ static struct vr_error *candidate_open(const char *path, struct candidate *c)
 				       eh.e_type == ET_DYN ? "shared object or program" :
 				       eh.e_type == ET_REL ? "object file" :
 				       eh.e_type == ET_CORE ? "core file" : "file");
-	return NULL;
+	return vr_debuginfo_get(k->debuginfo_cache, path, c->fd, &c->debuginfo);
 }
 
 /* Moves the candidate's facts into k->input; when use, the file too. */
@@ -360,9 +328,11 @@ static void adopt(struct vr_kernel *k, struct candidate *c, bool use)
 		k->vmlinux_path = c->path;
 		k->vmlinux_fd = c->fd;
 		k->vmlinux_elf = c->elf;
+		k->debuginfo = c->debuginfo;
 		c->path = NULL;
 		c->fd = -1;
 		c->elf = NULL;
+		c->debuginfo = NULL;
 	}
 }
 
@@ -400,7 +370,7 @@ struct vr_error *vr_vmlinux_attach(struct vr_kernel *k, const char *explicit_pat
 	k->input.vmlinux_match = "unknown";
 	if (explicit_path) {
 		struct candidate c;
-		struct vr_error *err = candidate_open(explicit_path, &c);
+		struct vr_error *err = candidate_open(k, explicit_path, &c);
 		if (err) {
 			candidate_deinit(&c);
 			vr_diag_warn(k->diag, "vmlinux %s not used: %s", explicit_path, err->message);
@@ -458,7 +428,7 @@ struct vr_error *vr_vmlinux_attach(struct vr_kernel *k, const char *explicit_pat
 		if (!paths[i] || stat(paths[i], &st) != 0 || !S_ISREG(st.st_mode))
 			continue;
 		struct candidate c;
-		struct vr_error *err = candidate_open(paths[i], &c);
+		struct vr_error *err = candidate_open(k, paths[i], &c);
 		if (err) {
 			vr_diag_warn(k->diag, "vmlinux candidate %s: %s", paths[i], err->message);
 			vr_error_destroy(err);
