@@ -371,10 +371,63 @@ static int job_fail(struct job *j, int rc, const char *fmt, ...)
 	return rc;
 }
 
+/* The rules, built in and given: a broken rule file is the user's to fix
+ * (exit 1) and wins over any problem with the dump. Loaded on a thread of
+ * their own while the dump is read: a report needs them only once the
+ * facts are in. */
+struct rules {
+	const struct options *o;
+	struct vr_ruleset *rules;
+	int rc;
+	pthread_t thread;
+	bool running;
+};
+
+static int load_rules(const struct options *o, struct vr_ruleset **ret)
+{
+	struct vr_ruleset *rules = NULL;
+	struct vr_error *err = vr_ruleset_create(!o->no_default_rules, &rules);
+	for (size_t i = 0; !err && i < o->n_rules; i++)
+		err = vr_ruleset_load_path(rules, o->rules[i]);
+	if (err) {
+		fprintf(stderr, "vmreport: %s\n", err->message);
+		vr_error_destroy(err);
+		vr_ruleset_destroy(rules);
+		return 1;
+	}
+	*ret = rules;
+	return 0;
+}
+
+static void *rules_thread(void *arg)
+{
+	struct rules *r = arg;
+	r->rc = load_rules(r->o, &r->rules);
+	return NULL;
+}
+
+static void rules_start(struct rules *r, const struct options *o)
+{
+	*r = (struct rules){ .o = o };
+	r->running = pthread_create(&r->thread, NULL, rules_thread, r) == 0;
+	if (!r->running)
+		r->rc = load_rules(o, &r->rules);
+}
+
+/* 0 once the rules are loaded, 1 when they could not be. */
+static int rules_wait(struct rules *r)
+{
+	if (r->running) {
+		pthread_join(r->thread, NULL);
+		r->running = false;
+	}
+	return r->rc;
+}
+
 /* Opens, collects, analyses and writes the reports of one dump; its exit
- * status (0, 2 or 3). */
-static int analyse(const struct options *o, const struct vr_ruleset *rules,
-		   struct vr_debuginfo_cache *cache, struct job *j)
+ * status (0, 2 or 3; 1 when the rules, still loading, fail). */
+static int analyse(const struct options *o, struct rules *rl, struct vr_debuginfo_cache *cache,
+		   struct job *j)
 {
 	struct vr_diag diag = {0};
 	struct vr_open_options oo = {
@@ -390,6 +443,11 @@ static int analyse(const struct options *o, const struct vr_ruleset *rules,
 	};
 	struct vr_kernel *k = NULL;
 	struct vr_error *err = vr_kernel_open(&oo, &diag, &k);
+	if (err && rules_wait(rl)) {
+		vr_error_destroy(err);
+		vr_diag_deinit(&diag);
+		return 1;
+	}
 	if (err) {
 		int rc = job_fail(j, 2, "%s", err->message);
 		vr_error_destroy(err);
@@ -418,6 +476,12 @@ static int analyse(const struct options *o, const struct vr_ruleset *rules,
 		return rc;
 	}
 
+	if (rules_wait(rl)) {
+		vr_facts_deinit(&facts);
+		vr_kernel_destroy(k);
+		vr_diag_deinit(&diag);
+		return 1;
+	}
 	struct vr_report report;
 	struct vr_input_info input;
 	err = vr_input_copy(vr_kernel_input(k), &input);
@@ -431,7 +495,7 @@ static int analyse(const struct options *o, const struct vr_ruleset *rules,
 	}
 	vr_report_init(&report, &input, &facts, &diag);
 	report.timings = o->timings;
-	struct vr_analysis a = {.kernel = k, .facts = &facts, .rules = rules, .report = &report};
+	struct vr_analysis a = {.kernel = k, .facts = &facts, .rules = rl->rules, .report = &report};
 	vr_analyze(&a);
 
 	if (o->redact)
@@ -467,34 +531,14 @@ static int analyse(const struct options *o, const struct vr_ruleset *rules,
 	return rc;
 }
 
-/* The rules, built in and given: a broken rule file is the user's to fix
- * before anything runs (exit 1). */
-static int load_rules(const struct options *o, struct vr_ruleset **ret)
-{
-	struct vr_ruleset *rules = NULL;
-	struct vr_error *err = vr_ruleset_create(!o->no_default_rules, &rules);
-	for (size_t i = 0; !err && i < o->n_rules; i++)
-		err = vr_ruleset_load_path(rules, o->rules[i]);
-	if (err) {
-		fprintf(stderr, "vmreport: %s\n", err->message);
-		vr_error_destroy(err);
-		vr_ruleset_destroy(rules);
-		return 1;
-	}
-	*ret = rules;
-	return 0;
-}
-
 static int run_batch(const struct options *o);
 
 static int run(const struct options *o)
 {
 	if (o->batch)
 		return run_batch(o);
-	struct vr_ruleset *rules;
-	int rc = load_rules(o, &rules);
-	if (rc)
-		return rc;
+	struct rules rl;
+	rules_start(&rl, o);
 	struct job j = {
 		.dumps = o->dumps,
 		.n_dumps = o->n_dumps,
@@ -503,10 +547,11 @@ static int run(const struct options *o)
 		.n_outputs = o->n_outputs,
 	};
 	memcpy(j.outputs, o->outputs, sizeof(o->outputs));
-	rc = analyse(o, rules, NULL, &j);
+	int rc = analyse(o, &rl, NULL, &j);
+	int rules_rc = rules_wait(&rl);
 	job_deinit(&j);
-	vr_ruleset_destroy(rules);
-	return rc;
+	vr_ruleset_destroy(rl.rules);
+	return rules_rc ? rules_rc : rc;
 }
 
 int main(int argc, char **argv)
@@ -523,7 +568,7 @@ int main(int argc, char **argv)
 
 struct batch {
 	const struct options *o;
-	const struct vr_ruleset *rules;
+	struct rules *rules;
 	struct vr_debuginfo_cache *cache;
 	struct job *jobs;
 	size_t n, cap;
@@ -750,11 +795,11 @@ static int run_batch(const struct options *o)
 			return 2;
 		}
 	}
-	struct vr_ruleset *rules;
-	int rc = load_rules(o, &rules);
+	struct rules rl = { .o = o };
+	int rc = rl.rc = load_rules(o, &rl.rules);
 	if (rc)
 		return rc;
-	struct batch b = { .o = o, .rules = rules, .cache = vr_debuginfo_cache_create() };
+	struct batch b = { .o = o, .rules = &rl, .cache = vr_debuginfo_cache_create() };
 	if (!b.cache)
 		rc = 2;
 	for (size_t i = 0; !rc && i < o->n_dumps; i++)
@@ -809,6 +854,6 @@ static int run_batch(const struct options *o)
 		job_deinit(&b.jobs[i]);
 	free(b.jobs);
 	vr_debuginfo_cache_destroy(b.cache);
-	vr_ruleset_destroy(rules);
+	vr_ruleset_destroy(rl.rules);
 	return rc;
 }

@@ -22,11 +22,16 @@
 #define MAX_CACHED 256 /* distinct vmlinux files in one cache */
 
 struct product {
+	pthread_mutex_t lock; /* held while it is built */
 	bool done;
 	void *value;
 	char *error;          /* the build's failure, NULL when it succeeded */
 	enum vr_error_code code;
 	vr_debuginfo_free_fn free_fn;
+	bool prefetching;     /* a thread builds it (vr_debuginfo_prefetch) */
+	pthread_t thread;
+	vr_debuginfo_build_fn build;
+	struct vr_debuginfo *di;
 };
 
 struct vr_debuginfo {
@@ -39,7 +44,7 @@ struct vr_debuginfo {
 	struct timespec mtime;
 	int fd;
 	Elf *elf;
-	pthread_mutex_t lock;
+	pthread_mutex_t lock;    /* vr_debuginfo_lock(); the file's Elf while a product is built */
 	struct product products[VR_DEBUGINFO_N];
 };
 
@@ -53,9 +58,12 @@ static void debuginfo_free(struct vr_debuginfo *di)
 {
 	for (int i = 0; i < VR_DEBUGINFO_N; i++) {
 		struct product *p = &di->products[i];
+		if (p->prefetching)
+			pthread_join(p->thread, NULL);
 		if (p->value && p->free_fn)
 			p->free_fn(p->value);
 		free(p->error);
+		pthread_mutex_destroy(&p->lock);
 	}
 	if (di->elf)
 		elf_end(di->elf);
@@ -73,6 +81,8 @@ static struct vr_error *debuginfo_new(const char *path, const struct stat *st, s
 		return &vr_error_oom;
 	di->fd = -1;
 	pthread_mutex_init(&di->lock, NULL);
+	for (int i = 0; i < VR_DEBUGINFO_N; i++)
+		pthread_mutex_init(&di->products[i].lock, NULL);
 	di->refs = 1;
 	di->dev = st->st_dev;
 	di->ino = st->st_ino;
@@ -181,39 +191,73 @@ void vr_debuginfo_unlock(struct vr_debuginfo *di)
 	pthread_mutex_unlock(&di->lock);
 }
 
+/* Builds p, once; the caller holds p's lock. */
+static struct vr_error *product_build(struct vr_debuginfo *di, struct product *p,
+				      vr_debuginfo_build_fn build, vr_debuginfo_free_fn free_fn)
+{
+	if (p->done)
+		return NULL;
+	void *value = NULL;
+	struct vr_error *err = build(di, &value);
+	if (err && err->code == VR_ERR_NOMEM)
+		return err; /* not remembered: memory may be there next time */
+	p->done = true;
+	p->free_fn = free_fn;
+	if (err) {
+		p->code = err->code;
+		p->error = vr_strdup(err->message);
+		vr_error_destroy(err);
+	} else {
+		p->value = value;
+	}
+	return NULL;
+}
+
 struct vr_error *vr_debuginfo_product(struct vr_debuginfo *di, enum vr_debuginfo_slot slot,
 				      vr_debuginfo_build_fn build, vr_debuginfo_free_fn free_fn,
 				      void **ret)
 {
 	struct product *p = &di->products[slot];
-	pthread_mutex_lock(&di->lock);
-	if (!p->done) {
-		void *value = NULL;
-		struct vr_error *err = build(di, &value);
-		if (err && err->code == VR_ERR_NOMEM) {
-			/* Not remembered: memory may be there next time. */
-			pthread_mutex_unlock(&di->lock);
-			return err;
-		}
-		p->done = true;
-		p->free_fn = free_fn;
-		if (err) {
-			p->code = err->code;
-			p->error = vr_strdup(err->message);
-			vr_error_destroy(err);
-		} else {
-			p->value = value;
-		}
+	pthread_mutex_lock(&p->lock);
+	struct vr_error *err = product_build(di, p, build, free_fn);
+	if (err) {
+		pthread_mutex_unlock(&p->lock);
+		return err;
 	}
-	struct vr_error *err = NULL;
 	if (p->error)
 		err = vr_error_create(p->code, "%s", p->error);
-	else if (p->done && !p->value && p->code)
+	else if (!p->value && p->code)
 		err = &vr_error_oom; /* the message could not be kept */
 	else
 		*ret = p->value;
-	pthread_mutex_unlock(&di->lock);
+	pthread_mutex_unlock(&p->lock);
 	return err;
+}
+
+static void *prefetch_thread(void *arg)
+{
+	struct product *p = arg;
+	/* Whoever takes the lock first builds it: this thread, or a caller
+	 * of vr_debuginfo_product(), which else waits here for it. */
+	pthread_mutex_lock(&p->lock);
+	vr_error_catch(product_build(p->di, p, p->build, p->free_fn));
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+void vr_debuginfo_prefetch(struct vr_debuginfo *di, enum vr_debuginfo_slot slot, vr_debuginfo_build_fn build,
+			   vr_debuginfo_free_fn free_fn)
+{
+	struct product *p = &di->products[slot];
+	pthread_mutex_lock(&p->lock);
+	bool start = !p->done && !p->prefetching;
+	if (start) {
+		p->di = di;
+		p->build = build;
+		p->free_fn = free_fn;
+		p->prefetching = pthread_create(&p->thread, NULL, prefetch_thread, p) == 0;
+	}
+	pthread_mutex_unlock(&p->lock);
 }
 
 struct vr_debuginfo_cache *vr_debuginfo_cache_create(void)

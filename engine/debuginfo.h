@@ -19,8 +19,9 @@ struct vr_error *vr_debuginfo_get(struct vr_debuginfo_cache *cache, const char *
 void vr_debuginfo_put(struct vr_debuginfo *di);
 
 /* The debuginfo's own handle on the file: its mapping lasts as long as the
- * debuginfo, so products may point into it. Use it only while building a
- * product (under the debuginfo's lock); it is not for concurrent use. */
+ * debuginfo, so products may point into it. libelf is not for concurrent
+ * use: a build calls it holding vr_debuginfo_lock(), and reads the bytes it
+ * got afterwards without. */
 Elf *vr_debuginfo_elf(struct vr_debuginfo *di);
 /* The path the file was opened as. */
 const char *vr_debuginfo_path(const struct vr_debuginfo *di);
@@ -36,14 +37,19 @@ enum vr_debuginfo_slot {
 typedef struct vr_error *(*vr_debuginfo_build_fn)(struct vr_debuginfo *di, void **ret);
 typedef void (*vr_debuginfo_free_fn)(void *product);
 
-/* The product in slot, built by build on first use, under the debuginfo's
- * lock; a build that fails is not tried again and its error is returned
+/* The product in slot, built by build on first use (under the slot's own
+ * lock: products of different slots are built at once); a build that fails is not tried again and its error is returned
  * each time (a copy). free releases it with the debuginfo. Once built, a
  * product is read by every dump that shares the debuginfo at once: it is
  * immutable, or guarded by vr_debuginfo_lock(). */
 struct vr_error *vr_debuginfo_product(struct vr_debuginfo *di, enum vr_debuginfo_slot slot,
 				      vr_debuginfo_build_fn build, vr_debuginfo_free_fn free_fn,
 				      void **ret);
+
+/* Starts building the product in slot in a thread of its own, so that it
+ * is ready, or nearer, when vr_debuginfo_product() asks for it. */
+void vr_debuginfo_prefetch(struct vr_debuginfo *di, enum vr_debuginfo_slot slot, vr_debuginfo_build_fn build,
+			   vr_debuginfo_free_fn free_fn);
 
 void vr_debuginfo_lock(struct vr_debuginfo *di);
 void vr_debuginfo_unlock(struct vr_debuginfo *di);

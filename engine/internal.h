@@ -177,6 +177,9 @@ enum {
 	VR_TYPES_DWARF = 4,
 };
 struct vr_error *vr_types_restrict(struct vr_kernel *k, unsigned sources);
+/* Starts parsing the vmlinux's BTF in a thread of its own, for the first
+ * layout question to find ready. */
+void vr_types_prefetch_btf(struct vr_kernel *k);
 
 /* Shorthands for the collectors, false when unknown: a symbol's address
  * (VMCOREINFO's word first, which needs no symbol table, then the symbol

@@ -130,6 +130,9 @@ struct vr_error *vr_kernel_open(const struct vr_open_options *opts, struct vr_di
 	t0 = vr_now_ms();
 	err = vr_vmlinux_attach(k, opts->vmlinux_path, opts->no_discovery);
 	record(diag, "vmlinux", t0, err);
+	/* On another CPU while the symbols load and the collectors start. */
+	if (k->vmlinux_elf)
+		vr_types_prefetch_btf(k);
 
 	t0 = vr_now_ms();
 	err = vr_symbols_load_kernel(k);

@@ -491,16 +491,28 @@ static struct vr_error *elf_err(const char *what)
 	return vr_error_create(VR_ERR_FORMAT, "%s: %s", what, elf_errmsg(-1));
 }
 
-static struct vr_error *load_vmlinux(Elf *elf, struct table *t)
+/* The sections load_vmlinux() reads, found through libelf (which is not
+ * for concurrent use: a debuginfo's builds hold its lock for this part). */
+struct symtab_src {
+	struct secinfo *secs;
+	size_t shnum;
+	Elf_Data *symdata, *strdata;
+	size_t n;
+	bool native;
+};
+
+static struct vr_error *symtab_sections(Elf *elf, struct symtab_src *src)
 {
 	size_t shnum = 0;
 	if (elf_getshdrnum(elf, &shnum) < 0)
 		return elf_err("reading section headers");
 	if (shnum > (1u << 20))
 		return vr_error_create(VR_ERR_LIMIT, "%zu sections", shnum);
-	_cleanup_free_ struct secinfo *secs = calloc(shnum ? shnum : 1, sizeof(*secs));
+	struct secinfo *secs = calloc(shnum ? shnum : 1, sizeof(*secs));
 	if (!secs)
 		return &vr_error_oom;
+	src->secs = secs;
+	src->shnum = shnum;
 
 	Elf_Scn *symscn = NULL, *dynscn = NULL;
 	GElf_Shdr symsh = {0}, dynsh = {0};
@@ -539,6 +551,31 @@ static struct vr_error *load_vmlinux(Elf *elf, struct table *t)
 		return vr_error_create(VR_ERR_LIMIT, "%zu symbols (limit %u)", n, MAX_SYMS);
 	if (strdata->d_size > MAX_STRINGS || !strdata->d_buf)
 		return vr_error_create(VR_ERR_LIMIT, "string table of %zu bytes", (size_t)strdata->d_size);
+	src->symdata = symdata;
+	src->strdata = strdata;
+	src->n = n;
+	/* libelf's native array when it is one (an ELF64 file on this
+	 * host): a gelf_getsym() call per symbol costs more than the rest. */
+	src->native = gelf_getclass(elf) == ELFCLASS64 && symdata->d_type == ELF_T_SYM && symdata->d_buf &&
+		      symdata->d_size / sizeof(Elf64_Sym) >= n;
+	return NULL;
+}
+
+/* The vmlinux's table from its sections; di, when not NULL, is the
+ * debuginfo whose Elf this is (its lock guards the libelf part). */
+static struct vr_error *load_vmlinux(Elf *elf, struct vr_debuginfo *di, struct table *t)
+{
+	struct symtab_src src = { 0 };
+	if (di)
+		vr_debuginfo_lock(di);
+	struct vr_error *err = symtab_sections(elf, &src);
+	if (di)
+		vr_debuginfo_unlock(di);
+	_cleanup_free_ struct secinfo *secs = src.secs;
+	if (err)
+		return err;
+	size_t shnum = src.shnum, n = src.n;
+	Elf_Data *symdata = src.symdata, *strdata = src.strdata;
 
 	/* Names point into the string table where it ends in a NUL, as it
 	 * does; else into a copy that does. */
@@ -558,10 +595,7 @@ static struct vr_error *load_vmlinux(Elf *elf, struct table *t)
 	const char *strings_end = t->strings + t->strings_len;
 
 	t->n = 0;
-	/* libelf's native array when it is one (an ELF64 file on this
-	 * host): a gelf_getsym() call per symbol costs more than the rest. */
-	bool native = gelf_getclass(elf) == ELFCLASS64 && symdata->d_type == ELF_T_SYM &&
-		      symdata->d_buf && symdata->d_size / sizeof(Elf64_Sym) >= n;
+	bool native = src.native;
 	for (size_t i = 1; i < n; i++) {
 		GElf_Sym s;
 		if (native)
@@ -663,7 +697,7 @@ static struct vr_error *vmlinux_table_build(struct vr_debuginfo *di, void **ret)
 	struct table *t = calloc(1, sizeof(*t));
 	if (!t)
 		return &vr_error_oom;
-	struct vr_error *err = load_vmlinux(vr_debuginfo_elf(di), t);
+	struct vr_error *err = load_vmlinux(vr_debuginfo_elf(di), di, t);
 	if (err) {
 		vmlinux_table_free(t);
 		return err;
@@ -713,7 +747,7 @@ struct vr_error *vr_symbols_load_kernel(struct vr_kernel *k)
 		if (k->debuginfo) {
 			elf_error = vmlinux_table(k->debuginfo, &st->kernel);
 		} else {
-			elf_error = load_vmlinux(k->vmlinux_elf, &st->kernel_own);
+			elf_error = load_vmlinux(k->vmlinux_elf, NULL, &st->kernel_own);
 			if (!elf_error)
 				st->kernel = &st->kernel_own;
 		}

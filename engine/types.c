@@ -168,7 +168,8 @@ static struct vr_error *cached_error(const struct types_entry *e)
 
 /* ---- BTF ---- */
 
-static struct vr_error *btf_of_elf(Elf *elf, const char *path, struct vr_btf **ret)
+/* The bytes of elf's .BTF (in its mapping). */
+static struct vr_error *btf_section(Elf *elf, const char *path, const void **ret, size_t *ret_len)
 {
 	size_t shstrndx;
 	if (elf_getshdrstrndx(elf, &shstrndx) < 0)
@@ -187,18 +188,31 @@ static struct vr_error *btf_of_elf(Elf *elf, const char *path, struct vr_btf **r
 		Elf_Data *d = elf_getdata(scn, NULL);
 		if (!d || !d->d_buf)
 			return vr_error_create(VR_ERR_FORMAT, "reading .BTF of %s: %s", path, elf_errmsg(-1));
-		/* Read in place: the debuginfo keeps the file mapped. */
-		return vr_error_wrap(vr_btf_create_in_place(d->d_buf, d->d_size, false, ret), "%s", path);
+		*ret = d->d_buf;
+		*ret_len = d->d_size;
+		return NULL;
 	}
 	return vr_error_create(VR_ERR_NOT_FOUND, "%s has no .BTF section", path);
+}
+
+/* Parsed in place: the file stays mapped as long as the BTF. */
+static struct vr_error *btf_parse(const void *data, size_t len, const char *path, struct vr_btf **ret)
+{
+	return vr_error_wrap(vr_btf_create_in_place(data, len, false, ret), "%s", path);
 }
 
 /* The vmlinux's BTF, a product of its debuginfo: parsed once for every dump
  * of the file. */
 static struct vr_error *btf_build(struct vr_debuginfo *di, void **ret)
 {
+	const void *data;
+	size_t len;
+	vr_debuginfo_lock(di);
+	struct vr_error *err = btf_section(vr_debuginfo_elf(di), vr_debuginfo_path(di), &data, &len);
+	vr_debuginfo_unlock(di);
 	struct vr_btf *btf;
-	struct vr_error *err = btf_of_elf(vr_debuginfo_elf(di), vr_debuginfo_path(di), &btf);
+	if (!err)
+		err = btf_parse(data, len, vr_debuginfo_path(di), &btf);
 	if (!err)
 		*ret = btf;
 	return err;
@@ -209,10 +223,20 @@ static void btf_free(void *p)
 	vr_btf_destroy(p);
 }
 
+void vr_types_prefetch_btf(struct vr_kernel *k)
+{
+	if (k->debuginfo)
+		vr_debuginfo_prefetch(k->debuginfo, VR_DEBUGINFO_BTF, btf_build, btf_free);
+}
+
 static struct vr_error *btf_from_vmlinux(struct vr_kernel *k, struct vr_btf **ret)
 {
-	if (!k->debuginfo)
-		return btf_of_elf(k->vmlinux_elf, k->vmlinux_path, ret);
+	if (!k->debuginfo) {
+		const void *data;
+		size_t len;
+		struct vr_error *err = btf_section(k->vmlinux_elf, k->vmlinux_path, &data, &len);
+		return err ? err : btf_parse(data, len, k->vmlinux_path, ret);
+	}
 	void *p;
 	struct vr_error *err = vr_debuginfo_product(k->debuginfo, VR_DEBUGINFO_BTF, btf_build, btf_free, &p);
 	if (err)

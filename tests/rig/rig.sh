@@ -37,7 +37,8 @@ FALLBACK_510=5.10.0-43-cloud-amd64
 # crash (grep -E)|crash kind|panicking CPU|panicking comm|faulting function|
 # further facts (space-separated key=value, copied into meta.json "extra";
 # text_function: the function blame names from the log alone, where it
-# differs from the one the dump's memory shows)
+# differs from the one the dump's memory shows)|guest RAM in MiB (empty:
+# VR_RIG_MEM)
 # The guest side of each scenario is a case in init.sh.
 SCENARIOS=(
 	"sysrq|2||Kernel panic - not syncing: sysrq triggered crash|sysrq|1|vrtrigger|sysrq_handle_crash"
@@ -49,6 +50,10 @@ SCENARIOS=(
 	"hungtask|2|hung_task_panic=1|INFO: task vrtrigger:[0-9]+ blocked for more than [0-9]+ seconds|hung-task||khungtaskd|vrbug_hungtask|blocked_comm=vrtrigger blocked_function=vrbug_hungtask holder_comm=vrbug_holder"
 	"tailcall|2||general protection fault, probably for non-canonical address 0xdead000000000122|gpf|1|vrtrigger|vrbug_tailcall|text_function=vrbug_write"
 	"busy-cpu|4|vrcpu=0 vrbusycpu=2|BUG: kernel NULL pointer dereference, address: 0000000000000010|null-deref|0|vrtrigger|vrbug_null_deref|busy_cpu=2 busy_comm=vrbug_spin/2 busy_function=vrbug_spin"
+	# null-deref on eight times the RAM: a report must cost the same. A
+	# scenario with RAM of its own takes the guest path of the one its
+	# name extends (init.sh: null-deref).
+	"null-deref-4g|2||BUG: kernel NULL pointer dereference, address: 0000000000000010|null-deref|1|vrtrigger|vrbug_null_deref||4096"
 )
 # The scenario that is also captured by QEMU's dump-guest-memory.
 QEMU_DUMP_SCENARIO=null-deref
@@ -193,8 +198,22 @@ build_common() { # REL CACHE
 	mv "$tmp" "$cache/.build"
 }
 
-qemu_cmd() { # REL CPUS DIR APPEND
-	echo qemu-system-x86_64 -machine pc -m "$RIG_MEM" -smp "$2" -nodefaults -no-user-config \
+scenario_mem() { # NAME: its guest RAM in MiB
+	local m
+	m=$(scenario_field "$1" 9)
+	echo "${m:-$RIG_MEM}"
+}
+
+guest_path() { # NAME: the case in init.sh that runs it
+	if [[ -n $(scenario_field "$1" 9) ]]; then
+		echo "${1%-*}"
+	else
+		echo "$1"
+	fi
+}
+
+qemu_cmd() { # REL CPUS DIR APPEND [MEM]
+	echo qemu-system-x86_64 -machine pc -m "${5:-$RIG_MEM}" -smp "$2" -nodefaults -no-user-config \
 		-display none -no-reboot -kernel "/boot/vmlinuz-$1" -initrd "$CACHE/.build/crash.cpio" \
 		-serial "file:$3/console.log" -device vmcoreinfo -append "'$4'"
 }
@@ -210,13 +229,15 @@ elf_length() {
 
 # Crash the kernel with kdump loaded and derive every form. Writes into DIR.
 run_kdump() { # REL SCENARIO DIR
-	local rel=$1 s=$2 d=$3 cpus extra append len rc=0
+	local rel=$1 s=$2 d=$3 cpus extra append len mem rc=0
 	cpus=$(scenario_field "$s" 1)
 	extra=$(scenario_field "$s" 2)
-	append="console=ttyS0 crashkernel=$RIG_CRASHKERNEL panic=1 slub_debug=P no_timer_check vrscenario=$s vrkdump=1 $extra"
-	truncate -s 1G "$d/disk.img"
-	echo "+ $(qemu_cmd "$rel" "$cpus" "$d" "$append") -drive file=$d/disk.img,format=raw,if=virtio"
-	timeout -k 5 "$RIG_TIMEOUT" qemu-system-x86_64 -machine pc -m "$RIG_MEM" -smp "$cpus" \
+	mem=$(scenario_mem "$s")
+	append="console=ttyS0 crashkernel=$RIG_CRASHKERNEL panic=1 slub_debug=P no_timer_check vrscenario=$(guest_path "$s") vrkdump=1 $extra"
+	# The disk takes the whole /proc/vmcore: the guest's RAM and headers.
+	truncate -s $((mem > 960 ? mem + 64 : 1024))M "$d/disk.img"
+	echo "+ $(qemu_cmd "$rel" "$cpus" "$d" "$append" "$mem") -drive file=$d/disk.img,format=raw,if=virtio"
+	timeout -k 5 "$RIG_TIMEOUT" qemu-system-x86_64 -machine pc -m "$mem" -smp "$cpus" \
 		-nodefaults -no-user-config -display none -no-reboot \
 		-kernel "/boot/vmlinuz-$rel" -initrd "$CACHE/.build/crash.cpio" \
 		-append "$append" -serial "file:$d/console.log" -device vmcoreinfo \
@@ -341,7 +362,7 @@ write_meta() { # REL SCENARIO DIR
 		  "scenario": "$s",
 		  "kind": "$kind",
 		  "cpus": $cpus,
-		  "memory_mib": $RIG_MEM,
+		  "memory_mib": $(scenario_mem "$s"),
 		  "kernel_params": "$(json_str "$extra")",
 		  "panic_cpu": ${cpu:-null},
 		  "comm": "$comm",
@@ -363,7 +384,7 @@ write_meta() { # REL SCENARIO DIR
 		scenario=$s
 		kind=$kind
 		cpus=$cpus
-		memory_mib=$RIG_MEM
+		memory_mib=$(scenario_mem "$s")
 		kernel_params=$extra
 		panic_cpu=$cpu
 		comm=$comm
