@@ -1212,6 +1212,9 @@ static bool survey_end(struct run *r)
 	struct line_index *ix = r->ix;
 	if (!r->cur.any)
 		return true;
+	if (!ix->any || row_after(&r->cur.max, &ix->last))
+		ix->last = r->cur.max;
+	ix->any = true;
 	if (vr_error_catch(vr_grow(&ix->seqs, &ix->cap_seqs, ix->n_seqs + 1, sizeof(*ix->seqs), SIZE_MAX / 128))) {
 		r->oom = true;
 		return false;
@@ -1222,7 +1225,9 @@ static bool survey_end(struct run *r)
 
 /* Runs the program from p with the registers st (the state machine of
  * DWARF 5 section 6.2, as read_srclines() runs it), in r's mode. */
-static int lines_run(const struct line_table *lt, const uint8_t *p, struct lstate st, struct run *r)
+static inline __attribute__((always_inline)) int lines_run_mode(const struct line_table *lt, const uint8_t *p,
+								 struct lstate st, struct run *r,
+								 const enum run_mode mode)
 {
 	const uint8_t *end = lt->end;
 	const uint8_t *std_len = lt->std_len;
@@ -1230,7 +1235,11 @@ static int lines_run(const struct line_table *lt, const uint8_t *p, struct lstat
 		 opcode_base = lt->opcode_base;
 	bool ck_due = false;
 	struct row prev = { 0 };
-	if (r->mode == RUN_SURVEY)
+	/* A register holds a value libdw would refuse in a row (a column
+	 * past 16 bits, ...): checked at each row only while one may. The
+	 * operation index never passes 255 (it stays below max_ops). */
+	bool odd = st.is_stmt > 1 || st.column > 0xffff || st.isa > 0xff || st.discriminator > 0xffffff;
+	if (mode == RUN_SURVEY)
 		r->cur = (struct sequence){ .start = p, .first_row = st.nrows, .monotonic = true,
 					    .first_ck = r->ix->n_cks };
 
@@ -1238,32 +1247,35 @@ static int lines_run(const struct line_table *lt, const uint8_t *p, struct lstat
  * values do not fit (add_new_line()'s SET). */
 #define EMIT(end_sequence)                                                                      \
 	do {                                                                                      \
-		if (st.op_index > 0xff || st.line != (int32_t)st.line || st.column > 0xffff ||     \
-		    st.is_stmt > 1 || st.isa > 0xff || st.discriminator > 0xffffff)                \
+		if (st.line != (int32_t)st.line)                                                   \
 			return RUN_BAD;                                                            \
+		if (odd) {                                                                         \
+			if (st.column > 0xffff || st.is_stmt > 1 || st.isa > 0xff ||               \
+			    st.discriminator > 0xffffff)                                           \
+				return RUN_BAD;                                                    \
+			odd = false;                                                               \
+		}                                                                                  \
 		struct row r_ = { st.addr, st.nrows++, st.file, (int32_t)st.line, (end_sequence) }; \
-		if (r->mode == RUN_SURVEY) {                                                       \
+		if (mode == RUN_SURVEY) {                                                          \
 			struct sequence *q_ = &r->cur;                                             \
 			if (!q_->any) {                                                            \
 				q_->lo = q_->hi = r_.addr;                                         \
 				q_->max = r_;                                                      \
 				q_->any = true;                                                    \
 			} else {                                                                   \
-				if (r_.addr < prev.addr)                                           \
+				if (r_.addr < prev.addr) {                                         \
 					q_->monotonic = false;                                     \
-				if (r_.addr < q_->lo)                                              \
-					q_->lo = r_.addr;                                          \
-				if (r_.addr > q_->hi)                                              \
-					q_->hi = r_.addr;                                          \
-				if (row_after(&r_, &q_->max))                                      \
+					if (r_.addr < q_->lo)                                      \
+						q_->lo = r_.addr;                                  \
+				}                                                                  \
+				if (r_.addr >= q_->max.addr && row_after(&r_, &q_->max)) {         \
 					q_->max = r_;                                              \
+					q_->hi = r_.addr;                                          \
+				}                                                                  \
 			}                                                                          \
-			if (!r->ix->any || row_after(&r_, &r->ix->last))                           \
-				r->ix->last = r_;                                                  \
-			r->ix->any = true;                                                         \
 			prev = r_;                                                                 \
 			ck_due = !(end_sequence) && st.nrows % CHECKPOINT_ROWS == 0;               \
-		} else if (r->mode == RUN_FIND) {                                                  \
+		} else if (mode == RUN_FIND) {                                                     \
 			if (r_.addr > r->pc)                                                       \
 				return RUN_OK;                                                     \
 			r->best = r_;                                                              \
@@ -1283,7 +1295,7 @@ static int lines_run(const struct line_table *lt, const uint8_t *p, struct lstat
 #define STD_LEN(n) (std_len + (n) < lt->unit_end ? std_len[(n)] : 0xff)
 
 	while (p < end) {
-		if (ck_due) {
+		if (mode == RUN_SURVEY && ck_due) {
 			ck_due = false;
 			if (!survey_checkpoint(r, p, &st, &prev))
 				return RUN_OK;
@@ -1307,9 +1319,10 @@ static int lines_run(const struct line_table *lt, const uint8_t *p, struct lstat
 			case DW_LNE_end_sequence:
 				EMIT(true);
 				lstate_reset(&st, lt);
-				if (r->mode == RUN_SEQ)
+				odd = st.is_stmt > 1;
+				if (mode == RUN_SEQ)
 					return RUN_OK;
-				if (r->mode == RUN_SURVEY) {
+				if (mode == RUN_SURVEY) {
 					if (!survey_end(r))
 						return RUN_OK;
 					r->cur = (struct sequence){ .start = p, .first_row = st.nrows,
@@ -1332,6 +1345,7 @@ static int lines_run(const struct line_table *lt, const uint8_t *p, struct lstat
 				if (STD_LEN(sub) != 1 || p >= end)
 					return RUN_BAD;
 				st.discriminator = (uint32_t)uleb(&p, end);
+				odd |= st.discriminator > 0xffffff;
 				break;
 			case DW_LNE_NVIDIA_inlined_call:
 				if (p >= end)
@@ -1384,9 +1398,11 @@ static int lines_run(const struct line_table *lt, const uint8_t *p, struct lstat
 				if (p >= end)
 					return RUN_BAD;
 				st.column = (uint32_t)uleb(&p, end);
+				odd |= st.column > 0xffff;
 				break;
 			case DW_LNS_negate_stmt:
 				st.is_stmt = (uint8_t)(1 - st.is_stmt);
+				odd |= st.is_stmt > 1;
 				break;
 			case DW_LNS_set_basic_block:
 				break;
@@ -1409,6 +1425,7 @@ static int lines_run(const struct line_table *lt, const uint8_t *p, struct lstat
 				if (p >= end)
 					return RUN_BAD;
 				st.isa = (uint32_t)uleb(&p, end);
+				odd |= st.isa > 0xff;
 				break;
 			}
 		} else {
@@ -1423,9 +1440,22 @@ static int lines_run(const struct line_table *lt, const uint8_t *p, struct lstat
 #undef ADVANCE
 #undef STD_LEN
 	/* Rows after the last DW_LNE_end_sequence count as a sequence. */
-	if (r->mode == RUN_SURVEY)
+	if (mode == RUN_SURVEY)
 		survey_end(r);
 	return RUN_OK;
+}
+
+/* One copy of the loop for each mode, each without the others' work. */
+static int lines_run(const struct line_table *lt, const uint8_t *p, struct lstate st, struct run *r)
+{
+	switch (r->mode) {
+	case RUN_SURVEY:
+		return lines_run_mode(lt, p, st, r, RUN_SURVEY);
+	case RUN_FIND:
+		return lines_run_mode(lt, p, st, r, RUN_FIND);
+	default:
+		return lines_run_mode(lt, p, st, r, RUN_SEQ);
+	}
 }
 
 static void line_index_free(struct line_index *ix)

@@ -12,6 +12,7 @@
 
 #include <ctype.h>
 #include <gelf.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <libelf.h>
 #include <string.h>
@@ -28,7 +29,7 @@ struct sym {
 			     * addresses, moved by the table's shift */
 	uint64_t size;      /* 0 unknown */
 	uint32_t name;      /* offset into the table's strings */
-	uint32_t hash;      /* of the name */
+	uint32_t hash;      /* of the name (table_build() computes it) */
 	uint16_t prio;      /* lower wins among symbols at one address (PRIO_ELF: from
 			     * the ELF symbol's fields, computed when a tie needs it) */
 	uint16_t shndx;     /* the ELF symbol's section */
@@ -287,32 +288,47 @@ static struct vr_error *sort_addressable(struct table *t, uint32_t **ret, size_t
 
 /* Builds the address index and the name hash, and derives missing sizes
  * from the next symbol. */
-static struct vr_error *table_build(struct table *t)
-{
+struct sort_job {
+	struct table *t;
 	uint32_t *sorted;
 	size_t n_sorted;
-	struct vr_error *err = sort_addressable(t, &sorted, &n_sorted);
-	if (err)
-		return err;
-	t->by_addr = sorted;
-	t->n_by_addr = 0;
-	for (size_t i = 0; i < n_sorted; i++) {
-		/* Sorted with the preferred symbol first at each address. */
-		if (t->n_by_addr && t->syms[t->by_addr[t->n_by_addr - 1]].addr == t->syms[sorted[i]].addr)
-			continue;
-		t->by_addr[t->n_by_addr++] = sorted[i];
-	}
+	struct vr_error *err;
+};
 
+static void *sort_thread(void *arg)
+{
+	struct sort_job *j = arg;
+	j->err = sort_addressable(j->t, &j->sorted, &j->n_sorted);
+	return NULL;
+}
+
+/* Tables this large sort on a thread of their own while the name hash is
+ * built (a vmlinux has 100k symbols; a module, hundreds). */
+#define THREADED_SYMS 20000
+
+static struct vr_error *table_build(struct table *t)
+{
+	/* The sort reads addresses and prios (from the sizes as the source
+	 * gave them); the hash, names and the same prios. Neither writes what
+	 * the other reads: the sizes derived from the sort come after both. */
+	struct sort_job job = { .t = t };
+	pthread_t thread;
+	bool threaded = t->n >= THREADED_SYMS && pthread_create(&thread, NULL, sort_thread, &job) == 0;
+
+	struct vr_error *err = NULL;
 	size_t cap = 16;
 	while (cap < 2 * t->n)
 		cap <<= 1;
 	t->hash = calloc(cap, sizeof(*t->hash));
 	if (!t->hash)
-		return &vr_error_oom;
+		err = &vr_error_oom;
 	t->hash_mask = cap - 1;
-	for (size_t i = 0; i < t->n; i++) {
-		const struct sym *s = &t->syms[i];
+	/* Every table's names end in a NUL within strings_len bytes. */
+	const char *strings_end = t->strings + t->strings_len;
+	for (size_t i = 0; !err && i < t->n; i++) {
+		struct sym *s = &t->syms[i];
 		const char *name = t->strings + s->name;
+		s->hash = name_hash_in(name, strings_end);
 		size_t h = s->hash & t->hash_mask;
 		for (;;) {
 			uint32_t e = t->hash[h];
@@ -331,6 +347,27 @@ static struct vr_error *table_build(struct table *t)
 			}
 			h = (h + 1) & t->hash_mask;
 		}
+	}
+
+	if (threaded)
+		pthread_join(thread, NULL);
+	else
+		sort_thread(&job);
+	if (err || job.err) {
+		free(job.sorted);
+		if (err) {
+			vr_error_destroy(job.err);
+			return err;
+		}
+		return job.err;
+	}
+	t->by_addr = job.sorted;
+	t->n_by_addr = 0;
+	for (size_t i = 0; i < job.n_sorted; i++) {
+		/* Sorted with the preferred symbol first at each address. */
+		if (t->n_by_addr && t->syms[t->by_addr[t->n_by_addr - 1]].addr == t->syms[job.sorted[i]].addr)
+			continue;
+		t->by_addr[t->n_by_addr++] = job.sorted[i];
 	}
 
 	/* kallsyms has no sizes, and assembler labels have none: the distance
@@ -592,8 +629,6 @@ static struct vr_error *load_vmlinux(Elf *elf, struct vr_debuginfo *di, struct t
 		t->strings_owned[strdata->d_size] = '\0';
 		t->strings = t->strings_owned;
 	}
-	const char *strings_end = t->strings + t->strings_len;
-
 	t->n = 0;
 	bool native = src.native;
 	for (size_t i = 1; i < n; i++) {
@@ -622,7 +657,6 @@ static struct vr_error *load_vmlinux(Elf *elf, struct vr_debuginfo *di, struct t
 		d->prio = PRIO_ELF;
 		d->shndx = s.st_shndx;
 		d->st_info = s.st_info;
-		d->hash = name_hash_in(t->strings + s.st_name, strings_end);
 		d->addressable = s.st_shndx != SHN_ABS && s.st_value >= VR_X86_64_START_KERNEL_MAP;
 		t->n++;
 	}
@@ -657,7 +691,6 @@ static struct vr_error *load_kallsyms(struct vr_kernel *k, struct table *t)
 			.addr = ks.syms[i].address,
 			.name = ks.syms[i].name,
 			.type = type,
-			.hash = name_hash_in(ks.names + ks.syms[i].name, ks.names + ks.names_len + 1),
 			/* The kernel answers %pS only within its image
 			 * (is_ksym_addr); absolute and per-CPU values are not
 			 * code or data addresses. */
@@ -823,7 +856,6 @@ struct vr_error *vr_symbols_add_module(struct vr_kernel *k, const char *module,
 			.size = s->size,
 			.name = (uint32_t)t.strings_len,
 			.type = type,
-			.hash = name_hash(s->name),
 			.prio = s->size == 0,
 			.addressable = s->address != 0 && type != 'a' && type != 'A' && type != 'U' &&
 				       type != 'u' && type != 'w',
