@@ -1134,6 +1134,14 @@ static struct vr_error *module_source(struct vr_kernel *k, uint64_t addr, struct
 
 /* ---- public ---- */
 
+bool vr_dwarf_units_read(struct vr_kernel *k, size_t *ret_units, uint64_t *ret_bytes, uint64_t *ret_info)
+{
+	if (!k->dwarf || !k->dwarf->units)
+		return false;
+	vr_dwarf_units_stats(k->dwarf->units, ret_units, ret_bytes, ret_info);
+	return true;
+}
+
 struct vr_error *vr_dwarf_source(struct vr_kernel *k, uint64_t addr, struct vr_frame *f)
 {
 	Dwarf *dbg;

@@ -104,6 +104,11 @@ struct line_table {
 	const uint8_t *unit_end; /* bound on reading std_len */
 	struct line_file *files;
 	size_t n_files;
+	/* Special opcodes when max_ops is 1 (always on x86): the line and
+	 * address each adds, looked up rather than divided out. */
+	bool fast;
+	int32_t line_adv[256];
+	uint32_t addr_adv[256];
 };
 
 struct scope_range {
@@ -1108,6 +1113,12 @@ static int lines_header(struct vr_dwarf_units *u, struct vr_dwarf_unit *unit)
 	lt->n_files = nfiles;
 	files = NULL;
 	res = LINES_OWN;
+	lt->fast = lt->max_ops == 1 && lt->line_range != 0;
+	for (unsigned op = lt->opcode_base; lt->fast && op < 256; op++) {
+		/* As the state machine computes them (lines_run_mode()). */
+		lt->line_adv[op] = lt->line_base + (int)((op - lt->opcode_base) % lt->line_range);
+		lt->addr_adv[op] = (uint32_t)(lt->min_insn * ((op - lt->opcode_base) / lt->line_range));
+	}
 out_files:
 	free(files);
 out:
@@ -1161,6 +1172,10 @@ struct sequence {
 	bool any;           /* it has rows */
 	struct row max;     /* its last row in libdw's order */
 	size_t first_ck, n_ck;
+	/* While the survey reads it: its last row, and its last that does
+	 * not end it. */
+	struct row last, last_normal;
+	bool has_normal;
 };
 
 struct line_index {
@@ -1192,6 +1207,7 @@ struct run {
 	struct row best;        /* best.seq UINT64_MAX: none yet */
 	struct line_index *ix;  /* RUN_SURVEY */
 	struct sequence cur;    /* RUN_SURVEY: the sequence being read */
+	uint64_t lo;            /* RUN_SEQ: the lowest row address */
 	bool oom;
 };
 
@@ -1210,11 +1226,20 @@ static bool survey_checkpoint(struct run *r, const uint8_t *p, const struct lsta
 static bool survey_end(struct run *r)
 {
 	struct line_index *ix = r->ix;
-	if (!r->cur.any)
+	struct sequence *q = &r->cur;
+	if (!q->any)
 		return true;
-	if (!ix->any || row_after(&r->cur.max, &ix->last))
-		ix->last = r->cur.max;
-	ix->any = true;
+	/* Rows in address order: the last is the last in libdw's order, but
+	 * for a sequence's end row, which a row at its address follows. The
+	 * others' are found afterwards (lines_survey()). */
+	if (q->monotonic) {
+		q->max = q->last.end_seq && q->has_normal && q->last_normal.addr == q->last.addr ? q->last_normal
+												  : q->last;
+		q->hi = q->max.addr;
+		if (!ix->any || row_after(&q->max, &ix->last))
+			ix->last = q->max;
+		ix->any = true;
+	}
 	if (vr_error_catch(vr_grow(&ix->seqs, &ix->cap_seqs, ix->n_seqs + 1, sizeof(*ix->seqs), SIZE_MAX / 128))) {
 		r->oom = true;
 		return false;
@@ -1234,7 +1259,6 @@ static inline __attribute__((always_inline)) int lines_run_mode(const struct lin
 	unsigned max_ops = lt->max_ops, min_insn = lt->min_insn, line_range = lt->line_range,
 		 opcode_base = lt->opcode_base;
 	bool ck_due = false;
-	struct row prev = { 0 };
 	/* A register holds a value libdw would refuse in a row (a column
 	 * past 16 bits, ...): checked at each row only while one may. The
 	 * operation index never passes 255 (it stays below max_ops). */
@@ -1259,29 +1283,27 @@ static inline __attribute__((always_inline)) int lines_run_mode(const struct lin
 		if (mode == RUN_SURVEY) {                                                          \
 			struct sequence *q_ = &r->cur;                                             \
 			if (!q_->any) {                                                            \
-				q_->lo = q_->hi = r_.addr;                                         \
-				q_->max = r_;                                                      \
+				q_->lo = r_.addr;                                                  \
 				q_->any = true;                                                    \
-			} else {                                                                   \
-				if (r_.addr < prev.addr) {                                         \
-					q_->monotonic = false;                                     \
-					if (r_.addr < q_->lo)                                      \
-						q_->lo = r_.addr;                                  \
-				}                                                                  \
-				if (r_.addr >= q_->max.addr && row_after(&r_, &q_->max)) {         \
-					q_->max = r_;                                              \
-					q_->hi = r_.addr;                                          \
-				}                                                                  \
+			} else if (r_.addr < q_->last.addr) {                                      \
+				q_->monotonic = false;                                             \
 			}                                                                          \
-			prev = r_;                                                                 \
+			q_->last = r_;                                                             \
+			if (!(end_sequence)) {                                                     \
+				q_->last_normal = r_;                                              \
+				q_->has_normal = true;                                             \
+			}                                                                          \
 			ck_due = !(end_sequence) && st.nrows % CHECKPOINT_ROWS == 0;               \
 		} else if (mode == RUN_FIND) {                                                     \
 			if (r_.addr > r->pc)                                                       \
 				return RUN_OK;                                                     \
 			r->best = r_;                                                              \
-		} else if (r_.addr <= r->pc &&                                                     \
-			   (r->best.seq == UINT64_MAX || row_after(&r_, &r->best))) {              \
-			r->best = r_;                                                              \
+		} else {                                                                           \
+			if (r_.addr < r->lo)                                                       \
+				r->lo = r_.addr;                                                   \
+			if (r_.addr <= r->pc &&                                                    \
+			    (r->best.seq == UINT64_MAX || row_after(&r_, &r->best)))               \
+				r->best = r_;                                                      \
 		}                                                                                  \
 	} while (0)
 #define ADVANCE(adv)                                                                            \
@@ -1297,11 +1319,16 @@ static inline __attribute__((always_inline)) int lines_run_mode(const struct lin
 	while (p < end) {
 		if (mode == RUN_SURVEY && ck_due) {
 			ck_due = false;
-			if (!survey_checkpoint(r, p, &st, &prev))
+			if (!survey_checkpoint(r, p, &st, &r->cur.last))
 				return RUN_OK;
 		}
 		unsigned op = *p++;
-		if (op >= opcode_base) {
+		if (op >= opcode_base && lt->fast) {
+			st.line += lt->line_adv[op];
+			st.addr += lt->addr_adv[op];
+			EMIT(false);
+			st.discriminator = 0;
+		} else if (op >= opcode_base) {
 			if (!line_range)
 				return RUN_BAD;
 			st.line += lt->line_base + (int)((op - opcode_base) % line_range);
@@ -1483,7 +1510,7 @@ static int lines_find(const struct line_table *lt, const struct line_index *ix, 
 			cand = q->max;
 		} else {
 			struct run r = { .mode = q->monotonic ? RUN_FIND : RUN_SEQ, .pc = pc,
-					 .best = { .seq = UINT64_MAX } };
+					 .best = { .seq = UINT64_MAX }, .lo = UINT64_MAX };
 			const uint8_t *p = q->start;
 			struct lstate st = { .nrows = q->first_row };
 			lstate_reset(&st, lt);
@@ -1546,6 +1573,24 @@ static void lines_survey(struct vr_dwarf_unit *unit)
 	struct lstate st = { 0 };
 	lstate_reset(&st, &unit->lt);
 	int res = lines_run(&unit->lt, unit->lt.prog, st, &r);
+	/* A sequence whose addresses go back: its bounds and last row from a
+	 * run of its own. */
+	for (size_t i = 0; res == RUN_OK && i < ix->n_seqs; i++) {
+		struct sequence *q = &ix->seqs[i];
+		if (q->monotonic)
+			continue;
+		struct run rs = { .mode = RUN_SEQ, .pc = UINT64_MAX, .best = { .seq = UINT64_MAX },
+				  .lo = UINT64_MAX };
+		struct lstate sq = { .nrows = q->first_row };
+		lstate_reset(&sq, &unit->lt);
+		res = lines_run(&unit->lt, q->start, sq, &rs);
+		q->max = rs.best;
+		q->lo = rs.lo;
+		q->hi = rs.best.addr;
+		if (!ix->any || row_after(&q->max, &ix->last))
+			ix->last = q->max;
+		ix->any = true;
+	}
 	if (res == RUN_LIBDW || r.oom) {
 		line_index_free(ix);
 		unit->lines_state = LINES_LIBDW;
@@ -2209,4 +2254,19 @@ int vr_dwarf_unit_scope(struct vr_dwarf_unit *unit, Dwarf_Addr pc, Dwarf_Die *re
 		}
 	}
 	return 0;
+}
+
+void vr_dwarf_units_stats(const struct vr_dwarf_units *u, size_t *ret_units, uint64_t *ret_bytes,
+			  uint64_t *ret_info)
+{
+	size_t n = 0;
+	uint64_t bytes = 0;
+	for (size_t i = 0; i < u->n_units; i++)
+		if (u->units[i]->len) {
+			n++;
+			bytes += u->units[i]->len;
+		}
+	*ret_units = n;
+	*ret_bytes = bytes;
+	*ret_info = u->secs[SEC_INFO].size;
 }

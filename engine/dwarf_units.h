@@ -45,4 +45,9 @@ struct vr_error *vr_dwarf_unit_file(struct vr_dwarf_unit *unit, uint64_t idx, ch
  * (*ret), 0 none, -1 no index (the caller walks the children). */
 int vr_dwarf_unit_scope(struct vr_dwarf_unit *unit, Dwarf_Addr pc, Dwarf_Die *ret);
 
+/* The units read so far and their bytes, against the size of .debug_info:
+ * for tests that bound what a report reads of the vmlinux. */
+void vr_dwarf_units_stats(const struct vr_dwarf_units *u, size_t *ret_units, uint64_t *ret_bytes,
+			  uint64_t *ret_info);
+
 #endif
