@@ -33,7 +33,7 @@
  * cannot usefully be longer. */
 #define MAX_NAME 1024
 #define NAMES_CHUNK 16384u
-#define TOKEN_PAD 16
+#define TOKEN_PAD 32
 #define MAX_NAMES_BYTES (256u << 20)
 
 struct vr_error *vr_kallsyms_tables_from_vmcoreinfo(const struct vr_vmcoreinfo *vi,
@@ -238,6 +238,15 @@ struct vr_error *vr_kallsyms_read(const struct vr_kallsyms_tables *t, vr_kallsym
 	 * token, rare, is copied a byte at a time). */
 	static_assert(TOKEN_PAD >= 2, "token pad");
 	char(*padded)[TOKEN_PAD] = calloc(256, TOKEN_PAD);
+	size_t tok_len[256], max_tok = 1;
+	for (int i = 0; i < 256; i++) {
+		tok_len[i] = tokens[i].len;
+		if (tokens[i].len > max_tok)
+			max_tok = tokens[i].len;
+	}
+	/* Tokens longer than the pad are copied a byte at a time. */
+	if (max_tok > TOKEN_PAD)
+		max_tok = MAX_NAME + 1;
 	if (padded)
 		for (int i = 0; i < 256; i++)
 			memcpy(padded[i], tokens[i].s, tokens[i].len < TOKEN_PAD ? tokens[i].len : TOKEN_PAD);
@@ -260,19 +269,28 @@ struct vr_error *vr_kallsyms_read(const struct vr_kallsyms_tables *t, vr_kallsym
 				len = (size_t)(b & 0x7f) | (size_t)b2 << 7;
 			}
 			if (len <= avail - (size_t)(q - (s->buf + (s->pos - s->buf_at)))) {
-				for (size_t j = 0; j < len; j++) {
-					uint8_t tok = q[j];
-					size_t tl = tokens[tok].len;
-					if (nlen + tl > MAX_NAME) {
-						too_long = true;
-						continue;
-					}
-					if (tl <= TOKEN_PAD)
+				if (len * max_tok <= MAX_NAME) {
+					/* No name this long can overflow: no check a token. */
+					for (size_t j = 0; j < len; j++) {
+						uint8_t tok = q[j];
 						memcpy(name + nlen, padded[tok], TOKEN_PAD);
-					else
-						for (size_t c = 0; c < tl; c++)
-							name[nlen + c] = tokens[tok].s[c];
-					nlen += tl;
+						nlen += tok_len[tok];
+					}
+				} else {
+					for (size_t j = 0; j < len; j++) {
+						uint8_t tok = q[j];
+						size_t tl = tok_len[tok];
+						if (nlen + tl > MAX_NAME) {
+							too_long = true;
+							continue;
+						}
+						if (tl <= TOKEN_PAD)
+							memcpy(name + nlen, padded[tok], TOKEN_PAD);
+						else
+							for (size_t c = 0; c < tl; c++)
+								name[nlen + c] = tokens[tok].s[c];
+						nlen += tl;
+					}
 				}
 				s->pos += (uint64_t)(q - (s->buf + (s->pos - s->buf_at))) + len;
 				goto decoded;
