@@ -65,6 +65,7 @@ struct vr_kernel {
 	struct vr_dwarf *dwarf;          /* NULL without debug info */
 	struct vr_btf *btf;              /* NULL without BTF */
 	bool btf_shared;                 /* btf is the debuginfo's, not the kernel's */
+	struct vr_btf_prefetch *btf_prefetch; /* types.c: the dump's BTF, being parsed */
 	struct vr_types *types;
 	struct vr_orc *orc;
 
@@ -180,6 +181,11 @@ struct vr_error *vr_types_restrict(struct vr_kernel *k, unsigned sources);
 /* Starts parsing the vmlinux's BTF in a thread of its own, for the first
  * layout question to find ready. */
 void vr_types_prefetch_btf(struct vr_kernel *k);
+/* Without a vmlinux: reads the dump's BTF (kallsyms names its bounds) and
+ * starts parsing it in a thread of its own; vr_types_prefetch_end() waits
+ * for one nothing asked for. */
+void vr_types_prefetch_memory_btf(struct vr_kernel *k, uint64_t start, uint64_t stop);
+void vr_types_prefetch_end(struct vr_kernel *k);
 
 /* Shorthands for the collectors, false when unknown: a symbol's address
  * (VMCOREINFO's word first, which needs no symbol table, then the symbol

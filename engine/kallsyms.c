@@ -23,6 +23,7 @@
 
 #include <assert.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "cursor.h"
@@ -205,6 +206,155 @@ static struct vr_error *read_addresses(const struct vr_kallsyms_tables *t, vr_ka
 	return NULL;
 }
 
+/* ---- names decoded from memory, in two halves at once ----
+ *
+ * kallsyms_names lies before kallsyms_token_table: read whole, the stream
+ * can be split at a symbol's start (found by stepping over the lengths) and
+ * each half decoded on a CPU of its own. Anything unusual (the tables in
+ * another order, a read that fails, a bad name) leaves it to the stream
+ * reader below, which says what is wrong where. */
+
+struct part {
+	const uint8_t *buf;     /* the whole of kallsyms_names */
+	size_t len;
+	size_t pos;             /* where this part's first symbol starts */
+	uint32_t first, count;  /* its symbols */
+	struct vr_kallsyms_sym *syms;
+	char *names;            /* its names, NUL-terminated each */
+	size_t names_len, names_cap;
+	const char (*padded)[TOKEN_PAD];
+	const size_t *tok_len;
+	const struct token *tokens;
+	size_t max_tok;
+	bool ok;
+};
+
+static void *decode_part(void *arg)
+{
+	struct part *pt = arg;
+	pt->ok = false;
+	/* A name is at most MAX_NAME bytes and a token adds at least one:
+	 * the worst case bounds the buffer, grown as needed. */
+	char name[MAX_NAME + TOKEN_PAD + 1];
+	size_t pos = pt->pos;
+	for (uint32_t i = 0; i < pt->count; i++) {
+		if (pos >= pt->len)
+			return NULL;
+		size_t len = pt->buf[pos++];
+		if (len & 0x80) {
+			if (pos >= pt->len)
+				return NULL;
+			len = (len & 0x7f) | (size_t)pt->buf[pos++] << 7;
+		}
+		if (len == 0 || len > pt->len - pos)
+			return NULL;
+		const uint8_t *q = pt->buf + pos;
+		pos += len;
+		size_t nlen = 0;
+		if (len * pt->max_tok <= MAX_NAME) {
+			for (size_t j = 0; j < len; j++) {
+				memcpy(name + nlen, pt->padded[q[j]], TOKEN_PAD);
+				nlen += pt->tok_len[q[j]];
+			}
+		} else {
+			for (size_t j = 0; j < len; j++) {
+				size_t tl = pt->tok_len[q[j]];
+				if (nlen + tl > MAX_NAME)
+					return NULL;
+				memcpy(name + nlen, pt->tokens[q[j]].s, tl);
+				nlen += tl;
+			}
+		}
+		if (nlen < 2)
+			return NULL;
+		name[nlen] = '\0';
+		if (vr_error_catch(vr_grow(&pt->names, &pt->names_cap, pt->names_len + nlen, 1, MAX_NAMES_BYTES)))
+			return NULL;
+		struct vr_kallsyms_sym *sym = &pt->syms[pt->first + i];
+		sym->type = name[0];
+		sym->name = (uint32_t)pt->names_len;
+		memcpy(pt->names + pt->names_len, name + 1, nlen); /* includes the NUL */
+		pt->names_len += nlen;
+	}
+	pt->ok = true;
+	return NULL;
+}
+
+/* The names from memory, or false (nothing changed) for the stream reader
+ * to do it. */
+static bool names_in_halves(const struct vr_kallsyms_tables *t, vr_kallsyms_read_fn read, void *arg,
+			    const struct token tokens[256], uint32_t n, struct vr_kallsyms *ks)
+{
+	if (t->token_table <= t->names || t->token_table - t->names > MAX_NAMES_BYTES)
+		return false;
+	size_t len = (size_t)(t->token_table - t->names);
+	uint8_t *buf = malloc(len);
+	char(*padded)[TOKEN_PAD] = calloc(256, TOKEN_PAD);
+	if (!buf || !padded || vr_error_catch(read(arg, t->names, buf, len))) {
+		free(buf);
+		free(padded);
+		return false;
+	}
+	size_t tok_len[256], max_tok = 1;
+	for (int i = 0; i < 256; i++) {
+		tok_len[i] = tokens[i].len;
+		if (tok_len[i] > max_tok)
+			max_tok = tok_len[i];
+		memcpy(padded[i], tokens[i].s, tok_len[i] < TOKEN_PAD ? tok_len[i] : TOKEN_PAD);
+	}
+	bool whole_pad = max_tok <= TOKEN_PAD;
+	struct part parts[2];
+	for (int k = 0; k < 2; k++)
+		parts[k] = (struct part){ .buf = buf, .len = len, .syms = ks->syms, .padded = (const char(*)[TOKEN_PAD])padded,
+					  .tok_len = tok_len, .tokens = tokens,
+					  .max_tok = whole_pad ? max_tok : MAX_NAME + 1 };
+	/* The second half starts where the first half's names end. */
+	uint32_t half = n < 4096 ? n : n / 2;
+	size_t pos = 0;
+	for (uint32_t i = 0; i < half && pos < len; i++) {
+		size_t l = buf[pos++];
+		if ((l & 0x80) && pos < len)
+			l = (l & 0x7f) | (size_t)buf[pos++] << 7;
+		pos += l;
+	}
+	bool ok = pos <= len;
+	parts[0].first = 0;
+	parts[0].count = half;
+	parts[1].pos = pos;
+	parts[1].first = half;
+	parts[1].count = n - half;
+	pthread_t thread;
+	bool threaded = ok && parts[1].count && pthread_create(&thread, NULL, decode_part, &parts[1]) == 0;
+	if (ok)
+		decode_part(&parts[0]);
+	if (threaded)
+		pthread_join(thread, NULL);
+	else if (ok && parts[1].count)
+		decode_part(&parts[1]);
+	ok = ok && parts[0].ok && (!parts[1].count || parts[1].ok);
+	if (ok && parts[1].count) {
+		ok = !vr_error_catch(vr_grow(&parts[0].names, &parts[0].names_cap,
+					     parts[0].names_len + parts[1].names_len, 1, MAX_NAMES_BYTES));
+		if (ok) {
+			memcpy(parts[0].names + parts[0].names_len, parts[1].names, parts[1].names_len);
+			for (uint32_t i = half; i < n; i++)
+				ks->syms[i].name += (uint32_t)parts[0].names_len;
+			parts[0].names_len += parts[1].names_len;
+		}
+	}
+	free(parts[1].names);
+	free(buf);
+	free(padded);
+	if (!ok) {
+		free(parts[0].names);
+		return false;
+	}
+	ks->names = parts[0].names;
+	ks->names_len = parts[0].names_len;
+	ks->n = n;
+	return true;
+}
+
 struct vr_error *vr_kallsyms_read(const struct vr_kallsyms_tables *t, vr_kallsyms_read_fn read,
 				  void *arg, struct vr_kallsyms *ret)
 {
@@ -224,10 +374,21 @@ struct vr_error *vr_kallsyms_read(const struct vr_kallsyms_tables *t, vr_kallsym
 
 	struct vr_kallsyms ks = {0};
 	ks.syms = calloc(n, sizeof(*ks.syms));
+	if (!ks.syms)
+		return &vr_error_oom;
+	if (names_in_halves(t, read, arg, tokens, n, &ks)) {
+		err = read_addresses(t, read, arg, ks.syms, n);
+		if (err) {
+			vr_kallsyms_deinit(&ks);
+			return err;
+		}
+		*ret = ks;
+		return NULL;
+	}
+	memset(ks.syms, 0, n * sizeof(*ks.syms));
 	struct stream *s = malloc(sizeof(*s));
 	size_t names_cap = 0;
-	if (!ks.syms || !s) {
-		free(s);
+	if (!s) {
 		vr_kallsyms_deinit(&ks);
 		return &vr_error_oom;
 	}

@@ -149,6 +149,7 @@ void vr_kernel_destroy(struct vr_kernel *k)
 	if (!k)
 		return;
 	vr_orc_destroy(k->orc);
+	vr_types_prefetch_end(k);
 	vr_types_destroy(k->types);
 	if (!k->btf_shared)
 		vr_btf_destroy(k->btf);

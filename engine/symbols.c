@@ -680,6 +680,19 @@ static struct vr_error *load_kallsyms(struct vr_kernel *k, struct table *t)
 	err = vr_kallsyms_read(&tables, kallsyms_read_mem, k, &ks);
 	if (err)
 		return vr_error_wrap(err, "kallsyms");
+	/* The dump's BTF parses on another CPU while the table is built. */
+	uint64_t btf_start = 0, btf_stop = 0;
+	for (size_t i = 0; i < ks.n && !(btf_start && btf_stop); i++) {
+		const char *name = ks.names + ks.syms[i].name;
+		if (name[0] != '_' || name[1] != '_')
+			continue;
+		if (!btf_start && !strcmp(name, "__start_BTF"))
+			btf_start = ks.syms[i].address;
+		else if (!btf_stop && !strcmp(name, "__stop_BTF"))
+			btf_stop = ks.syms[i].address;
+	}
+	if (btf_start && btf_stop)
+		vr_types_prefetch_memory_btf(k, btf_start, btf_stop);
 	t->syms = malloc((ks.n ? ks.n : 1) * sizeof(*t->syms));
 	if (!t->syms) {
 		vr_kallsyms_deinit(&ks);

@@ -13,6 +13,7 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <gelf.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -246,6 +247,69 @@ static struct vr_error *btf_from_vmlinux(struct vr_kernel *k, struct vr_btf **re
 	return NULL;
 }
 
+/* The in-memory BTF, read as soon as kallsyms names it and parsed on a
+ * thread of its own while the symbol table is built (no vmlinux: the BTF
+ * is the dump's). Only a read that succeeds is started: any problem is
+ * left to btf_from_memory() to find and say, as without it. */
+struct vr_btf_prefetch {
+	pthread_t thread;
+	uint64_t start;
+	uint8_t *buf;
+	size_t len;
+	struct vr_btf *btf;
+	struct vr_error *err;
+};
+
+static void *btf_prefetch_thread(void *arg)
+{
+	struct vr_btf_prefetch *p = arg;
+	uint8_t *buf = p->buf;
+	p->buf = NULL;
+	p->err = vr_btf_create_in_place(buf, p->len, true, &p->btf);
+	return NULL;
+}
+
+void vr_types_prefetch_memory_btf(struct vr_kernel *k, uint64_t start, uint64_t stop)
+{
+	if (k->btf_prefetch || k->vmlinux_elf || stop <= start || stop - start > TYPES_MEM_BTF_MAX)
+		return;
+	struct vr_btf_prefetch *p = calloc(1, sizeof(*p));
+	if (!p)
+		return;
+	p->start = start;
+	p->len = (size_t)(stop - start);
+	p->buf = malloc(p->len);
+	if (!p->buf || vr_error_catch(vr_kernel_read(k, start, p->buf, p->len)) ||
+	    pthread_create(&p->thread, NULL, btf_prefetch_thread, p) != 0) {
+		free(p->buf);
+		free(p);
+		return;
+	}
+	k->btf_prefetch = p;
+}
+
+/* Waits for the prefetch and gives its BTF (*ret, the caller's) or its
+ * error. */
+static struct vr_error *btf_prefetched(struct vr_kernel *k, struct vr_btf **ret)
+{
+	struct vr_btf_prefetch *p = k->btf_prefetch;
+	pthread_join(p->thread, NULL);
+	k->btf_prefetch = NULL;
+	struct vr_error *err = p->err;
+	uint64_t start = p->start;
+	if (!err)
+		*ret = p->btf;
+	free(p);
+	return err ? vr_error_wrap(err, "in-memory BTF at 0x%llx", (unsigned long long)start) : NULL;
+}
+
+void vr_types_prefetch_end(struct vr_kernel *k)
+{
+	struct vr_btf *btf = NULL;
+	if (k->btf_prefetch && !vr_error_catch(btf_prefetched(k, &btf)))
+		vr_btf_destroy(btf);
+}
+
 static struct vr_error *btf_from_memory(struct vr_kernel *k, struct vr_btf **ret)
 {
 	uint64_t start, stop;
@@ -259,6 +323,11 @@ static struct vr_error *btf_from_memory(struct vr_kernel *k, struct vr_btf **ret
 		return vr_error_create(VR_ERR_LIMIT,
 				       "in-memory BTF at 0x%llx-0x%llx: size out of range",
 				       (unsigned long long)start, (unsigned long long)stop);
+	if (k->btf_prefetch) {
+		if (k->btf_prefetch->start == start && k->btf_prefetch->len == stop - start)
+			return btf_prefetched(k, ret);
+		vr_types_prefetch_end(k);
+	}
 	size_t len = stop - start;
 	uint8_t *buf = malloc(len);
 	if (!buf)
