@@ -37,6 +37,7 @@
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -656,57 +657,52 @@ static void answers_add(struct answers *a, struct src_cached *c, const struct sr
 	*ret = e;
 }
 
-/* The vmlinux's answer for pc, *ret NULL when no unit covers it: from the
- * answers shared through the debuginfo, else the kernel's own cache. */
-static struct vr_error *vmlinux_lookup(struct vr_kernel *k, struct vr_dwarf *d, Dwarf *dbg, Dwarf_Addr pc,
-				       struct src_result **ret)
+/* The answers shared through the debuginfo (NULL without one). */
+static struct vr_error *shared_answers(struct vr_kernel *k, struct answers **ret)
 {
-	struct answers *shared = NULL;
-	if (k->debuginfo) {
-		void *p;
-		struct vr_error *err = vr_debuginfo_product(k->debuginfo, VR_DEBUGINFO_DWARF, answers_build,
-							   answers_free, &p);
-		if (err)
-			return err;
-		shared = p;
+	*ret = NULL;
+	if (!k->debuginfo)
+		return NULL;
+	void *p;
+	struct vr_error *err = vr_debuginfo_product(k->debuginfo, VR_DEBUGINFO_DWARF, answers_build, answers_free,
+						   &p);
+	if (!err)
+		*ret = p;
+	return err;
+}
+
+/* pc's answer if one is kept: true with *ret (NULL: no unit covers pc). */
+static bool cached(struct vr_kernel *k, struct vr_dwarf *d, struct answers *shared, Dwarf_Addr pc,
+		   struct src_result **ret)
+{
+	if (shared) {
 		vr_debuginfo_lock(k->debuginfo);
 		const struct src_cached *e = answers_find(shared, pc);
 		vr_debuginfo_unlock(k->debuginfo);
 		if (e) {
 			*ret = e->found ? (struct src_result *)&e->r : NULL;
-			return NULL;
+			return true;
 		}
 	}
 	for (size_t i = 0; i < d->n_cache; i++)
 		if (d->cache[i].pc == pc) {
 			*ret = d->cache[i].found ? &d->cache[i].r : NULL;
-			return NULL;
+			return true;
 		}
-	struct src_cached c = { .pc = pc };
-	if (d->units) {
-		struct vr_dwarf_unit *unit;
-		struct vr_error *err = vr_dwarf_units_find(d->units, dbg, pc, &unit);
-		if (!err && unit)
-			err = source_in_cu(unit, vr_dwarf_unit_die(unit), pc, &c.r);
-		if (err)
-			return err;
-		c.found = unit != NULL;
-	} else {
-		Dwarf_Die cu;
-		if (dwarf_addrdie(dbg, pc, &cu)) {
-			struct vr_error *err = source_in_cu(NULL, &cu, pc, &c.r);
-			if (err)
-				return err;
-			c.found = true;
-		}
-	}
+	return false;
+}
+
+/* Keeps c (taken), the answer just found for c->pc. */
+static struct vr_error *keep(struct vr_kernel *k, struct vr_dwarf *d, struct answers *shared,
+			     struct src_cached *c, struct src_result **ret)
+{
 	if (shared) {
 		const struct src_cached *e;
 		vr_debuginfo_lock(k->debuginfo);
-		answers_add(shared, &c, &e);
+		answers_add(shared, c, &e);
 		vr_debuginfo_unlock(k->debuginfo);
 		if (e) {
-			src_result_free(&c.r); /* ours, unless it went into the entry */
+			src_result_free(&c->r); /* ours, unless it went into the entry */
 			*ret = e->found ? (struct src_result *)&e->r : NULL;
 			return NULL;
 		}
@@ -721,12 +717,137 @@ static struct vr_error *vmlinux_lookup(struct vr_kernel *k, struct vr_dwarf *d, 
 		slot = d->evict++ % d->n_cache;
 		src_result_free(&d->cache[slot].r);
 	} else {
-		src_result_free(&c.r);
+		src_result_free(&c->r);
 		return &vr_error_oom;
 	}
-	d->cache[slot] = c;
-	*ret = c.found ? &d->cache[slot].r : NULL;
+	d->cache[slot] = *c;
+	*ret = c->found ? &d->cache[slot].r : NULL;
 	return NULL;
+}
+
+/* The vmlinux's answer for pc, *ret NULL when no unit covers it: from the
+ * answers shared through the debuginfo, else the kernel's own cache. */
+static struct vr_error *vmlinux_lookup(struct vr_kernel *k, struct vr_dwarf *d, Dwarf *dbg, Dwarf_Addr pc,
+				       struct src_result **ret)
+{
+	struct answers *shared;
+	struct vr_error *err = shared_answers(k, &shared);
+	if (err)
+		return err;
+	if (cached(k, d, shared, pc, ret))
+		return NULL;
+	struct src_cached c = { .pc = pc };
+	if (d->units) {
+		struct vr_dwarf_unit *unit;
+		err = vr_dwarf_units_find(d->units, dbg, pc, &unit);
+		if (!err && unit)
+			err = source_in_cu(unit, vr_dwarf_unit_die(unit), pc, &c.r);
+		if (err)
+			return err;
+		c.found = unit != NULL;
+	} else {
+		Dwarf_Die cu;
+		if (dwarf_addrdie(dbg, pc, &cu)) {
+			err = source_in_cu(NULL, &cu, pc, &c.r);
+			if (err)
+				return err;
+			c.found = true;
+		}
+	}
+	return keep(k, d, shared, &c, ret);
+}
+
+/* ---- ahead, on two CPUs ---- */
+
+#define PREFETCH_MAX 512 /* addresses of one batch */
+
+struct prefetch_item {
+	Dwarf_Addr pc;
+	struct vr_dwarf_unit *unit;
+	int group;            /* 0 or 1: the CPU that reads its unit */
+	struct vr_error *err;
+	struct src_result r;
+};
+
+struct prefetch_group {
+	struct prefetch_item *items;
+	size_t n;
+	int group;
+};
+
+static void *prefetch_work(void *arg)
+{
+	struct prefetch_group *g = arg;
+	for (size_t i = 0; i < g->n; i++) {
+		struct prefetch_item *it = &g->items[i];
+		if (it->group == g->group && it->unit)
+			it->err = source_in_cu(it->unit, vr_dwarf_unit_die(it->unit), it->pc, &it->r);
+	}
+	return NULL;
+}
+
+void vr_dwarf_prefetch(struct vr_kernel *k, const uint64_t *addrs, size_t n)
+{
+	Dwarf *dbg;
+	struct answers *shared;
+	if (n < 2 || n > PREFETCH_MAX || vr_error_catch(vr_dwarf_vmlinux(k, &dbg)) || !k->dwarf->units ||
+	    vr_error_catch(shared_answers(k, &shared)))
+		return;
+	struct vr_dwarf *d = k->dwarf;
+	struct prefetch_item *items = calloc(n, sizeof(*items));
+	if (!items)
+		return;
+	/* On this CPU: the units of the addresses without an answer yet, one
+	 * item per address and unit. A unit reads alone or not at all here:
+	 * the whole file's handle is for one CPU at a time. */
+	size_t m = 0, units = 0;
+	for (size_t i = 0; i < n; i++) {
+		Dwarf_Addr pc = addrs[i] - k->x86.kaslr_offset;
+		struct src_result *r;
+		bool dup = false;
+		for (size_t j = 0; j < m && !dup; j++)
+			dup = items[j].pc == pc;
+		if (dup || cached(k, d, shared, pc, &r))
+			continue;
+		struct vr_dwarf_unit *unit;
+		if (vr_error_catch(vr_dwarf_units_find(d->units, dbg, pc, &unit)) || !unit ||
+		    !vr_dwarf_unit_alone(unit))
+			continue;
+		int group = -1;
+		for (size_t j = 0; j < m && group < 0; j++)
+			if (items[j].unit == unit)
+				group = items[j].group;
+		if (group < 0)
+			group = (int)(units++ % 2);
+		items[m++] = (struct prefetch_item){ .pc = pc, .unit = unit, .group = group };
+	}
+	/* Opening a unit may close the least used: every one found must be
+	 * open still. */
+	bool ok = units >= 2;
+	for (size_t j = 0; ok && j < m; j++)
+		ok = vr_dwarf_unit_open(items[j].unit);
+	if (ok) {
+		struct prefetch_group g1 = { items, m, 1 }, g0 = { items, m, 0 };
+		pthread_t thread;
+		bool threaded = pthread_create(&thread, NULL, prefetch_work, &g1) == 0;
+		prefetch_work(&g0);
+		if (threaded)
+			pthread_join(thread, NULL);
+		else
+			prefetch_work(&g1);
+	}
+	for (size_t j = 0; j < m; j++) {
+		struct prefetch_item *it = &items[j];
+		struct src_result *r;
+		if (ok && !it->err) {
+			struct src_cached c = { .pc = it->pc, .found = true, .r = it->r };
+			vr_error_catch(keep(k, d, shared, &c, &r));
+		} else {
+			src_result_free(&it->r);
+		}
+		vr_error_destroy(it->err);
+	}
+	free(items);
 }
 
 static struct vr_error *source_in_cu_frame(Dwarf_Die *cu, Dwarf_Addr pc, struct vr_frame *f)

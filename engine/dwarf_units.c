@@ -746,6 +746,16 @@ Dwarf_Die *vr_dwarf_unit_die(struct vr_dwarf_unit *unit)
 	return &unit->cu;
 }
 
+bool vr_dwarf_unit_alone(const struct vr_dwarf_unit *unit)
+{
+	return unit->dbg != NULL;
+}
+
+bool vr_dwarf_unit_open(const struct vr_dwarf_unit *unit)
+{
+	return unit->open;
+}
+
 /* ---- the line table ----
  *
  * The program is run once (a survey): libdw refuses a whole program for a

@@ -29,6 +29,11 @@ struct vr_error *vr_dwarf_units_find(struct vr_dwarf_units *u, Dwarf *whole, Dwa
 
 /* The unit's DIE. */
 Dwarf_Die *vr_dwarf_unit_die(struct vr_dwarf_unit *unit);
+/* Whether the unit is read in a handle of its own: then the calls below on
+ * it may run on one thread while others work on other units. */
+bool vr_dwarf_unit_alone(const struct vr_dwarf_unit *unit);
+/* Whether it is open still (a later find may close the least used). */
+bool vr_dwarf_unit_open(const struct vr_dwarf_unit *unit);
 
 /* The line-table row for pc, as dwarf_getsrc_die(), dwarf_linesrc() and
  * dwarf_lineno() give it: *found false when no row covers pc; else

@@ -149,6 +149,10 @@ struct vr_error *vr_vmlinux_attach(struct vr_kernel *k, const char *explicit_pat
 
 /* ---- dwarf.c: file:line and inlines (libdw), lazily ---- */
 struct vr_error *vr_dwarf_source(struct vr_kernel *k, uint64_t addr, struct vr_frame *f);
+/* Finds the source of the n vmlinux addresses (as vr_dwarf_source() looks
+ * them up) ahead, their compile units split between two CPUs, for the
+ * lookups that follow to find kept. */
+void vr_dwarf_prefetch(struct vr_kernel *k, const uint64_t *addrs, size_t n);
 /* Walks the --modules directories (k->module_dirs) for module debug files,
  * once; one that cannot be read or holds none is a warning. Fails only on
  * out-of-memory. */
