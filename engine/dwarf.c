@@ -45,6 +45,8 @@
 
 #include "debuginfo.h"
 #include "dwarf.h"
+#include "dwarf_lines.h"
+#include "dwarf_scan.h"
 #include "dwarf_units.h"
 #include "internal.h"
 

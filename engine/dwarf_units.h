@@ -1,5 +1,7 @@
 /* The vmlinux's DWARF read a compile unit at a time (dwarf_units.c), with
- * the answers libdw's whole-file calls give. Engine-private. */
+ * the answers libdw's whole-file calls give; a unit's line table in
+ * dwarf_lines.h, its children by address in dwarf_scan.h.
+ * Engine-private. */
 #ifndef VR_DWARF_UNITS_H
 #define VR_DWARF_UNITS_H
 
@@ -34,21 +36,6 @@ Dwarf_Die *vr_dwarf_unit_die(struct vr_dwarf_unit *unit);
 bool vr_dwarf_unit_alone(const struct vr_dwarf_unit *unit);
 /* Whether it is open still (a later find may close the least used). */
 bool vr_dwarf_unit_open(const struct vr_dwarf_unit *unit);
-
-/* The line-table row for pc, as dwarf_getsrc_die(), dwarf_linesrc() and
- * dwarf_lineno() give it: *found false when no row covers pc; else
- * *ret_file (allocated; NULL when the row names no file) and *ret_line. */
-struct vr_error *vr_dwarf_unit_line(struct vr_dwarf_unit *unit, Dwarf_Addr pc, bool *found,
-				    char **ret_file, int *ret_line);
-
-/* File idx of the unit's line table, as dwarf_getsrcfiles() and
- * dwarf_filesrc() give it; *ret NULL when there is none. */
-struct vr_error *vr_dwarf_unit_file(struct vr_dwarf_unit *unit, uint64_t idx, char **ret);
-
-/* The first child of the unit's DIE whose ranges hold pc (dwarf_haspc()),
- * from an index of the children built on the unit's first use: 1 found
- * (*ret), 0 none, -1 no index (the caller walks the children). */
-int vr_dwarf_unit_scope(struct vr_dwarf_unit *unit, Dwarf_Addr pc, Dwarf_Die *ret);
 
 /* The units read so far and their bytes, against the size of .debug_info:
  * for tests that bound what a report reads of the vmlinux. */
