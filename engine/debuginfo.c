@@ -38,6 +38,7 @@ struct vr_debuginfo {
 	struct vr_debuginfo_cache *cache; /* NULL: private to one kernel */
 	unsigned refs;                    /* under the cache's lock when cached */
 	char *path;
+	char *build_id;                   /* hex, NULL when the file has none */
 	dev_t dev;
 	ino_t ino;
 	off_t size;
@@ -71,10 +72,12 @@ static void debuginfo_free(struct vr_debuginfo *di)
 		close(di->fd);
 	pthread_mutex_destroy(&di->lock);
 	free(di->path);
+	free(di->build_id);
 	free(di);
 }
 
-static struct vr_error *debuginfo_new(const char *path, const struct stat *st, struct vr_debuginfo **ret)
+static struct vr_error *debuginfo_new(const char *path, const char *build_id, const struct stat *st,
+				      struct vr_debuginfo **ret)
 {
 	struct vr_debuginfo *di = calloc(1, sizeof(*di));
 	if (!di)
@@ -88,7 +91,7 @@ static struct vr_error *debuginfo_new(const char *path, const struct stat *st, s
 	di->ino = st->st_ino;
 	di->size = st->st_size;
 	di->mtime = st->st_mtim;
-	if (!(di->path = vr_strdup(path))) {
+	if (!(di->path = vr_strdup(path)) || (build_id && *build_id && !(di->build_id = vr_strdup(build_id)))) {
 		debuginfo_free(di);
 		return &vr_error_oom;
 	}
@@ -115,23 +118,28 @@ static struct vr_error *debuginfo_new(const char *path, const struct stat *st, s
 	return NULL;
 }
 
-static bool same_file(const struct vr_debuginfo *di, const struct stat *st)
+/* The same file, or a copy of the same build. */
+static bool same(const struct vr_debuginfo *di, const char *build_id, const struct stat *st)
 {
+	if (di->build_id && build_id && !strcmp(di->build_id, build_id))
+		return true;
 	return di->dev == st->st_dev && di->ino == st->st_ino && di->size == st->st_size &&
 	       di->mtime.tv_sec == st->st_mtim.tv_sec && di->mtime.tv_nsec == st->st_mtim.tv_nsec;
 }
 
 struct vr_error *vr_debuginfo_get(struct vr_debuginfo_cache *cache, const char *path, int fd,
-				  struct vr_debuginfo **ret)
+				  const char *build_id, struct vr_debuginfo **ret)
 {
 	struct stat st;
 	if (fstat(fd, &st) != 0)
 		return vr_error_create(VR_ERR_IO, "%s: %m", path);
+	if (build_id && !*build_id)
+		build_id = NULL;
 	if (!cache)
-		return debuginfo_new(path, &st, ret);
+		return debuginfo_new(path, build_id, &st, ret);
 	pthread_mutex_lock(&cache->lock);
 	for (size_t i = 0; i < cache->n; i++)
-		if (same_file(cache->entries[i], &st)) {
+		if (same(cache->entries[i], build_id, &st)) {
 			cache->entries[i]->refs++;
 			*ret = cache->entries[i];
 			pthread_mutex_unlock(&cache->lock);
@@ -141,7 +149,7 @@ struct vr_error *vr_debuginfo_get(struct vr_debuginfo_cache *cache, const char *
 	struct vr_error *err = vr_grow(&cache->entries, &cache->cap, cache->n + 1, sizeof(*cache->entries),
 				       MAX_CACHED);
 	if (!err)
-		err = debuginfo_new(path, &st, &di);
+		err = debuginfo_new(path, build_id, &st, &di);
 	if (!err) {
 		/* The cache's own reference keeps it for later dumps. */
 		di->cache = cache;
@@ -152,7 +160,7 @@ struct vr_error *vr_debuginfo_get(struct vr_debuginfo_cache *cache, const char *
 	pthread_mutex_unlock(&cache->lock);
 	if (err && err->code == VR_ERR_LIMIT) {
 		vr_error_destroy(err);
-		return debuginfo_new(path, &st, ret);
+		return debuginfo_new(path, build_id, &st, ret);
 	}
 	return err;
 }

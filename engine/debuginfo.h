@@ -11,11 +11,13 @@
 struct vr_debuginfo;
 struct vr_debuginfo_cache; /* kernel.h */
 
-/* The vmlinux open on fd at path, from cache (NULL: one of its own): the
- * same file (device, inode, size, modification time) gives the same
- * debuginfo. One reference for the caller; vr_debuginfo_put() drops it. */
+/* The vmlinux open on fd at path, of GNU build ID build_id (hex; NULL or
+ * "" when it has none), from cache (NULL: one of its own): the same file
+ * (device, inode, size, modification time) or the same build ID gives the
+ * same debuginfo. One reference for the caller; vr_debuginfo_put() drops
+ * it. */
 struct vr_error *vr_debuginfo_get(struct vr_debuginfo_cache *cache, const char *path, int fd,
-				  struct vr_debuginfo **ret);
+				  const char *build_id, struct vr_debuginfo **ret);
 void vr_debuginfo_put(struct vr_debuginfo *di);
 
 /* The debuginfo's own handle on the file: its mapping lasts as long as the

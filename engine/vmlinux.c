@@ -30,6 +30,7 @@
 #define BANNER_MAX 512
 #define BUILD_ID_MAX 64
 #define MAX_EVIDENCE 16
+#define SYMTAB_MAX_SYMBOLS (8u << 20)
 
 struct candidate {
 	char *path;
@@ -114,6 +115,51 @@ static void read_build_id(Elf *elf, char *hex)
 	}
 }
 
+/* Value and section of a symbol in .symtab, by a pass over it: for a
+ * vmlinux that will not be used, whose symbol table is not worth
+ * building. */
+static bool elf_symbol(Elf *elf, const char *name, GElf_Sym *ret)
+{
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB || !sh.sh_entsize)
+			continue;
+		Elf_Data *d = elf_getdata(scn, NULL);
+		if (!d)
+			continue;
+		size_t n = sh.sh_size / sh.sh_entsize;
+		if (n > SYMTAB_MAX_SYMBOLS)
+			n = SYMTAB_MAX_SYMBOLS;
+		/* The names are compared in place in the string table (what
+		 * elf_strptr() would return, NUL inside the section), and the
+		 * symbols read from libelf's native array when it is one: a
+		 * call per symbol of ~100k was most of the check's time. */
+		Elf_Scn *strscn = elf_getscn(elf, sh.sh_link);
+		GElf_Shdr strsh;
+		Elf_Data *sd = strscn ? elf_getdata(strscn, NULL) : NULL;
+		if (!sd || !sd->d_buf || !gelf_getshdr(strscn, &strsh) || strsh.sh_type != SHT_STRTAB)
+			continue;
+		size_t len = strlen(name);
+		bool native = gelf_getclass(elf) == ELFCLASS64 && d->d_type == ELF_T_SYM && d->d_buf;
+		if (native && n > d->d_size / sizeof(Elf64_Sym))
+			n = d->d_size / sizeof(Elf64_Sym);
+		for (size_t i = 0; i < n; i++) {
+			GElf_Sym sym;
+			if (native)
+				sym = ((const Elf64_Sym *)d->d_buf)[i];
+			else if (!gelf_getsym(d, (int)i, &sym))
+				break;
+			if (sym.st_name < sd->d_size && sd->d_size - sym.st_name > len &&
+			    memcmp((const char *)sd->d_buf + sym.st_name, name, len + 1) == 0) {
+				*ret = sym;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
 /* linux_banner as the vmlinux file holds it. */
 static bool vmlinux_banner(Elf *elf, const GElf_Sym *sym, char *buf)
 {
@@ -159,7 +205,6 @@ static void check(struct vr_kernel *k, struct candidate *c)
 	const char *osrel = k->vmcoreinfo ? vr_vmcoreinfo_get(k->vmcoreinfo, "OSRELEASE") : NULL;
 	bool contradiction = false, confirmed = false;
 
-	read_build_id(c->elf, c->build_id);
 	if (dump_bid && *dump_bid && c->build_id[0]) {
 		/* VMCOREINFO prints the 20-byte ID; compare case-insensitively
 		 * and only as far as the dump's copy goes. */
@@ -182,15 +227,20 @@ static void check(struct vr_kernel *k, struct candidate *c)
 
 	char banner[BANNER_MAX] = "", rel[128] = "";
 	/* Through the symbol table the vmlinux's debuginfo builds, which a
-	 * used vmlinux needs anyway. */
+	 * used vmlinux needs anyway; one the build ID rules out is searched
+	 * instead. */
 	GElf_Sym sym = { 0 };
-	uint64_t value;
-	unsigned shndx;
-	bool have_sym = c->debuginfo &&
-			vr_symbols_vmlinux_symbol(c->debuginfo, "linux_banner", &value, &shndx);
-	if (have_sym) {
-		sym.st_value = value;
-		sym.st_shndx = (Elf64_Section)shndx;
+	bool have_sym;
+	if (contradiction || !c->debuginfo) {
+		have_sym = elf_symbol(c->elf, "linux_banner", &sym);
+	} else {
+		uint64_t value;
+		unsigned shndx;
+		have_sym = vr_symbols_vmlinux_symbol(c->debuginfo, "linux_banner", &value, &shndx);
+		if (have_sym) {
+			sym.st_value = value;
+			sym.st_shndx = (Elf64_Section)shndx;
+		}
 	}
 	bool have_banner = have_sym && vmlinux_banner(c->elf, &sym, banner);
 	if (have_banner)
@@ -290,7 +340,8 @@ static struct vr_error *candidate_open(struct vr_kernel *k, const char *path, st
 				       eh.e_type == ET_DYN ? "shared object or program" :
 				       eh.e_type == ET_REL ? "object file" :
 				       eh.e_type == ET_CORE ? "core file" : "file");
-	return vr_debuginfo_get(k->debuginfo_cache, path, c->fd, &c->debuginfo);
+	read_build_id(c->elf, c->build_id);
+	return vr_debuginfo_get(k->debuginfo_cache, path, c->fd, c->build_id, &c->debuginfo);
 }
 
 /* Moves the candidate's facts into k->input; when use, the file too. */
