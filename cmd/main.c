@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <gelf.h>
 #include <libelf.h>
 #include <stdio.h>
@@ -556,6 +557,13 @@ static int run(const struct options *o)
 
 int main(int argc, char **argv)
 {
+	/* A report allocates tens of MB in pieces of up to a few MB (tables
+	 * read from the dump, the symbol table) and frees them soon: from the
+	 * heap rather than one mapping each, since unmapping one while other
+	 * threads run costs every CPU a TLB flush, and a fresh mapping a page
+	 * fault per page. */
+	mallopt(M_MMAP_THRESHOLD, 64 << 20);
+	mallopt(M_TRIM_THRESHOLD, 128 << 20);
 	struct options o = {0};
 	int rc = parse_args(argc, argv, &o);
 	if (!rc)
