@@ -42,7 +42,8 @@ struct btf_hash {
 };
 
 struct vr_btf {
-	uint8_t *data;
+	const uint8_t *data;
+	uint8_t *owned;       /* data, when the BTF holds its own copy */
 	size_t len;
 	const uint8_t *types; /* type section */
 	uint32_t types_len;
@@ -207,7 +208,7 @@ void vr_btf_destroy(struct vr_btf *btf)
 	free(btf->names.slots);
 	free(btf->enumerators.slots);
 	free(btf->offs);
-	free(btf->data);
+	free(btf->owned);
 	free(btf);
 }
 
@@ -328,16 +329,28 @@ static struct vr_error *parse_types(struct vr_btf *b)
 
 struct vr_error *vr_btf_create(const void *data, size_t len, struct vr_btf **ret)
 {
+	uint8_t *copy = malloc(len ? len : 1);
+	if (!copy)
+		return &vr_error_oom;
+	if (len)
+		memcpy(copy, data, len);
+	return vr_btf_create_in_place(copy, len, true, ret);
+}
+
+struct vr_error *vr_btf_create_in_place(const void *data, size_t len, bool take, struct vr_btf **ret)
+{
+	__attribute__((cleanup(vr_btf_destroyp))) struct vr_btf *b = calloc(1, sizeof(*b));
+	if (!b) {
+		if (take)
+			free((void *)data);
+		return &vr_error_oom;
+	}
+	if (take)
+		b->owned = (uint8_t *)data;
 	if (len > VR_BTF_MAX_SIZE)
 		return vr_error_create(VR_ERR_LIMIT, "parsing BTF: %zu bytes, more than the %u allowed",
 				       len, VR_BTF_MAX_SIZE);
-	__attribute__((cleanup(vr_btf_destroyp))) struct vr_btf *b = calloc(1, sizeof(*b));
-	if (!b)
-		return &vr_error_oom;
-	b->data = malloc(len ? len : 1);
-	if (!b->data)
-		return &vr_error_oom;
-	memcpy(b->data, data, len);
+	b->data = data;
 	b->len = len;
 	struct vr_error *err = parse_header(b);
 	if (!err)

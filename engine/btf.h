@@ -51,6 +51,10 @@ struct vr_btf_member {
 /* Parses a BTF blob (copied). VR_ERR_FORMAT names the offset of the first
  * record that does not fit. */
 struct vr_error *vr_btf_create(const void *data, size_t len, struct vr_btf **ret);
+/* The same over a blob that stays where it is: with take, a malloc'd one the
+ * BTF frees (also on failure); else one that outlives the BTF (a mapped
+ * vmlinux's .BTF). */
+struct vr_error *vr_btf_create_in_place(const void *data, size_t len, bool take, struct vr_btf **ret);
 void vr_btf_destroy(struct vr_btf *btf);
 
 /* Number of type ids, including id 0 (void). */

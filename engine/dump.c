@@ -63,6 +63,8 @@ struct vr_error *vr_source_pread(const struct vr_source *s, void *buf, size_t le
 				       "reading %s: short read at offset 0x%" PRIx64
 				       ": unexpected end of file",
 				       what, off > s->size ? off : s->size);
+	if (s->bytes_read)
+		*s->bytes_read += len;
 	if (!s->ext)
 		return pread_full(s->fd, buf, len, off, what);
 	/* flattened: find the first extent ending after off */
@@ -239,6 +241,7 @@ struct vr_error *vr_dump_open(const char *const *paths, size_t n_paths, struct v
 	struct vr_error *err = NULL;
 	for (size_t i = 0; i < n_paths; i++) {
 		err = source_open(paths[i], &d->src[i]);
+		d->src[i].bytes_read = &d->bytes_read;
 		d->n_src = i + 1;
 		if (err)
 			goto fail;
@@ -330,6 +333,11 @@ const char *vr_dump_text(const struct vr_dump *d, size_t *ret_len)
 	if (ret_len)
 		*ret_len = d->text ? d->text_len : 0;
 	return d->text;
+}
+
+uint64_t vr_dump_bytes_read(const struct vr_dump *d)
+{
+	return d->bytes_read;
 }
 
 const char *vr_dump_path(const struct vr_dump *d)

@@ -88,4 +88,8 @@ const char *vr_dump_path(const struct vr_dump *d);
  * vmcoreinfo size, one "key: value" per line (for tools and tests). */
 void vr_dump_describe(const struct vr_dump *d, FILE *f);
 
+/* Bytes read from the dump's files so far: what a report costs in input,
+ * for tests that bound it. */
+uint64_t vr_dump_bytes_read(const struct vr_dump *d);
+
 #endif

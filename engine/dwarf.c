@@ -2,9 +2,13 @@
  * and for modules whose debug files can be found.
  *
  * Nothing is indexed up front: a lookup finds its compile unit through
- * .debug_aranges (dwarf_addrdie), then reads that unit's line table and
- * scopes; libdw caches both per unit. A 6.1 vmlinux carries ~160 MB of
- * .debug_info, so a whole-tree pass would cost seconds and hundreds of MB.
+ * .debug_aranges and reads that unit alone (dwarf_units.c): its line table
+ * for the address, and its scopes. A 6.1 vmlinux carries ~160 MB of
+ * .debug_info, so a whole-tree pass would cost seconds and hundreds of MB;
+ * libdw's own address lookup (dwarf_addrdie) reads every unit's header.
+ * With vr_open_options.whole_dwarf (tests), and for a vmlinux that cannot
+ * be read a unit at a time, libdw's whole-file calls answer instead; the
+ * answers are the same.
  *
  * Frame convention (the pairs addr2line -f -i prints): every function in
  * the chain comes with the location inside it. f->inlined[0] is the
@@ -33,12 +37,17 @@
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "debuginfo.h"
 #include "dwarf.h"
+#include "dwarf_lines.h"
+#include "dwarf_scan.h"
+#include "dwarf_units.h"
 #include "internal.h"
 
 #define DWARF_MAX_SCOPES 64   /* inline nesting depth we report */
@@ -71,6 +80,7 @@ struct vr_dwarf {
 	Dwarf *dbg;          /* vmlinux */
 	bool tried;
 	char *reason;        /* why dbg is NULL */
+	struct vr_dwarf_units *units; /* the vmlinux a unit at a time, NULL: whole-file */
 	struct dwarf_module **mods; /* each allocated alone: libdwfl keeps pointers */
 	size_t n_mods, cap_mods;
 	struct ko_file *kos; /* debug files found under the module dirs */
@@ -93,6 +103,7 @@ void vr_dwarf_destroy(struct vr_dwarf *d)
 {
 	if (!d)
 		return;
+	vr_dwarf_units_destroy(d->units);
 	if (d->dbg)
 		dwarf_end(d->dbg);
 	for (size_t i = 0; i < d->n_mods; i++) {
@@ -146,6 +157,11 @@ struct vr_error *vr_dwarf_vmlinux(struct vr_kernel *k, Dwarf **ret)
 			if (!d->dbg)
 				d->reason = vr_asprintf("%s: no DWARF: %s", k->vmlinux_path,
 							dwarf_errmsg(-1));
+			/* One that cannot be read a unit at a time is read
+			 * whole. */
+			if (d->dbg && !k->whole_dwarf && k->vmlinux_fd >= 0)
+				vr_error_catch(vr_dwarf_units_create(k->vmlinux_elf, k->vmlinux_fd,
+								     &d->units));
 		}
 	}
 	if (!d->dbg)
@@ -200,8 +216,9 @@ static const char *cu_comp_dir(Dwarf_Die *cu)
 	return dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &a));
 }
 
-/* File name of DW_AT_call_file of an inlined_subroutine. */
-static char *call_file(Dwarf_Die *cu, Dwarf_Die *inl)
+/* File name of DW_AT_call_file of an inlined_subroutine; unit, when not
+ * NULL, is cu read alone. */
+static char *call_file(struct vr_dwarf_unit *unit, Dwarf_Die *cu, Dwarf_Die *inl)
 {
 	Dwarf_Attribute a;
 	Dwarf_Word idx;
@@ -209,6 +226,14 @@ static char *call_file(Dwarf_Die *cu, Dwarf_Die *inl)
 	size_t n;
 	if (!dwarf_attr(inl, DW_AT_call_file, &a) || dwarf_formudata(&a, &idx) != 0)
 		return NULL;
+	if (unit) {
+		char *raw = NULL;
+		if (vr_error_catch(vr_dwarf_unit_file(unit, idx, &raw)) || !raw)
+			return NULL;
+		char *f = trim_path(raw, cu_comp_dir(cu));
+		free(raw);
+		return f;
+	}
 	if (dwarf_getsrcfiles(cu, &files, &n) != 0 || idx >= n)
 		return NULL;
 	return trim_path(dwarf_filesrc(files, idx, NULL, NULL), cu_comp_dir(cu));
@@ -346,6 +371,22 @@ struct scope_walk {
  * again (for the abstract origin, and for every caller of an inlined
  * instance); the physical path already holds every caller. Imported units
  * are walked in place, as libdw does. 1 found, 0 not, -1 bad DWARF. */
+static int walk_siblings(struct scope_walk *w, Dwarf_Die die, int depth);
+
+/* die holds pc: it goes on the path at depth, and the walk goes on among
+ * its children. */
+static int walk_into(struct scope_walk *w, Dwarf_Die die, int tag, int depth)
+{
+	if (depth >= DWARF_MAX_DEPTH)
+		return -1;
+	w->path[depth] = die;
+	w->n = depth + 1;
+	Dwarf_Die child;
+	if (may_have_scopes(tag) && dwarf_haschildren(&die) && dwarf_child(&die, &child) == 0)
+		return walk_siblings(w, child, depth + 1) < 0 ? -1 : 1;
+	return 1;
+}
+
 static int walk_siblings(struct scope_walk *w, Dwarf_Die die, int depth)
 {
 	do {
@@ -371,17 +412,24 @@ static int walk_siblings(struct scope_walk *w, Dwarf_Die die, int depth)
 		}
 		if (dwarf_haspc(&die, w->pc) <= 0)
 			continue;
-		if (depth >= DWARF_MAX_DEPTH)
-			return -1;
-		w->path[depth] = die;
-		w->n = depth + 1;
-		Dwarf_Die child;
-		if (may_have_scopes(tag) && dwarf_haschildren(&die) &&
-		    dwarf_child(&die, &child) == 0)
-			return walk_siblings(w, child, depth + 1) < 0 ? -1 : 1;
-		return 1;
+		return walk_into(w, die, tag, depth);
 	} while (dwarf_siblingof(&die, &die) == 0);
 	return 0;
+}
+
+/* The walk from the unit's DIE cu: its children are found through the
+ * unit's index when it has one. */
+static int walk_unit(struct scope_walk *w, struct vr_dwarf_unit *unit, Dwarf_Die *cu)
+{
+	Dwarf_Die die;
+	int r = unit ? vr_dwarf_unit_scope(unit, w->pc, &die) : -1;
+	if (r == 0)
+		return 0;
+	if (r > 0)
+		return walk_into(w, die, dwarf_tag(&die), 0);
+	if (dwarf_child(cu, &die) != 0)
+		return 0;
+	return walk_siblings(w, die, 0);
 }
 
 /* dwarf_getscopes() gives nothing when the innermost inlined instance on
@@ -398,17 +446,34 @@ static bool origin_ok(Dwarf_Die *cu, Dwarf_Die *inl)
 	       dwarf_tag(&ocu) == DW_TAG_partial_unit;
 }
 
-/* Looks pc (the address as the DWARF has it) up in the unit cu. */
-static struct vr_error *source_in_cu(Dwarf_Die *cu, Dwarf_Addr pc, struct src_result *res)
+/* Looks pc (the address as the DWARF has it) up in the unit cu; unit,
+ * when not NULL, is cu read alone (dwarf_units.c). */
+static struct vr_error *source_in_cu(struct vr_dwarf_unit *unit, Dwarf_Die *cu, Dwarf_Addr pc,
+				     struct src_result *res)
 {
 	char *file = NULL;
 	int line = 0;
-	Dwarf_Line *dl = dwarf_getsrc_die(cu, pc);
-	if (dl) {
+	if (unit) {
+		char *raw = NULL;
+		bool found;
 		int l;
-		file = trim_path(dwarf_linesrc(dl, NULL, NULL), cu_comp_dir(cu));
-		if (dwarf_lineno(dl, &l) == 0 && l > 0)
-			line = l;
+		struct vr_error *err = vr_dwarf_unit_line(unit, pc, &found, &raw, &l);
+		if (err)
+			return err;
+		if (found) {
+			file = trim_path(raw, cu_comp_dir(cu));
+			if (l > 0)
+				line = l;
+		}
+		free(raw);
+	} else {
+		Dwarf_Line *dl = dwarf_getsrc_die(cu, pc);
+		if (dl) {
+			int l;
+			file = trim_path(dwarf_linesrc(dl, NULL, NULL), cu_comp_dir(cu));
+			if (dwarf_lineno(dl, &l) == 0 && l > 0)
+				line = l;
+		}
 	}
 
 	/* The functions around pc, innermost first: each inlined instance's
@@ -423,8 +488,7 @@ static struct vr_error *source_in_cu(Dwarf_Die *cu, Dwarf_Addr pc, struct src_re
 	w->n = 0;
 	w->n_imports = 0;
 	int fn = -1;
-	Dwarf_Die child;
-	if (dwarf_child(cu, &child) == 0 && walk_siblings(w, child, 0) > 0) {
+	if (walk_unit(w, unit, cu) > 0) {
 		for (int i = w->n - 1; i >= 0; i--) {
 			int tag = dwarf_tag(&w->path[i]);
 			if (tag == DW_TAG_inlined_subroutine || tag == DW_TAG_subprogram) {
@@ -456,7 +520,7 @@ static struct vr_error *source_in_cu(Dwarf_Die *cu, Dwarf_Addr pc, struct src_re
 		loc_line = 0;
 		if (tag != DW_TAG_inlined_subroutine)
 			break;
-		loc_file = call_file(cu, d);
+		loc_file = call_file(unit, cu, d);
 		loc_line = call_line(d);
 		int outer = -1;
 		for (int j = fn - 1; j >= 0; j--) {
@@ -521,22 +585,129 @@ static void cache_free(struct vr_dwarf *d)
 	free(d->cache);
 }
 
-/* The vmlinux's answer for pc, *ret NULL when no unit covers it. */
-static struct vr_error *vmlinux_lookup(struct vr_dwarf *d, Dwarf *dbg, Dwarf_Addr pc,
-				       struct src_result **ret)
+/* The answers found so far for a vmlinux, kept with its debuginfo
+ * (product VR_DEBUGINFO_DWARF) for every dump of the file: looked up and
+ * added under the debuginfo's lock. An entry, once added, neither changes
+ * nor goes before the debuginfo does, so it is read without the lock. */
+#define DWARF_MAX_SHARED (1u << 16)
+
+struct answers {
+	struct src_cached **slots; /* open addressing by pc */
+	size_t mask, n;
+};
+
+static void answers_free(void *p)
 {
+	struct answers *a = p;
+	for (size_t i = 0; a->slots && i <= a->mask; i++)
+		if (a->slots[i]) {
+			src_result_free(&a->slots[i]->r);
+			free(a->slots[i]);
+		}
+	free(a->slots);
+	free(a);
+}
+
+static struct vr_error *answers_build(struct vr_debuginfo *di, void **ret)
+{
+	struct answers *a = calloc(1, sizeof(*a));
+	if (!a)
+		return &vr_error_oom;
+	*ret = a;
+	return NULL;
+}
+
+static size_t answer_slot(const struct answers *a, Dwarf_Addr pc)
+{
+	uint64_t h = pc * 0x9e3779b97f4a7c15ull;
+	size_t i = (size_t)(h >> 32) & a->mask;
+	while (a->slots[i] && a->slots[i]->pc != pc)
+		i = (i + 1) & a->mask;
+	return i;
+}
+
+static const struct src_cached *answers_find(const struct answers *a, Dwarf_Addr pc)
+{
+	return a->slots ? a->slots[answer_slot(a, pc)] : NULL;
+}
+
+/* Adds c (taken: moved into an entry) unless pc has an answer already;
+ * *ret the entry that holds pc's answer, NULL when it could not be kept. */
+static void answers_add(struct answers *a, struct src_cached *c, const struct src_cached **ret)
+{
+	*ret = answers_find(a, c->pc);
+	if (*ret || a->n >= DWARF_MAX_SHARED)
+		return;
+	if (!a->slots || 2 * (a->n + 1) > a->mask + 1) {
+		size_t cap = a->slots ? 2 * (a->mask + 1) : 64;
+		struct answers b = { calloc(cap, sizeof(*b.slots)), cap - 1, a->n };
+		if (!b.slots)
+			return;
+		for (size_t i = 0; a->slots && i <= a->mask; i++)
+			if (a->slots[i])
+				b.slots[answer_slot(&b, a->slots[i]->pc)] = a->slots[i];
+		free(a->slots);
+		*a = b;
+	}
+	struct src_cached *e = malloc(sizeof(*e));
+	if (!e)
+		return;
+	*e = *c;
+	*c = (struct src_cached){ 0 };
+	a->slots[answer_slot(a, e->pc)] = e;
+	a->n++;
+	*ret = e;
+}
+
+/* The answers shared through the debuginfo (NULL without one). */
+static struct vr_error *shared_answers(struct vr_kernel *k, struct answers **ret)
+{
+	*ret = NULL;
+	if (!k->debuginfo)
+		return NULL;
+	void *p;
+	struct vr_error *err = vr_debuginfo_product(k->debuginfo, VR_DEBUGINFO_DWARF, answers_build, answers_free,
+						   &p);
+	if (!err)
+		*ret = p;
+	return err;
+}
+
+/* pc's answer if one is kept: true with *ret (NULL: no unit covers pc). */
+static bool cached(struct vr_kernel *k, struct vr_dwarf *d, struct answers *shared, Dwarf_Addr pc,
+		   struct src_result **ret)
+{
+	if (shared) {
+		vr_debuginfo_lock(k->debuginfo);
+		const struct src_cached *e = answers_find(shared, pc);
+		vr_debuginfo_unlock(k->debuginfo);
+		if (e) {
+			*ret = e->found ? (struct src_result *)&e->r : NULL;
+			return true;
+		}
+	}
 	for (size_t i = 0; i < d->n_cache; i++)
 		if (d->cache[i].pc == pc) {
 			*ret = d->cache[i].found ? &d->cache[i].r : NULL;
+			return true;
+		}
+	return false;
+}
+
+/* Keeps c (taken), the answer just found for c->pc. */
+static struct vr_error *keep(struct vr_kernel *k, struct vr_dwarf *d, struct answers *shared,
+			     struct src_cached *c, struct src_result **ret)
+{
+	if (shared) {
+		const struct src_cached *e;
+		vr_debuginfo_lock(k->debuginfo);
+		answers_add(shared, c, &e);
+		vr_debuginfo_unlock(k->debuginfo);
+		if (e) {
+			src_result_free(&c->r); /* ours, unless it went into the entry */
+			*ret = e->found ? (struct src_result *)&e->r : NULL;
 			return NULL;
 		}
-	struct src_cached c = { .pc = pc };
-	Dwarf_Die cu;
-	if (dwarf_addrdie(dbg, pc, &cu)) {
-		struct vr_error *err = source_in_cu(&cu, pc, &c.r);
-		if (err)
-			return err;
-		c.found = true;
 	}
 	size_t slot;
 	if (d->n_cache < DWARF_MAX_CACHE &&
@@ -548,18 +719,143 @@ static struct vr_error *vmlinux_lookup(struct vr_dwarf *d, Dwarf *dbg, Dwarf_Add
 		slot = d->evict++ % d->n_cache;
 		src_result_free(&d->cache[slot].r);
 	} else {
-		src_result_free(&c.r);
+		src_result_free(&c->r);
 		return &vr_error_oom;
 	}
-	d->cache[slot] = c;
-	*ret = c.found ? &d->cache[slot].r : NULL;
+	d->cache[slot] = *c;
+	*ret = c->found ? &d->cache[slot].r : NULL;
 	return NULL;
+}
+
+/* The vmlinux's answer for pc, *ret NULL when no unit covers it: from the
+ * answers shared through the debuginfo, else the kernel's own cache. */
+static struct vr_error *vmlinux_lookup(struct vr_kernel *k, struct vr_dwarf *d, Dwarf *dbg, Dwarf_Addr pc,
+				       struct src_result **ret)
+{
+	struct answers *shared;
+	struct vr_error *err = shared_answers(k, &shared);
+	if (err)
+		return err;
+	if (cached(k, d, shared, pc, ret))
+		return NULL;
+	struct src_cached c = { .pc = pc };
+	if (d->units) {
+		struct vr_dwarf_unit *unit;
+		err = vr_dwarf_units_find(d->units, dbg, pc, &unit);
+		if (!err && unit)
+			err = source_in_cu(unit, vr_dwarf_unit_die(unit), pc, &c.r);
+		if (err)
+			return err;
+		c.found = unit != NULL;
+	} else {
+		Dwarf_Die cu;
+		if (dwarf_addrdie(dbg, pc, &cu)) {
+			err = source_in_cu(NULL, &cu, pc, &c.r);
+			if (err)
+				return err;
+			c.found = true;
+		}
+	}
+	return keep(k, d, shared, &c, ret);
+}
+
+/* ---- ahead, on two CPUs ---- */
+
+#define PREFETCH_MAX 512 /* addresses of one batch */
+
+struct prefetch_item {
+	Dwarf_Addr pc;
+	struct vr_dwarf_unit *unit;
+	int group;            /* 0 or 1: the CPU that reads its unit */
+	struct vr_error *err;
+	struct src_result r;
+};
+
+struct prefetch_group {
+	struct prefetch_item *items;
+	size_t n;
+	int group;
+};
+
+static void *prefetch_work(void *arg)
+{
+	struct prefetch_group *g = arg;
+	for (size_t i = 0; i < g->n; i++) {
+		struct prefetch_item *it = &g->items[i];
+		if (it->group == g->group && it->unit)
+			it->err = source_in_cu(it->unit, vr_dwarf_unit_die(it->unit), it->pc, &it->r);
+	}
+	return NULL;
+}
+
+void vr_dwarf_prefetch(struct vr_kernel *k, const uint64_t *addrs, size_t n)
+{
+	Dwarf *dbg;
+	struct answers *shared;
+	if (n < 2 || n > PREFETCH_MAX || vr_error_catch(vr_dwarf_vmlinux(k, &dbg)) || !k->dwarf->units ||
+	    vr_error_catch(shared_answers(k, &shared)))
+		return;
+	struct vr_dwarf *d = k->dwarf;
+	struct prefetch_item *items = calloc(n, sizeof(*items));
+	if (!items)
+		return;
+	/* On this CPU: the units of the addresses without an answer yet, one
+	 * item per address and unit. A unit reads alone or not at all here:
+	 * the whole file's handle is for one CPU at a time. */
+	size_t m = 0, units = 0;
+	for (size_t i = 0; i < n; i++) {
+		Dwarf_Addr pc = addrs[i] - k->x86.kaslr_offset;
+		struct src_result *r;
+		bool dup = false;
+		for (size_t j = 0; j < m && !dup; j++)
+			dup = items[j].pc == pc;
+		if (dup || cached(k, d, shared, pc, &r))
+			continue;
+		struct vr_dwarf_unit *unit;
+		if (vr_error_catch(vr_dwarf_units_find(d->units, dbg, pc, &unit)) || !unit ||
+		    !vr_dwarf_unit_alone(unit))
+			continue;
+		int group = -1;
+		for (size_t j = 0; j < m && group < 0; j++)
+			if (items[j].unit == unit)
+				group = items[j].group;
+		if (group < 0)
+			group = (int)(units++ % 2);
+		items[m++] = (struct prefetch_item){ .pc = pc, .unit = unit, .group = group };
+	}
+	/* Opening a unit may close the least used: every one found must be
+	 * open still. */
+	bool ok = units >= 2;
+	for (size_t j = 0; ok && j < m; j++)
+		ok = vr_dwarf_unit_open(items[j].unit);
+	if (ok) {
+		struct prefetch_group g1 = { items, m, 1 }, g0 = { items, m, 0 };
+		pthread_t thread;
+		bool threaded = pthread_create(&thread, NULL, prefetch_work, &g1) == 0;
+		prefetch_work(&g0);
+		if (threaded)
+			pthread_join(thread, NULL);
+		else
+			prefetch_work(&g1);
+	}
+	for (size_t j = 0; j < m; j++) {
+		struct prefetch_item *it = &items[j];
+		struct src_result *r;
+		if (ok && !it->err) {
+			struct src_cached c = { .pc = it->pc, .found = true, .r = it->r };
+			vr_error_catch(keep(k, d, shared, &c, &r));
+		} else {
+			src_result_free(&it->r);
+		}
+		vr_error_destroy(it->err);
+	}
+	free(items);
 }
 
 static struct vr_error *source_in_cu_frame(Dwarf_Die *cu, Dwarf_Addr pc, struct vr_frame *f)
 {
 	struct src_result r;
-	struct vr_error *err = source_in_cu(cu, pc, &r);
+	struct vr_error *err = source_in_cu(NULL, cu, pc, &r);
 	if (err)
 		return err;
 	err = src_apply(&r, f);
@@ -961,6 +1257,14 @@ static struct vr_error *module_source(struct vr_kernel *k, uint64_t addr, struct
 
 /* ---- public ---- */
 
+bool vr_dwarf_units_read(struct vr_kernel *k, size_t *ret_units, uint64_t *ret_bytes, uint64_t *ret_info)
+{
+	if (!k->dwarf || !k->dwarf->units)
+		return false;
+	vr_dwarf_units_stats(k->dwarf->units, ret_units, ret_bytes, ret_info);
+	return true;
+}
+
 struct vr_error *vr_dwarf_source(struct vr_kernel *k, uint64_t addr, struct vr_frame *f)
 {
 	Dwarf *dbg;
@@ -969,7 +1273,7 @@ struct vr_error *vr_dwarf_source(struct vr_kernel *k, uint64_t addr, struct vr_f
 		/* The vmlinux is linked at its unrandomized address. */
 		Dwarf_Addr pc = addr - k->x86.kaslr_offset;
 		struct src_result *r;
-		if ((err = vmlinux_lookup(k->dwarf, dbg, pc, &r)))
+		if ((err = vmlinux_lookup(k, k->dwarf, dbg, pc, &r)))
 			return err;
 		if (r)
 			return src_apply(r, f);
@@ -1138,7 +1442,17 @@ struct vr_error *vr_kernel_register_member(struct vr_kernel *k, uint64_t pc, int
 	Dwarf_Addr rel = 0;
 	Dwarf *dbg;
 	struct vr_error *err = vr_dwarf_vmlinux(k, &dbg);
-	if (!err && dwarf_addrdie(dbg, pc - k->x86.kaslr_offset, &cu_mem)) {
+	if (!err && k->dwarf->units) {
+		struct vr_dwarf_unit *unit;
+		err = vr_dwarf_units_find(k->dwarf->units, dbg, pc - k->x86.kaslr_offset, &unit);
+		if (err && err->code == VR_ERR_NOMEM)
+			return err;
+		if (!err && unit) {
+			cu_mem = *vr_dwarf_unit_die(unit);
+			cu = &cu_mem;
+			rel = pc - k->x86.kaslr_offset;
+		}
+	} else if (!err && dwarf_addrdie(dbg, pc - k->x86.kaslr_offset, &cu_mem)) {
 		cu = &cu_mem;
 		rel = pc - k->x86.kaslr_offset;
 	}

@@ -11,6 +11,11 @@
  * no vmlinux is in use or it has no DWARF. */
 struct vr_error *vr_dwarf_vmlinux(struct vr_kernel *k, Dwarf **ret);
 
+/* The compile units of the vmlinux read so far (dwarf_units.c) and their
+ * bytes, against .debug_info's size; false when the vmlinux is not read a
+ * unit at a time. */
+bool vr_dwarf_units_read(struct vr_kernel *k, size_t *ret_units, uint64_t *ret_bytes, uint64_t *ret_info);
+
 /* Turns libdw's thread-local error into a vr_error. */
 struct vr_error *vr_dwarf_error(const char *what);
 

@@ -60,6 +60,7 @@ struct vr_source {
 	size_t n_ext;
 	char *damage;               /* what reading it had to skip, NULL when nothing */
 	bool truncated;             /* flattened: the file ends before its end record */
+	uint64_t *bytes_read;       /* where reads are counted (the dump's), or NULL */
 };
 
 /* Reads len bytes of content at off. A read past the content's end is a
@@ -82,6 +83,7 @@ struct vr_dump {
 	size_t text_len;
 	void *priv;                  /* the format's state */
 	struct vr_page_cache *cache; /* decompressed pages, for forms that need it */
+	uint64_t bytes_read;         /* from its files, so far */
 };
 
 /* The "not mine" answer of a probe; never leaves the probe loop in dump.c. */

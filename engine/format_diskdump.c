@@ -29,6 +29,7 @@
 
 #include <lzo/lzo1x.h>
 #include <snappy-c.h>
+#include <libdeflate.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -78,6 +79,7 @@ struct dd_state {
 	uint8_t *cbuf;
 	z_stream zs;
 	bool zs_ready;
+	struct libdeflate_decompressor *deflate; /* zlib pages, faster; zlib says why one fails */
 	ZSTD_DCtx *zctx;
 };
 
@@ -531,6 +533,8 @@ static void dd_close(struct vr_dump *d)
 	free(st->cbuf);
 	if (st->zs_ready)
 		inflateEnd(&st->zs);
+	if (st->deflate)
+		libdeflate_free_decompressor(st->deflate);
 	ZSTD_freeDCtx(st->zctx);
 	free(st);
 	d->priv = NULL;
@@ -646,7 +650,19 @@ static struct vr_error *decompress(struct dd_state *st, uint32_t flags, const ui
 		memcpy(out, in, VR_PAGE_SIZE);
 		return NULL;
 	case DUMP_DH_COMPRESSED_ZLIB: {
-		/* makedumpfile and QEMU use compress2(): a zlib stream */
+		/* makedumpfile and QEMU use compress2(): a zlib stream. libdeflate
+		 * inflates a whole page two to three times faster than zlib; a
+		 * page it refuses goes to zlib, which says what is wrong the
+		 * way zlib says it. Both accept bytes after the stream's end and
+		 * check its Adler-32. */
+		if (!st->deflate)
+			st->deflate = libdeflate_alloc_decompressor();
+		size_t got = 0, used = 0;
+		if (st->deflate &&
+		    libdeflate_zlib_decompress_ex(st->deflate, in, in_len, out, VR_PAGE_SIZE, &used, &got) ==
+			    LIBDEFLATE_SUCCESS &&
+		    got == VR_PAGE_SIZE)
+			return NULL;
 		if (!st->zs_ready) {
 			memset(&st->zs, 0, sizeof(st->zs));
 			if (inflateInit(&st->zs) != Z_OK)

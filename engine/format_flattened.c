@@ -137,9 +137,12 @@ out:
 	return err;
 }
 
-/* Buffered sequential reader over the raw file for the record headers. */
+/* Buffered sequential reader over the raw file for the record headers. A
+ * header outside the buffer refills it with the page around it only:
+ * small records share a page, and the data of large ones (tens of KiB) is
+ * not read at all, so the index costs the records, not the file's bytes. */
 struct reader {
-	uint8_t buf[1 << 16];
+	uint8_t buf[1 << 12];
 	uint64_t buf_pos;
 	size_t buf_len;
 };

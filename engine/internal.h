@@ -14,6 +14,7 @@
 #define VR_MAX_TASKS (1u << 20)
 
 struct vr_symtab;   /* symbols.c */
+struct vr_debuginfo; /* debuginfo.c */
 struct vr_dwarf;    /* dwarf.c */
 struct vr_types;    /* types.c: layout cache over VMCOREINFO, BTF, DWARF */
 struct vr_btf;      /* btf.c */
@@ -57,10 +58,14 @@ struct vr_kernel {
 	char *vmlinux_path;
 	int vmlinux_fd;
 	struct Elf *vmlinux_elf;
+	struct vr_debuginfo *debuginfo;  /* what is read from it once (shared in a batch) */
+	struct vr_debuginfo_cache *debuginfo_cache; /* vr_open_options.debuginfo */
 
 	struct vr_symtab *symtab;        /* kernel + module symbols */
 	struct vr_dwarf *dwarf;          /* NULL without debug info */
 	struct vr_btf *btf;              /* NULL without BTF */
+	bool btf_shared;                 /* btf is the debuginfo's, not the kernel's */
+	struct vr_btf_prefetch *btf_prefetch; /* types.c: the dump's BTF, being parsed */
 	struct vr_types *types;
 	struct vr_orc *orc;
 
@@ -85,6 +90,9 @@ struct vr_kernel {
 		bool more;          /* more than the pfns kept */
 		uint64_t first_vaddr;
 	} miss_excluded, miss_cut;
+
+	/* Tests only: vr_open_options.whole_dwarf. */
+	bool whole_dwarf;
 
 	/* Tests only: unwind with DWARF CFI alone, as if the kernel had no
 	 * ORC (tests/tools/probe_cfi.c compares the two). */
@@ -124,6 +132,9 @@ struct vr_error *vr_symbols_add_module(struct vr_kernel *k, const char *module,
 bool vr_symbols_lookup_addr(struct vr_kernel *k, uint64_t addr, struct vr_symbol *ret);
 /* Lookup by name (kernel first, then modules). */
 bool vr_symbols_lookup_name(struct vr_kernel *k, const char *name, uint64_t *ret);
+/* A symbol of the vmlinux's table, as linked: its value and section. */
+bool vr_symbols_vmlinux_symbol(struct vr_debuginfo *di, const char *name, uint64_t *ret_value,
+			       unsigned *ret_shndx);
 void vr_symtab_destroy(struct vr_symtab *st);
 
 /* ---- vmlinux.c: discovery and match check ---- */
@@ -132,6 +143,10 @@ struct vr_error *vr_vmlinux_attach(struct vr_kernel *k, const char *explicit_pat
 
 /* ---- dwarf.c: file:line and inlines (libdw), lazily ---- */
 struct vr_error *vr_dwarf_source(struct vr_kernel *k, uint64_t addr, struct vr_frame *f);
+/* Finds the source of the n vmlinux addresses (as vr_dwarf_source() looks
+ * them up) ahead, their compile units split between two CPUs, for the
+ * lookups that follow to find kept. */
+void vr_dwarf_prefetch(struct vr_kernel *k, const uint64_t *addrs, size_t n);
 /* Walks the --modules directories (k->module_dirs) for module debug files,
  * once; one that cannot be read or holds none is a warning. Fails only on
  * out-of-memory. */
@@ -166,6 +181,14 @@ enum {
 	VR_TYPES_DWARF = 4,
 };
 struct vr_error *vr_types_restrict(struct vr_kernel *k, unsigned sources);
+/* Starts parsing the vmlinux's BTF in a thread of its own, for the first
+ * layout question to find ready. */
+void vr_types_prefetch_btf(struct vr_kernel *k);
+/* Without a vmlinux: reads the dump's BTF (kallsyms names its bounds) and
+ * starts parsing it in a thread of its own; vr_types_prefetch_end() waits
+ * for one nothing asked for. */
+void vr_types_prefetch_memory_btf(struct vr_kernel *k, uint64_t start, uint64_t stop);
+void vr_types_prefetch_end(struct vr_kernel *k);
 
 /* Shorthands for the collectors, false when unknown: a symbol's address
  * (VMCOREINFO's word first, which needs no symbol table, then the symbol

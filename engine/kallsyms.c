@@ -39,7 +39,9 @@
  */
 #include "kallsyms.h"
 
+#include <assert.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "cursor.h"
@@ -50,6 +52,7 @@
  * cannot usefully be longer. */
 #define MAX_NAME 1024
 #define NAMES_CHUNK 16384u
+#define TOKEN_PAD 32
 #define MAX_NAMES_BYTES (256u << 20)
 /* The search: the kernel's text and read-only data follow _stext. */
 #define SEARCH_SPAN (256u << 20)
@@ -235,6 +238,155 @@ static struct vr_error *read_addresses(const struct vr_kallsyms_tables *t, vr_ka
 	return NULL;
 }
 
+/* ---- names decoded from memory, in two halves at once ----
+ *
+ * kallsyms_names lies before kallsyms_token_table: read whole, the stream
+ * can be split at a symbol's start (found by stepping over the lengths) and
+ * each half decoded on a CPU of its own. Anything unusual (the tables in
+ * another order, a read that fails, a bad name) leaves it to the stream
+ * reader below, which says what is wrong where. */
+
+struct part {
+	const uint8_t *buf;     /* the whole of kallsyms_names */
+	size_t len;
+	size_t pos;             /* where this part's first symbol starts */
+	uint32_t first, count;  /* its symbols */
+	struct vr_kallsyms_sym *syms;
+	char *names;            /* its names, NUL-terminated each */
+	size_t names_len, names_cap;
+	const char (*padded)[TOKEN_PAD];
+	const size_t *tok_len;
+	const struct token *tokens;
+	size_t max_tok;
+	bool ok;
+};
+
+static void *decode_part(void *arg)
+{
+	struct part *pt = arg;
+	pt->ok = false;
+	/* A name is at most MAX_NAME bytes and a token adds at least one:
+	 * the worst case bounds the buffer, grown as needed. */
+	char name[MAX_NAME + TOKEN_PAD + 1];
+	size_t pos = pt->pos;
+	for (uint32_t i = 0; i < pt->count; i++) {
+		if (pos >= pt->len)
+			return NULL;
+		size_t len = pt->buf[pos++];
+		if (len & 0x80) {
+			if (pos >= pt->len)
+				return NULL;
+			len = (len & 0x7f) | (size_t)pt->buf[pos++] << 7;
+		}
+		if (len == 0 || len > pt->len - pos)
+			return NULL;
+		const uint8_t *q = pt->buf + pos;
+		pos += len;
+		size_t nlen = 0;
+		if (len * pt->max_tok <= MAX_NAME) {
+			for (size_t j = 0; j < len; j++) {
+				memcpy(name + nlen, pt->padded[q[j]], TOKEN_PAD);
+				nlen += pt->tok_len[q[j]];
+			}
+		} else {
+			for (size_t j = 0; j < len; j++) {
+				size_t tl = pt->tok_len[q[j]];
+				if (nlen + tl > MAX_NAME)
+					return NULL;
+				memcpy(name + nlen, pt->tokens[q[j]].s, tl);
+				nlen += tl;
+			}
+		}
+		if (nlen < 2)
+			return NULL;
+		name[nlen] = '\0';
+		if (vr_error_catch(vr_grow(&pt->names, &pt->names_cap, pt->names_len + nlen, 1, MAX_NAMES_BYTES)))
+			return NULL;
+		struct vr_kallsyms_sym *sym = &pt->syms[pt->first + i];
+		sym->type = name[0];
+		sym->name = (uint32_t)pt->names_len;
+		memcpy(pt->names + pt->names_len, name + 1, nlen); /* includes the NUL */
+		pt->names_len += nlen;
+	}
+	pt->ok = true;
+	return NULL;
+}
+
+/* The names from memory, or false (nothing changed) for the stream reader
+ * to do it. */
+static bool names_in_halves(const struct vr_kallsyms_tables *t, vr_kallsyms_read_fn read, void *arg,
+			    const struct token tokens[256], uint32_t n, struct vr_kallsyms *ks)
+{
+	if (t->token_table <= t->names || t->token_table - t->names > MAX_NAMES_BYTES)
+		return false;
+	size_t len = (size_t)(t->token_table - t->names);
+	uint8_t *buf = malloc(len);
+	char(*padded)[TOKEN_PAD] = calloc(256, TOKEN_PAD);
+	if (!buf || !padded || vr_error_catch(read(arg, t->names, buf, len))) {
+		free(buf);
+		free(padded);
+		return false;
+	}
+	size_t tok_len[256], max_tok = 1;
+	for (int i = 0; i < 256; i++) {
+		tok_len[i] = tokens[i].len;
+		if (tok_len[i] > max_tok)
+			max_tok = tok_len[i];
+		memcpy(padded[i], tokens[i].s, tok_len[i] < TOKEN_PAD ? tok_len[i] : TOKEN_PAD);
+	}
+	bool whole_pad = max_tok <= TOKEN_PAD;
+	struct part parts[2];
+	for (int k = 0; k < 2; k++)
+		parts[k] = (struct part){ .buf = buf, .len = len, .syms = ks->syms, .padded = (const char(*)[TOKEN_PAD])padded,
+					  .tok_len = tok_len, .tokens = tokens,
+					  .max_tok = whole_pad ? max_tok : MAX_NAME + 1 };
+	/* The second half starts where the first half's names end. */
+	uint32_t half = n < 4096 ? n : n / 2;
+	size_t pos = 0;
+	for (uint32_t i = 0; i < half && pos < len; i++) {
+		size_t l = buf[pos++];
+		if ((l & 0x80) && pos < len)
+			l = (l & 0x7f) | (size_t)buf[pos++] << 7;
+		pos += l;
+	}
+	bool ok = pos <= len;
+	parts[0].first = 0;
+	parts[0].count = half;
+	parts[1].pos = pos;
+	parts[1].first = half;
+	parts[1].count = n - half;
+	pthread_t thread;
+	bool threaded = ok && parts[1].count && pthread_create(&thread, NULL, decode_part, &parts[1]) == 0;
+	if (ok)
+		decode_part(&parts[0]);
+	if (threaded)
+		pthread_join(thread, NULL);
+	else if (ok && parts[1].count)
+		decode_part(&parts[1]);
+	ok = ok && parts[0].ok && (!parts[1].count || parts[1].ok);
+	if (ok && parts[1].count) {
+		ok = !vr_error_catch(vr_grow(&parts[0].names, &parts[0].names_cap,
+					     parts[0].names_len + parts[1].names_len, 1, MAX_NAMES_BYTES));
+		if (ok) {
+			memcpy(parts[0].names + parts[0].names_len, parts[1].names, parts[1].names_len);
+			for (uint32_t i = half; i < n; i++)
+				ks->syms[i].name += (uint32_t)parts[0].names_len;
+			parts[0].names_len += parts[1].names_len;
+		}
+	}
+	free(parts[1].names);
+	free(buf);
+	free(padded);
+	if (!ok) {
+		free(parts[0].names);
+		return false;
+	}
+	ks->names = parts[0].names;
+	ks->names_len = parts[0].names_len;
+	ks->n = n;
+	return true;
+}
+
 struct vr_error *vr_kallsyms_read(const struct vr_kallsyms_tables *t, vr_kallsyms_read_fn read,
 				  void *arg, struct vr_kallsyms *ret)
 {
@@ -254,32 +406,98 @@ struct vr_error *vr_kallsyms_read(const struct vr_kallsyms_tables *t, vr_kallsym
 
 	struct vr_kallsyms ks = {0};
 	ks.syms = calloc(n, sizeof(*ks.syms));
+	if (!ks.syms)
+		return &vr_error_oom;
+	if (names_in_halves(t, read, arg, tokens, n, &ks)) {
+		err = read_addresses(t, read, arg, ks.syms, n);
+		if (err) {
+			vr_kallsyms_deinit(&ks);
+			return err;
+		}
+		*ret = ks;
+		return NULL;
+	}
+	memset(ks.syms, 0, n * sizeof(*ks.syms));
 	struct stream *s = malloc(sizeof(*s));
 	size_t names_cap = 0;
-	if (!ks.syms || !s) {
-		free(s);
+	if (!s) {
 		vr_kallsyms_deinit(&ks);
 		return &vr_error_oom;
 	}
 	*s = (struct stream){.read = read, .arg = arg, .base = t->names};
 
-	char name[MAX_NAME + 1];
+	/* Tokens padded to TOKEN_PAD bytes: a name is built with one
+	 * fixed-size copy per token, which the compiler inlines (a longer
+	 * token, rare, is copied a byte at a time). */
+	static_assert(TOKEN_PAD >= 2, "token pad");
+	char(*padded)[TOKEN_PAD] = calloc(256, TOKEN_PAD);
+	size_t tok_len[256], max_tok = 1;
+	for (int i = 0; i < 256; i++) {
+		tok_len[i] = tokens[i].len;
+		if (tokens[i].len > max_tok)
+			max_tok = tokens[i].len;
+	}
+	/* Tokens longer than the pad are copied a byte at a time. */
+	if (max_tok > TOKEN_PAD)
+		max_tok = MAX_NAME + 1;
+	if (padded)
+		for (int i = 0; i < 256; i++)
+			memcpy(padded[i], tokens[i].s, tokens[i].len < TOKEN_PAD ? tokens[i].len : TOKEN_PAD);
+
+	char name[MAX_NAME + TOKEN_PAD + 1];
 	for (uint32_t i = 0; i < n && !err; i++) {
 		uint8_t b = 0, b2 = 0;
+		size_t len, nlen = 0;
+		bool too_long = false;
+		size_t avail = s->pos >= s->buf_at && s->pos < s->buf_at + s->buf_len
+				       ? (size_t)(s->buf_at + s->buf_len - s->pos)
+				       : 0;
+		if (padded && avail >= 2 && avail - 2 >= (size_t)(s->buf[s->pos - s->buf_at] & 0x7f) + 128) {
+			/* The whole name is in the buffer: decode it in place. */
+			const uint8_t *q = s->buf + (s->pos - s->buf_at);
+			b = *q++;
+			len = b;
+			if (b & 0x80) {
+				b2 = *q++;
+				len = (size_t)(b & 0x7f) | (size_t)b2 << 7;
+			}
+			if (len <= avail - (size_t)(q - (s->buf + (s->pos - s->buf_at)))) {
+				if (len * max_tok <= MAX_NAME) {
+					/* No name this long can overflow: no check a token. */
+					for (size_t j = 0; j < len; j++) {
+						uint8_t tok = q[j];
+						memcpy(name + nlen, padded[tok], TOKEN_PAD);
+						nlen += tok_len[tok];
+					}
+				} else {
+					for (size_t j = 0; j < len; j++) {
+						uint8_t tok = q[j];
+						size_t tl = tok_len[tok];
+						if (nlen + tl > MAX_NAME) {
+							too_long = true;
+							continue;
+						}
+						if (tl <= TOKEN_PAD)
+							memcpy(name + nlen, padded[tok], TOKEN_PAD);
+						else
+							for (size_t c = 0; c < tl; c++)
+								name[nlen + c] = tokens[tok].s[c];
+						nlen += tl;
+					}
+				}
+				s->pos += (uint64_t)(q - (s->buf + (s->pos - s->buf_at))) + len;
+				goto decoded;
+			}
+			nlen = 0;
+		}
 		err = stream_byte(s, &b);
-		size_t len = b;
+		len = b;
 		if (!err && (b & 0x80)) {
 			err = stream_byte(s, &b2);
 			len = (size_t)(b & 0x7f) | (size_t)b2 << 7;
 		}
 		if (err)
 			break;
-		if (len == 0) {
-			err = vr_error_create(VR_ERR_FORMAT, "kallsyms_names: symbol %" PRIu32 " has no name", i);
-			break;
-		}
-		size_t nlen = 0;
-		bool too_long = false;
 		for (size_t j = 0; j < len && !err; j++) {
 			uint8_t tok = 0;
 			err = stream_byte(s, &tok);
@@ -297,6 +515,11 @@ struct vr_error *vr_kallsyms_read(const struct vr_kallsyms_tables *t, vr_kallsym
 		}
 		if (err)
 			break;
+	decoded:
+		if (len == 0) {
+			err = vr_error_create(VR_ERR_FORMAT, "kallsyms_names: symbol %" PRIu32 " has no name", i);
+			break;
+		}
 		if (too_long || nlen < 2) {
 			err = vr_error_create(VR_ERR_FORMAT, "kallsyms_names: symbol %" PRIu32 " at offset 0x%" PRIx64
 					      " has a bad name",
@@ -314,6 +537,7 @@ struct vr_error *vr_kallsyms_read(const struct vr_kallsyms_tables *t, vr_kallsym
 		ks.names_len += nlen;
 		ks.n = i + 1;
 	}
+	free(padded);
 	free(s);
 	if (!err)
 		err = read_addresses(t, read, arg, ks.syms, n);

@@ -2,6 +2,7 @@
  * debug info, then run the collectors in order. Each step's outcome is
  * recorded in the diag list; a failing step never stops the others. */
 #define _GNU_SOURCE
+#include "debuginfo.h"
 #include "internal.h"
 
 #include <gelf.h>
@@ -56,6 +57,8 @@ struct vr_error *vr_kernel_open(const struct vr_open_options *opts, struct vr_di
 		return &vr_error_oom;
 	k->diag = diag;
 	k->vmlinux_fd = -1;
+	k->whole_dwarf = opts->whole_dwarf;
+	k->debuginfo_cache = opts->debuginfo;
 	elf_version(EV_CURRENT);
 
 	double t0 = vr_now_ms();
@@ -127,6 +130,9 @@ struct vr_error *vr_kernel_open(const struct vr_open_options *opts, struct vr_di
 	t0 = vr_now_ms();
 	err = vr_vmlinux_attach(k, opts->vmlinux_path, opts->no_discovery);
 	record(diag, "vmlinux", t0, err);
+	/* On another CPU while the symbols load and the collectors start. */
+	if (k->vmlinux_elf)
+		vr_types_prefetch_btf(k);
 
 	t0 = vr_now_ms();
 	err = vr_symbols_load_kernel(k);
@@ -143,10 +149,13 @@ void vr_kernel_destroy(struct vr_kernel *k)
 	if (!k)
 		return;
 	vr_orc_destroy(k->orc);
+	vr_types_prefetch_end(k);
 	vr_types_destroy(k->types);
-	vr_btf_destroy(k->btf);
+	if (!k->btf_shared)
+		vr_btf_destroy(k->btf);
 	vr_dwarf_destroy(k->dwarf);
 	vr_symtab_destroy(k->symtab);
+	vr_debuginfo_put(k->debuginfo);
 	if (k->vmlinux_elf)
 		elf_end(k->vmlinux_elf);
 	if (k->vmlinux_fd >= 0)

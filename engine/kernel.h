@@ -9,6 +9,14 @@
 
 struct vr_kernel;
 
+/* What is read from a vmlinux once for several dumps (a batch): a dump
+ * opened with a cache reuses the symbol table, BTF and source lines an
+ * earlier dump of the same vmlinux file read. Kernels may be opened with
+ * one cache from several threads at once; the cache outlives them. */
+struct vr_debuginfo_cache;
+struct vr_debuginfo_cache *vr_debuginfo_cache_create(void);
+void vr_debuginfo_cache_destroy(struct vr_debuginfo_cache *cache);
+
 struct vr_open_options {
 	const char *const *dump_paths; /* one, or several parts of a --split dump */
 	size_t n_dump_paths;
@@ -16,6 +24,9 @@ struct vr_open_options {
 	const char *const *module_dirs;
 	size_t n_module_dirs;
 	bool no_discovery;             /* do not search for a vmlinux (tests) */
+	struct vr_debuginfo_cache *debuginfo; /* NULL: read the vmlinux for this dump alone */
+	bool whole_dwarf;              /* read the vmlinux's DWARF with libdw's whole-file
+					* lookups, not a unit at a time (tests compare the two) */
 	const char *log_path;          /* a kernel log saved beside the dump (vmcore-dmesg.txt,
 					* dmesg.*): read when the dump's own log is missing or cut */
 };

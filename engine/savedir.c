@@ -131,6 +131,11 @@ struct vr_error *vr_savedir_log_beside(const char *dump_path, char **ret)
 	return err;
 }
 
+bool vr_savedir_dump_name(const char *name)
+{
+	return dump_rank(name) >= 0;
+}
+
 void vr_savedir_deinit(struct vr_savedir *s)
 {
 	free(s->dump);

@@ -3,6 +3,8 @@
 #ifndef VR_SAVEDIR_H
 #define VR_SAVEDIR_H
 
+#include <stdbool.h>
+
 #include "error.h"
 
 struct vr_savedir {
@@ -25,5 +27,8 @@ struct vr_error *vr_savedir_resolve(const char *dir, struct vr_savedir *ret);
  * or when the dump's name is not one kdump gives. */
 struct vr_error *vr_savedir_log_beside(const char *dump_path, char **ret);
 void vr_savedir_deinit(struct vr_savedir *s);
+/* Whether name (a file name, no directory) is one kdump gives the dump in a
+ * save directory (vmcore, dump.T, ...). */
+bool vr_savedir_dump_name(const char *name);
 
 #endif

@@ -5,12 +5,14 @@
  * KASLR offset) when a vmlinux is in use, else from the kallsyms tables in
  * the dump's memory (kallsyms.c). Each module adds its own table. */
 #define _GNU_SOURCE
+#include "debuginfo.h"
 #include "internal.h"
 #include "kallsyms.h"
 #include "x86_64.h"
 
 #include <ctype.h>
 #include <gelf.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <libelf.h>
 #include <string.h>
@@ -23,24 +25,32 @@
 #define MAX_DERIVED_SIZE (16u << 20)
 
 struct sym {
-	uint64_t addr;
+	uint64_t addr;      /* as the source gives it; the vmlinux's are its link
+			     * addresses, moved by the table's shift */
 	uint64_t size;      /* 0 unknown */
 	uint32_t name;      /* offset into the table's strings */
-	uint32_t prio;      /* lower wins among symbols at one address */
-	uint32_t order;     /* position in the source table: stable ties */
-	uint32_t hash;      /* of the name, computed while reading it */
+	uint32_t hash;      /* of the name (table_build() computes it) */
+	uint16_t prio;      /* lower wins among symbols at one address (PRIO_ELF: from
+			     * the ELF symbol's fields, computed when a tie needs it) */
+	uint16_t shndx;     /* the ELF symbol's section */
+	uint8_t st_info;    /* the ELF symbol's, for PRIO_ELF */
 	char type;          /* nm letter */
 	bool addressable;   /* may answer an address lookup */
 };
+/* The order among symbols is (address, addressable first, prio, then in a
+ * vmlinux's table the name, as nm -n lists them, else the position in the
+ * source table). */
+
+#define PRIO_ELF UINT16_MAX
 
 struct table {
 	char *module;       /* NULL: the kernel */
-	struct sym *syms;   /* sorted by address */
+	struct sym *syms;   /* in the source's order */
 	size_t n;
-	char *strings;
+	const char *strings;
+	char *strings_owned;
 	size_t strings_len;
-	uint32_t *by_addr;  /* best addressable symbol at each distinct address */
-	uint64_t *keys;     /* their addresses: the binary search stays in one array */
+	uint32_t *by_addr;  /* best addressable symbol at each distinct address, sorted */
 	size_t n_by_addr;
 	uint32_t *hash;     /* open addressing, index + 1, 0 empty */
 	size_t hash_mask;
@@ -49,8 +59,13 @@ struct table {
 };
 
 struct vr_symtab {
-	struct table kernel;
+	const struct table *kernel; /* kernel_own, or the vmlinux's (shared) */
+	struct table kernel_own;
 	bool have_kernel;
+	/* Added to the kernel table's addresses at or above
+	 * __START_KERNEL_map (per-CPU offsets and absolute values stay):
+	 * the KASLR offset for the vmlinux's table. */
+	uint64_t kernel_shift;
 	struct table *modules;
 	size_t n_modules, cap_modules;
 };
@@ -59,9 +74,8 @@ static void table_deinit(struct table *t)
 {
 	free(t->module);
 	free(t->syms);
-	free(t->strings);
+	free(t->strings_owned);
 	free(t->by_addr);
-	free(t->keys);
 	free(t->hash);
 	memset(t, 0, sizeof(*t));
 }
@@ -70,31 +84,52 @@ void vr_symtab_destroy(struct vr_symtab *st)
 {
 	if (!st)
 		return;
-	table_deinit(&st->kernel);
+	table_deinit(&st->kernel_own);
 	for (size_t i = 0; i < st->n_modules; i++)
 		table_deinit(&st->modules[i]);
 	free(st->modules);
 	free(st);
 }
 
-static int sym_cmp(const void *a, const void *b)
+/* The hash of the NUL-terminated name at s (end: the end of the memory s may
+ * be read to), eight bytes at a time: a pass over 100k names is part of
+ * every report. */
+static uint64_t mix(uint64_t h, uint64_t w)
 {
-	const struct sym *x = a, *y = b;
-	if (x->addr != y->addr)
-		return x->addr < y->addr ? -1 : 1;
-	if (x->addressable != y->addressable)
-		return x->addressable ? -1 : 1;
-	if (x->prio != y->prio)
-		return x->prio < y->prio ? -1 : 1;
-	return x->order < y->order ? -1 : x->order > y->order;
+	h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+	return h ^ h >> 29;
+}
+
+static uint32_t name_hash_in(const char *s, const char *end)
+{
+	uint64_t h = 0x243f6a8885a308d3ull;
+	for (;;) {
+		uint64_t w = 0;
+		if (end - s >= 8) {
+			memcpy(&w, s, 8);
+			uint64_t z = (w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull;
+			if (z) {
+				/* The lowest flagged byte is the first NUL; later
+				 * bytes do not count. */
+				unsigned nb = (unsigned)__builtin_ctzll(z) / 8;
+				w = nb ? w & (~0ull >> (64 - 8 * nb)) : 0;
+				return (uint32_t)mix(h, w);
+			}
+		} else {
+			for (unsigned i = 0; i < 8; i++) {
+				if (s + i >= end || !s[i])
+					return (uint32_t)mix(h, w);
+				w |= (uint64_t)(uint8_t)s[i] << (8 * i);
+			}
+		}
+		h = mix(h, w);
+		s += 8;
+	}
 }
 
 static uint32_t name_hash(const char *s)
 {
-	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
-	return (uint32_t)(h ^ h >> 32);
+	return name_hash_in(s, s + strlen(s) + 1);
 }
 
 static bool is_global(char type)
@@ -102,104 +137,248 @@ static bool is_global(char type)
 	return isupper((unsigned char)type);
 }
 
-/* Sorts the symbols, builds the address index and the name hash, and
- * derives missing sizes from the next symbol. */
-struct sort_key {
-	uint64_t addr;
-	uint32_t tie;  /* not addressable, then prio: sym_cmp's order */
-	uint32_t idx;
-};
+static uint32_t elf_prio(int bind, const char *name);
 
-/* Puts the symbols in sym_cmp's order with a stable radix sort of
- * (address, tie) keys, a byte at a time, skipping bytes all keys share:
- * ~100k symbols sort in a few passes instead of n log n calls of sym_cmp.
- * order (the last key of sym_cmp) is the position in the table, so a
- * stable sort gives sym_cmp's order exactly; elsewhere qsort does. */
-static struct vr_error *sort_syms(struct table *t)
+static uint32_t sym_prio(const struct table *t, const struct sym *s)
 {
-	bool in_order = true;
-	for (size_t i = 0; i < t->n && in_order; i++)
-		in_order = t->syms[i].order == i && t->syms[i].prio < (1u << 16);
-	if (!in_order || t->n < 64) {
-		qsort(t->syms, t->n, sizeof(*t->syms), sym_cmp);
-		return NULL;
+	if (s->prio != PRIO_ELF)
+		return s->prio;
+	return elf_prio(GELF_ST_BIND(s->st_info), t->strings + s->name);
+}
+
+/* x before y in the order above (their indexes are their positions) */
+static bool sym_before(const struct table *t, uint32_t x, uint32_t y)
+{
+	const struct sym *a = &t->syms[x], *b = &t->syms[y];
+	if (a->addr != b->addr)
+		return a->addr < b->addr;
+	if (a->addressable != b->addressable)
+		return a->addressable;
+	uint32_t pa = sym_prio(t, a), pb = sym_prio(t, b);
+	if (pa != pb)
+		return pa < pb;
+	return x < y;
+}
+
+static int tie_cmp(const void *x, const void *y, void *arg)
+{
+	const struct table *t = arg;
+	const uint32_t *a = x, *b = y; /* prio, then name (name_ties), then position */
+	if (a[0] != b[0])
+		return a[0] < b[0] ? -1 : 1;
+	if (t->name_ties) {
+		int c = strcmp(t->strings + t->syms[a[1]].name, t->strings + t->syms[b[1]].name);
+		if (c)
+			return c;
 	}
-	struct sort_key *a = malloc(t->n * sizeof(*a)), *b = malloc(t->n * sizeof(*b));
-	struct sym *out = malloc(t->n * sizeof(*out));
-	if (!a || !b || !out) {
+	return a[1] < b[1] ? -1 : a[1] > b[1];
+}
+
+/* The addressable symbols in order: a stable radix sort by address, a byte
+ * at a time over the bytes in which their addresses differ, then each run
+ * at one address put in order by prio (read only where symbols share an
+ * address). */
+static struct vr_error *sort_addressable(struct table *t, uint32_t **ret, size_t *ret_n)
+{
+	size_t n = 0;
+	uint64_t lo = UINT64_MAX, hi = 0;
+	for (size_t i = 0; i < t->n; i++)
+		if (t->syms[i].addressable) {
+			n++;
+			if (t->syms[i].addr < lo)
+				lo = t->syms[i].addr;
+			if (t->syms[i].addr > hi)
+				hi = t->syms[i].addr;
+		}
+	uint32_t *a = malloc((n ? n : 1) * sizeof(*a)), *b = malloc((n ? n : 1) * sizeof(*b));
+	if (!a || !b) {
 		free(a);
 		free(b);
-		free(out);
 		return &vr_error_oom;
 	}
+	n = 0;
 	for (size_t i = 0; i < t->n; i++)
-		a[i] = (struct sort_key){ t->syms[i].addr,
-					  (uint32_t)!t->syms[i].addressable << 16 | t->syms[i].prio,
-					  (uint32_t)i };
-	/* Least significant first: the tie's three bytes, then the address's eight. */
-	for (int pass = 0; pass < 11; pass++) {
+		if (t->syms[i].addressable)
+			a[n++] = (uint32_t)i;
+	int bytes = 0;
+	for (uint64_t r = n ? hi - lo : 0; r; r >>= 8)
+		bytes++;
+	/* kallsyms comes sorted: nothing to do but the ties. */
+	bool sorted = true;
+	for (size_t i = 1; i < n && sorted; i++)
+		sorted = t->syms[a[i - 1]].addr <= t->syms[a[i]].addr;
+	if (sorted)
+		bytes = 0;
+	if (bytes && bytes <= 4) {
+		/* (address - lo, position) packed in one word: the passes run
+		 * over one array. */
+		uint64_t *ka = malloc((n ? n : 1) * sizeof(*ka)), *kb = malloc((n ? n : 1) * sizeof(*kb));
+		if (!ka || !kb) {
+			free(ka);
+			free(kb);
+			free(a);
+			free(b);
+			return &vr_error_oom;
+		}
+		for (size_t i = 0; i < n; i++)
+			ka[i] = (t->syms[a[i]].addr - lo) << 32 | a[i];
+		for (int pass = 0; pass < bytes; pass++) {
+			size_t count[256] = { 0 };
+			int shift = 32 + pass * 8;
+			for (size_t i = 0; i < n; i++)
+				count[ka[i] >> shift & 0xff]++;
+			size_t pos = 0;
+			for (int d = 0; d < 256; d++) {
+				size_t c = count[d];
+				count[d] = pos;
+				pos += c;
+			}
+			for (size_t i = 0; i < n; i++)
+				kb[count[ka[i] >> shift & 0xff]++] = ka[i];
+			uint64_t *tmp = ka;
+			ka = kb;
+			kb = tmp;
+		}
+		for (size_t i = 0; i < n; i++)
+			a[i] = (uint32_t)ka[i];
+		free(ka);
+		free(kb);
+		bytes = 0;
+	}
+	for (int pass = 0; pass < bytes; pass++) {
 		size_t count[256] = { 0 };
-		int shift = pass < 3 ? pass * 8 : (pass - 3) * 8;
-		for (size_t i = 0; i < t->n; i++)
-			count[(pass < 3 ? a[i].tie >> shift : a[i].addr >> shift) & 0xff]++;
-		bool trivial = false;
-		for (int d = 0; d < 256; d++)
-			if (count[d] == t->n)
-				trivial = true;
-		if (trivial)
-			continue;
+		int shift = pass * 8;
+		for (size_t i = 0; i < n; i++)
+			count[(t->syms[a[i]].addr - lo) >> shift & 0xff]++;
 		size_t pos = 0;
 		for (int d = 0; d < 256; d++) {
 			size_t c = count[d];
 			count[d] = pos;
 			pos += c;
 		}
-		for (size_t i = 0; i < t->n; i++)
-			b[count[(pass < 3 ? a[i].tie >> shift : a[i].addr >> shift) & 0xff]++] = a[i];
-		struct sort_key *tmp = a;
+		for (size_t i = 0; i < n; i++)
+			b[count[(t->syms[a[i]].addr - lo) >> shift & 0xff]++] = a[i];
+		uint32_t *tmp = a;
 		a = b;
 		b = tmp;
 	}
-	for (size_t i = 0; i < t->n; i++)
-		out[i] = t->syms[a[i].idx];
-	free(a);
 	free(b);
-	free(t->syms);
-	t->syms = out;
+	/* Runs at one address: by (addressable: all are here, prio, name or
+	 * position),
+	 * with each prio computed once (a run may be long: the markers of
+	 * empty sections all sit at one address). */
+	struct tie {
+		uint32_t prio, idx;
+	} *ties = NULL;
+	size_t cap_ties = 0;
+	for (size_t i = 0; i < n;) {
+		size_t j = i + 1;
+		while (j < n && t->syms[a[j]].addr == t->syms[a[i]].addr)
+			j++;
+		if (j - i > 1) {
+			if (vr_grow(&ties, &cap_ties, j - i, sizeof(*ties), SIZE_MAX / sizeof(*ties))) {
+				free(ties);
+				free(a);
+				return &vr_error_oom;
+			}
+			for (size_t x = i; x < j; x++)
+				ties[x - i] = (struct tie){ sym_prio(t, &t->syms[a[x]]), a[x] };
+			qsort_r(ties, j - i, sizeof(*ties), tie_cmp, t);
+			for (size_t x = i; x < j; x++)
+				a[x] = ties[x - i].idx;
+		}
+		i = j;
+	}
+	free(ties);
+	*ret = a;
+	*ret_n = n;
 	return NULL;
 }
 
+/* Builds the address index and the name hash, and derives missing sizes
+ * from the next symbol. */
+struct sort_job {
+	struct table *t;
+	uint32_t *sorted;
+	size_t n_sorted;
+	struct vr_error *err;
+};
+
+static void *sort_thread(void *arg)
+{
+	struct sort_job *j = arg;
+	j->err = sort_addressable(j->t, &j->sorted, &j->n_sorted);
+	return NULL;
+}
+
+/* Tables this large sort on a thread of their own while the name hash is
+ * built (a vmlinux has 100k symbols; a module, hundreds). */
+#define THREADED_SYMS 20000
+
 static struct vr_error *table_build(struct table *t)
 {
-	struct vr_error *err = sort_syms(t);
-	if (err)
-		return err;
+	/* The sort reads addresses and prios (from the sizes as the source
+	 * gave them); the hash, names and the same prios. Neither writes what
+	 * the other reads: the sizes derived from the sort come after both. */
+	struct sort_job job = { .t = t };
+	pthread_t thread;
+	bool threaded = t->n >= THREADED_SYMS && pthread_create(&thread, NULL, sort_thread, &job) == 0;
 
-	t->by_addr = malloc((t->n ? t->n : 1) * sizeof(*t->by_addr));
+	struct vr_error *err = NULL;
 	size_t cap = 16;
 	while (cap < 2 * t->n)
 		cap <<= 1;
 	t->hash = calloc(cap, sizeof(*t->hash));
-	if (!t->by_addr || !t->hash)
-		return &vr_error_oom;
+	if (!t->hash)
+		err = &vr_error_oom;
 	t->hash_mask = cap - 1;
-
-	t->n_by_addr = 0;
-	for (size_t i = 0; i < t->n; i++) {
-		const struct sym *s = &t->syms[i];
-		if (!s->addressable)
-			continue;
-		/* Sorted with the preferred symbol first at each address. */
-		if (t->n_by_addr && t->syms[t->by_addr[t->n_by_addr - 1]].addr == s->addr) {
-			uint32_t *best = &t->by_addr[t->n_by_addr - 1];
-			const struct sym *b = &t->syms[*best];
-			if (t->name_ties && s->prio == b->prio &&
-			    strcmp(t->strings + s->name, t->strings + b->name) < 0)
-				*best = (uint32_t)i;
-			continue;
+	/* Every table's names end in a NUL within strings_len bytes. */
+	const char *strings_end = t->strings + t->strings_len;
+	for (size_t i = 0; !err && i < t->n; i++) {
+		struct sym *s = &t->syms[i];
+		const char *name = t->strings + s->name;
+		s->hash = name_hash_in(name, strings_end);
+		size_t h = s->hash & t->hash_mask;
+		for (;;) {
+			uint32_t e = t->hash[h];
+			if (!e) {
+				t->hash[h] = (uint32_t)i + 1;
+				break;
+			}
+			const struct sym *o = &t->syms[e - 1];
+			if (o->hash == s->hash && !strcmp(t->strings + o->name, name)) {
+				/* Several static symbols may share a name: a global
+				 * one wins, else the first in order. */
+				bool g = is_global(s->type), og = is_global(o->type);
+				if ((g && !og) || (g == og && sym_before(t, (uint32_t)i, e - 1)))
+					t->hash[h] = (uint32_t)i + 1;
+				break;
+			}
+			h = (h + 1) & t->hash_mask;
 		}
-		t->by_addr[t->n_by_addr++] = (uint32_t)i;
 	}
+
+	if (threaded)
+		pthread_join(thread, NULL);
+	else
+		sort_thread(&job);
+	if (err || job.err) {
+		free(job.sorted);
+		if (err) {
+			vr_error_destroy(job.err);
+			return err;
+		}
+		return job.err;
+	}
+	t->by_addr = job.sorted;
+	t->n_by_addr = 0;
+	for (size_t i = 0; i < job.n_sorted; i++) {
+		/* Sorted with the preferred symbol first at each address. */
+		if (t->n_by_addr && t->syms[t->by_addr[t->n_by_addr - 1]].addr == t->syms[job.sorted[i]].addr)
+			continue;
+		t->by_addr[t->n_by_addr++] = job.sorted[i];
+	}
+
 	/* kallsyms has no sizes, and assembler labels have none: the distance
 	 * to the next symbol stands in, as in the kernel's %pS. */
 	for (size_t j = 0; j < t->n_by_addr; j++) {
@@ -209,11 +388,6 @@ static struct vr_error *table_build(struct table *t)
 		uint64_t d = j + 1 < t->n_by_addr ? t->syms[t->by_addr[j + 1]].addr - s->addr : 0;
 		s->size = d <= MAX_DERIVED_SIZE ? d : 0;
 	}
-	t->keys = malloc((t->n_by_addr ? t->n_by_addr : 1) * sizeof(*t->keys));
-	if (!t->keys)
-		return &vr_error_oom;
-	for (size_t j = 0; j < t->n_by_addr; j++)
-		t->keys[j] = t->syms[t->by_addr[j]].addr;
 	t->lo = UINT64_MAX;
 	t->hi = 0;
 	for (size_t j = 0; j < t->n_by_addr; j++) {
@@ -225,27 +399,6 @@ static struct vr_error *table_build(struct table *t)
 			t->lo = s->addr;
 		if (end > t->hi)
 			t->hi = end;
-	}
-
-	for (size_t i = 0; i < t->n; i++) {
-		const char *name = t->strings + t->syms[i].name;
-		size_t h = t->syms[i].hash & t->hash_mask;
-		for (;;) {
-			uint32_t e = t->hash[h];
-			if (!e) {
-				t->hash[h] = (uint32_t)i + 1;
-				break;
-			}
-			const struct sym *o = &t->syms[e - 1];
-			if (o->hash == t->syms[i].hash && !strcmp(t->strings + o->name, name)) {
-				/* Several static symbols may share a name: a global
-				 * one wins, else the first by address. */
-				if (is_global(t->syms[i].type) && !is_global(o->type))
-					t->hash[h] = (uint32_t)i + 1;
-				break;
-			}
-			h = (h + 1) & t->hash_mask;
-		}
 	}
 	return NULL;
 }
@@ -273,7 +426,7 @@ static const struct sym *table_by_addr(const struct table *t, uint64_t addr)
 	size_t lo = 0, hi = t->n_by_addr;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (t->keys[mid] <= addr)
+		if (t->syms[t->by_addr[mid]].addr <= addr)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -294,10 +447,16 @@ static const struct sym *table_by_addr(const struct table *t, uint64_t addr)
 	return NULL;
 }
 
-static void fill_symbol(const struct table *t, const struct sym *s, struct vr_symbol *ret)
+/* The address of s where the table's symbols are moved by shift. */
+static uint64_t shifted(const struct sym *s, uint64_t shift)
+{
+	return s->addr >= VR_X86_64_START_KERNEL_MAP ? s->addr + shift : s->addr;
+}
+
+static void fill_symbol(const struct table *t, const struct sym *s, uint64_t shift, struct vr_symbol *ret)
 {
 	ret->name = t->strings + s->name;
-	ret->address = s->addr;
+	ret->address = shifted(s, shift);
 	ret->size = s->size;
 	ret->module = t->module;
 	ret->type = s->type;
@@ -370,12 +529,12 @@ static bool linker_marker(const char *name, size_t len)
  * (table_build breaks the remaining ties by name). Sizes and types play no
  * part, so a sized function loses to an alias label that sorts first
  * (5.10's asm_call_irq_on_stack and asm_call_on_stack). */
-static uint32_t elf_prio(const GElf_Sym *s, const char *name)
+static uint32_t elf_prio(int bind, const char *name)
 {
 	size_t len = strlen(name), us = 0;
 	while (us < len && name[us] == '_')
 		us++;
-	return (uint32_t)(GELF_ST_BIND(s->st_info) == STB_WEAK) << 10 | (uint32_t)linker_marker(name, len) << 9 |
+	return (uint32_t)(bind == STB_WEAK) << 10 | (uint32_t)linker_marker(name, len) << 9 |
 	       (uint32_t)(us > 255 ? 255 : us);
 }
 
@@ -384,17 +543,28 @@ static struct vr_error *elf_err(const char *what)
 	return vr_error_create(VR_ERR_FORMAT, "%s: %s", what, elf_errmsg(-1));
 }
 
-static struct vr_error *load_vmlinux(struct vr_kernel *k, struct table *t)
+/* The sections load_vmlinux() reads, found through libelf (which is not
+ * for concurrent use: a debuginfo's builds hold its lock for this part). */
+struct symtab_src {
+	struct secinfo *secs;
+	size_t shnum;
+	Elf_Data *symdata, *strdata;
+	size_t n;
+	bool native;
+};
+
+static struct vr_error *symtab_sections(Elf *elf, struct symtab_src *src)
 {
-	Elf *elf = k->vmlinux_elf;
 	size_t shnum = 0;
 	if (elf_getshdrnum(elf, &shnum) < 0)
 		return elf_err("reading section headers");
 	if (shnum > (1u << 20))
 		return vr_error_create(VR_ERR_LIMIT, "%zu sections", shnum);
-	_cleanup_free_ struct secinfo *secs = calloc(shnum ? shnum : 1, sizeof(*secs));
+	struct secinfo *secs = calloc(shnum ? shnum : 1, sizeof(*secs));
 	if (!secs)
 		return &vr_error_oom;
+	src->secs = secs;
+	src->shnum = shnum;
 
 	Elf_Scn *symscn = NULL, *dynscn = NULL;
 	GElf_Shdr symsh = {0}, dynsh = {0};
@@ -433,22 +603,49 @@ static struct vr_error *load_vmlinux(struct vr_kernel *k, struct table *t)
 		return vr_error_create(VR_ERR_LIMIT, "%zu symbols (limit %u)", n, MAX_SYMS);
 	if (strdata->d_size > MAX_STRINGS || !strdata->d_buf)
 		return vr_error_create(VR_ERR_LIMIT, "string table of %zu bytes", (size_t)strdata->d_size);
-
-	/* One copy of the string table; names point into it. */
-	t->strings = malloc(strdata->d_size + 1);
-	t->syms = malloc((n ? n : 1) * sizeof(*t->syms));
-	if (!t->strings || !t->syms)
-		return &vr_error_oom;
-	memcpy(t->strings, strdata->d_buf, strdata->d_size);
-	t->strings[strdata->d_size] = '\0';
-	t->strings_len = strdata->d_size;
-
-	uint64_t kaslr = k->x86.kaslr_offset;
-	t->n = 0;
+	src->symdata = symdata;
+	src->strdata = strdata;
+	src->n = n;
 	/* libelf's native array when it is one (an ELF64 file on this
 	 * host): a gelf_getsym() call per symbol costs more than the rest. */
-	bool native = gelf_getclass(elf) == ELFCLASS64 && symdata->d_type == ELF_T_SYM &&
-		      symdata->d_buf && symdata->d_size / sizeof(Elf64_Sym) >= n;
+	src->native = gelf_getclass(elf) == ELFCLASS64 && symdata->d_type == ELF_T_SYM && symdata->d_buf &&
+		      symdata->d_size / sizeof(Elf64_Sym) >= n;
+	return NULL;
+}
+
+/* The vmlinux's table from its sections; di, when not NULL, is the
+ * debuginfo whose Elf this is (its lock guards the libelf part). */
+static struct vr_error *load_vmlinux(Elf *elf, struct vr_debuginfo *di, struct table *t)
+{
+	struct symtab_src src = { 0 };
+	if (di)
+		vr_debuginfo_lock(di);
+	struct vr_error *err = symtab_sections(elf, &src);
+	if (di)
+		vr_debuginfo_unlock(di);
+	_cleanup_free_ struct secinfo *secs = src.secs;
+	if (err)
+		return err;
+	size_t shnum = src.shnum, n = src.n;
+	Elf_Data *symdata = src.symdata, *strdata = src.strdata;
+
+	/* Names point into the string table where it ends in a NUL, as it
+	 * does; else into a copy that does. */
+	t->syms = malloc((n ? n : 1) * sizeof(*t->syms));
+	if (!t->syms)
+		return &vr_error_oom;
+	t->strings_len = strdata->d_size;
+	if (strdata->d_size && ((const char *)strdata->d_buf)[strdata->d_size - 1] == '\0') {
+		t->strings = strdata->d_buf;
+	} else {
+		if (!(t->strings_owned = malloc(strdata->d_size + 1)))
+			return &vr_error_oom;
+		memcpy(t->strings_owned, strdata->d_buf, strdata->d_size);
+		t->strings_owned[strdata->d_size] = '\0';
+		t->strings = t->strings_owned;
+	}
+	t->n = 0;
+	bool native = src.native;
 	for (size_t i = 1; i < n; i++) {
 		GElf_Sym s;
 		if (native)
@@ -460,25 +657,22 @@ static struct vr_error *load_vmlinux(struct vr_kernel *k, struct table *t)
 			continue;
 		if (s.st_name == 0 || s.st_name >= t->strings_len)
 			continue;
-		const char *name = t->strings + s.st_name;
-		uint64_t addr = s.st_value;
-		/* The image is linked at __START_KERNEL_map and moved by KASLR;
-		 * per-CPU symbols are offsets from 0 and stay. */
-		if (addr >= VR_X86_64_START_KERNEL_MAP)
-			addr += kaslr;
 		bool alloc = s.st_shndx == SHN_ABS || s.st_shndx >= shnum ||
 			     (secs[s.st_shndx].flags & SHF_ALLOC);
 		if (!alloc)
 			continue;
+		/* The image is linked at __START_KERNEL_map and moved by KASLR
+		 * (the symtab's shift); per-CPU symbols are offsets from 0 and
+		 * stay. */
 		struct sym *d = &t->syms[t->n];
-		d->addr = addr;
+		d->addr = s.st_value;
 		d->size = s.st_size;
 		d->name = s.st_name;
 		d->type = nm_type(&s, secs, shnum);
-		d->prio = elf_prio(&s, name);
-		d->order = (uint32_t)t->n;
-		d->hash = name_hash(name);
-		d->addressable = s.st_shndx != SHN_ABS && addr >= VR_X86_64_START_KERNEL_MAP;
+		d->prio = PRIO_ELF;
+		d->shndx = s.st_shndx;
+		d->st_info = s.st_info;
+		d->addressable = s.st_shndx != SHN_ABS && s.st_value >= VR_X86_64_START_KERNEL_MAP;
 		t->n++;
 	}
 	t->name_ties = true;
@@ -498,6 +692,19 @@ static struct vr_error *load_kallsyms(struct vr_kernel *k, struct table *t)
 	struct vr_error *err = vr_kallsyms_load(k->vmcoreinfo, kallsyms_read_mem, k, &ks);
 	if (err)
 		return vr_error_wrap(err, "kallsyms");
+	/* The dump's BTF parses on another CPU while the table is built. */
+	uint64_t btf_start = 0, btf_stop = 0;
+	for (size_t i = 0; i < ks.n && !(btf_start && btf_stop); i++) {
+		const char *name = ks.names + ks.syms[i].name;
+		if (name[0] != '_' || name[1] != '_')
+			continue;
+		if (!btf_start && !strcmp(name, "__start_BTF"))
+			btf_start = ks.syms[i].address;
+		else if (!btf_stop && !strcmp(name, "__stop_BTF"))
+			btf_stop = ks.syms[i].address;
+	}
+	if (btf_start && btf_stop)
+		vr_types_prefetch_memory_btf(k, btf_start, btf_stop);
 	t->syms = malloc((ks.n ? ks.n : 1) * sizeof(*t->syms));
 	if (!t->syms) {
 		vr_kallsyms_deinit(&ks);
@@ -509,8 +716,6 @@ static struct vr_error *load_kallsyms(struct vr_kernel *k, struct table *t)
 			.addr = ks.syms[i].address,
 			.name = ks.syms[i].name,
 			.type = type,
-			.order = (uint32_t)i,
-			.hash = name_hash(ks.names + ks.syms[i].name),
 			/* The kernel answers %pS only within its image
 			 * (is_ksym_addr); absolute and per-CPU values are not
 			 * code or data addresses. */
@@ -519,7 +724,7 @@ static struct vr_error *load_kallsyms(struct vr_kernel *k, struct table *t)
 		};
 	}
 	t->n = ks.n;
-	t->strings = ks.names;
+	t->strings = t->strings_owned = ks.names;
 	t->strings_len = ks.names_len;
 	free(ks.syms);
 	return table_build(t);
@@ -537,31 +742,90 @@ static void refine_layout(struct vr_kernel *k)
 	}
 }
 
+/* The vmlinux's table, a product of its debuginfo: built once, read by
+ * every dump of the file, with link-time addresses. */
+static void vmlinux_table_free(void *p)
+{
+	table_deinit(p);
+	free(p);
+}
+
+static struct vr_error *vmlinux_table_build(struct vr_debuginfo *di, void **ret)
+{
+	struct table *t = calloc(1, sizeof(*t));
+	if (!t)
+		return &vr_error_oom;
+	struct vr_error *err = load_vmlinux(vr_debuginfo_elf(di), di, t);
+	if (err) {
+		vmlinux_table_free(t);
+		return err;
+	}
+	*ret = t;
+	return NULL;
+}
+
+static struct vr_error *vmlinux_table(struct vr_debuginfo *di, const struct table **ret)
+{
+	void *p;
+	struct vr_error *err = vr_debuginfo_product(di, VR_DEBUGINFO_SYMBOLS, vmlinux_table_build,
+						   vmlinux_table_free, &p);
+	if (!err)
+		*ret = p;
+	return err;
+}
+
+bool vr_symbols_vmlinux_symbol(struct vr_debuginfo *di, const char *name, uint64_t *ret_value,
+			       unsigned *ret_shndx)
+{
+	const struct table *t = NULL;
+	if (vr_error_catch(vmlinux_table(di, &t)) || !t)
+		return false;
+	const struct sym *s = table_by_name(t, name);
+	if (!s)
+		return false;
+	*ret_value = s->addr;
+	*ret_shndx = s->shndx;
+	return true;
+}
+
 struct vr_error *vr_symbols_load_kernel(struct vr_kernel *k)
 {
 	struct vr_symtab *st = symtab_get(k);
 	if (!st)
 		return &vr_error_oom;
-	table_deinit(&st->kernel);
+	table_deinit(&st->kernel_own);
+	st->kernel = NULL;
 	st->have_kernel = false;
 
 	struct vr_error *elf_error = NULL;
+	st->kernel_shift = 0;
 	if (k->vmlinux_elf) {
-		elf_error = load_vmlinux(k, &st->kernel);
+		/* A kernel put together by hand (tests) may have no debuginfo:
+		 * its own table then. */
+		if (k->debuginfo) {
+			elf_error = vmlinux_table(k->debuginfo, &st->kernel);
+		} else {
+			elf_error = load_vmlinux(k->vmlinux_elf, NULL, &st->kernel_own);
+			if (!elf_error)
+				st->kernel = &st->kernel_own;
+		}
 		if (!elf_error) {
 			st->have_kernel = true;
+			st->kernel_shift = k->x86.kaslr_offset;
 			refine_layout(k);
 			return NULL;
 		}
+		st->kernel = NULL;
+		table_deinit(&st->kernel_own);
 		elf_error = vr_error_wrap(elf_error, "%s", k->vmlinux_path ? k->vmlinux_path : "vmlinux");
-		table_deinit(&st->kernel);
 	}
 	struct vr_error *err = NULL;
 	if (!k->dump || !vr_dump_has_memory(k->dump))
 		err = vr_error_create(VR_ERR_UNSUPPORTED, "the input holds no memory to read kallsyms from");
 	else
-		err = load_kallsyms(k, &st->kernel);
+		err = load_kallsyms(k, &st->kernel_own);
 	if (!err) {
+		st->kernel = &st->kernel_own;
 		st->have_kernel = true;
 		refine_layout(k);
 		/* The vmlinux's failure is still worth a warning; the step
@@ -571,7 +835,7 @@ struct vr_error *vr_symbols_load_kernel(struct vr_kernel *k)
 		vr_error_destroy(elf_error);
 		return NULL;
 	}
-	table_deinit(&st->kernel);
+	table_deinit(&st->kernel_own);
 	if (elf_error) {
 		err = vr_error_wrap(err, "%s; kallsyms", elf_error->message);
 		vr_error_destroy(elf_error);
@@ -599,7 +863,7 @@ struct vr_error *vr_symbols_add_module(struct vr_kernel *k, const char *module,
 	if (strings > MAX_STRINGS)
 		return vr_error_create(VR_ERR_LIMIT, "module %s: symbol names too long", module);
 	t.module = vr_strdup(module ? module : "");
-	t.strings = malloc(strings + 1);
+	t.strings = t.strings_owned = malloc(strings + 1);
 	t.syms = malloc((n ? n : 1) * sizeof(*t.syms));
 	if (!t.module || !t.strings || !t.syms) {
 		table_deinit(&t);
@@ -610,15 +874,13 @@ struct vr_error *vr_symbols_add_module(struct vr_kernel *k, const char *module,
 		if (!s->name || !s->name[0])
 			continue;
 		size_t len = strlen(s->name);
-		memcpy(t.strings + t.strings_len, s->name, len + 1);
+		memcpy(t.strings_owned + t.strings_len, s->name, len + 1);
 		char type = s->type ? s->type : '?';
 		t.syms[t.n] = (struct sym){
 			.addr = s->address,
 			.size = s->size,
 			.name = (uint32_t)t.strings_len,
 			.type = type,
-			.order = (uint32_t)t.n,
-			.hash = name_hash(s->name),
 			.prio = s->size == 0,
 			.addressable = s->address != 0 && type != 'a' && type != 'A' && type != 'U' &&
 				       type != 'u' && type != 'w',
@@ -626,7 +888,7 @@ struct vr_error *vr_symbols_add_module(struct vr_kernel *k, const char *module,
 		t.strings_len += len + 1;
 		t.n++;
 	}
-	t.strings[t.strings_len] = '\0';
+	t.strings_owned[t.strings_len] = '\0';
 	err = table_build(&t);
 	if (err) {
 		table_deinit(&t);
@@ -641,15 +903,19 @@ bool vr_symbols_lookup_addr(struct vr_kernel *k, uint64_t addr, struct vr_symbol
 	const struct vr_symtab *st = k ? k->symtab : NULL;
 	if (!st)
 		return false;
-	const struct sym *s = st->have_kernel ? table_by_addr(&st->kernel, addr) : NULL;
+	/* The kernel table's addressable symbols all lie at or above
+	 * __START_KERNEL_map, where the shift applies. */
+	uint64_t shift = st->kernel_shift;
+	const struct sym *s = st->have_kernel && addr >= shift ? table_by_addr(st->kernel, addr - shift)
+							       : NULL;
 	if (s) {
-		fill_symbol(&st->kernel, s, ret);
+		fill_symbol(st->kernel, s, shift, ret);
 		return true;
 	}
 	for (size_t i = 0; i < st->n_modules; i++) {
 		s = table_by_addr(&st->modules[i], addr);
 		if (s) {
-			fill_symbol(&st->modules[i], s, ret);
+			fill_symbol(&st->modules[i], s, 0, ret);
 			return true;
 		}
 	}
@@ -661,7 +927,11 @@ bool vr_symbols_lookup_name(struct vr_kernel *k, const char *name, uint64_t *ret
 	const struct vr_symtab *st = k ? k->symtab : NULL;
 	if (!st || !name)
 		return false;
-	const struct sym *s = st->have_kernel ? table_by_name(&st->kernel, name) : NULL;
+	const struct sym *s = st->have_kernel ? table_by_name(st->kernel, name) : NULL;
+	if (s) {
+		*ret = shifted(s, st->kernel_shift);
+		return true;
+	}
 	for (size_t i = 0; !s && i < st->n_modules; i++)
 		s = table_by_name(&st->modules[i], name);
 	if (!s)
@@ -681,16 +951,16 @@ struct vr_error *vr_kernel_symbol_lookup(struct vr_kernel *k, const char *name, 
 	if (!st || !name)
 		return vr_error_create(VR_ERR_NOT_FOUND, "symbol %s: no symbol table", name ? name : "?");
 	if (st->have_kernel) {
-		const struct sym *s = table_by_name(&st->kernel, name);
+		const struct sym *s = table_by_name(st->kernel, name);
 		if (s) {
-			fill_symbol(&st->kernel, s, ret);
+			fill_symbol(st->kernel, s, st->kernel_shift, ret);
 			return NULL;
 		}
 	}
 	for (size_t i = 0; i < st->n_modules; i++) {
 		const struct sym *s = table_by_name(&st->modules[i], name);
 		if (s) {
-			fill_symbol(&st->modules[i], s, ret);
+			fill_symbol(&st->modules[i], s, 0, ret);
 			return NULL;
 		}
 	}

@@ -13,10 +13,12 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <gelf.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "btf.h"
+#include "debuginfo.h"
 #include "dwarf.h"
 #include "internal.h"
 
@@ -172,13 +174,13 @@ static struct vr_error *cached_error(const struct types_entry *e)
 
 /* ---- BTF ---- */
 
-static struct vr_error *btf_from_vmlinux(struct vr_kernel *k, struct vr_btf **ret)
+/* The bytes of elf's .BTF (in its mapping). */
+static struct vr_error *btf_section(Elf *elf, const char *path, const void **ret, size_t *ret_len)
 {
-	Elf *elf = k->vmlinux_elf;
 	size_t shstrndx;
 	if (elf_getshdrstrndx(elf, &shstrndx) < 0)
-		return vr_error_create(VR_ERR_FORMAT, "reading section names of %s: %s",
-				       k->vmlinux_path, elf_errmsg(-1));
+		return vr_error_create(VR_ERR_FORMAT, "reading section names of %s: %s", path,
+				       elf_errmsg(-1));
 	Elf_Scn *scn = NULL;
 	while ((scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr sh;
@@ -188,15 +190,129 @@ static struct vr_error *btf_from_vmlinux(struct vr_kernel *k, struct vr_btf **re
 		if (!name || strcmp(name, ".BTF") != 0)
 			continue;
 		if (sh.sh_type == SHT_NOBITS)
-			return vr_error_create(VR_ERR_NOT_FOUND, "%s: .BTF holds no data",
-					       k->vmlinux_path);
+			return vr_error_create(VR_ERR_NOT_FOUND, "%s: .BTF holds no data", path);
 		Elf_Data *d = elf_getdata(scn, NULL);
 		if (!d || !d->d_buf)
-			return vr_error_create(VR_ERR_FORMAT, "reading .BTF of %s: %s", k->vmlinux_path,
-					       elf_errmsg(-1));
-		return vr_error_wrap(vr_btf_create(d->d_buf, d->d_size, ret), "%s", k->vmlinux_path);
+			return vr_error_create(VR_ERR_FORMAT, "reading .BTF of %s: %s", path, elf_errmsg(-1));
+		*ret = d->d_buf;
+		*ret_len = d->d_size;
+		return NULL;
 	}
-	return vr_error_create(VR_ERR_NOT_FOUND, "%s has no .BTF section", k->vmlinux_path);
+	return vr_error_create(VR_ERR_NOT_FOUND, "%s has no .BTF section", path);
+}
+
+/* Parsed in place: the file stays mapped as long as the BTF. */
+static struct vr_error *btf_parse(const void *data, size_t len, const char *path, struct vr_btf **ret)
+{
+	return vr_error_wrap(vr_btf_create_in_place(data, len, false, ret), "%s", path);
+}
+
+/* The vmlinux's BTF, a product of its debuginfo: parsed once for every dump
+ * of the file. */
+static struct vr_error *btf_build(struct vr_debuginfo *di, void **ret)
+{
+	const void *data;
+	size_t len;
+	vr_debuginfo_lock(di);
+	struct vr_error *err = btf_section(vr_debuginfo_elf(di), vr_debuginfo_path(di), &data, &len);
+	vr_debuginfo_unlock(di);
+	struct vr_btf *btf;
+	if (!err)
+		err = btf_parse(data, len, vr_debuginfo_path(di), &btf);
+	if (!err)
+		*ret = btf;
+	return err;
+}
+
+static void btf_free(void *p)
+{
+	vr_btf_destroy(p);
+}
+
+void vr_types_prefetch_btf(struct vr_kernel *k)
+{
+	if (k->debuginfo)
+		vr_debuginfo_prefetch(k->debuginfo, VR_DEBUGINFO_BTF, btf_build, btf_free);
+}
+
+static struct vr_error *btf_from_vmlinux(struct vr_kernel *k, struct vr_btf **ret)
+{
+	if (!k->debuginfo) {
+		const void *data;
+		size_t len;
+		struct vr_error *err = btf_section(k->vmlinux_elf, k->vmlinux_path, &data, &len);
+		return err ? err : btf_parse(data, len, k->vmlinux_path, ret);
+	}
+	void *p;
+	struct vr_error *err = vr_debuginfo_product(k->debuginfo, VR_DEBUGINFO_BTF, btf_build, btf_free, &p);
+	if (err)
+		return err;
+	*ret = p;
+	k->btf_shared = true;
+	return NULL;
+}
+
+/* The in-memory BTF, read as soon as kallsyms names it and parsed on a
+ * thread of its own while the symbol table is built (no vmlinux: the BTF
+ * is the dump's). Only a read that succeeds is started: any problem is
+ * left to btf_from_memory() to find and say, as without it. */
+struct vr_btf_prefetch {
+	pthread_t thread;
+	uint64_t start;
+	uint8_t *buf;
+	size_t len;
+	struct vr_btf *btf;
+	struct vr_error *err;
+};
+
+static void *btf_prefetch_thread(void *arg)
+{
+	struct vr_btf_prefetch *p = arg;
+	uint8_t *buf = p->buf;
+	p->buf = NULL;
+	p->err = vr_btf_create_in_place(buf, p->len, true, &p->btf);
+	return NULL;
+}
+
+void vr_types_prefetch_memory_btf(struct vr_kernel *k, uint64_t start, uint64_t stop)
+{
+	if (k->btf_prefetch || k->vmlinux_elf || stop <= start || stop - start > TYPES_MEM_BTF_MAX)
+		return;
+	struct vr_btf_prefetch *p = calloc(1, sizeof(*p));
+	if (!p)
+		return;
+	p->start = start;
+	p->len = (size_t)(stop - start);
+	p->buf = malloc(p->len);
+	if (!p->buf || vr_error_catch(vr_kernel_read(k, start, p->buf, p->len)) ||
+	    pthread_create(&p->thread, NULL, btf_prefetch_thread, p) != 0) {
+		free(p->buf);
+		free(p);
+		return;
+	}
+	k->btf_prefetch = p;
+}
+
+/* Waits for the prefetch and gives its BTF (*ret, the caller's) or its
+ * error. */
+static struct vr_error *btf_prefetched(struct vr_kernel *k, struct vr_btf **ret)
+{
+	struct vr_btf_prefetch *p = k->btf_prefetch;
+	pthread_join(p->thread, NULL);
+	k->btf_prefetch = NULL;
+	struct vr_error *err = p->err;
+	uint64_t start = p->start;
+	if (!err)
+		*ret = p->btf;
+	free(p);
+	return err ? vr_error_wrap(err, "in-memory BTF at 0x%llx", (unsigned long long)start) : NULL;
+}
+
+void vr_types_prefetch_end(struct vr_kernel *k)
+{
+	struct vr_btf *btf = NULL;
+	if (k->btf_prefetch && !vr_error_catch(btf_prefetched(k, &btf)))
+		vr_btf_destroy(btf);
 }
 
 static struct vr_error *btf_from_memory(struct vr_kernel *k, struct vr_btf **ret)
@@ -212,14 +328,21 @@ static struct vr_error *btf_from_memory(struct vr_kernel *k, struct vr_btf **ret
 		return vr_error_create(VR_ERR_LIMIT,
 				       "in-memory BTF at 0x%llx-0x%llx: size out of range",
 				       (unsigned long long)start, (unsigned long long)stop);
+	if (k->btf_prefetch) {
+		if (k->btf_prefetch->start == start && k->btf_prefetch->len == stop - start)
+			return btf_prefetched(k, ret);
+		vr_types_prefetch_end(k);
+	}
 	size_t len = stop - start;
-	_cleanup_free_ uint8_t *buf = malloc(len);
+	uint8_t *buf = malloc(len);
 	if (!buf)
 		return &vr_error_oom;
 	struct vr_error *err = vr_kernel_read(k, start, buf, len);
-	if (err)
+	if (err) {
+		free(buf);
 		return vr_error_wrap(err, "reading in-memory BTF at 0x%llx", (unsigned long long)start);
-	return vr_error_wrap(vr_btf_create(buf, len, ret), "in-memory BTF at 0x%llx",
+	}
+	return vr_error_wrap(vr_btf_create_in_place(buf, len, true, ret), "in-memory BTF at 0x%llx",
 			     (unsigned long long)start);
 }
 

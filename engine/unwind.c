@@ -232,6 +232,17 @@ static struct vr_error *convert(struct vr_kernel *k, const struct vr_raw_trace *
 		if (!trace->frames)
 			return &vr_error_oom;
 	}
+	/* The frames' source lines, found on two CPUs ahead of the loop
+	 * below (the addresses vr_kernel_symbolize() looks up). */
+	uint64_t *looks = raw->n ? malloc(raw->n * sizeof(*looks)) : NULL;
+	size_t n_looks = 0;
+	for (size_t i = 0; looks && i < raw->n; i++) {
+		const struct vr_raw_frame *r = &raw->frames[i];
+		if (r->ip >= 0xffff800000000000ull)
+			looks[n_looks++] = r->call && r->ip ? r->ip - 1 : r->ip;
+	}
+	vr_dwarf_prefetch(k, looks, n_looks);
+	free(looks);
 	for (size_t i = 0; i < raw->n; i++) {
 		const struct vr_raw_frame *r = &raw->frames[i];
 		struct vr_frame *f = &trace->frames[trace->n_frames++];

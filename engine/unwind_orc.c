@@ -86,46 +86,65 @@ void vr_orc_decode(const uint8_t raw[VR_ORC_ENTRY_SIZE], int version, struct vr_
 	*ret = e;
 }
 
+struct vr_error *vr_orc_table_init_in_place(struct vr_orc_table *t, const char *name, uint64_t ip_addr,
+					    const void *ip_bytes, const void *orc_bytes, size_t n,
+					    bool take)
+{
+	*t = (struct vr_orc_table){0};
+	if (take) {
+		t->owned_ip = (void *)ip_bytes;
+		t->owned_raw = (void *)orc_bytes;
+	}
+	struct vr_error *err = NULL;
+	if (n == 0)
+		err = vr_error_create(VR_ERR_FORMAT, "empty orc table");
+	else if (n > VR_ORC_MAX_ENTRIES)
+		err = vr_error_create(VR_ERR_LIMIT, "orc table of %zu entries is beyond the limit of %u", n,
+				      VR_ORC_MAX_ENTRIES);
+	else if (name && !(t->name = vr_strdup(name)))
+		err = &vr_error_oom;
+	if (err) {
+		vr_orc_table_deinit(t);
+		return err;
+	}
+	t->ip = ip_bytes;
+	t->raw = orc_bytes;
+	t->n = n;
+	t->ip_addr = ip_addr;
+	t->lo = ip_addr + (uint64_t)(int64_t)(int32_t)vr_le32(t->ip);
+	/* The last entry is a terminator past the end of the text. */
+	t->hi = ip_addr + 4 * (uint64_t)(n - 1) + (uint64_t)(int64_t)(int32_t)vr_le32(t->ip + 4 * (n - 1)) + 1;
+	return NULL;
+}
+
 struct vr_error *vr_orc_table_init(struct vr_orc_table *t, const char *name, uint64_t ip_addr,
 				   const void *ip_bytes, const void *orc_bytes, size_t n)
 {
 	*t = (struct vr_orc_table){0};
-	if (n == 0)
-		return vr_error_create(VR_ERR_FORMAT, "empty orc table");
-	if (n > VR_ORC_MAX_ENTRIES)
-		return vr_error_create(VR_ERR_LIMIT, "orc table of %zu entries is beyond the limit of %u",
-				       n, VR_ORC_MAX_ENTRIES);
-	t->ip = malloc(n * sizeof(int32_t));
-	t->raw = malloc(n * VR_ORC_ENTRY_SIZE);
-	if (name)
-		t->name = vr_strdup(name);
-	if (!t->ip || !t->raw || (name && !t->name)) {
-		vr_orc_table_deinit(t);
+	if (n == 0 || n > VR_ORC_MAX_ENTRIES)
+		return vr_orc_table_init_in_place(t, name, ip_addr, ip_bytes, orc_bytes, n, false);
+	void *ip = malloc(n * 4), *raw = malloc(n * VR_ORC_ENTRY_SIZE);
+	if (!ip || !raw) {
+		free(ip);
+		free(raw);
 		return &vr_error_oom;
 	}
-	const uint8_t *b = ip_bytes;
-	for (size_t i = 0; i < n; i++)
-		t->ip[i] = (int32_t)vr_le32(b + 4 * i);
-	memcpy(t->raw, orc_bytes, n * VR_ORC_ENTRY_SIZE);
-	t->n = n;
-	t->ip_addr = ip_addr;
-	t->lo = ip_addr + (uint64_t)(int64_t)t->ip[0];
-	/* The last entry is a terminator past the end of the text. */
-	t->hi = ip_addr + 4 * (uint64_t)(n - 1) + (uint64_t)(int64_t)t->ip[n - 1] + 1;
-	return NULL;
+	memcpy(ip, ip_bytes, n * 4);
+	memcpy(raw, orc_bytes, n * VR_ORC_ENTRY_SIZE);
+	return vr_orc_table_init_in_place(t, name, ip_addr, ip, raw, n, true);
 }
 
 void vr_orc_table_deinit(struct vr_orc_table *t)
 {
 	free(t->name);
-	free(t->ip);
-	free(t->raw);
+	free(t->owned_ip);
+	free(t->owned_raw);
 	*t = (struct vr_orc_table){0};
 }
 
 static uint64_t table_ip(const struct vr_orc_table *t, size_t i)
 {
-	return t->ip_addr + 4 * (uint64_t)i + (uint64_t)(int64_t)t->ip[i];
+	return t->ip_addr + 4 * (uint64_t)i + (uint64_t)(int64_t)(int32_t)vr_le32(t->ip + 4 * i);
 }
 
 bool vr_orc_table_find(const struct vr_orc_table *t, int version, uint64_t ip,
@@ -845,9 +864,11 @@ static struct vr_error *load_vmlinux_table(struct vr_kernel *k, struct vr_orc_ta
 				       "orc sections of %s disagree: %zu ip bytes, %zu entry bytes",
 				       k->vmlinux_path ? k->vmlinux_path : "vmlinux",
 				       (size_t)d_ip->d_size, (size_t)d_orc->d_size);
-	/* Link-time addresses move by the KASLR offset like the text does. */
-	return vr_orc_table_init(t, NULL, sh_ip.sh_addr + k->x86.kaslr_offset, d_ip->d_buf,
-				 d_orc->d_buf, n);
+	/* Link-time addresses move by the KASLR offset like the text does.
+	 * The tables are read in place: the vmlinux stays open as long as the
+	 * kernel. */
+	return vr_orc_table_init_in_place(t, NULL, sh_ip.sh_addr + k->x86.kaslr_offset, d_ip->d_buf,
+					  d_orc->d_buf, n, false);
 }
 
 static struct vr_error *read_table(struct vr_kernel *k, const char *name, uint64_t ip_addr,
@@ -865,7 +886,9 @@ static struct vr_error *read_table(struct vr_kernel *k, const char *name, uint64
 	err = vr_kernel_read(k, orc_addr, orc, n * VR_ORC_ENTRY_SIZE);
 	if (err)
 		return vr_error_wrap(err, "reading orc_unwind at 0x%llx", (unsigned long long)orc_addr);
-	return vr_orc_table_init(t, name, ip_addr, ip, orc, n);
+	uint8_t *ip_taken = ip, *orc_taken = orc;
+	ip = orc = NULL;
+	return vr_orc_table_init_in_place(t, name, ip_addr, ip_taken, orc_taken, n, true);
 }
 
 /* Without a vmlinux: the tables the kernel keeps for itself

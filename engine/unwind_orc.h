@@ -79,13 +79,16 @@ struct vr_orc_entry {
 /* Decode one raw 6-byte entry of the given version. */
 void vr_orc_decode(const uint8_t raw[VR_ORC_ENTRY_SIZE], int version, struct vr_orc_entry *ret);
 
-/* One sorted table: the vmlinux's or one module's. ip[] holds the kernel's
- * self-relative offsets: entry i covers from ip_addr + 4*i + ip[i]. */
+/* One sorted table: the vmlinux's or one module's. ip holds the kernel's
+ * self-relative offsets (little-endian s32): entry i covers from
+ * ip_addr + 4*i + ip[i]. The bytes are the table's own or, read in place
+ * from a mapped vmlinux, someone else's that outlive it. */
 struct vr_orc_table {
 	char *name;          /* NULL for the kernel image, else the module name */
 	uint64_t ip_addr;    /* run-time address of ip[0] */
-	int32_t *ip;
-	uint8_t *raw;        /* n * 6 bytes */
+	const uint8_t *ip;   /* n * 4 bytes */
+	const uint8_t *raw;  /* n * 6 bytes */
+	void *owned_ip, *owned_raw;
 	size_t n;
 	uint64_t lo, hi;     /* text range the table answers for: [lo, hi) */
 };
@@ -93,6 +96,11 @@ struct vr_orc_table {
 /* Build a table from raw bytes (copied). Fails on n == 0 or n beyond a limit. */
 struct vr_error *vr_orc_table_init(struct vr_orc_table *t, const char *name, uint64_t ip_addr,
 				   const void *ip_bytes, const void *orc_bytes, size_t n);
+/* The same over bytes that stay where they are: with take, malloc'd buffers
+ * the table frees (also on failure); else bytes that outlive the table. */
+struct vr_error *vr_orc_table_init_in_place(struct vr_orc_table *t, const char *name, uint64_t ip_addr,
+					    const void *ip_bytes, const void *orc_bytes, size_t n,
+					    bool take);
 void vr_orc_table_deinit(struct vr_orc_table *t);
 /* The entry covering ip (the last entry starting at or before it). */
 bool vr_orc_table_find(const struct vr_orc_table *t, int version, uint64_t ip,

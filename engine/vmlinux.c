@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "debuginfo.h"
 #include "file.h"
 #include "internal.h"
 
@@ -35,6 +36,7 @@ struct candidate {
 	char *path;
 	int fd;
 	Elf *elf;
+	struct vr_debuginfo *debuginfo;
 	char build_id[2 * BUILD_ID_MAX + 1]; /* hex, "" when none */
 	const char *match;
 	char *evidence[MAX_EVIDENCE];
@@ -44,6 +46,7 @@ struct candidate {
 
 static void candidate_deinit(struct candidate *c)
 {
+	vr_debuginfo_put(c->debuginfo);
 	if (c->elf)
 		elf_end(c->elf);
 	if (c->fd >= 0)
@@ -112,7 +115,9 @@ static void read_build_id(Elf *elf, char *hex)
 	}
 }
 
-/* Value and section of a symbol in .symtab. */
+/* Value and section of a symbol in .symtab, by a pass over it: for a
+ * vmlinux that will not be used, whose symbol table is not worth
+ * building. */
 static bool elf_symbol(Elf *elf, const char *name, GElf_Sym *ret)
 {
 	Elf_Scn *scn = NULL;
@@ -200,7 +205,6 @@ static void check(struct vr_kernel *k, struct candidate *c)
 	const char *osrel = k->vmcoreinfo ? vr_vmcoreinfo_get(k->vmcoreinfo, "OSRELEASE") : NULL;
 	bool contradiction = false, confirmed = false;
 
-	read_build_id(c->elf, c->build_id);
 	if (dump_bid && *dump_bid && c->build_id[0]) {
 		/* VMCOREINFO prints the 20-byte ID; compare case-insensitively
 		 * and only as far as the dump's copy goes. */
@@ -222,8 +226,22 @@ static void check(struct vr_kernel *k, struct candidate *c)
 	}
 
 	char banner[BANNER_MAX] = "", rel[128] = "";
-	GElf_Sym sym;
-	bool have_sym = elf_symbol(c->elf, "linux_banner", &sym);
+	/* Through the symbol table the vmlinux's debuginfo builds, which a
+	 * used vmlinux needs anyway; one the build ID rules out is searched
+	 * instead. */
+	GElf_Sym sym = { 0 };
+	bool have_sym;
+	if (contradiction || !c->debuginfo) {
+		have_sym = elf_symbol(c->elf, "linux_banner", &sym);
+	} else {
+		uint64_t value;
+		unsigned shndx;
+		have_sym = vr_symbols_vmlinux_symbol(c->debuginfo, "linux_banner", &value, &shndx);
+		if (have_sym) {
+			sym.st_value = value;
+			sym.st_shndx = (Elf64_Section)shndx;
+		}
+	}
 	bool have_banner = have_sym && vmlinux_banner(c->elf, &sym, banner);
 	if (have_banner)
 		banner_release(banner, rel, sizeof(rel));
@@ -296,7 +314,7 @@ static void check(struct vr_kernel *k, struct candidate *c)
 		c->match = "unknown";
 }
 
-static struct vr_error *candidate_open(const char *path, struct candidate *c)
+static struct vr_error *candidate_open(struct vr_kernel *k, const char *path, struct candidate *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
@@ -322,7 +340,8 @@ static struct vr_error *candidate_open(const char *path, struct candidate *c)
 				       eh.e_type == ET_DYN ? "shared object or program" :
 				       eh.e_type == ET_REL ? "object file" :
 				       eh.e_type == ET_CORE ? "core file" : "file");
-	return NULL;
+	read_build_id(c->elf, c->build_id);
+	return vr_debuginfo_get(k->debuginfo_cache, path, c->fd, c->build_id, &c->debuginfo);
 }
 
 /* Moves the candidate's facts into k->input; when use, the file too. */
@@ -360,9 +379,11 @@ static void adopt(struct vr_kernel *k, struct candidate *c, bool use)
 		k->vmlinux_path = c->path;
 		k->vmlinux_fd = c->fd;
 		k->vmlinux_elf = c->elf;
+		k->debuginfo = c->debuginfo;
 		c->path = NULL;
 		c->fd = -1;
 		c->elf = NULL;
+		c->debuginfo = NULL;
 	}
 }
 
@@ -400,7 +421,7 @@ struct vr_error *vr_vmlinux_attach(struct vr_kernel *k, const char *explicit_pat
 	k->input.vmlinux_match = "unknown";
 	if (explicit_path) {
 		struct candidate c;
-		struct vr_error *err = candidate_open(explicit_path, &c);
+		struct vr_error *err = candidate_open(k, explicit_path, &c);
 		if (err) {
 			candidate_deinit(&c);
 			vr_diag_warn(k->diag, "vmlinux %s not used: %s", explicit_path, err->message);
@@ -458,7 +479,7 @@ struct vr_error *vr_vmlinux_attach(struct vr_kernel *k, const char *explicit_pat
 		if (!paths[i] || stat(paths[i], &st) != 0 || !S_ISREG(st.st_mode))
 			continue;
 		struct candidate c;
-		struct vr_error *err = candidate_open(paths[i], &c);
+		struct vr_error *err = candidate_open(k, paths[i], &c);
 		if (err) {
 			vr_diag_warn(k->diag, "vmlinux candidate %s: %s", paths[i], err->message);
 			vr_error_destroy(err);

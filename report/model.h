@@ -203,4 +203,27 @@ struct vr_emit_options {
 struct vr_error *vr_report_emit(const struct vr_report *r, enum vr_output_format fmt,
 				const struct vr_emit_options *opts, FILE *out);
 
+/* ---- the summary of a batch (report/batch.c) ---- */
+struct vr_batch_row {
+	char *name;            /* the dump's name: its save directory's, else its file's */
+	char *path;            /* the dump as given or found */
+	int64_t crash_time;    /* unix seconds, <0 unknown */
+	char *host;            /* NULL unknown, as the rest */
+	char *release;
+	char *kind;            /* crash.kind */
+	char *culprit;         /* blame.culprit */
+	char *function;        /* blame.function */
+	char *signature;       /* signature.id */
+	int status;            /* the dump's own exit status: 0, 2 (not analysed) or 3 (--fail-on) */
+	char *error;           /* status 2: why */
+};
+/* Copies what the summary shows of report r into row (name, path, status
+ * and error are the caller's to set). */
+struct vr_error *vr_batch_row_fill(struct vr_batch_row *row, const struct vr_report *r);
+void vr_batch_row_deinit(struct vr_batch_row *row);
+/* The summary in fmt: a row per dump, then the number of dumps per
+ * signature (most first). */
+struct vr_error *vr_batch_emit(const struct vr_batch_row *rows, size_t n, enum vr_output_format fmt,
+			       const struct vr_emit_options *opts, FILE *out);
+
 #endif

@@ -20,7 +20,7 @@
 # is missing, and apt-get (update included) runs only for that.
 set -euo pipefail
 
-BUILD_PKGS=(cmake make pkg-config gcc clang libelf-dev libdw-dev zlib1g-dev
+BUILD_PKGS=(cmake make pkg-config gcc clang libelf-dev libdw-dev zlib1g-dev libdeflate-dev
 	libzstd-dev liblzo2-dev libsnappy-dev libyaml-dev libcjson-dev
 	libcapstone-dev cmark python3-jsonschema libclang-rt-14-dev jq man-db)
 RIG_PKGS=(qemu-system-x86 busybox-static kexec-tools makedumpfile cpio crash

@@ -126,7 +126,7 @@ for rel in $(rig_kernels); do
 	dir=$(rig_dir "$rel")
 	vmlinux=$(rig_vmlinux "$rel")
 	rig_require "$vmlinux"
-	for s in $(rig_scenarios); do
+	for s in $(rig_scenarios "$rel"); do
 		d=$dir/$s
 		rig_require "$d/vmcore.elf" "$d/console.log" "$d/meta.json"
 		console=$d/console.log

@@ -103,7 +103,7 @@ for rel in $(rig_kernels); do
 	vmlinux=$(rig_vmlinux "$rel")
 	rig_require "$vmlinux"
 	nm "$vmlinux" >"$tmp/nm"
-	for s in $(rig_scenarios); do
+	for s in $(rig_scenarios "$rel"); do
 		d=$dir/$s
 		rig_require "$d/vmcore.elf"
 		# crash's answer, cached in the build tree by dump path and mtime

@@ -37,7 +37,7 @@ formcheck() { # file, form
 converted=0
 for rel in $(rig_kernels); do
 	dir=$(rig_dir "$rel") || exit 1
-	for scen in $(rig_scenarios); do
+	for scen in $(rig_scenarios "$rel"); do
 		d=$dir/$scen
 		rig_require "$d/vmcore.elf" "$d/vmcore.zlib" "$d/vmcore.lzo" "$d/vmcore.flat" \
 			"$d/vmcore.filtered.elf" "$d/dmesg.txt"

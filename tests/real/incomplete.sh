@@ -322,7 +322,7 @@ done
 # the log lost: the verdict from memory
 for rel in $(rig_kernels); do
 	dir=$(rig_dir "$rel")
-	for s in $(rig_scenarios); do
+	for s in $(rig_scenarios "$rel"); do
 		d=$dir/$s
 		vmlinux=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["vmlinux"])' "$d/meta.json")
 		pa=$("$SYMS" --vmlinux "$vmlinux" "$d/vmcore.elf" translate prb | awk '$2 == "ok" { print $4 }')
@@ -392,7 +392,7 @@ readable() { # DUMP ADDR: whether the byte at ADDR reads
 }
 for rel in $(rig_kernels); do
 	dir=$(rig_dir "$rel")
-	for s in $(rig_scenarios); do
+	for s in $(rig_scenarios "$rel"); do
 		for f in "$dir/$s"/vmcore.zlib "$dir/$s"/vmcore.filtered.elf "$dir/$s"/debian12/vmcore.zlib; do
 			[[ -e $f ]] || continue
 			[[ $f == */debian12/* && $f -ef $dir/$s/vmcore.zlib ]] && continue

@@ -60,7 +60,7 @@ for rel in $(rig_kernels); do
 	# Where the search cannot work, by the vmlinux's own layout.
 	searchable=$(awk '$3 == "kallsyms_markers" { m = $1 } $3 == "kallsyms_seqs_of_names" { s = $1 }
 		$3 == "kallsyms_token_table" { t = $1 } END { print (s != "" && s > m && s < t) ? 0 : 1 }' "$tmp/nm")
-	for s in $(rig_scenarios); do
+	for s in $(rig_scenarios "$rel"); do
 		forms="vmcore.elf"
 		[[ $s == null-deref ]] && forms="vmcore.elf vmcore.zlib vmcore.lzo vmcore.flat vmcore.filtered.elf qemu.elf qemu.kdump"
 		for f in $forms; do

@@ -6,7 +6,7 @@
 #                              default 6.1), running tests/rig/rig.sh first
 #                              if the dumps are not cached yet
 #   rig_require FILE...        fail unless every FILE exists and is non-empty
-#   rig_scenarios              the scenario names, one a line
+#   rig_scenarios RELEASE      the names of the scenarios run on RELEASE, one a line
 #   rig_kernels                the releases to test: $VR_RIG_KERNELS, or the
 #                              newest 5.10 (Debian 11), 6.1, 6.12 cloud
 #                              kernels and the archive's newest
@@ -59,8 +59,8 @@ rig_require() {
 	done
 }
 
-rig_scenarios() {
-	bash "$RIG_SCRIPT" --list
+rig_scenarios() { # RELEASE
+	bash "$RIG_SCRIPT" --list "${1:?rig_scenarios needs the release}"
 }
 
 rig_expect() {
@@ -140,7 +140,7 @@ rig_all_dirs() {
 	local rel dir s
 	for rel in $(rig_kernels); do
 		dir=$(rig_dir "$rel")
-		for s in $(rig_scenarios); do
+		for s in $(rig_scenarios "$rel"); do
 			echo "$dir/$s"
 		done
 	done

@@ -15,7 +15,7 @@ fail=0
 n=0
 for k in $(rig_kernels); do
 	dir=$(rig_dir "$k") || exit 1
-	for scen in $(rig_scenarios); do
+	for scen in $(rig_scenarios "$k"); do
 		d=$dir/$scen
 		rig_require "$d/vmcore.elf"
 		for f in vmcore.elf vmcore.zlib vmcore.lzo vmcore.flat vmcore.filtered.elf qemu.elf qemu.kdump \

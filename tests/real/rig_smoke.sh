@@ -22,7 +22,7 @@ magic_is() { # FILE OFFSET-0 STRING
 for rel in $(rig_kernels); do
 	dir=$(rig_dir "$rel")
 	echo "kernel $rel: $dir"
-	for s in $(rig_scenarios); do
+	for s in $(rig_scenarios "$rel"); do
 		d=$dir/$s
 		rig_require "$d/vmcore.elf" "$d/vmcore.zlib" "$d/vmcore.lzo" "$d/vmcore.flat" \
 			"$d/vmcore.filtered.elf" "$d/dmesg.txt" "$d/console.log" "$d/meta.json" "$d/meta.txt"

@@ -30,7 +30,7 @@ for rel in $(rig_kernels); do
 	fi
 	vmlinux_of[$rel]=$(rig_vmlinux "$rel")
 	rig_require "${vmlinux_of[$rel]}"
-	for s in $(rig_scenarios); do
+	for s in $(rig_scenarios "$rel"); do
 		rig_require "$(rig_dir "$rel")/$s/vmcore.elf"
 		dirs+=("$(rig_dir "$rel")/$s")
 	done

@@ -66,7 +66,7 @@ PY
 
 for rel in $(rig_kernels); do
 	dir=$(rig_dir "$rel")
-	for s in $(rig_scenarios); do
+	for s in $(rig_scenarios "$rel"); do
 		if [[ $s == rootkit ]]; then
 			continue
 		fi

@@ -41,7 +41,7 @@ for rel in $(rig_kernels); do
 	want_banner=$(vmlinux_string "$vmlinux" linux_banner) || rig_fail "no linux_banner in $vmlinux"
 	[[ $want_banner == "Linux version $rel "* ]] || rig_fail "$vmlinux: unexpected banner: $want_banner"
 	echo "kernel $rel: $dir"
-	for s in $(rig_scenarios); do
+	for s in $(rig_scenarios "$rel"); do
 		forms="vmcore.elf vmcore.zlib vmcore.lzo vmcore.flat vmcore.filtered.elf"
 		[[ $s == null-deref ]] && forms="$forms qemu.elf qemu.kdump"
 		for f in $forms; do

@@ -8,7 +8,8 @@
 # The member of a variable of anonymous type (tk_core.timekeeper) across
 # sources, and it and the task stack size against crash.
 # Then source lines with inline chains against addr2line -i, in the kernel
-# and in two modules.
+# and in two modules, and the vmlinux's DWARF read a unit at a time against
+# libdw's whole-file lookups.
 set -u
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -178,6 +179,16 @@ check_kernel() { # RELEASE
 		done
 	done
 
+	# Read a unit at a time, the vmlinux gives what libdw's whole-file
+	# lookups give, at 3000 addresses (DWARF 4 and 5).
+	if ! "$LINES" compare "$vmlinux" "$map" 3000 >"$work/compare" 2>&1; then
+		echo "FAIL: $rel: a unit at a time and the whole file disagree:"
+		head -40 "$work/compare"
+		fail=1
+	else
+		echo "  a unit at a time equals the whole file at 3000 addresses"
+	fi
+
 	# Modules: the rig's out-of-tree module from its directory (--modules),
 	# an in-tree one from the -dbg package; addr2line reads the .ko by
 	# section.
@@ -213,4 +224,4 @@ for rel in $(rig_kernels); do
 done
 
 [[ $fail == 0 ]] || exit 1
-echo "types: layouts agree across sources; source lines match addr2line -i"
+echo "types: layouts agree across sources; source lines match addr2line -i; a unit at a time equals the whole file"

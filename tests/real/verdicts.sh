@@ -19,7 +19,7 @@ checks=0
 errors=0
 for rel in $(rig_kernels); do
 	dir=$(rig_dir "$rel")
-	for s in $(rig_scenarios); do
+	for s in $(rig_scenarios "$rel"); do
 		d=$dir/$s
 		rig_require "$d/meta.json" "$d/console.log" "$d/dmesg.txt"
 		vmlinux=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("vmlinux") or "")' "$d/meta.json")

@@ -3,7 +3,7 @@
 #
 #   tests/rig/rig.sh [-k RELEASE] [-s SCENARIO,...] [-j JOBS] [--force]
 #   tests/rig/rig.sh --resolve [RELEASE]   print the release a name stands for
-#   tests/rig/rig.sh --list                print the scenario names
+#   tests/rig/rig.sh --list [RELEASE]      print the scenario names (that run on RELEASE)
 #   tests/rig/rig.sh --expect SCENARIO     print the console line (grep -E)
 #                                          that proves the scenario's crash
 #   tests/rig/rig.sh --files RELEASE       print where the release's files
@@ -51,9 +51,11 @@ FALLBACK_510=5.10.0-43-cloud-amd64
 # crash (grep -E)|crash kind|panicking CPU|panicking comm|faulting function|
 # further facts (space-separated key=value, copied into meta.json "extra";
 # text_function: the function blame names from the log alone, where it
-# differs from the one the dump's memory shows). A WARN's line reads
-# "WARNING: CPU: 1 PID: P at FILE:LINE FUNC" before 7.0 and "WARNING:
-# FILE:LINE at FUNC+OFF/SIZE [MOD], CPU#1: COMM/PID" since.
+# differs from the one the dump's memory shows)|guest RAM in MiB (empty:
+# VR_RIG_MEM)|the kernel series it runs on (space-separated, "6.1"; empty:
+# every kernel). A WARN's line reads "WARNING: CPU: 1 PID: P at FILE:LINE
+# FUNC" before 7.0 and "WARNING: FILE:LINE at FUNC+OFF/SIZE [MOD], CPU#1:
+# COMM/PID" since.
 # The guest side of each scenario is a case in init.sh.
 SCENARIOS=(
 	"sysrq|2||Kernel panic - not syncing: sysrq triggered crash|sysrq|1|vrtrigger|sysrq_handle_crash"
@@ -66,6 +68,10 @@ SCENARIOS=(
 	"tailcall|2||general protection fault, probably for non-canonical address 0xdead000000000122|gpf|1|vrtrigger|vrbug_tailcall|text_function=vrbug_write"
 	"busy-cpu|4|vrcpu=0 vrbusycpu=2|BUG: kernel NULL pointer dereference, address: 0000000000000010|null-deref|0|vrtrigger|vrbug_null_deref|busy_cpu=2 busy_comm=vrbug_spin/2 busy_function=vrbug_spin"
 	"rootkit|2||BUG: kernel NULL pointer dereference, address: 0000000000000010|null-deref|1|vrtrigger|vrbug_rootkit_crash|hidden_module=vrbug syscall_table_entry=62 hooked_function=__x64_sys_kill probed_function=commit_creds modprobe_path=/tmp/vrbug-helper raised_uid=1000 init_cred_comm=sh"
+	# null-deref on eight times the RAM: a report must cost the same. A
+	# scenario with RAM of its own takes the guest path of the one its
+	# name extends (init.sh: null-deref). One kernel is enough to show it.
+	"null-deref-4g|2||BUG: kernel NULL pointer dereference, address: 0000000000000010|null-deref|1|vrtrigger|vrbug_null_deref||4096|6.1"
 )
 # The scenario that is also captured by QEMU's dump-guest-memory.
 QEMU_DUMP_SCENARIO=null-deref
@@ -76,9 +82,20 @@ fail() {
 	exit 1
 }
 
-scenario_names() {
-	local s
-	for s in "${SCENARIOS[@]}"; do echo "${s%%|*}"; done
+scenario_names() { # [RELEASE]: every scenario, or those that run on RELEASE
+	local s f series k on
+	for s in "${SCENARIOS[@]}"; do
+		IFS='|' read -r -a f <<<"$s"
+		series=${f[10]:-}
+		if [[ -n ${1:-} && -n $series ]]; then
+			on=0
+			for k in $series; do
+				[[ $1 == "$k" || $1 == "$k".* ]] && on=1
+			done
+			((on)) || continue
+		fi
+		echo "${f[0]}"
+	done
 }
 
 scenario_field() { # NAME INDEX
@@ -284,8 +301,22 @@ build_common() { # REL CACHE
 	mv "$tmp" "$cache/.build"
 }
 
-qemu_cmd() { # REL CPUS DIR APPEND
-	echo qemu-system-x86_64 -machine pc -m "$RIG_MEM" -smp "$2" -nodefaults -no-user-config \
+scenario_mem() { # NAME: its guest RAM in MiB
+	local m
+	m=$(scenario_field "$1" 9)
+	echo "${m:-$RIG_MEM}"
+}
+
+guest_path() { # NAME: the case in init.sh that runs it
+	if [[ -n $(scenario_field "$1" 9) ]]; then
+		echo "${1%-*}"
+	else
+		echo "$1"
+	fi
+}
+
+qemu_cmd() { # REL CPUS DIR APPEND [MEM]
+	echo qemu-system-x86_64 -machine pc -m "${5:-$RIG_MEM}" -smp "$2" -nodefaults -no-user-config \
 		-display none -no-reboot -kernel "$K_VMLINUZ" -initrd "$CACHE/.build/crash.cpio" \
 		-serial "file:$3/console.log" -device vmcoreinfo -append "'$4'"
 }
@@ -346,14 +377,16 @@ elf_length() {
 # 0 when the vmcore was captured, 2 when the guest died before its
 # scenario ran (the reason in DIR/early); fails otherwise.
 boot_kdump() { # REL SCENARIO DIR
-	local rel=$1 s=$2 d=$3 cpus extra append rc=0 why
+	local rel=$1 s=$2 d=$3 cpus extra append mem rc=0 why
 	cpus=$(scenario_field "$s" 1)
 	extra=$(scenario_field "$s" 2)
-	append="$GUEST_APPEND crashkernel=$RIG_CRASHKERNEL panic=1 vrscenario=$s vrkdump=1 $extra"
+	mem=$(scenario_mem "$s")
+	append="$GUEST_APPEND crashkernel=$RIG_CRASHKERNEL panic=1 vrscenario=$(guest_path "$s") vrkdump=1 $extra"
 	rm -f "$d/disk.img" "$d/console.log" "$d/early"
-	truncate -s 1G "$d/disk.img"
-	echo "+ $(qemu_cmd "$rel" "$cpus" "$d" "$append") -drive file=$d/disk.img,format=raw,if=virtio"
-	timeout -k 5 "$RIG_TIMEOUT" qemu-system-x86_64 -machine pc -m "$RIG_MEM" -smp "$cpus" \
+	# The disk takes the whole /proc/vmcore: the guest's RAM and headers.
+	truncate -s $((mem > 960 ? mem + 64 : 1024))M "$d/disk.img"
+	echo "+ $(qemu_cmd "$rel" "$cpus" "$d" "$append" "$mem") -drive file=$d/disk.img,format=raw,if=virtio"
+	timeout -k 5 "$RIG_TIMEOUT" qemu-system-x86_64 -machine pc -m "$mem" -smp "$cpus" \
 		-nodefaults -no-user-config -display none -no-reboot \
 		-kernel "$K_VMLINUZ" -initrd "$CACHE/.build/crash.cpio" \
 		-append "$append" -serial "file:$d/console.log" -device vmcoreinfo \
@@ -561,7 +594,7 @@ write_meta() { # REL SCENARIO DIR
 		  "scenario": "$s",
 		  "kind": "$kind",
 		  "cpus": $cpus,
-		  "memory_mib": $RIG_MEM,
+		  "memory_mib": $(scenario_mem "$s"),
 		  "kernel_params": "$(json_str "$extra")",
 		  "panic_cpu": ${cpu:-null},
 		  "comm": "$comm",
@@ -588,7 +621,7 @@ write_meta() { # REL SCENARIO DIR
 		scenario=$s
 		kind=$kind
 		cpus=$cpus
-		memory_mib=$RIG_MEM
+		memory_mib=$(scenario_mem "$s")
 		kernel_params=$extra
 		panic_cpu=$cpu
 		comm=$comm
@@ -694,9 +727,9 @@ on_signal() {
 	exit 130
 }
 
-selected() { # ONLY (comma-separated, empty: all)
+selected() { # ONLY (comma-separated, empty: all those of the release $rel)
 	local s
-	for s in $(scenario_names); do
+	for s in $(scenario_names "$rel"); do
 		[[ -z $1 || ,$1, == *",$s,"* ]] && echo "$s"
 	done
 	return 0
@@ -732,7 +765,8 @@ main() {
 			return 0
 			;;
 		--list)
-			scenario_names
+			# --list RELEASE: the scenarios that run on that kernel
+			scenario_names "${2:-}"
 			return 0
 			;;
 		--expect)

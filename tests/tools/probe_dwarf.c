@@ -12,6 +12,11 @@
  *   probe_dwarf bench VMLINUX SYSTEM_MAP N|NAME...
  *       looks up N text symbols (+4) spread over System.map, or the named
  *       ones, and prints the time and the peak resident size
+ *   probe_dwarf compare VMLINUX SYSTEM_MAP N
+ *       looks up N addresses spread over System.map's text symbols (each
+ *       at a few offsets into its symbol) a unit at a time and through
+ *       libdw's whole-file calls, prints each that differs, then a
+ *       summary; exits 1 when any differs or none has a file
  */
 #define _GNU_SOURCE
 #include <libelf.h>
@@ -23,6 +28,7 @@
 #include <unistd.h>
 
 #include "engine/dwarf.h"
+#include "engine/debuginfo.h"
 #include "engine/internal.h"
 
 static struct vr_diag diag;
@@ -34,11 +40,12 @@ static double cpu_ms(void)
 	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
-static struct vr_kernel *open_vmlinux(const char *path)
+static struct vr_kernel *open_vmlinux(const char *path, bool whole)
 {
 	elf_version(EV_CURRENT);
 	struct vr_kernel *k = calloc(1, sizeof(*k));
 	k->vmlinux_fd = -1;
+	k->whole_dwarf = whole;
 	k->diag = &diag;
 	struct vr_error *err = vr_vmlinux_attach(k, path, true);
 	if (err || !k->vmlinux_elf) {
@@ -51,8 +58,11 @@ static struct vr_kernel *open_vmlinux(const char *path)
 static void close_kernel(struct vr_kernel *k)
 {
 	vr_types_destroy(k->types);
-	vr_btf_destroy(k->btf);
+	if (!k->btf_shared)
+		vr_btf_destroy(k->btf);
 	vr_dwarf_destroy(k->dwarf);
+	vr_symtab_destroy(k->symtab);
+	vr_debuginfo_put(k->debuginfo);
 	elf_end(k->vmlinux_elf);
 	close(k->vmlinux_fd);
 	free(k->vmlinux_path);
@@ -72,10 +82,88 @@ static void print_frame(uint64_t addr, const struct vr_frame *f)
 		       f->inlined[i].file ? f->inlined[i].file : "??", f->inlined[i].line);
 }
 
+static bool str_eq(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static bool frames_equal(const struct vr_frame *a, const struct vr_frame *b)
+{
+	if (!str_eq(a->file, b->file) || a->line != b->line || a->n_inlined != b->n_inlined)
+		return false;
+	for (size_t i = 0; i < a->n_inlined; i++)
+		if (!str_eq(a->inlined[i].symbol, b->inlined[i].symbol) ||
+		    !str_eq(a->inlined[i].file, b->inlined[i].file) || a->inlined[i].line != b->inlined[i].line)
+			return false;
+	return true;
+}
+
+/* The text symbols of a System.map, in its order. */
+static size_t read_text_symbols(const char *path, uint64_t **ret)
+{
+	FILE *fp = fopen(path, "r");
+	if (!fp) {
+		perror(path);
+		exit(2);
+	}
+	size_t cap = 0, n = 0;
+	uint64_t *addrs = NULL;
+	char line[512];
+	while (fgets(line, sizeof(line), fp)) {
+		unsigned long long a;
+		char t;
+		char name[256];
+		if (sscanf(line, "%llx %c %255s", &a, &t, name) != 3 || (t != 't' && t != 'T'))
+			continue;
+		if (vr_error_catch(vr_grow(&addrs, &cap, n + 1, sizeof(*addrs), 1u << 22)))
+			break;
+		addrs[n++] = a;
+	}
+	fclose(fp);
+	*ret = addrs;
+	return n;
+}
+
+static int compare(const char *vmlinux, const char *map, size_t want)
+{
+	uint64_t *syms;
+	size_t n = read_text_symbols(map, &syms);
+	struct vr_kernel *fast = open_vmlinux(vmlinux, false), *whole = open_vmlinux(vmlinux, true);
+	static const uint64_t offsets[] = { 0, 1, 4, 0x13, 0x40, 0x101 };
+	size_t done = 0, differ = 0, files = 0, inlined = 0;
+	for (size_t i = 0; n && i < want; i++) {
+		uint64_t addr = syms[(i / 6 * 7919) % n] + offsets[i % 6];
+		struct vr_frame a = { .address = addr }, b = { .address = addr };
+		struct vr_error *ea = vr_dwarf_source(fast, addr, &a), *eb = vr_dwarf_source(whole, addr, &b);
+		if (!ea != !eb || !frames_equal(&a, &b)) {
+			differ++;
+			printf("differs at 0x%llx (%s / %s):\n", (unsigned long long)addr,
+			       ea ? ea->message : "ok", eb ? eb->message : "ok");
+			printf(" a unit at a time:\n");
+			print_frame(addr, &a);
+			printf(" whole file:\n");
+			print_frame(addr, &b);
+		}
+		files += a.file != NULL;
+		inlined += a.n_inlined;
+		vr_error_destroy(ea);
+		vr_error_destroy(eb);
+		vr_frame_deinit(&a);
+		vr_frame_deinit(&b);
+		done++;
+	}
+	printf("%zu addresses, %zu with a file, %zu inlined entries, %zu differ\n", done, files, inlined,
+	       differ);
+	free(syms);
+	close_kernel(fast);
+	close_kernel(whole);
+	return differ || !files ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: probe_dwarf lines|modline|bench ... (see the source)\n");
+		fprintf(stderr, "usage: probe_dwarf lines|modline|bench|compare ... (see the source)\n");
 		return 2;
 	}
 	if (strcmp(argv[1], "modline") == 0 && argc >= 6) {
@@ -113,7 +201,12 @@ int main(int argc, char **argv)
 		vr_diag_deinit(&diag);
 		return rc;
 	}
-	struct vr_kernel *k = open_vmlinux(argv[2]);
+	if (strcmp(argv[1], "compare") == 0 && argc == 5) {
+		int rc = compare(argv[2], argv[3], strtoul(argv[4], NULL, 0));
+		vr_diag_deinit(&diag);
+		return rc;
+	}
+	struct vr_kernel *k = open_vmlinux(argv[2], false);
 	int rc = 0;
 	if (strcmp(argv[1], "lines") == 0) {
 		for (int i = 3; i < argc; i++) {

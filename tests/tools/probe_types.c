@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "engine/dwarf.h"
+#include "engine/debuginfo.h"
 #include "engine/internal.h"
 
 static struct vr_diag diag;
@@ -65,8 +66,11 @@ static void close_kernel(struct vr_kernel *k)
 		return;
 	}
 	vr_types_destroy(k->types);
-	vr_btf_destroy(k->btf);
+	if (!k->btf_shared)
+		vr_btf_destroy(k->btf);
 	vr_dwarf_destroy(k->dwarf);
+	vr_symtab_destroy(k->symtab);
+	vr_debuginfo_put(k->debuginfo);
 	elf_end(k->vmlinux_elf);
 	close(k->vmlinux_fd);
 	free(k->vmlinux_path);
