@@ -245,7 +245,14 @@ make_cpio() { # ROOTDIR OUTFILE
 # Build the module and both initramfs images once per release, atomically.
 build_common() { # REL CACHE
 	local rel=$1 cache=$2 tmp lib root a
-	[[ -f $cache/.build/crash.cpio ]] && return 0
+	# The module and initramfs are built from the rig's guest side; a
+	# build from other sources than today's is made again (the scenarios
+	# cached from it keep their own copy of the module).
+	local sum
+	sum=$(cat "$RIG_DIR"/init.sh "$RIG_DIR"/vrtrigger.sh "$RIG_DIR"/module/* | sha256sum | cut -c1-16)
+	if [[ -f $cache/.build/crash.cpio && $(cat "$cache/.build/sources" 2>/dev/null) == "$sum" ]]; then
+		return 0
+	fi
 	tmp=$(mktemp -d "$cache/.build.tmp.XXXXXX")
 	log "$rel: building module and initramfs"
 
@@ -297,6 +304,7 @@ build_common() { # REL CACHE
 	make_cpio "$root" "$tmp/crash.cpio"
 
 	rm -rf "$tmp/capture-root" "$tmp/crash-root" "$tmp/vrbug"
+	echo "$sum" >"$tmp/sources"
 	rm -rf "$cache/.build"
 	mv "$tmp" "$cache/.build"
 }
@@ -346,7 +354,8 @@ death_line() {
 # emulator's (a TCG timing check, an int3 left by text patching), not the
 # scenario's.
 died_early() { # CONSOLE SCENARIO
-	local c=$1 s=$2 boots
+	local c=$1 s boots
+	s=$(guest_path "$2") # what the guest says it triggers
 	[[ -f $c ]] || {
 		echo "no console output"
 		return 0
