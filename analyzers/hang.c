@@ -12,8 +12,9 @@
  *    self-detected stall on CPU" then "\tN-....";
  *  - struct mutex (include/linux/mutex.h) holds atomic_long_t owner: the
  *    owner's task_struct with flag bits 0-2 (MUTEX_FLAG_WAITERS = 1,
- *    kernel/locking/mutex.c); its wait_list links struct mutex_waiter
- *    objects that live on the waiters' stacks (__mutex_lock_common()).
+ *    kernel/locking/mutex.c); its wait_list (since 7.0 the pointer
+ *    first_waiter) reaches the struct mutex_waiter
+ *    objects, which live on the waiters' stacks (__mutex_lock_common()).
  *    Where both lie, and how big a task's stack is, come from the kernel's
  *    types; when they are unknown, so are the owners. */
 #define _GNU_SOURCE
@@ -117,7 +118,8 @@ struct hctx {
 	struct vr_hang *h;
 	bool mem;
 	size_t probes;
-	/* struct mutex's owner and wait_list, and a task's stack size; when
+	/* struct mutex's owner and wait_list (or first_waiter), and a task's
+	 * stack size; when
 	 * one is unknown, layout_err says why and owners are not looked for */
 	uint64_t owner_off, wait_list_off, stack_size;
 	struct vr_error *layout_err;
@@ -134,7 +136,8 @@ static const struct vr_task *task_by_addr(const struct vr_facts *f, uint64_t add
 
 /* Looks for the mutex a blocked task waits on: a pointer on its stack to a
  * struct mutex whose owner is a known task, whose waiters flag is set and
- * whose wait_list points into this task's stack (its mutex_waiter). */
+ * whose wait_list (first_waiter) points into this task's stack (its
+ * mutex_waiter). */
 static bool find_mutex(struct hctx *c, const struct vr_task *t, uint64_t *ret_mutex,
 		       const struct vr_task **ret_owner)
 {
@@ -504,6 +507,25 @@ static void lockup(struct hctx *c, const char *kind)
 		c->h->stuck_function = vr_strdup(fn);
 }
 
+/* Where struct mutex points at its first waiter's struct mutex_waiter,
+ * which lies on that waiter's stack: the list head wait_list (its next),
+ * or since 7.0 the pointer first_waiter. */
+static struct vr_error *waiters_offset(struct vr_kernel *k, uint64_t *ret)
+{
+	struct vr_error *err = vr_kernel_member_offset(k, "mutex", "wait_list", ret);
+	if (!err || err->code == VR_ERR_NOMEM)
+		return err;
+	struct vr_error *err2 = vr_kernel_member_offset(k, "mutex", "first_waiter", ret);
+	if (!err2 || err2->code == VR_ERR_NOMEM) {
+		vr_error_destroy(err);
+		return err2;
+	}
+	struct vr_error *both = vr_error_create(err->code, "%s; %s", err->message, err2->message);
+	vr_error_destroy(err);
+	vr_error_destroy(err2);
+	return both;
+}
+
 static struct vr_error *run(struct vr_analysis *a, const char **skipped)
 {
 	struct vr_report *r = a->report;
@@ -522,7 +544,7 @@ static struct vr_error *run(struct vr_analysis *a, const char **skipped)
 	if (c.mem) {
 		struct vr_error *err;
 		if ((err = vr_kernel_member_offset(a->kernel, "mutex", "owner", &c.owner_off)) ||
-		    (err = vr_kernel_member_offset(a->kernel, "mutex", "wait_list", &c.wait_list_off)) ||
+		    (err = waiters_offset(a->kernel, &c.wait_list_off)) ||
 		    (err = vr_kernel_task_stack_size(a->kernel, &c.stack_size)))
 			c.layout_err = err;
 		else if (c.owner_off > 56 || c.wait_list_off > 56)

@@ -19,10 +19,11 @@ n=0
 big4g=0
 for k in $(rig_kernels); do
 	dir=$(rig_dir "$k") || exit 1
+	vmlinux=$(rig_vmlinux "$k")
 	for scen in $(rig_scenarios "$k"); do
 		d=$dir/$scen
 		rig_require "$d/vmcore.zlib"
-		out=$("$probe" "$d/vmcore.zlib") || { echo "FAIL: $k $scen: probe_cost failed"; fail=1; continue; }
+		out=$("$probe" "$d/vmcore.zlib" "$vmlinux") || { echo "FAIL: $k $scen: probe_cost failed"; fail=1; continue; }
 		read -r units bytes info < <(awk '$1 == "units" { u = $2 } $1 == "unit_bytes" { b = $2 }
 			$1 == "debug_info_bytes" { i = $2 } END { print u, b, i }' <<<"$out")
 		n=$((n + 1))
@@ -40,8 +41,8 @@ for k in $(rig_kernels); do
 	small=$dir/null-deref big=$dir/null-deref-4g
 	for f in vmcore.elf vmcore.zlib vmcore.lzo vmcore.flat vmcore.filtered.elf dmesg.txt; do
 		rig_require "$small/$f" "$big/$f"
-		s=$("$probe" "$small/$f" | awk '$1 == "dump_bytes" { print $2 }')
-		b=$("$probe" "$big/$f" | awk '$1 == "dump_bytes" { print $2 }')
+		s=$("$probe" "$small/$f" "$vmlinux" | awk '$1 == "dump_bytes" { print $2 }')
+		b=$("$probe" "$big/$f" "$vmlinux" | awk '$1 == "dump_bytes" { print $2 }')
 		n=$((n + 1))
 		if [[ -z $s || -z $b ]] || ((b > 2 * s || b > 8 << 20)); then
 			echo "FAIL: $k $f: $b bytes read of the 4 GiB guest's dump, $s of the 512 MiB guest's"

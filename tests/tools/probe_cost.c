@@ -1,8 +1,8 @@
 /* What a full report reads, for tests/real/bounded.sh: the dump's bytes
  * and the vmlinux's compile units. Deterministic, unlike time and RSS.
  *
- *   probe_cost DUMP
- *       opens DUMP (the vmlinux found by discovery), collects its facts and
+ *   probe_cost DUMP [VMLINUX]
+ *       opens DUMP (with VMLINUX, else the one discovery finds), collects its facts and
  *       runs every analyzer with the built-in rules, as vmreport does, and
  *       prints "dump_bytes N", and with a vmlinux read a unit at a time
  *       "units N", "unit_bytes N", "debug_info_bytes N"
@@ -18,13 +18,13 @@
 
 int main(int argc, char **argv)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: probe_cost DUMP\n");
+	if (argc != 2 && argc != 3) {
+		fprintf(stderr, "usage: probe_cost DUMP [VMLINUX]\n");
 		return 2;
 	}
 	struct vr_diag diag = { 0 };
 	const char *paths[] = { argv[1] };
-	struct vr_open_options o = { .dump_paths = paths, .n_dump_paths = 1 };
+	struct vr_open_options o = { .dump_paths = paths, .n_dump_paths = 1, .vmlinux_path = argc == 3 ? argv[2] : NULL };
 	struct vr_kernel *k;
 	struct vr_error *err = vr_kernel_open(&o, &diag, &k);
 	if (err) {
