@@ -12,7 +12,7 @@
  *    self-detected stall on CPU" then "\tN-....";
  *  - struct mutex (include/linux/mutex.h) holds atomic_long_t owner: the
  *    owner's task_struct with flag bits 0-2 (MUTEX_FLAG_WAITERS = 1,
- *    kernel/locking/mutex.c); its wait_list (since 7.0 the pointer
+ *    kernel/locking/mutex.c); its wait_list (in 7.x kernels, 7.3 for one, the pointer
  *    first_waiter) reaches the struct mutex_waiter
  *    objects, which live on the waiters' stacks (__mutex_lock_common()).
  *    Where both lie, and how big a task's stack is, come from the kernel's
@@ -509,7 +509,7 @@ static void lockup(struct hctx *c, const char *kind)
 
 /* Where struct mutex points at its first waiter's struct mutex_waiter,
  * which lies on that waiter's stack: the list head wait_list (its next),
- * or since 7.0 the pointer first_waiter. */
+ * or in 7.x kernels (7.3 for one) the pointer first_waiter. */
 static struct vr_error *waiters_offset(struct vr_kernel *k, uint64_t *ret)
 {
 	struct vr_error *err = vr_kernel_member_offset(k, "mutex", "wait_list", ret);
