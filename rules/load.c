@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <yaml.h>
@@ -1172,6 +1173,57 @@ static struct vr_error *parse_document(struct loader *L, struct vr_ruleset *out,
 
 /* Moves everything of src into dst (src is left empty). Rules replace
  * earlier rules with the same id; groups of the same name are joined. */
+static void rule_free_any(void *r)
+{
+	rule_free(r);
+}
+
+static void tamper_finding_free_any(void *f)
+{
+	tamper_finding_free(f);
+}
+
+/* Moves src's patterns to the end of d's. */
+static struct vr_error *patlist_join(struct patlist *d, struct patlist *src)
+{
+	struct vr_error *err = vr_grow(&d->v, &d->cap, d->n + src->n, sizeof(*d->v), VR_RULES_MAX_PATTERNS);
+	if (err)
+		return err;
+	memcpy(d->v + d->n, src->v, src->n * sizeof(*src->v));
+	d->n += src->n;
+	free(src->v);
+	*src = (struct patlist){0};
+	return NULL;
+}
+
+/* Moves src's n_src elements of size bytes (each with a char *id at
+ * id_off) into *dst: one whose id dst holds replaces it in place (the old
+ * one freed by free_one), the others are appended. */
+static struct vr_error *merge_by_id(void **dst, size_t *n_dst, size_t *cap_dst, void *src, size_t *n_src,
+				   size_t size, size_t id_off, size_t max, void (*free_one)(void *))
+{
+	for (size_t i = 0; i < *n_src; i++) {
+		char *e = (char *)src + i * size;
+		const char *id = *(char **)(e + id_off);
+		size_t j;
+		for (j = 0; j < *n_dst; j++)
+			if (!strcmp(*(char **)((char *)*dst + j * size + id_off), id))
+				break;
+		if (j < *n_dst) {
+			free_one((char *)*dst + j * size);
+		} else {
+			struct vr_error *err = vr_grow(dst, cap_dst, *n_dst + 1, size, max);
+			if (err)
+				return err;
+			(*n_dst)++;
+		}
+		memcpy((char *)*dst + j * size, e, size);
+		memset(e, 0, size);
+	}
+	*n_src = 0;
+	return NULL;
+}
+
 static struct vr_error *merge(struct vr_ruleset *dst, struct vr_ruleset *src)
 {
 	struct vr_error *err;
@@ -1190,12 +1242,8 @@ static struct vr_error *merge(struct vr_ruleset *dst, struct vr_ruleset *src)
 				return err;
 			dst->groups[dst->n_groups++] = *g;
 		} else {
-			if ((err = vr_grow(&d->pats.v, &d->pats.cap, d->pats.n + g->pats.n,
-					   sizeof(*d->pats.v), VR_RULES_MAX_PATTERNS)))
+			if ((err = patlist_join(&d->pats, &g->pats)))
 				return err;
-			memcpy(d->pats.v + d->pats.n, g->pats.v, g->pats.n * sizeof(*g->pats.v));
-			d->pats.n += g->pats.n;
-			free(g->pats.v);
 			free(g->name);
 		}
 		*g = (struct frame_group){0};
@@ -1209,24 +1257,10 @@ static struct vr_error *merge(struct vr_ruleset *dst, struct vr_ruleset *src)
 		dst->n_magic += src->n_magic;
 		src->n_magic = 0;
 	}
-	for (size_t i = 0; i < src->n_rules; i++) {
-		struct rule *r = &src->rules[i];
-		size_t j;
-		for (j = 0; j < dst->n_rules; j++)
-			if (!strcmp(dst->rules[j].id, r->id))
-				break;
-		if (j < dst->n_rules) {
-			rule_free(&dst->rules[j]);
-		} else {
-			if ((err = vr_grow(&dst->rules, &dst->cap_rules, dst->n_rules + 1,
-					   sizeof(*dst->rules), VR_RULES_MAX_RULES)))
-				return err;
-			dst->n_rules++;
-		}
-		dst->rules[j] = *r;
-		*r = (struct rule){0};
-	}
-	src->n_rules = 0;
+	if ((err = merge_by_id((void **)&dst->rules, &dst->n_rules, &dst->cap_rules, src->rules, &src->n_rules,
+			       sizeof(*src->rules), offsetof(struct rule, id), VR_RULES_MAX_RULES,
+			       rule_free_any)))
+		return err;
 	/* Blame rules: one with a known id replaces it in place; new ones go
 	 * before all earlier ones (in their file's order), so that a user's
 	 * rules are consulted before the built-in ones. */
@@ -1271,36 +1305,16 @@ static struct vr_error *merge(struct vr_ruleset *dst, struct vr_ruleset *src)
 				return err;
 			dst->tgroups[dst->n_tgroups++] = *g;
 		} else {
-			if ((err = vr_grow(&d->pats.v, &d->pats.cap, d->pats.n + g->pats.n,
-					   sizeof(*d->pats.v), VR_RULES_MAX_PATTERNS)))
+			if ((err = patlist_join(&d->pats, &g->pats)))
 				return err;
-			memcpy(d->pats.v + d->pats.n, g->pats.v, g->pats.n * sizeof(*g->pats.v));
-			d->pats.n += g->pats.n;
-			free(g->pats.v);
 			free(g->name);
 		}
 		*g = (struct tamper_group){0};
 	}
 	src->n_tgroups = 0;
-	for (size_t i = 0; i < src->n_tfindings; i++) {
-		struct vr_tamper_finding *f = &src->tfindings[i];
-		size_t j;
-		for (j = 0; j < dst->n_tfindings; j++)
-			if (!strcmp(dst->tfindings[j].id, f->id))
-				break;
-		if (j < dst->n_tfindings) {
-			tamper_finding_free(&dst->tfindings[j]);
-		} else {
-			if ((err = vr_grow(&dst->tfindings, &dst->cap_tfindings, dst->n_tfindings + 1,
-					   sizeof(*dst->tfindings), VR_RULES_MAX_TAMPER)))
-				return err;
-			dst->n_tfindings++;
-		}
-		dst->tfindings[j] = *f;
-		*f = (struct vr_tamper_finding){0};
-	}
-	src->n_tfindings = 0;
-	return NULL;
+	return merge_by_id((void **)&dst->tfindings, &dst->n_tfindings, &dst->cap_tfindings, src->tfindings,
+			   &src->n_tfindings, sizeof(*src->tfindings), offsetof(struct vr_tamper_finding, id),
+			   VR_RULES_MAX_TAMPER, tamper_finding_free_any);
 }
 
 /* libyaml's scanner looks at every open flow level for each token, so
