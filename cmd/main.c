@@ -499,7 +499,9 @@ static int analyse(const struct options *o, struct rules *rl, struct vr_debuginf
 	struct vr_analysis a = {.kernel = k, .facts = &facts, .rules = rl->rules, .report = &report};
 	vr_analyze(&a);
 
-	if (o->redact)
+	if (diag.lost)
+		err = vr_error_create(VR_ERR_NOMEM, "out of memory: the report's step list is incomplete");
+	if (!err && o->redact)
 		err = vr_report_redact(&report, &oo);
 	if (!err)
 		err = vr_report_clean_strings(&report);
@@ -521,8 +523,13 @@ static int analyse(const struct options *o, struct rules *rl, struct vr_debuginf
 			if (vr_severity_rank(report.findings[i].severity) >= o->fail_on)
 				rc = 3;
 	}
-	if (o->batch && rc != 2 && vr_error_catch(vr_batch_row_fill(&j->row, &report)))
-		rc = job_fail(j, 2, "%s: out of memory", j->dumps[0]);
+	if (o->batch && rc != 2) {
+		/* fails only when out of memory */
+		struct vr_error *rerr = vr_batch_row_fill(&j->row, &report);
+		if (rerr)
+			rc = job_fail(j, 2, "%s: %s", j->dumps[0], rerr->message);
+		vr_error_destroy(rerr);
+	}
 
 	vr_report_deinit(&report);
 	vr_input_deinit(&input);
@@ -581,7 +588,18 @@ struct batch {
 	struct job *jobs;
 	size_t n, cap;
 	size_t next; /* the next job to take (atomic) */
+	char *limit; /* why the batch could not be listed, when not out of memory */
 };
+
+/* A list of the batch that could not grow: 2, and why when it is not out of
+ * memory (more entries than a batch takes). */
+static int batch_grow_failed(struct batch *b, const char *what, struct vr_error *err)
+{
+	if (!vr_error_is_fatal(err) && !b->limit)
+		b->limit = vr_asprintf("%s: %s", what, err->message);
+	vr_error_destroy(err);
+	return 2;
+}
 
 static const char *base_name(const char *path)
 {
@@ -599,8 +617,9 @@ static const char *base_name(const char *path)
 static int add_job(struct batch *b, const char *name, size_t name_len, const char *dump, const char *log,
 		   const char *err)
 {
-	if (vr_error_catch(vr_grow(&b->jobs, &b->cap, b->n + 1, sizeof(*b->jobs), 1u << 20)))
-		return 2;
+	struct vr_error *gerr = vr_grow(&b->jobs, &b->cap, b->n + 1, sizeof(*b->jobs), 1u << 20);
+	if (gerr)
+		return batch_grow_failed(b, "the dumps of the batch", gerr);
 	struct job *j = &b->jobs[b->n++];
 	*j = (struct job){ .n_dumps = 1, .row = { .crash_time = -1 } };
 	j->row.name = vr_strndup(name, name_len);
@@ -684,8 +703,10 @@ static int add_argument(struct batch *b, const char *arg)
 	while (!rc && (e = readdir(d))) {
 		if (e->d_name[0] == '.')
 			continue;
-		if (vr_error_catch(vr_grow(&names, &cap, n + 1, sizeof(*names), 1u << 16)) ||
-		    !(names[n++] = vr_asprintf("%s/%s", arg, e->d_name)))
+		struct vr_error *gerr = vr_grow(&names, &cap, n + 1, sizeof(*names), 1u << 16);
+		if (gerr)
+			rc = batch_grow_failed(b, arg, gerr);
+		else if (!(names[n++] = vr_asprintf("%s/%s", arg, e->d_name)))
 			rc = 2;
 	}
 	closedir(d);
@@ -815,7 +836,7 @@ static int run_batch(const struct options *o)
 	if (!rc)
 		rc = name_jobs(&b);
 	if (rc) {
-		fputs("vmreport: out of memory\n", stderr);
+		fprintf(stderr, "vmreport: %s\n", b.limit ? b.limit : "out of memory");
 	} else {
 		/* Every core: each worker takes the next dump; dumps of one
 		 * vmlinux share what is read from it (the cache). */
@@ -861,6 +882,7 @@ static int run_batch(const struct options *o)
 	for (size_t i = 0; i < b.n; i++)
 		job_deinit(&b.jobs[i]);
 	free(b.jobs);
+	free(b.limit);
 	vr_debuginfo_cache_destroy(b.cache);
 	vr_ruleset_destroy(rl.rules);
 	return rc;

@@ -59,7 +59,7 @@ static int read_panic_cpu(struct vr_kernel *k)
 {
 	uint64_t addr;
 	uint32_t v;
-	if (!vr_symbols_lookup_name(k, "panic_cpu", &addr) || vr_error_catch(vr_read_u32(k, addr, &v)))
+	if (!vr_symbols_lookup_name(k, "panic_cpu", &addr) || vr_kernel_absorb(k, vr_read_u32(k, addr, &v), VR_ERRS_READ))
 		return -1;
 	int cpu = (int32_t)v;
 	return cpu >= 0 && cpu < VR_MAX_CPUS ? cpu : -1;
@@ -98,15 +98,15 @@ static int note_cpu_by_buffer(struct vr_kernel *k, const struct vr_dump_cpu *dc,
 {
 	uint64_t sym, notes;
 	if (!dc->regs.valid || !vr_symbols_lookup_name(k, "crash_notes", &sym) ||
-	    vr_error_catch(vr_read_u64(k, sym, &notes)) || !notes)
+	    vr_kernel_absorb(k, vr_read_u64(k, sym, &notes), VR_ERRS_READ) || !notes)
 		return -1;
 	for (int c = 0; c < max_cpu; c++) {
 		uint64_t a;
 		/* Elf64_Nhdr, "CORE" padded to 8, then struct elf_prstatus:
 		 * pr_pid at 32, pr_reg (struct user_regs_struct) at 112. */
 		uint8_t buf[12 + 8 + 112 + 27 * 8];
-		if (taken[c] || vr_error_catch(vr_percpu_ptr(k, c, notes, &a)) ||
-		    vr_error_catch(vr_kernel_read(k, a, buf, sizeof(buf))))
+		if (taken[c] || vr_kernel_absorb(k, vr_percpu_ptr(k, c, notes, &a), VR_ERRS_READ, VR_ERR_NOT_FOUND, VR_ERR_LIMIT) ||
+		    vr_kernel_absorb(k, vr_kernel_read(k, a, buf, sizeof(buf)), VR_ERRS_READ))
 			continue;
 		uint32_t namesz = vr_le32(buf), type = vr_le32(buf + 8);
 		if (type != 1 /* NT_PRSTATUS */ || namesz != 5 || memcmp(buf + 12, "CORE", 5) != 0)
@@ -255,7 +255,7 @@ struct vr_error *vr_collect_cpus(struct vr_kernel *k, struct vr_facts *f)
 			c->regs = dc->regs;
 		const struct vr_task *t = c->cpu >= 0 ? current_task_of(f, c->cpu) : NULL;
 		uint64_t task_addr = 0;
-		if (!t && c->cpu >= 0 && !vr_error_catch(vr_unwind_current_task(k, c->cpu, &task_addr)))
+		if (!t && c->cpu >= 0 && !vr_kernel_absorb(k, vr_unwind_current_task(k, c->cpu, &task_addr), VR_ERRS_READ, VR_ERR_NOT_FOUND, VR_ERR_LIMIT))
 			t = task_by_addr(f, task_addr);
 		if (t) {
 			c->task = t->task;

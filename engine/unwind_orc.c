@@ -803,8 +803,8 @@ static int parse_release(const char *rel)
 static int detect_version(struct vr_kernel *k)
 {
 	struct vr_member m;
-	bool has_signal = !vr_error_catch(vr_type_member(k, "orc_entry", "signal", &m));
-	bool has_end = !vr_error_catch(vr_type_member(k, "orc_entry", "end", &m));
+	bool has_signal = !vr_kernel_absorb(k, vr_type_member(k, "orc_entry", "signal", &m), VR_ERRS_LAYOUT);
+	bool has_end = !vr_kernel_absorb(k, vr_type_member(k, "orc_entry", "end", &m), VR_ERRS_LAYOUT);
 	if (has_signal && has_end)
 		return VR_ORC_V2;
 	if (has_signal)
