@@ -118,7 +118,10 @@ static bool is_dump_part(const char *path)
 	return !memcmp(hdr, "\177ELF", 4) && hdr[16] == 4 /* ET_CORE */;
 }
 
-static int parse_args(int argc, char **argv, struct options *o)
+/* The options, up to the first argument that is none: o, and the format
+ * asked for stdout (*stdout_fmt; *have_stdout_format when one was). */
+static int parse_options(int argc, char **argv, struct options *o, enum vr_output_format *stdout_fmt,
+			 bool *have_stdout_format)
 {
 	enum {
 		OPT_FORMAT = 256, OPT_RULES, OPT_NO_DEFAULT_RULES, OPT_FAIL_ON, OPT_MODULES,
@@ -142,18 +145,14 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{"version", no_argument, NULL, 'V'},
 		{0},
 	};
-	bool have_stdout_format = false;
-	enum vr_output_format stdout_fmt = VR_OUTPUT_TEXT;
-	o->fail_on = -1;
-	o->color = -1;
 	int c;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":o:hV", longopts, NULL)) != -1) {
 		struct vr_error *err = NULL;
 		switch (c) {
 		case OPT_FORMAT:
-			err = vr_output_format_parse(optarg, &stdout_fmt);
-			have_stdout_format = true;
+			err = vr_output_format_parse(optarg, stdout_fmt);
+			*have_stdout_format = true;
 			break;
 		case 'o': {
 			const char *colon = strchr(optarg, ':');
@@ -231,27 +230,34 @@ static int parse_args(int argc, char **argv, struct options *o)
 			return 1;
 		}
 	}
-	int npos = argc - optind;
-	if (npos < 1)
-		return usage_error("no dump given");
-	if (o->batch) {
-		if (o->log_only)
-			return usage_error("--log prints one dump's log: not with --batch");
-		for (size_t i = 0; i < o->n_outputs; i++) {
-			const char *p = o->outputs[i].path;
-			size_t n = p ? strlen(p) : 0;
-			if (!n || p[n - 1] != '/')
-				return usage_error("--batch writes one report per dump: -o wants FORMAT:DIR/ (a "
-						   "directory, ending in '/'), not '%s'", p ? p : "-");
-		}
-		for (int i = optind; i < argc; i++) {
-			if (o->n_dumps >= MAX_LIST)
-				return usage_error("too many arguments for --batch");
-			o->dumps[o->n_dumps++] = argv[i];
-		}
-		o->summary_fmt = stdout_fmt;
-		return 0;
+	return 0;
+}
+
+/* --batch: the arguments are dumps, save directories or directories of
+ * them, each with a report of its own. */
+static int batch_arguments(int argc, char **argv, struct options *o)
+{
+	if (o->log_only)
+		return usage_error("--log prints one dump's log: not with --batch");
+	for (size_t i = 0; i < o->n_outputs; i++) {
+		const char *p = o->outputs[i].path;
+		size_t n = p ? strlen(p) : 0;
+		if (!n || p[n - 1] != '/')
+			return usage_error("--batch writes one report per dump: -o wants FORMAT:DIR/ (a "
+					   "directory, ending in '/'), not '%s'", p ? p : "-");
 	}
+	for (int i = optind; i < argc; i++) {
+		if (o->n_dumps >= MAX_LIST)
+			return usage_error("too many arguments for --batch");
+		o->dumps[o->n_dumps++] = argv[i];
+	}
+	return 0;
+}
+
+/* One dump: its parts, and the VMLINUX when the last argument is one; a
+ * kdump save directory's dump, and the log saved beside a dump. */
+static int dump_arguments(int argc, char **argv, struct options *o)
+{
 	for (int i = optind; i < argc; i++) {
 		if (access(argv[i], R_OK) != 0) {
 			fprintf(stderr, "vmreport: %s: %s\n", argv[i], strerror(errno));
@@ -286,6 +292,27 @@ static int parse_args(int argc, char **argv, struct options *o)
 			return 2;
 		}
 	}
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct options *o)
+{
+	bool have_stdout_format = false;
+	enum vr_output_format stdout_fmt = VR_OUTPUT_TEXT;
+	o->fail_on = -1;
+	o->color = -1;
+	int rc = parse_options(argc, argv, o, &stdout_fmt, &have_stdout_format);
+	if (rc)
+		return rc;
+	int npos = argc - optind;
+	if (npos < 1)
+		return usage_error("no dump given");
+	if (o->batch) {
+		o->summary_fmt = stdout_fmt;
+		return batch_arguments(argc, argv, o);
+	}
+	if ((rc = dump_arguments(argc, argv, o)))
+		return rc;
 	if (have_stdout_format || o->n_outputs == 0) {
 		if (o->n_outputs >= MAX_OUTPUTS)
 			return usage_error("too many outputs");
