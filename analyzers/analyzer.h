@@ -30,6 +30,10 @@ struct vr_analysis {
 	const struct vr_facts *facts;
 	const struct vr_ruleset *rules;    /* may be NULL */
 	struct vr_report *report;
+	/* An error absorbed where it could not be returned (out of memory, or
+	 * a code nobody expected): the running analyzer's step ends partial
+	 * with it (vr_error_absorb(&a->fatal, ...)). */
+	struct vr_error *fatal;
 };
 
 struct vr_analyzer {

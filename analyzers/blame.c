@@ -41,8 +41,11 @@ static void reason(struct bctx *c, const char *fmt, ...)
 		return; /* the first reasons say enough */
 	va_list ap;
 	va_start(ap, fmt);
-	if (vr_error_catch(vr_strv_vaddf(&b->reasons, &b->n_reasons, &c->cap_reasons, MAX_REASONS, fmt, ap)))
-		c->oom = true;
+	struct vr_error *err = vr_strv_vaddf(&b->reasons, &b->n_reasons, &c->cap_reasons, MAX_REASONS, fmt, ap);
+	if (err && !vr_error_catch(&err, VR_ERR_LIMIT)) {
+		c->oom = true; /* the step ends with it */
+		vr_error_destroy(err);
+	}
 	va_end(ap);
 }
 

@@ -154,7 +154,7 @@ static bool find_mutex(struct hctx *c, const struct vr_task *t, uint64_t *ret_mu
 	_cleanup_free_ uint8_t *buf = malloc(len);
 	if (!buf)
 		return false;
-	if (vr_error_catch(vr_kernel_read(c->a->kernel, from, buf, len)))
+	if (vr_kernel_absorb(c->a->kernel, vr_kernel_read(c->a->kernel, from, buf, len), VR_ERRS_READ))
 		return false;
 	uint64_t last = 0;
 	for (size_t off = 0; off + 8 <= len && c->probes < MAX_STACK_PROBES; off += 8) {
@@ -166,7 +166,7 @@ static bool find_mutex(struct hctx *c, const struct vr_task *t, uint64_t *ret_mu
 		c->probes++;
 		uint8_t m[64];
 		size_t need = (size_t)(c->wait_list_off > c->owner_off ? c->wait_list_off : c->owner_off) + 8;
-		if (vr_error_catch(vr_kernel_read(c->a->kernel, v, m, need)))
+		if (vr_kernel_absorb(c->a->kernel, vr_kernel_read(c->a->kernel, v, m, need), VR_ERRS_READ))
 			continue;
 		uint64_t owner, next;
 		memcpy(&owner, m + c->owner_off, 8);

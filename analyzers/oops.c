@@ -100,7 +100,7 @@ static void resolve_frame(struct vr_kernel *k, struct vr_frame *f, bool is_retur
 	bool guessed = false;
 	if (!f->address && f->symbol) {
 		uint64_t a;
-		if (vr_error_catch(vr_kernel_symbol_address(k, f->symbol, &a)))
+		if (vr_kernel_absorb(k, vr_kernel_symbol_address(k, f->symbol, &a), VR_ERR_NOT_FOUND))
 			return;
 		f->address = a + f->offset;
 		guessed = true;

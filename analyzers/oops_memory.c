@@ -87,8 +87,9 @@ static bool operand_address(struct vr_kernel *k, const struct vr_regs *r, bool *
 	uint8_t code[16];
 	struct vr_insn in;
 	*is_ud2 = false;
-	if (vr_error_catch(vr_kernel_read(k, r->r[VR_RIP], code, sizeof(code))) ||
-	    vr_error_catch(vr_disasm_one(code, sizeof(code), r->r[VR_RIP], &in)))
+	if (vr_kernel_absorb(k, vr_kernel_read(k, r->r[VR_RIP], code, sizeof(code)), VR_ERRS_READ) ||
+	    vr_kernel_absorb(k, vr_disasm_one(code, sizeof(code), r->r[VR_RIP], &in), VR_ERR_FORMAT,
+			     VR_ERR_UNSUPPORTED))
 		return false;
 	*is_ud2 = in.is_ud2;
 	if (!in.has_mem || in.segment_override || (in.base < 0 && in.index < 0))

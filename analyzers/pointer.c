@@ -415,8 +415,12 @@ static struct vr_error *listing(struct ctx *c, const struct vr_insn *v, size_t n
 		if (c->a->kernel && show_addr) {
 			char *file = NULL;
 			int line = 0;
-			if (!vr_error_catch(vr_kernel_source_line(c->a->kernel, v[i].address, &file, &line)) &&
-			    file && line > 0 && (line != last_line || !last_file || strcmp(file, last_file))) {
+			struct vr_error *serr = vr_kernel_source_line(c->a->kernel, v[i].address, &file, &line);
+			if (serr && !vr_error_catch(&serr, VR_ERRS_LAYOUT, VR_ERR_IO)) {
+				err = serr; /* out of memory */
+				break;
+			}
+			if (!serr && file && line > 0 && (line != last_line || !last_file || strcmp(file, last_file))) {
 				err = add_line(p, &cap, vr_asprintf("%s: %d", file, line));
 				free(last_file);
 				last_file = file;
@@ -476,15 +480,19 @@ static void add_mismatch_finding(struct ctx *c, const uint8_t *log, const uint8_
 		ev[n++] = vr_asprintf("first difference at 0x%016" PRIx64 ": log 0x%02x, memory 0x%02x",
 				      start + first, log[first], mem[first]);
 	for (size_t i = 0; i < n; i++)
-		if (!ev[i])
+		if (!ev[i]) {
 			n = i;
-	vr_error_catch(vr_report_add_finding(
+			vr_error_keep(&c->a->fatal, &vr_error_oom); /* the step says its evidence is short */
+		}
+	/* a report at its bound of findings keeps those it has */
+	vr_error_absorb(&c->a->fatal, vr_report_add_finding(
 		c->r, "code-mismatch", "The code in memory differs from the code the oops printed",
 		"warning",
 		"The instructions around the fault changed between the oops and the dump. "
 		"Unless the code was patched at run time (live patching, ftrace, static keys), "
 		"this is memory corruption of kernel text: suspect hardware or a stray write.",
-		ev, n));
+		ev, n),
+		VR_ERR_LIMIT);
 	for (size_t i = 0; i < 4; i++)
 		free(ev[i]);
 }
@@ -529,8 +537,11 @@ struct code_view {
 static void locate_ip(const struct ctx *c, struct code_view *cv)
 {
 	const struct vr_crash *cr = &c->r->crash;
-	cv->have_log = cr->code && !vr_error_catch(vr_code_parse(cr->code, cv->logcode, sizeof(cv->logcode),
-								&cv->loglen, &cv->logfault));
+	/* Code: bytes that cannot be parsed are no Code: bytes */
+	cv->have_log = cr->code && !vr_error_absorb(&c->a->fatal,
+						     vr_code_parse(cr->code, cv->logcode, sizeof(cv->logcode),
+								   &cv->loglen, &cv->logfault),
+						     VR_ERR_FORMAT, VR_ERR_LIMIT, VR_ERR_NOT_PRESENT);
 	if (cr->ip_known && (cr->ip.address || !cr->ip.symbol)) {
 		/* "RIP: 0010:0x0" (a call through a NULL pointer) has no symbol. */
 		cv->ip = cr->ip.address;
@@ -557,11 +568,11 @@ static struct vr_error *read_function(const struct ctx *c, struct code_view *cv)
 	cv->func = malloc(cv->funclen);
 	if (!cv->func)
 		return &vr_error_oom;
-	if (!vr_error_catch(vr_kernel_read(c->a->kernel, cv->func_start, cv->func, cv->funclen)))
+	if (!vr_kernel_absorb(c->a->kernel, vr_kernel_read(c->a->kernel, cv->func_start, cv->func, cv->funclen), VR_ERRS_READ))
 		return NULL;
 	cv->func_start = cv->ip;
 	cv->funclen = 32;
-	if (vr_error_catch(vr_kernel_read(c->a->kernel, cv->ip, cv->func, cv->funclen))) {
+	if (vr_kernel_absorb(c->a->kernel, vr_kernel_read(c->a->kernel, cv->ip, cv->func, cv->funclen), VR_ERRS_READ)) {
 		free(cv->func);
 		cv->func = NULL;
 		cv->funclen = 0;
@@ -576,7 +587,7 @@ static void compare_code(struct ctx *c, const struct code_view *cv)
 		return;
 	uint8_t mem[CODE_MAX];
 	uint64_t start = cv->ip - cv->logfault;
-	if (vr_error_catch(vr_kernel_read(c->a->kernel, start, mem, cv->loglen)))
+	if (vr_kernel_absorb(c->a->kernel, vr_kernel_read(c->a->kernel, start, mem, cv->loglen), VR_ERRS_READ))
 		return;
 	struct vr_pointer *p = &c->r->pointer;
 	p->code_matches = !memcmp(mem, cv->logcode, cv->loglen);
@@ -593,32 +604,47 @@ static struct vr_error *decode_fault(struct ctx *c, struct code_view *cv)
 	struct vr_insn *v = NULL;
 	size_t n = 0, fault_i = 0;
 	bool listed = false;
-	if (cv->func && !vr_error_catch(vr_disasm_range(cv->func, cv->funclen, cv->func_start, 4096, &v, &n)))
-		listed = keep_if_listed(&v, &n, cv->ip, &fault_i);
+	/* bytes that decode to no listing (FORMAT: not instructions, or
+	 * none reaching the fault; UNSUPPORTED: no decoder) leave it to the
+	 * next source; out of memory ends the step */
+	struct vr_error *err = NULL;
+	if (cv->func) {
+		err = vr_disasm_range(cv->func, cv->funclen, cv->func_start, 4096, &v, &n);
+		if (!err)
+			listed = keep_if_listed(&v, &n, cv->ip, &fault_i);
+		else if (!vr_error_catch(&err, VR_ERR_FORMAT, VR_ERR_UNSUPPORTED, VR_ERR_LIMIT))
+			return err;
+	}
 	if (!listed && cv->have_log && (cv->ip_known || cv->rel)) {
-		if (!vr_error_catch(vr_disasm_window(cv->logcode, cv->loglen, cv->logfault, cv->at, &v, &n)))
+		err = vr_disasm_window(cv->logcode, cv->loglen, cv->logfault, cv->at, &v, &n);
+		if (!err)
 			listed = keep_if_listed(&v, &n, cv->at, &fault_i);
+		else if (!vr_error_catch(&err, VR_ERR_FORMAT, VR_ERR_UNSUPPORTED, VR_ERR_LIMIT))
+			return err;
 		if (listed)
 			cv->sym_known = cr->ip_known && cr->ip.symbol && cr->ip.offset < FUNC_MAX;
 	}
 	if (!listed && cv->have_log && !cv->ip_known && !cv->rel) {
 		/* No address: decode at offset 0 for the operand alone. */
 		struct vr_insn one;
-		if (!vr_error_catch(vr_disasm_one(cv->logcode + cv->logfault, cv->loglen - cv->logfault, 0, &one))) {
+		err = vr_disasm_one(cv->logcode + cv->logfault, cv->loglen - cv->logfault, 0, &one);
+		if (!err) {
 			c->have_insn = true;
 			c->insn = one;
+		} else if (!vr_error_catch(&err, VR_ERR_FORMAT, VR_ERR_UNSUPPORTED)) {
+			return err;
 		}
 	}
 	if (listed) {
 		c->have_insn = true;
 		c->insn = v[fault_i];
-		struct vr_error *err = listing(c, v, n, fault_i, cr->ip.symbol,
-					       cv->at - (cv->sym_known ? cr->ip.offset : 0), cv->sym_known, !cv->rel);
-		if (err && err->code == VR_ERR_NOMEM) {
+		err = listing(c, v, n, fault_i, cr->ip.symbol, cv->at - (cv->sym_known ? cr->ip.offset : 0),
+			      cv->sym_known, !cv->rel);
+		/* a listing is a listing without what it could not look up */
+		if (err && !vr_error_catch(&err, VR_ERRS_LAYOUT, VR_ERR_IO)) {
 			free(v);
 			return err;
 		}
-		vr_error_destroy(err);
 	}
 	free(v);
 	if (c->have_insn) {
@@ -668,7 +694,8 @@ static bool operand_value(struct ctx *c, const struct code_view *cv, const char 
 	/* With debug info, the member the access meant: the variable that
 	 * lives in the base register at the IP is a pointer to a struct. */
 	if (c->insn.base >= 0 && cv->ip_known && c->mem && !p->member)
-		vr_error_catch(vr_kernel_register_member(c->a->kernel, cv->ip, c->insn.base, disp, &p->member));
+		vr_kernel_absorb(c->a->kernel, vr_kernel_register_member(c->a->kernel, cv->ip, c->insn.base, disp, &p->member),
+				 VR_ERRS_LAYOUT, VR_ERR_IO);
 	*ret_disp = disp;
 	return have_value;
 }

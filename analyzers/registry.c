@@ -55,7 +55,16 @@ void vr_analyze(struct vr_analysis *a)
 		const char *skipped = NULL;
 		struct vr_error *err = an->run(a, &skipped);
 		double ms = vr_now_ms() - t0;
-		if (err) {
+		struct vr_error *fatal = a->fatal;
+		a->fatal = NULL;
+		vr_error_keep(&fatal, vr_kernel_take_fatal(a->kernel));
+		if (fatal && (!err || (vr_error_is_fatal(fatal) && !vr_error_is_fatal(err)))) {
+			/* cut short: what it concluded before stays */
+			vr_diag_step(diag, an->name, "partial", ms, "cut short: %s", fatal->message);
+			vr_error_destroy(fatal);
+			vr_error_destroy(err);
+		} else if (err) {
+			vr_error_destroy(fatal);
 			bool partial = err->code == VR_ERR_NOT_PRESENT || err->code == VR_ERR_FAULT;
 			vr_diag_step(diag, an->name, partial ? "partial" : "error", ms, "%s",
 				     err->message);

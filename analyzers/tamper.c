@@ -158,7 +158,7 @@ static const char *pl(size_t n)
 
 static bool sym(struct tctx *c, const char *name, uint64_t *ret)
 {
-	return !vr_error_catch(vr_kernel_symbol_address(c->k, name, ret));
+	return !vr_kernel_absorb(c->k, vr_kernel_symbol_address(c->k, name, ret), VR_ERR_NOT_FOUND);
 }
 
 /* The offset of a member, false (and *err set once) when unknown. */
@@ -314,8 +314,11 @@ static void add_handler(struct tctx *c, uint64_t addr)
 	for (size_t i = 0; i < c->n_handlers; i++)
 		if (c->handlers[i] == addr)
 			return;
-	if (!vr_error_catch(vr_grow(&c->handlers, &c->cap_handlers, c->n_handlers + 1, sizeof(*c->handlers),
-				    MAX_TEXT_FUNCS)))
+	/* past MAX_TEXT_FUNCS the text check looks at those it has; out of
+	 * memory ends the check (run_check()) */
+	if (!vr_kernel_absorb(c->k, vr_grow(&c->handlers, &c->cap_handlers, c->n_handlers + 1, sizeof(*c->handlers),
+					    MAX_TEXT_FUNCS),
+			      VR_ERR_LIMIT))
 		c->handlers[c->n_handlers++] = addr;
 }
 
@@ -334,11 +337,18 @@ static struct vr_error *run_check(struct tctx *c, const char *name, check_fn fn)
 	double ms = vr_now_ms() - t0;
 	char step[64];
 	snprintf(step, sizeof(step), "tamper.%s", name);
-	if (err == &vr_error_oom) {
+	/* what the check absorbed where it could not return it */
+	struct vr_error *fatal = vr_kernel_take_fatal(c->k);
+	if (vr_error_is_fatal(err) || vr_error_is_fatal(fatal)) {
+		vr_error_destroy(err);
+		vr_error_destroy(fatal);
 		free(covered);
-		return err;
+		return &vr_error_oom;
 	}
-	if (!err)
+	if (fatal) {
+		vr_diag_step(c->diag, step, "partial", ms, "cut short: %s", fatal->message);
+		vr_error_destroy(fatal);
+	} else if (!err)
 		vr_diag_step(c->diag, step, "ok", ms, NULL);
 	else if (err->code == VR_ERR_NOT_PRESENT || err->code == VR_ERR_FAULT)
 		vr_diag_step(c->diag, step, "partial", ms, "%s", err->message);
@@ -407,7 +417,7 @@ static struct vr_error *check_syscalls(struct tctx *c, char **covered)
 	size_t tables = 0;
 	for (size_t t = 0; t < sizeof(sctables) / sizeof(sctables[0]); t++) {
 		struct vr_symbol ts;
-		if (vr_error_catch(vr_kernel_symbol_lookup(c->k, sctables[t].symbol, &ts)))
+		if (vr_kernel_absorb(c->k, vr_kernel_symbol_lookup(c->k, sctables[t].symbol, &ts), VR_ERR_NOT_FOUND))
 			continue;
 		tables++;
 		uint64_t n = ts.size / 8;
@@ -429,7 +439,7 @@ static struct vr_error *check_syscalls(struct tctx *c, char **covered)
 				vr_error_destroy(err);
 			continue;
 		}
-		bool against_file = c->confirmed && !vr_error_catch(vr_kernel_vmlinux_read(c->k, ts.address, file, n * 8));
+		bool against_file = c->confirmed && !vr_kernel_absorb(c->k, vr_kernel_vmlinux_read(c->k, ts.address, file, n * 8), VR_ERRS_READ, VR_ERR_NOT_FOUND);
 		size_t checked = 0;
 		for (uint64_t i = 0; i < n; i++) {
 			uint64_t v = le64(mem + i * 8);
@@ -521,7 +531,7 @@ static struct vr_error *check_idt(struct tctx *c, char **covered)
 	 * (arch/x86/kernel/head_64.S): the stub of each exception vector. */
 	struct vr_symbol early;
 	uint64_t early_stride = 0;
-	if (!vr_error_catch(vr_kernel_symbol_lookup(c->k, "early_idt_handler_array", &early)) && early.size &&
+	if (!vr_kernel_absorb(c->k, vr_kernel_symbol_lookup(c->k, "early_idt_handler_array", &early), VR_ERR_NOT_FOUND) && early.size &&
 	    early.size % 32 == 0)
 		early_stride = early.size / 32;
 	struct evidence e = {0};
@@ -595,7 +605,7 @@ static struct vr_error *check_helpers(struct tctx *c, char **covered)
 			ev_free(&e);
 			return vr_error_wrap(err, "reading %s at 0x%" PRIx64, name, addr);
 		}
-		bool have_built = c->confirmed && !vr_error_catch(vr_kernel_vmlinux_read(c->k, addr, built, sizeof(built) - 1));
+		bool have_built = c->confirmed && !vr_kernel_absorb(c->k, vr_kernel_vmlinux_read(c->k, addr, built, sizeof(built) - 1), VR_ERRS_READ, VR_ERR_NOT_FOUND);
 		built[sizeof(built) - 1] = 0;
 		bool ok = !val[0] || (have_built && !strcmp(val, built)) ||
 			  vr_ruleset_tamper_in(c->rs, "helper-paths", name, val, NULL);
@@ -642,7 +652,7 @@ static struct vr_error *check_cpu_protection(struct tctx *c, char **covered)
 {
 	uint64_t pinned_addr, pinned = 0;
 	bool cr4_known = c->mem && sym(c, "cr4_pinned_bits", &pinned_addr) &&
-			 !vr_error_catch(rd64(c, pinned_addr, &pinned));
+			 !vr_kernel_absorb(c->k, rd64(c, pinned_addr, &pinned), VR_ERRS_READ);
 	uint64_t want = pinned & (CR4_SMEP | CR4_SMAP | CR4_UMIP);
 	struct evidence e = {0};
 	size_t checked = 0;
@@ -769,8 +779,8 @@ static struct vr_error *read_creds(struct tctx *c, const struct cred_layout *l, 
 	    (err = rd32(c, ret->cred + l->c_euid, &ret->euid)) || (err = rd32(c, ret->cred + l->c_suid, &ret->suid)) ||
 	    (err = rd32(c, ret->cred + l->c_fsuid, &ret->fsuid)))
 		return err;
-	if (l->have_user && !vr_error_catch(rd64(c, ret->cred + l->c_user, &user)) && user &&
-	    !vr_error_catch(rd32(c, user + l->u_uid, &ret->user_uid)))
+	if (l->have_user && !vr_kernel_absorb(c->k, rd64(c, ret->cred + l->c_user, &user), VR_ERRS_READ) && user &&
+	    !vr_kernel_absorb(c->k, rd32(c, user + l->u_uid, &ret->user_uid), VR_ERRS_READ))
 		ret->have_user = true;
 	return NULL;
 }
@@ -782,10 +792,10 @@ static bool setuid_root_exe(struct tctx *c, const struct cred_layout *l, uint64_
 	uint64_t file, inode;
 	uint8_t mode[2];
 	uint32_t uid;
-	if (!l->have_exe || !mm || vr_error_catch(rd64(c, mm + l->mm_exe, &file)) || !file ||
-	    vr_error_catch(rd64(c, file + l->f_inode, &inode)) || !inode ||
-	    vr_error_catch(vr_kernel_read(c->k, inode + l->i_mode, mode, 2)) ||
-	    vr_error_catch(rd32(c, inode + l->i_uid, &uid)))
+	if (!l->have_exe || !mm || vr_kernel_absorb(c->k, rd64(c, mm + l->mm_exe, &file), VR_ERRS_READ) || !file ||
+	    vr_kernel_absorb(c->k, rd64(c, file + l->f_inode, &inode), VR_ERRS_READ) || !inode ||
+	    vr_kernel_absorb(c->k, vr_kernel_read(c->k, inode + l->i_mode, mode, 2), VR_ERRS_READ) ||
+	    vr_kernel_absorb(c->k, rd32(c, inode + l->i_uid, &uid), VR_ERRS_READ))
 		return false;
 	return ((mode[0] | mode[1] << 8) & 04000) && uid == 0;
 }
@@ -825,7 +835,7 @@ static struct vr_error *check_creds(struct tctx *c, char **covered)
 		if (!t->task || t->from_log || t->is_idle)
 			continue;
 		struct creds cr;
-		if (vr_error_catch(read_creds(c, &l, t->task, &cr))) {
+		if (vr_kernel_absorb(c->k, read_creds(c, &l, t->task, &cr), VR_ERRS_READ)) {
 			unreadable++;
 			continue;
 		}
@@ -856,7 +866,7 @@ static struct vr_error *check_creds(struct tctx *c, char **covered)
 			continue;
 		/* The parent, and the program. */
 		struct creds pc;
-		bool parent_ok = cr.parent && !vr_error_catch(read_creds(c, &l, cr.parent, &pc));
+		bool parent_ok = cr.parent && !vr_kernel_absorb(c->k, read_creds(c, &l, cr.parent, &pc), VR_ERRS_READ);
 		bool parent_root = parent_ok && (!pc.uid || !pc.euid || !pc.suid);
 		const struct vr_task *pt = task_by_addr(c, cr.parent);
 		char pwho[96] = "its parent";
@@ -905,7 +915,7 @@ static struct vr_error *check_creds(struct tctx *c, char **covered)
 static void link_state(struct tctx *c, uint64_t node, char *buf, size_t cap)
 {
 	uint64_t next = 0, prev = 0;
-	if (vr_error_catch(rd64(c, node, &next)) || vr_error_catch(rd64(c, node + 8, &prev))) {
+	if (vr_kernel_absorb(c->k, rd64(c, node, &next), VR_ERRS_READ) || vr_kernel_absorb(c->k, rd64(c, node + 8, &prev), VR_ERRS_READ)) {
 		snprintf(buf, cap, "its list links cannot be read");
 		return;
 	}
@@ -942,10 +952,10 @@ static struct vr_error *check_hidden_sysfs(struct tctx *c, struct evidence *e, u
 		(*ret_n)++;
 		if (mod && !module_by_addr(c, mod)) {
 			char name[64] = "?";
-			vr_error_catch(rdstr(c, mod + name_off, name, sizeof(name)));
+			vr_kernel_absorb(c->k, rdstr(c, mod + name_off, name, sizeof(name)), VR_ERRS_READ);
 			char links[200];
 			uint64_t list_off_m = 0;
-			if (!vr_error_catch(vr_kernel_member_offset(c->k, "module", "list", &list_off_m)))
+			if (!vr_kernel_absorb(c->k, vr_kernel_member_offset(c->k, "module", "list", &list_off_m), VR_ERRS_LAYOUT))
 				link_state(c, mod + list_off_m, links, sizeof(links));
 			else
 				snprintf(links, sizeof(links), "its list links are unknown");
@@ -985,7 +995,7 @@ static void pending_init_frees(struct vmap_walk *w)
 	uint64_t head, node = 0, first_off;
 	static const char *const members[] = {"init_text", "init_data", "init_rodata", "module_init"};
 	if (!sym(c, "init_free_list", &head) || !off(c, "llist_head", "first", &first_off, NULL) ||
-	    vr_error_catch(rd64(c, head + first_off, &node)))
+	    vr_kernel_absorb(c->k, rd64(c, head + first_off, &node), VR_ERRS_READ))
 		return;
 	uint64_t node_off = 0;
 	if (!off(c, "mod_initfree", "node", &node_off, NULL))
@@ -994,10 +1004,10 @@ static void pending_init_frees(struct vmap_walk *w)
 		uint64_t f = node - node_off;
 		for (size_t i = 0; i < sizeof(members) / sizeof(members[0]) && w->n_pending < 16; i++) {
 			uint64_t mo, p = 0;
-			if (off(c, "mod_initfree", members[i], &mo, NULL) && !vr_error_catch(rd64(c, f + mo, &p)) && p)
+			if (off(c, "mod_initfree", members[i], &mo, NULL) && !vr_kernel_absorb(c->k, rd64(c, f + mo, &p), VR_ERRS_READ) && p)
 				w->pending[w->n_pending++] = p;
 		}
-		if (vr_error_catch(rd64(c, node, &node)))
+		if (vr_kernel_absorb(c->k, rd64(c, node, &node), VR_ERRS_READ))
 			break;
 	}
 }
@@ -1012,7 +1022,7 @@ static void vmap_area(struct vmap_walk *w, uint64_t va)
 	if (end <= c->lay.modules_start || start >= c->lay.modules_end || !vm)
 		return;
 	w->areas++;
-	if (vr_error_catch(rd64(c, vm + w->vm_caller, &caller)) || vr_error_catch(rd64(c, vm + w->vm_size, &size)))
+	if (vr_kernel_absorb(c->k, rd64(c, vm + w->vm_caller, &caller), VR_ERRS_READ) || vr_kernel_absorb(c->k, rd64(c, vm + w->vm_size, &size), VR_ERRS_READ))
 		caller = 0;
 	/* Owned by a module when a region of one lies in it. */
 	for (size_t i = 0; i < c->f->n_modules; i++)
@@ -1056,15 +1066,15 @@ static void vmap_area(struct vmap_walk *w, uint64_t va)
 		span = 256 * 1024;
 	uint8_t page[4096];
 	for (uint64_t pa = start; pa < start + span; pa += sizeof(page)) {
-		if (vr_error_catch(vr_kernel_read(c->k, pa, page, sizeof(page))))
+		if (vr_kernel_absorb(c->k, vr_kernel_read(c->k, pa, page, sizeof(page)), VR_ERRS_READ))
 			continue;
 		for (uint64_t o = 0; o + 64 <= sizeof(page); o += 64) {
 			uint64_t m = pa + o, back = 0;
 			if (w->self_off + 8 > (start + span) - m ||
-			    vr_error_catch(rd64(c, m + w->self_off, &back)) || back != m || module_by_addr(c, m))
+			    vr_kernel_absorb(c->k, rd64(c, m + w->self_off, &back), VR_ERRS_READ) || back != m || module_by_addr(c, m))
 				continue;
 			char name[64] = "?";
-			vr_error_catch(rdstr(c, m + w->name_off, name, sizeof(name)));
+			vr_kernel_absorb(c->k, rdstr(c, m + w->name_off, name, sizeof(name)), VR_ERRS_READ);
 			char links[200];
 			link_state(c, m + w->list_off, links, sizeof(links));
 			ev_add(w->e, "module %s (struct module at 0x%016" PRIx64 ") lies in module memory at 0x%016" PRIx64
@@ -1165,8 +1175,8 @@ static struct vr_error *check_modules(struct tctx *c, char **covered)
 		}
 		listed++;
 		uint64_t next = 0, prev = 0, back_next = 0, back_prev = 0;
-		if (vr_error_catch(rd64(c, node, &next)) || vr_error_catch(rd64(c, node + 8, &prev)) ||
-		    vr_error_catch(rd64(c, next + 8, &back_prev)) || vr_error_catch(rd64(c, prev, &back_next)))
+		if (vr_kernel_absorb(c->k, rd64(c, node, &next), VR_ERRS_READ) || vr_kernel_absorb(c->k, rd64(c, node + 8, &prev), VR_ERRS_READ) ||
+		    vr_kernel_absorb(c->k, rd64(c, next + 8, &back_prev), VR_ERRS_READ) || vr_kernel_absorb(c->k, rd64(c, prev, &back_next), VR_ERRS_READ))
 			continue;
 		if (back_prev != node || back_next != node)
 			ev_add(&broken, "module %s (struct module at 0x%016" PRIx64 "): list.next 0x%016" PRIx64
@@ -1321,10 +1331,10 @@ static void one_kprobe(struct tctx *c, const struct kp_layout *l, uint64_t kp, u
 		       size_t *kernel, size_t *total)
 {
 	uint64_t pre = 0, post = 0, handler = 0;
-	vr_error_catch(rd64(c, kp + l->pre, &pre));
-	vr_error_catch(rd64(c, kp + l->post, &post));
+	vr_kernel_absorb(c->k, rd64(c, kp + l->pre, &pre), VR_ERRS_READ);
+	vr_kernel_absorb(c->k, rd64(c, kp + l->post, &post), VR_ERRS_READ);
 	if (l->have_kret && pre == l->kret_pre)
-		vr_error_catch(rd64(c, kp + l->kret_handler, &handler));
+		vr_kernel_absorb(c->k, rd64(c, kp + l->kret_handler, &handler), VR_ERRS_READ);
 	(*total)++;
 	uint64_t hs[3] = {pre == l->kret_pre ? 0 : pre, post, handler};
 	const char *names[3] = {"pre_handler", "post_handler", "kretprobe handler"};
@@ -1358,7 +1368,7 @@ static struct vr_error *check_kprobes(struct tctx *c, struct evidence *e, char *
 {
 	struct vr_symbol tab;
 	struct vr_error *err = NULL;
-	if (vr_error_catch(vr_kernel_symbol_lookup(c->k, "kprobe_table", &tab))) {
+	if (vr_kernel_absorb(c->k, vr_kernel_symbol_lookup(c->k, "kprobe_table", &tab), VR_ERR_NOT_FOUND)) {
 		snprintf(cov, cap, "no kprobes (kprobe_table unknown)");
 		return NULL;
 	}
@@ -1387,9 +1397,10 @@ static struct vr_error *check_kprobes(struct tctx *c, struct evidence *e, char *
 			uint64_t kp = node - l.hlist, addr = 0, pre = 0;
 			if ((err = rd64(c, kp + l.addr, &addr)) || (err = rd64(c, kp + l.pre, &pre)))
 				return vr_error_wrap(err, "reading the kprobe at 0x%" PRIx64, kp);
-			if (!vr_error_catch(vr_grow(&c->kprobes, &c->cap_kprobes, c->n_kprobes + 1, sizeof(*c->kprobes),
-						    MAX_KPROBES)))
-				c->kprobes[c->n_kprobes++] = (struct hook_site){addr, 5};
+			if ((err = vr_grow(&c->kprobes, &c->cap_kprobes, c->n_kprobes + 1, sizeof(*c->kprobes),
+					   MAX_KPROBES)))
+				return err; /* out of memory: more than MAX_KPROBES stopped the walk above */
+			c->kprobes[c->n_kprobes++] = (struct hook_site){addr, 5};
 			if (l.aggr && pre == l.aggr) {
 				/* An aggregate: the probes sharing the address are on its list. */
 				uint64_t head = kp + l.list, it;
@@ -1457,7 +1468,7 @@ static struct vr_error *check_ftrace(struct tctx *c, struct evidence *e, char *c
 		size_t fll = 0;
 		for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
 			int64_t v;
-			if (!vr_error_catch(vr_kernel_enum_value(c->k, flags[i].enumerator, &v)) && v > 0 && (fl & (uint64_t)v))
+			if (!vr_kernel_absorb(c->k, vr_kernel_enum_value(c->k, flags[i].enumerator, &v), VR_ERRS_LAYOUT) && v > 0 && (fl & (uint64_t)v))
 				fll += (size_t)snprintf(fls + fll, sizeof(fls) - fll, "%s%s", fll ? "|" : "", flags[i].name);
 			if (fll >= sizeof(fls))
 				fll = sizeof(fls) - 1;
@@ -1465,11 +1476,11 @@ static struct vr_error *check_ftrace(struct tctx *c, struct evidence *e, char *c
 		_cleanup_free_ char *d = describe(c, func);
 		/* What it traces: the ops' filter hash (empty: every function). */
 		uint64_t bits = 0, buckets = 0, count = 0;
-		bool hash_ok = !vr_error_catch(rd64(c, ops + o_hash, &hash)) && hash &&
-			       !vr_error_catch(rd64(c, hash + h_filter, &filter)) && filter &&
-			       !vr_error_catch(rd64(c, filter + fh_bits, &bits)) &&
-			       !vr_error_catch(rd64(c, filter + fh_buckets, &buckets)) &&
-			       !vr_error_catch(rd64(c, filter + fh_count, &count)) && bits < 20;
+		bool hash_ok = !vr_kernel_absorb(c->k, rd64(c, ops + o_hash, &hash), VR_ERRS_READ) && hash &&
+			       !vr_kernel_absorb(c->k, rd64(c, hash + h_filter, &filter), VR_ERRS_READ) && filter &&
+			       !vr_kernel_absorb(c->k, rd64(c, filter + fh_bits, &bits), VR_ERRS_READ) &&
+			       !vr_kernel_absorb(c->k, rd64(c, filter + fh_buckets, &buckets), VR_ERRS_READ) &&
+			       !vr_kernel_absorb(c->k, rd64(c, filter + fh_count, &count), VR_ERRS_READ) && bits < 20;
 		enum owner o = owner_of(c, func, NULL);
 		if (!hash_ok || !count) {
 			ev_add(e, "ftrace_ops at 0x%016" PRIx64 " (flags %s) calls %s on %s", ops, fls[0] ? fls : "none",
@@ -1480,11 +1491,11 @@ static struct vr_error *check_ftrace(struct tctx *c, struct evidence *e, char *c
 		size_t shown = 0, sensitive = 0, entries = 0;
 		for (uint64_t b = 0; b < (1ull << bits) && entries < MAX_HASH_ENTRIES; b++) {
 			uint64_t node = 0;
-			if (vr_error_catch(rd64(c, buckets + b * 8, &node)))
+			if (vr_kernel_absorb(c->k, rd64(c, buckets + b * 8, &node), VR_ERRS_READ))
 				break;
 			for (; node && entries < MAX_HASH_ENTRIES; entries++) {
 				uint64_t ip = 0;
-				if (vr_error_catch(rd64(c, node + fe_ip, &ip)))
+				if (vr_kernel_absorb(c->k, rd64(c, node + fe_ip, &ip), VR_ERRS_READ))
 					break;
 				char where[256];
 				const char *group;
@@ -1495,7 +1506,7 @@ static struct vr_error *check_ftrace(struct tctx *c, struct evidence *e, char *c
 						ev_add(e, "ftrace_ops at 0x%016" PRIx64 " (flags %s) calls %s at 0x%016" PRIx64 ", %s",
 						       ops, fls[0] ? fls : "none", d ? d : "?", ip, where);
 				}
-				if (vr_error_catch(rd64(c, node, &node)))
+				if (vr_kernel_absorb(c->k, rd64(c, node, &node), VR_ERRS_READ))
 					break;
 			}
 		}
@@ -1546,23 +1557,23 @@ static struct vr_error *check_ttys(struct tctx *c, struct evidence *e, char *cov
 			uint64_t tty = 0, ld = 0, ops = 0, owner = 0;
 			/* The array a page at a time: pty drivers have thousands of slots. */
 			uint32_t in = i % 512;
-			if (!in && vr_error_catch(vr_kernel_read(c->k, arr + 8ull * i, chunk,
-								  8 * (num - i < 512 ? num - i : 512)))) {
+			if (!in && vr_kernel_absorb(c->k, vr_kernel_read(c->k, arr + 8ull * i, chunk,
+								  8 * (num - i < 512 ? num - i : 512)), VR_ERRS_READ)) {
 				i += 511;
 				continue;
 			}
 			if (!(tty = le64(chunk + 8 * in)))
 				continue;
 			ttys++;
-			if (vr_error_catch(rd64(c, tty + t_ldisc, &ld)) || !ld ||
-			    vr_error_catch(rd64(c, ld + l_ops, &ops)) || !ops ||
-			    vr_error_catch(rd64(c, ops + o_owner, &owner)))
+			if (vr_kernel_absorb(c->k, rd64(c, tty + t_ldisc, &ld), VR_ERRS_READ) || !ld ||
+			    vr_kernel_absorb(c->k, rd64(c, ld + l_ops, &ops), VR_ERRS_READ) || !ops ||
+			    vr_kernel_absorb(c->k, rd64(c, ops + o_owner, &owner), VR_ERRS_READ))
 				continue;
 			const struct vr_module *om = owner ? module_by_addr(c, owner) : NULL;
 			uint64_t fns[2] = {0, 0};
-			vr_error_catch(rd64(c, ops + o_rb, &fns[0]));
+			vr_kernel_absorb(c->k, rd64(c, ops + o_rb, &fns[0]), VR_ERRS_READ);
 			if (have_rb2)
-				vr_error_catch(rd64(c, ops + o_rb2, &fns[1]));
+				vr_kernel_absorb(c->k, rd64(c, ops + o_rb2, &fns[1]), VR_ERRS_READ);
 			for (int f = 0; f < 2; f++) {
 				if (!fns[f])
 					continue;
@@ -1571,7 +1582,7 @@ static struct vr_error *check_ttys(struct tctx *c, struct evidence *e, char *cov
 				if (owner ? (fm && fm == om) : o == OWN_KERNEL_TEXT)
 					continue;
 				char tname[64] = "?";
-				vr_error_catch(rdstr(c, tty + t_name, tname, sizeof(tname)));
+				vr_kernel_absorb(c->k, rdstr(c, tty + t_name, tname, sizeof(tname)), VR_ERRS_READ);
 				_cleanup_free_ char *dd = describe(c, fns[f]);
 				ev_add(e, "tty %s (struct tty_struct at 0x%016" PRIx64 "): its line discipline's %s is %s, "
 					  "not the code of the discipline's %s",
@@ -1626,6 +1637,7 @@ struct xa_walk {
 	size_t entries, nodes;
 	uint64_t *progs;
 	size_t n_progs, cap_progs;
+	bool full; /* more programs than it holds */
 	struct vr_error *err;
 };
 
@@ -1654,7 +1666,12 @@ static void xa_walk(struct xa_walk *w, uint64_t entry, unsigned depth)
 	}
 	if (entry & 3)
 		return; /* a value entry: not a pointer */
-	if (vr_error_catch(vr_grow(&w->progs, &w->cap_progs, w->n_progs + 1, sizeof(*w->progs), MAX_BPF_PROGS)))
+	struct vr_error *err = vr_grow(&w->progs, &w->cap_progs, w->n_progs + 1, sizeof(*w->progs), MAX_BPF_PROGS);
+	if (vr_error_catch(&err, VR_ERR_LIMIT)) {
+		w->full = true; /* the check says it looked at the first MAX_BPF_PROGS */
+		return;
+	}
+	if ((w->err = err))
 		return;
 	w->progs[w->n_progs++] = entry;
 }
@@ -1702,7 +1719,7 @@ static struct vr_error *check_ebpf(struct tctx *c, char **covered)
 			int64_t v;
 			if (!en)
 				break;
-			if (!vr_error_catch(vr_kernel_enum_value(c->k, en, &v)))
+			if (!vr_kernel_absorb(c->k, vr_kernel_enum_value(c->k, en, &v), VR_ERRS_LAYOUT))
 				types[nt++] = (typeof(types[0])){v, gn, en};
 		}
 	}
@@ -1713,7 +1730,7 @@ static struct vr_error *check_ebpf(struct tctx *c, char **covered)
 		uint32_t type = 0, id = 0;
 		uint8_t tag[8] = {0};
 		char name[17] = "";
-		if (vr_error_catch(rd32(c, p + p_type, &type)))
+		if (vr_kernel_absorb(c->k, rd32(c, p + p_type, &type), VR_ERRS_READ))
 			continue;
 		size_t t;
 		for (t = 0; t < nt && types[t].value != (int64_t)type; t++)
@@ -1721,16 +1738,16 @@ static struct vr_error *check_ebpf(struct tctx *c, char **covered)
 		if (t == nt)
 			continue;
 		tracing++;
-		vr_error_catch(vr_kernel_read(c->k, p + p_tag, tag, 8));
-		if (!vr_error_catch(rd64(c, p + p_aux, &aux)) && aux) {
-			vr_error_catch(rd32(c, aux + a_id, &id));
-			vr_error_catch(rdstr(c, aux + a_name, name, sizeof(name)));
+		vr_kernel_absorb(c->k, vr_kernel_read(c->k, p + p_tag, tag, 8), VR_ERRS_READ);
+		if (!vr_kernel_absorb(c->k, rd64(c, p + p_aux, &aux), VR_ERRS_READ) && aux) {
+			vr_kernel_absorb(c->k, rd32(c, aux + a_id, &id), VR_ERRS_READ);
+			vr_kernel_absorb(c->k, rdstr(c, aux + a_name, name, sizeof(name)), VR_ERRS_READ);
 		}
 		ev_add(&e, "program %u \"%s\" at 0x%016" PRIx64 ": %s (%s), tag %02x%02x%02x%02x%02x%02x%02x%02x", id, name,
 		       p, types[t].group, types[t].name, tag[0], tag[1], tag[2], tag[3], tag[4], tag[5], tag[6], tag[7]);
 	}
-	*covered = vr_asprintf("%zu eBPF program%s of prog_idr, %zu of them of tracing types",
-			       w.n_progs, pl(w.n_progs), tracing);
+	*covered = vr_asprintf("%s%zu eBPF program%s of prog_idr, %zu of them of tracing types",
+			       w.full ? "the first " : "", w.n_progs, pl(w.n_progs), tracing);
 	free(w.progs);
 	if (e.n)
 		return report(c, "tamper-ebpf", &e);
@@ -1945,7 +1962,7 @@ static struct vr_error *run(struct vr_analysis *a, const char **skipped)
 		.mem = a->kernel && vr_kernel_has_memory(a->kernel),
 	};
 	if (c.mem) {
-		c.have_layout = !vr_error_catch(vr_kernel_get_layout(c.k, &c.lay));
+		c.have_layout = !vr_kernel_absorb(c.k, vr_kernel_get_layout(c.k, &c.lay), VR_ERR_NOT_FOUND);
 		c.vmlinux = vr_kernel_has_vmlinux(c.k, &c.confirmed);
 		c.have_text = sym(&c, "_stext", &c.stext) && sym(&c, "_etext", &c.etext) &&
 			      sym(&c, "__entry_text_start", &c.entry_start) &&

@@ -118,7 +118,10 @@ static bool is_dump_part(const char *path)
 	return !memcmp(hdr, "\177ELF", 4) && hdr[16] == 4 /* ET_CORE */;
 }
 
-static int parse_args(int argc, char **argv, struct options *o)
+/* The options, up to the first argument that is none: o, and the format
+ * asked for stdout (*stdout_fmt; *have_stdout_format when one was). */
+static int parse_options(int argc, char **argv, struct options *o, enum vr_output_format *stdout_fmt,
+			 bool *have_stdout_format)
 {
 	enum {
 		OPT_FORMAT = 256, OPT_RULES, OPT_NO_DEFAULT_RULES, OPT_FAIL_ON, OPT_MODULES,
@@ -142,18 +145,14 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{"version", no_argument, NULL, 'V'},
 		{0},
 	};
-	bool have_stdout_format = false;
-	enum vr_output_format stdout_fmt = VR_OUTPUT_TEXT;
-	o->fail_on = -1;
-	o->color = -1;
 	int c;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":o:hV", longopts, NULL)) != -1) {
 		struct vr_error *err = NULL;
 		switch (c) {
 		case OPT_FORMAT:
-			err = vr_output_format_parse(optarg, &stdout_fmt);
-			have_stdout_format = true;
+			err = vr_output_format_parse(optarg, stdout_fmt);
+			*have_stdout_format = true;
 			break;
 		case 'o': {
 			const char *colon = strchr(optarg, ':');
@@ -231,27 +230,34 @@ static int parse_args(int argc, char **argv, struct options *o)
 			return 1;
 		}
 	}
-	int npos = argc - optind;
-	if (npos < 1)
-		return usage_error("no dump given");
-	if (o->batch) {
-		if (o->log_only)
-			return usage_error("--log prints one dump's log: not with --batch");
-		for (size_t i = 0; i < o->n_outputs; i++) {
-			const char *p = o->outputs[i].path;
-			size_t n = p ? strlen(p) : 0;
-			if (!n || p[n - 1] != '/')
-				return usage_error("--batch writes one report per dump: -o wants FORMAT:DIR/ (a "
-						   "directory, ending in '/'), not '%s'", p ? p : "-");
-		}
-		for (int i = optind; i < argc; i++) {
-			if (o->n_dumps >= MAX_LIST)
-				return usage_error("too many arguments for --batch");
-			o->dumps[o->n_dumps++] = argv[i];
-		}
-		o->summary_fmt = stdout_fmt;
-		return 0;
+	return 0;
+}
+
+/* --batch: the arguments are dumps, save directories or directories of
+ * them, each with a report of its own. */
+static int batch_arguments(int argc, char **argv, struct options *o)
+{
+	if (o->log_only)
+		return usage_error("--log prints one dump's log: not with --batch");
+	for (size_t i = 0; i < o->n_outputs; i++) {
+		const char *p = o->outputs[i].path;
+		size_t n = p ? strlen(p) : 0;
+		if (!n || p[n - 1] != '/')
+			return usage_error("--batch writes one report per dump: -o wants FORMAT:DIR/ (a "
+					   "directory, ending in '/'), not '%s'", p ? p : "-");
 	}
+	for (int i = optind; i < argc; i++) {
+		if (o->n_dumps >= MAX_LIST)
+			return usage_error("too many arguments for --batch");
+		o->dumps[o->n_dumps++] = argv[i];
+	}
+	return 0;
+}
+
+/* One dump: its parts, and the VMLINUX when the last argument is one; a
+ * kdump save directory's dump, and the log saved beside a dump. */
+static int dump_arguments(int argc, char **argv, struct options *o)
+{
 	for (int i = optind; i < argc; i++) {
 		if (access(argv[i], R_OK) != 0) {
 			fprintf(stderr, "vmreport: %s: %s\n", argv[i], strerror(errno));
@@ -286,6 +292,27 @@ static int parse_args(int argc, char **argv, struct options *o)
 			return 2;
 		}
 	}
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct options *o)
+{
+	bool have_stdout_format = false;
+	enum vr_output_format stdout_fmt = VR_OUTPUT_TEXT;
+	o->fail_on = -1;
+	o->color = -1;
+	int rc = parse_options(argc, argv, o, &stdout_fmt, &have_stdout_format);
+	if (rc)
+		return rc;
+	int npos = argc - optind;
+	if (npos < 1)
+		return usage_error("no dump given");
+	if (o->batch) {
+		o->summary_fmt = stdout_fmt;
+		return batch_arguments(argc, argv, o);
+	}
+	if ((rc = dump_arguments(argc, argv, o)))
+		return rc;
 	if (have_stdout_format || o->n_outputs == 0) {
 		if (o->n_outputs >= MAX_OUTPUTS)
 			return usage_error("too many outputs");
@@ -499,7 +526,9 @@ static int analyse(const struct options *o, struct rules *rl, struct vr_debuginf
 	struct vr_analysis a = {.kernel = k, .facts = &facts, .rules = rl->rules, .report = &report};
 	vr_analyze(&a);
 
-	if (o->redact)
+	if (diag.lost)
+		err = vr_error_create(VR_ERR_NOMEM, "out of memory: the report's step list is incomplete");
+	if (!err && o->redact)
 		err = vr_report_redact(&report, &oo);
 	if (!err)
 		err = vr_report_clean_strings(&report);
@@ -521,8 +550,13 @@ static int analyse(const struct options *o, struct rules *rl, struct vr_debuginf
 			if (vr_severity_rank(report.findings[i].severity) >= o->fail_on)
 				rc = 3;
 	}
-	if (o->batch && rc != 2 && vr_error_catch(vr_batch_row_fill(&j->row, &report)))
-		rc = job_fail(j, 2, "%s: out of memory", j->dumps[0]);
+	if (o->batch && rc != 2) {
+		/* fails only when out of memory */
+		struct vr_error *rerr = vr_batch_row_fill(&j->row, &report);
+		if (rerr)
+			rc = job_fail(j, 2, "%s: %s", j->dumps[0], rerr->message);
+		vr_error_destroy(rerr);
+	}
 
 	vr_report_deinit(&report);
 	vr_input_deinit(&input);
@@ -581,7 +615,18 @@ struct batch {
 	struct job *jobs;
 	size_t n, cap;
 	size_t next; /* the next job to take (atomic) */
+	char *limit; /* why the batch could not be listed, when not out of memory */
 };
+
+/* A list of the batch that could not grow: 2, and why when it is not out of
+ * memory (more entries than a batch takes). */
+static int batch_grow_failed(struct batch *b, const char *what, struct vr_error *err)
+{
+	if (!vr_error_is_fatal(err) && !b->limit)
+		b->limit = vr_asprintf("%s: %s", what, err->message);
+	vr_error_destroy(err);
+	return 2;
+}
 
 static const char *base_name(const char *path)
 {
@@ -599,8 +644,9 @@ static const char *base_name(const char *path)
 static int add_job(struct batch *b, const char *name, size_t name_len, const char *dump, const char *log,
 		   const char *err)
 {
-	if (vr_error_catch(vr_grow(&b->jobs, &b->cap, b->n + 1, sizeof(*b->jobs), 1u << 20)))
-		return 2;
+	struct vr_error *gerr = vr_grow(&b->jobs, &b->cap, b->n + 1, sizeof(*b->jobs), 1u << 20);
+	if (gerr)
+		return batch_grow_failed(b, "the dumps of the batch", gerr);
 	struct job *j = &b->jobs[b->n++];
 	*j = (struct job){ .n_dumps = 1, .row = { .crash_time = -1 } };
 	j->row.name = vr_strndup(name, name_len);
@@ -684,8 +730,10 @@ static int add_argument(struct batch *b, const char *arg)
 	while (!rc && (e = readdir(d))) {
 		if (e->d_name[0] == '.')
 			continue;
-		if (vr_error_catch(vr_grow(&names, &cap, n + 1, sizeof(*names), 1u << 16)) ||
-		    !(names[n++] = vr_asprintf("%s/%s", arg, e->d_name)))
+		struct vr_error *gerr = vr_grow(&names, &cap, n + 1, sizeof(*names), 1u << 16);
+		if (gerr)
+			rc = batch_grow_failed(b, arg, gerr);
+		else if (!(names[n++] = vr_asprintf("%s/%s", arg, e->d_name)))
 			rc = 2;
 	}
 	closedir(d);
@@ -815,7 +863,7 @@ static int run_batch(const struct options *o)
 	if (!rc)
 		rc = name_jobs(&b);
 	if (rc) {
-		fputs("vmreport: out of memory\n", stderr);
+		fprintf(stderr, "vmreport: %s\n", b.limit ? b.limit : "out of memory");
 	} else {
 		/* Every core: each worker takes the next dump; dumps of one
 		 * vmlinux share what is read from it (the cache). */
@@ -861,6 +909,7 @@ static int run_batch(const struct options *o)
 	for (size_t i = 0; i < b.n; i++)
 		job_deinit(&b.jobs[i]);
 	free(b.jobs);
+	free(b.limit);
 	vr_debuginfo_cache_destroy(b.cache);
 	vr_ruleset_destroy(rl.rules);
 	return rc;

@@ -695,25 +695,33 @@ static struct vr_error *member_at(const struct vr_btf *b, uint32_t id, uint64_t 
 {
 	if (depth > BTF_MAX_NEST)
 		return NULL; /* deep enough: name what we have */
+	/* corrupt or over-deep type data (FORMAT, LIMIT) ends the path where
+	 * it is, as padding does */
+	struct vr_error *err;
 	uint32_t vlen = rec_vlen(b, id);
 	for (uint32_t i = 0; i < vlen; i++) {
 		uint32_t name_off, type, bit_off, bit_size;
 		member_rec(b, id, i, &name_off, &type, &bit_off, &bit_size);
 		uint64_t start = bit_off / 8, size;
-		if (bit_size)
+		if (bit_size) {
 			size = (bit_off % 8 + bit_size + 7) / 8;
-		else if (vr_error_catch(type_size(b, type, 0, &size)))
+		} else if ((err = type_size(b, type, 0, &size))) {
+			if (!vr_error_catch(&err, VR_ERR_FORMAT, VR_ERR_LIMIT, VR_ERR_NOT_FOUND))
+				return err;
 			continue;
+		}
 		if (size == 0 || off < start || off - start >= size)
 			continue;
 		const char *mname = str_at(b, name_off);
 		uint32_t rt;
-		if (vr_error_catch(resolve(b, type, &rt)))
+		if ((err = resolve(b, type, &rt))) {
+			if (!vr_error_catch(&err, VR_ERR_FORMAT, VR_ERR_LIMIT, VR_ERR_NOT_FOUND))
+				return err;
 			rt = 0;
+		}
 		_cleanup_free_ char *before = NULL;
 		if (*path && !(before = vr_strdup(*path)))
 			return &vr_error_oom;
-		struct vr_error *err;
 		if (*mname && (err = path_append(path, mname)))
 			return err;
 		uint64_t rel = off - start;
@@ -721,17 +729,16 @@ static struct vr_error *member_at(const struct vr_btf *b, uint32_t id, uint64_t 
 		 * an array of scalars is named as a whole ("comm"). */
 		for (int n = 0; rt && rec_kind(b, rt) == VR_BTF_KIND_ARRAY && n < BTF_MAX_NEST; n++) {
 			uint32_t elem = vr_le32(rec_extra(b, rt)), ert;
-			uint64_t esz;
-			if (vr_error_catch(resolve(b, elem, &ert)) || ert == 0 ||
-			    !(is_composite(b, ert) || rec_kind(b, ert) == VR_BTF_KIND_ARRAY))
-				return NULL;
-			if (vr_error_catch(type_size(b, elem, 0, &esz)) || esz == 0)
+			uint64_t esz = 0;
+			if ((err = resolve(b, elem, &ert)) || (err = type_size(b, elem, 0, &esz)))
+				return vr_error_catch(&err, VR_ERR_FORMAT, VR_ERR_LIMIT, VR_ERR_NOT_FOUND) ? NULL : err;
+			if (ert == 0 || !(is_composite(b, ert) || rec_kind(b, ert) == VR_BTF_KIND_ARRAY) || esz == 0)
 				return NULL;
 			if ((err = path_index(path, rel / esz)))
 				return err;
 			rel %= esz;
-			if (vr_error_catch(resolve(b, elem, &rt)))
-				return NULL;
+			if ((err = resolve(b, elem, &rt)))
+				return vr_error_catch(&err, VR_ERR_FORMAT, VR_ERR_LIMIT, VR_ERR_NOT_FOUND) ? NULL : err;
 		}
 		bool composite = rt && is_composite(b, rt);
 		if (!*mname && !composite)

@@ -248,7 +248,9 @@ static void *prefetch_thread(void *arg)
 	/* Whoever takes the lock first builds it: this thread, or a caller
 	 * of vr_debuginfo_product(), which else waits here for it. */
 	pthread_mutex_lock(&p->lock);
-	vr_error_catch(product_build(p->di, p, p->build, p->free_fn));
+	/* Only out of memory comes back, and it is not remembered: the
+	 * caller of vr_debuginfo_product() builds again and meets it itself. */
+	vr_error_destroy(product_build(p->di, p, p->build, p->free_fn));
 	pthread_mutex_unlock(&p->lock);
 	return NULL;
 }

@@ -58,12 +58,13 @@ bool vr_dump_page_present(struct vr_dump *d, uint64_t paddr);
  * filter (a makedumpfile dump level, an ELF segment's p_filesz short of
  * p_memsz); dumped but lost with the file's cut end (or never written by
  * an interrupted writer); or not described at all (no RAM there, beyond
- * the dump). No decompression. */
+ * the dump); or, out of memory, unknown. No decompression. */
 enum vr_page_state {
 	VR_PAGE_PRESENT,
 	VR_PAGE_EXCLUDED,
 	VR_PAGE_CUT,
 	VR_PAGE_ABSENT,
+	VR_PAGE_UNKNOWN, /* could not be told: out of memory */
 };
 enum vr_page_state vr_dump_page_state(struct vr_dump *d, uint64_t paddr);
 

@@ -88,6 +88,7 @@ struct vr_dwarf {
 	size_t dir_budget;   /* directory entries the walks may still read */
 	bool user_listed;    /* the --modules directories (at open) */
 	bool kos_listed;     /* and the system's debug directory (lazily) */
+	struct vr_error *kos_short; /* why the list of debug files stopped short */
 	struct src_cached *cache; /* vmlinux lookups by address */
 	size_t n_cache, cap_cache, evict;
 };
@@ -104,6 +105,7 @@ void vr_dwarf_destroy(struct vr_dwarf *d)
 	if (!d)
 		return;
 	vr_dwarf_units_destroy(d->units);
+	vr_error_destroy(d->kos_short);
 	if (d->dbg)
 		dwarf_end(d->dbg);
 	for (size_t i = 0; i < d->n_mods; i++) {
@@ -159,9 +161,11 @@ struct vr_error *vr_dwarf_vmlinux(struct vr_kernel *k, Dwarf **ret)
 							dwarf_errmsg(-1));
 			/* One that cannot be read a unit at a time is read
 			 * whole. */
-			if (d->dbg && !k->whole_dwarf && k->vmlinux_fd >= 0)
-				vr_error_catch(vr_dwarf_units_create(k->vmlinux_elf, k->vmlinux_fd,
-								     &d->units));
+			if (d->dbg && !k->whole_dwarf && k->vmlinux_fd >= 0) {
+				err = vr_dwarf_units_create(k->vmlinux_elf, k->vmlinux_fd, &d->units);
+				if (err && !vr_error_catch(&err, VR_ERR_FORMAT, VR_ERR_UNSUPPORTED, VR_ERR_IO))
+					return err; /* out of memory: no answer this time */
+			}
 		}
 	}
 	if (!d->dbg)
@@ -216,27 +220,34 @@ static const char *cu_comp_dir(Dwarf_Die *cu)
 	return dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &a));
 }
 
-/* File name of DW_AT_call_file of an inlined_subroutine; unit, when not
- * NULL, is cu read alone. */
-static char *call_file(struct vr_dwarf_unit *unit, Dwarf_Die *cu, Dwarf_Die *inl)
+/* File name of DW_AT_call_file of an inlined_subroutine (*ret NULL when it
+ * names none); unit, when not NULL, is cu read alone. Fails only when out
+ * of memory. */
+static struct vr_error *call_file(struct vr_dwarf_unit *unit, Dwarf_Die *cu, Dwarf_Die *inl, char **ret)
 {
 	Dwarf_Attribute a;
 	Dwarf_Word idx;
 	Dwarf_Files *files;
 	size_t n;
+	*ret = NULL;
 	if (!dwarf_attr(inl, DW_AT_call_file, &a) || dwarf_formudata(&a, &idx) != 0)
 		return NULL;
+	const char *src;
+	char *raw = NULL;
 	if (unit) {
-		char *raw = NULL;
-		if (vr_error_catch(vr_dwarf_unit_file(unit, idx, &raw)) || !raw)
-			return NULL;
-		char *f = trim_path(raw, cu_comp_dir(cu));
-		free(raw);
-		return f;
+		struct vr_error *err = vr_dwarf_unit_file(unit, idx, &raw);
+		if (err)
+			return err;
+		src = raw;
+	} else {
+		src = dwarf_getsrcfiles(cu, &files, &n) == 0 && idx < n ? dwarf_filesrc(files, idx, NULL, NULL)
+									: NULL;
 	}
-	if (dwarf_getsrcfiles(cu, &files, &n) != 0 || idx >= n)
+	if (!src)
 		return NULL;
-	return trim_path(dwarf_filesrc(files, idx, NULL, NULL), cu_comp_dir(cu));
+	*ret = trim_path(src, cu_comp_dir(cu));
+	free(raw);
+	return *ret ? NULL : &vr_error_oom;
 }
 
 static int call_line(Dwarf_Die *inl)
@@ -465,12 +476,17 @@ static struct vr_error *source_in_cu(struct vr_dwarf_unit *unit, Dwarf_Die *cu, 
 			if (l > 0)
 				line = l;
 		}
+		bool lost = raw && !file;
 		free(raw);
+		if (lost)
+			return &vr_error_oom;
 	} else {
 		Dwarf_Line *dl = dwarf_getsrc_die(cu, pc);
 		if (dl) {
 			int l;
-			file = trim_path(dwarf_linesrc(dl, NULL, NULL), cu_comp_dir(cu));
+			const char *src = dwarf_linesrc(dl, NULL, NULL);
+			if (src && !(file = trim_path(src, cu_comp_dir(cu))))
+				return &vr_error_oom;
 			if (dwarf_lineno(dl, &l) == 0 && l > 0)
 				line = l;
 		}
@@ -512,7 +528,8 @@ static struct vr_error *source_in_cu(struct vr_dwarf_unit *unit, Dwarf_Die *cu, 
 	char *loc_file = file;
 	int loc_line = line;
 	file = NULL;
-	while (fn >= 0 && nc < DWARF_MAX_SCOPES) {
+	struct vr_error *err = NULL;
+	while (!err && fn >= 0 && nc < DWARF_MAX_SCOPES) {
 		Dwarf_Die *d = &w->path[fn];
 		int tag = dwarf_tag(d);
 		chain[nc++] = (struct chain_entry){ dwarf_diename(d), loc_file, loc_line };
@@ -520,7 +537,7 @@ static struct vr_error *source_in_cu(struct vr_dwarf_unit *unit, Dwarf_Die *cu, 
 		loc_line = 0;
 		if (tag != DW_TAG_inlined_subroutine)
 			break;
-		loc_file = call_file(unit, cu, d);
+		err = call_file(unit, cu, d, &loc_file);
 		loc_line = call_line(d);
 		int outer = -1;
 		for (int j = fn - 1; j >= 0; j--) {
@@ -533,6 +550,12 @@ static struct vr_error *source_in_cu(struct vr_dwarf_unit *unit, Dwarf_Die *cu, 
 		fn = outer;
 	}
 
+	if (err) {
+		for (size_t i = 0; i < nc; i++)
+			free(chain[i].file);
+		free(w);
+		return err;
+	}
 	if (nc == 0) {
 		/* No function scope (assembly): the line table is all. */
 		free(w);
@@ -541,7 +564,6 @@ static struct vr_error *source_in_cu(struct vr_dwarf_unit *unit, Dwarf_Die *cu, 
 	}
 	free(loc_file); /* a call site beyond the last scope kept */
 
-	struct vr_error *err = NULL;
 	size_t ni = nc - 1;
 	struct vr_inline *inl = ni ? calloc(ni, sizeof(*inl)) : NULL;
 	if (ni && !inl)
@@ -710,17 +732,20 @@ static struct vr_error *keep(struct vr_kernel *k, struct vr_dwarf *d, struct ans
 		}
 	}
 	size_t slot;
+	struct vr_error *err = NULL;
 	if (d->n_cache < DWARF_MAX_CACHE &&
-	    !vr_error_catch(vr_grow(&d->cache, &d->cap_cache, d->n_cache + 1, sizeof(*d->cache),
-				    DWARF_MAX_CACHE))) {
+	    !(err = vr_grow(&d->cache, &d->cap_cache, d->n_cache + 1, sizeof(*d->cache), DWARF_MAX_CACHE))) {
 		slot = d->n_cache++;
 	} else if (d->n_cache) {
+		/* A cache that cannot grow (out of memory) still holds the
+		 * answer: it replaces an older one, which is asked again. */
+		vr_error_destroy(err);
 		/* Full: replace entries in turn. */
 		slot = d->evict++ % d->n_cache;
 		src_result_free(&d->cache[slot].r);
 	} else {
 		src_result_free(&c->r);
-		return &vr_error_oom;
+		return err ? err : &vr_error_oom;
 	}
 	d->cache[slot] = *c;
 	*ret = c->found ? &d->cache[slot].r : NULL;
@@ -788,13 +813,23 @@ static void *prefetch_work(void *arg)
 	return NULL;
 }
 
+/* Answers computed ahead, on two CPUs: a cache fill. What it cannot do
+ * (no DWARF, no memory for an item) is left for vr_dwarf_source() to do
+ * when the answer is asked, and to fail there with its error: nothing is
+ * lost here, so nothing is recorded. */
 void vr_dwarf_prefetch(struct vr_kernel *k, const uint64_t *addrs, size_t n)
 {
 	Dwarf *dbg;
 	struct answers *shared;
-	if (n < 2 || n > PREFETCH_MAX || vr_error_catch(vr_dwarf_vmlinux(k, &dbg)) || !k->dwarf->units ||
-	    vr_error_catch(shared_answers(k, &shared)))
+	if (n < 2 || n > PREFETCH_MAX)
 		return;
+	struct vr_error *err = vr_dwarf_vmlinux(k, &dbg);
+	if (!err && k->dwarf->units)
+		err = shared_answers(k, &shared);
+	if (err || !k->dwarf->units) {
+		vr_error_destroy(err);
+		return;
+	}
 	struct vr_dwarf *d = k->dwarf;
 	struct prefetch_item *items = calloc(n, sizeof(*items));
 	if (!items)
@@ -811,9 +846,11 @@ void vr_dwarf_prefetch(struct vr_kernel *k, const uint64_t *addrs, size_t n)
 			dup = items[j].pc == pc;
 		if (dup || cached(k, d, shared, pc, &r))
 			continue;
-		struct vr_dwarf_unit *unit;
-		if (vr_error_catch(vr_dwarf_units_find(d->units, dbg, pc, &unit)) || !unit ||
-		    !vr_dwarf_unit_alone(unit))
+		struct vr_dwarf_unit *unit = NULL;
+		err = vr_dwarf_units_find(d->units, dbg, pc, &unit);
+		bool failed = err != NULL;
+		vr_error_destroy(err); /* asked again, and answered, by vr_dwarf_source() */
+		if (failed || !unit || !vr_dwarf_unit_alone(unit))
 			continue;
 		int group = -1;
 		for (size_t j = 0; j < m && group < 0; j++)
@@ -843,7 +880,7 @@ void vr_dwarf_prefetch(struct vr_kernel *k, const uint64_t *addrs, size_t n)
 		struct src_result *r;
 		if (ok && !it->err) {
 			struct src_cached c = { .pc = it->pc, .found = true, .r = it->r };
-			vr_error_catch(keep(k, d, shared, &c, &r));
+			vr_error_destroy(keep(k, d, shared, &c, &r)); /* not kept: asked again */
 		} else {
 			src_result_free(&it->r);
 		}
@@ -889,8 +926,10 @@ static int list_kos(struct vr_dwarf *d, const char *dir, int depth, size_t *budg
 		if (de->d_name[0] == '.')
 			continue;
 		_cleanup_free_ char *path = vr_asprintf("%s/%s", dir, de->d_name);
-		if (!path)
+		if (!path) {
+			vr_error_keep(&d->kos_short, &vr_error_oom);
 			break;
+		}
 		struct stat st;
 		if (lstat(path, &st) != 0)
 			continue;
@@ -913,14 +952,18 @@ static int list_kos(struct vr_dwarf *d, const char *dir, int depth, size_t *budg
 			base = len - 3;
 		else
 			continue;
-		if (vr_error_catch(vr_grow(&d->kos, &d->cap_kos, d->n_kos + 1, sizeof(*d->kos),
-					   DWARF_MAX_MODULES * 4)))
+		struct vr_error *err = vr_grow(&d->kos, &d->cap_kos, d->n_kos + 1, sizeof(*d->kos),
+					       DWARF_MAX_MODULES * 4);
+		if (err) {
+			vr_error_keep(&d->kos_short, err); /* LIMIT: more files than modules */
 			break;
+		}
 		char *name = normalize_module_name(de->d_name, base);
 		char *p = vr_strdup(path);
 		if (!name || !p) {
 			free(name);
 			free(p);
+			vr_error_keep(&d->kos_short, &vr_error_oom);
 			break;
 		}
 		d->kos[d->n_kos++] = (struct ko_file){ name, p };
@@ -954,6 +997,8 @@ static void list_user_dirs(struct vr_kernel *k, struct vr_dwarf *d)
 	if (d->dir_budget == 0)
 		vr_diag_warn(k->diag, "--modules: the search stopped after %u directory entries",
 			     DWARF_MAX_DIR_ENTRIES);
+	if (d->kos_short && !vr_error_is_fatal(d->kos_short))
+		vr_diag_warn(k->diag, "--modules: the search stopped short: %s", d->kos_short->message);
 }
 
 struct vr_error *vr_dwarf_list_module_dirs(struct vr_kernel *k)
@@ -963,7 +1008,7 @@ struct vr_error *vr_dwarf_list_module_dirs(struct vr_kernel *k)
 	if (err)
 		return err;
 	list_user_dirs(k, d);
-	return NULL;
+	return vr_error_is_fatal(d->kos_short) ? &vr_error_oom : NULL;
 }
 
 static const char *find_ko(struct vr_kernel *k, struct vr_dwarf *d, const char *name)
@@ -977,7 +1022,12 @@ static const char *find_ko(struct vr_kernel *k, struct vr_dwarf *d, const char *
 			/* the system's debug directory may well be absent */
 			if (dir)
 				list_kos(d, dir, 0, &d->dir_budget);
+			else
+				vr_error_keep(&d->kos_short, &vr_error_oom);
 		}
+		/* the step that asked for a module's debug file ends short */
+		if (vr_error_is_fatal(d->kos_short))
+			vr_error_keep(&k->fatal, &vr_error_oom);
 	}
 	for (size_t i = 0; i < d->n_kos; i++)
 		if (strcmp(d->kos[i].name, name) == 0)

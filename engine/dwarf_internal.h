@@ -194,4 +194,16 @@ void vr_dwarf_lines_free(struct vr_dwarf_unit *unit);
  * change with the handle it is read through). */
 void vr_dwarf_scan_forget(struct vr_dwarf_unit *unit);
 
+/* vr_grow for this folder's own readers, which libdw stands behind: false
+ * when the array cannot grow (past limit, or out of memory), and the caller
+ * leaves the unit to libdw, which answers or fails with its own error, so
+ * nothing is lost or made unknown. */
+static inline bool vr_dwarf_grow(void *items, size_t *cap, size_t need, size_t elsize, size_t limit)
+{
+	struct vr_error *err = vr_grow(items, cap, need, elsize, limit);
+	bool ok = !err;
+	vr_error_destroy(err);
+	return ok;
+}
+
 #endif

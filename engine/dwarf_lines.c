@@ -115,6 +115,7 @@ static bool entry_udata(unsigned form, const uint8_t *p, const uint8_t *end, uin
 	return false;
 }
 
+
 /* Parses the program's header as read_srclines() does
  * (libdw/dwarf_getsrclines.c). LINES_OWN, LINES_BAD (libdw refuses it), or
  * LINES_LIBDW (a form this reader does not read). */
@@ -277,7 +278,7 @@ static int lines_header(struct vr_dwarf_units *u, struct vr_dwarf_unit *unit)
 	size_t cap = 0;
 	struct line_file *files = NULL;
 	size_t nfiles = 0;
-	if (vr_error_catch(vr_grow(&files, &cap, 1, sizeof(*files), MAX_LINE_FILES))) {
+	if (!vr_dwarf_grow(&files, &cap, 1, sizeof(*files), MAX_LINE_FILES)) {
 		res = LINES_LIBDW;
 		goto out;
 	}
@@ -301,7 +302,7 @@ static int lines_header(struct vr_dwarf_units *u, struct vr_dwarf_unit *unit)
 					goto out_files;
 				uleb(&p, end);
 			}
-			if (vr_error_catch(vr_grow(&files, &cap, nfiles + 1, sizeof(*files), MAX_LINE_FILES))) {
+			if (!vr_dwarf_grow(&files, &cap, nfiles + 1, sizeof(*files), MAX_LINE_FILES)) {
 				res = LINES_LIBDW;
 				goto out_files;
 			}
@@ -370,7 +371,7 @@ static int lines_header(struct vr_dwarf_units *u, struct vr_dwarf_unit *unit)
 				files[0] = f;
 				continue;
 			}
-			if (vr_error_catch(vr_grow(&files, &cap, nfiles + 1, sizeof(*files), MAX_LINE_FILES))) {
+			if (!vr_dwarf_grow(&files, &cap, nfiles + 1, sizeof(*files), MAX_LINE_FILES)) {
 				res = LINES_LIBDW;
 				goto out_files;
 			}
@@ -489,7 +490,7 @@ struct run {
 static bool survey_checkpoint(struct run *r, const uint8_t *p, const struct lstate *st, const struct row *row)
 {
 	struct line_index *ix = r->ix;
-	if (vr_error_catch(vr_grow(&ix->cks, &ix->cap_cks, ix->n_cks + 1, sizeof(*ix->cks), SIZE_MAX / 64))) {
+	if (!vr_dwarf_grow(&ix->cks, &ix->cap_cks, ix->n_cks + 1, sizeof(*ix->cks), SIZE_MAX / 64)) {
 		r->oom = true;
 		return false;
 	}
@@ -515,7 +516,7 @@ static bool survey_end(struct run *r)
 			ix->last = q->max;
 		ix->any = true;
 	}
-	if (vr_error_catch(vr_grow(&ix->seqs, &ix->cap_seqs, ix->n_seqs + 1, sizeof(*ix->seqs), SIZE_MAX / 128))) {
+	if (!vr_dwarf_grow(&ix->seqs, &ix->cap_seqs, ix->n_seqs + 1, sizeof(*ix->seqs), SIZE_MAX / 128)) {
 		r->oom = true;
 		return false;
 	}

@@ -30,8 +30,8 @@ static void index_build_libdw(struct vr_dwarf_unit *unit)
 		Dwarf_Addr base, lo, hi;
 		ptrdiff_t off = 0;
 		while ((off = dwarf_ranges(&die, off, &base, &lo, &hi)) > 0) {
-			if (vr_error_catch(vr_grow(&unit->ranges, &cap, unit->n_ranges + 1,
-						   sizeof(*unit->ranges), SIZE_MAX / sizeof(*unit->ranges))))
+			if (!vr_dwarf_grow(&unit->ranges, &cap, unit->n_ranges + 1, sizeof(*unit->ranges),
+					   SIZE_MAX / sizeof(*unit->ranges)))
 				goto none;
 			unit->ranges[unit->n_ranges++] =
 				(struct scope_range){ dwarf_dieoffset(&die), lo, hi };
@@ -110,7 +110,7 @@ static bool abbrevs_read(const struct vr_dwarf_unit *unit, uint64_t off, struct 
 		uint64_t tag = uleb(&p, end);
 		if (p >= end || tag > UINT32_MAX)
 			return false;
-		if (vr_error_catch(vr_grow(&ab->a, &ab->cap, ab->n + 1, sizeof(*ab->a), DWARF_MAX_ABBREVS)))
+		if (!vr_dwarf_grow(&ab->a, &ab->cap, ab->n + 1, sizeof(*ab->a), DWARF_MAX_ABBREVS))
 			return false;
 		struct abbrev *a = &ab->a[ab->n];
 		*a = (struct abbrev){ code, (uint32_t)tag, *p++ != 0, (uint32_t)ab->n_attrs, 0,
@@ -133,8 +133,8 @@ static bool abbrevs_read(const struct vr_dwarf_unit *unit, uint64_t off, struct 
 			}
 			if (name > UINT16_MAX || form > UINT16_MAX)
 				return false;
-			if (vr_error_catch(vr_grow(&ab->attrs, &ab->cap_attrs, ab->n_attrs + 1, sizeof(*ab->attrs),
-						   (size_t)DWARF_MAX_ABBREVS * 64)))
+			if (!vr_dwarf_grow(&ab->attrs, &ab->cap_attrs, ab->n_attrs + 1, sizeof(*ab->attrs),
+					   (size_t)DWARF_MAX_ABBREVS * 64))
 				return false;
 			ab->attrs[ab->n_attrs++] = (struct abbrev_attr){ (uint16_t)name, (uint16_t)form };
 			a->n++;
@@ -438,8 +438,8 @@ static bool die_read(const struct vr_dwarf_unit *unit, const struct abbrevs *abs
 
 static bool ranges_add(struct vr_dwarf_unit *unit, size_t *cap, Dwarf_Off die, uint64_t lo, uint64_t hi)
 {
-	if (vr_error_catch(vr_grow(&unit->ranges, cap, unit->n_ranges + 1, sizeof(*unit->ranges),
-				   SIZE_MAX / sizeof(*unit->ranges))))
+	if (!vr_dwarf_grow(&unit->ranges, cap, unit->n_ranges + 1, sizeof(*unit->ranges),
+			   SIZE_MAX / sizeof(*unit->ranges)))
 		return false;
 	unit->ranges[unit->n_ranges++] = (struct scope_range){ die, lo, hi };
 	return true;

@@ -62,12 +62,44 @@ void vr_error_destroy(struct vr_error *err)
 	free(err);
 }
 
-bool vr_error_catch(struct vr_error *err)
+static bool expected(const struct vr_error *err, const enum vr_error_code *codes, size_t n)
+{
+	if (vr_error_is_fatal(err))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (err->code == codes[i])
+			return true;
+	return false;
+}
+
+bool vr_error_catch_codes(struct vr_error **err, const enum vr_error_code *codes, size_t n)
+{
+	if (!*err || !expected(*err, codes, n))
+		return false;
+	vr_error_destroy(*err);
+	*err = NULL;
+	return true;
+}
+
+void vr_error_keep(struct vr_error **fatal, struct vr_error *err)
 {
 	if (!err)
-		return false;
-	vr_error_destroy(err);
-	return true;
+		return;
+	if (!*fatal || (vr_error_is_fatal(err) && !vr_error_is_fatal(*fatal))) {
+		vr_error_destroy(*fatal);
+		*fatal = err;
+	} else {
+		vr_error_destroy(err);
+	}
+}
+
+void vr_error_absorb_slow(struct vr_error **fatal, struct vr_error *err, const enum vr_error_code *codes,
+			  size_t n)
+{
+	if (expected(err, codes, n))
+		vr_error_destroy(err);
+	else
+		vr_error_keep(fatal, err);
 }
 
 struct vr_error *vr_grow(void *items, size_t *cap, size_t need, size_t elsize, size_t limit)
@@ -81,6 +113,8 @@ struct vr_error *vr_grow(void *items, size_t *cap, size_t need, size_t elsize, s
 		ncap *= 2;
 	if (ncap > limit)
 		ncap = limit;
+	if (!elsize || ncap > SIZE_MAX / elsize)
+		return &vr_error_oom; /* no allocation holds that many bytes */
 	void **p = items;
 	void *n = realloc(*p, ncap * elsize);
 	if (!n)

@@ -25,10 +25,20 @@ double vr_now_ms(void)
 void vr_diag_step(struct vr_diag *d, const char *name, const char *status, double ms,
 		  const char *reason_fmt, ...)
 {
-	if (vr_error_catch(vr_grow(&d->steps, &d->cap_steps, d->n_steps + 1, sizeof(*d->steps), 4096)))
+	struct vr_error *err = vr_grow(&d->steps, &d->cap_steps, d->n_steps + 1, sizeof(*d->steps), 4096);
+	if (err) {
+		/* out of memory, or more steps than any run has: either way short */
+		vr_error_destroy(err);
+		d->lost = true;
 		return;
+	}
+	char *n = vr_strdup(name);
+	if (!n) {
+		d->lost = true;
+		return;
+	}
 	struct vr_step *s = &d->steps[d->n_steps++];
-	s->name = vr_strdup(name);
+	s->name = n;
 	s->status = status;
 	s->ms = ms;
 	s->reason = NULL;
@@ -36,8 +46,10 @@ void vr_diag_step(struct vr_diag *d, const char *name, const char *status, doubl
 	if (reason_fmt) {
 		va_list ap;
 		va_start(ap, reason_fmt);
-		if (vasprintf(&s->reason, reason_fmt, ap) < 0)
+		if (vasprintf(&s->reason, reason_fmt, ap) < 0) {
 			s->reason = NULL;
+			d->lost = true;
+		}
 		va_end(ap);
 	}
 }
@@ -51,8 +63,10 @@ void vr_diag_covered(struct vr_diag *d, const char *fmt, ...)
 	s->covered = NULL;
 	va_list ap;
 	va_start(ap, fmt);
-	if (vasprintf(&s->covered, fmt, ap) < 0)
+	if (vasprintf(&s->covered, fmt, ap) < 0) {
 		s->covered = NULL;
+		d->lost = true;
+	}
 	va_end(ap);
 }
 
@@ -63,8 +77,10 @@ void vr_diag_warn(struct vr_diag *d, const char *fmt, ...)
 	va_start(ap, fmt);
 	int r = vasprintf(&w, fmt, ap);
 	va_end(ap);
-	if (r < 0)
+	if (r < 0) {
+		d->lost = true;
 		return;
+	}
 	/* The same warning twice says nothing new. */
 	for (size_t i = 0; i < d->n_warnings; i++) {
 		if (!strcmp(d->warnings[i], w)) {
@@ -72,7 +88,12 @@ void vr_diag_warn(struct vr_diag *d, const char *fmt, ...)
 			return;
 		}
 	}
-	vr_error_catch(vr_strv_add(&d->warnings, &d->n_warnings, &d->cap_warnings, 100000, w));
+	struct vr_error *err = vr_strv_add(&d->warnings, &d->n_warnings, &d->cap_warnings, 100000, w);
+	if (err) {
+		/* past the limit a warning more says nothing new; a lost one does */
+		d->lost = d->lost || vr_error_is_fatal(err);
+		vr_error_destroy(err);
+	}
 }
 
 void vr_diag_deinit(struct vr_diag *d)

@@ -197,6 +197,9 @@ struct vr_diag {
 	size_t n_steps, cap_steps;
 	char **warnings;
 	size_t n_warnings, cap_warnings;
+	/* A step, reason or warning could not be recorded (out of memory): the
+	 * list above is short, so the run must not pass it off as whole. */
+	bool lost;
 };
 
 void vr_diag_step(struct vr_diag *d, const char *name, const char *status, double ms,

@@ -302,55 +302,70 @@ static struct vr_error *check_data_end(struct dd_state *st, const struct part *p
 	return NULL;
 }
 
-/* Page descriptor idx of part p: 1 when it and the data it points to are
- * in the file, 0 when not (one past the file's end, or never written),
- * -1 when it points at the one copy of the zero page that every zero page
- * shares (written first, whatever the pfn). */
-static int desc_intact(const struct part *p, uint64_t idx, uint32_t block_size)
+/* Page descriptor idx of part p (*ret): 1 when it and the data it points
+ * to are in the file, 0 when not (one past the file's end, never written,
+ * or unreadable), -1 when it points at the one copy of the zero page that
+ * every zero page shares (written first, whatever the pfn). */
+static struct vr_error *desc_intact(const struct part *p, uint64_t idx, uint32_t block_size, int *ret)
 {
 	const struct vr_source *s = p->src;
 	uint64_t dpos = p->desc_off + idx * DESC_SIZE;
 	uint8_t desc[DESC_SIZE];
-	if (dpos > s->size || DESC_SIZE > s->size - dpos ||
-	    vr_error_catch(vr_source_pread(s, desc, DESC_SIZE, dpos, "page descriptor")))
-		return 0;
+	*ret = 0;
+	if (dpos > s->size || DESC_SIZE > s->size - dpos)
+		return NULL;
+	struct vr_error *err = vr_source_pread(s, desc, DESC_SIZE, dpos, "page descriptor");
+	if (err)
+		return vr_error_catch(&err, VR_ERR_IO, VR_ERR_FORMAT) ? NULL : err;
 	uint64_t off = vr_le64(desc);
 	uint32_t size = vr_le32(desc + 8);
 	if (!off && !size)
-		return 0;
+		return NULL;
 	if (off > s->size || size > s->size - off)
-		return 0;
+		return NULL;
 	uint64_t data_start = p->desc_off + p->n_desc * DESC_SIZE;
-	return off < data_start + block_size ? -1 : 1;
+	*ret = off < data_start + block_size ? -1 : 1;
+	return NULL;
 }
 
 /* Descriptor idx, or when it is the shared zero page the nearest one after
  * it that is not (a bounded look), says whether the data up to there is in
  * the file. */
-static bool intact_at(const struct part *p, uint64_t idx, uint32_t block_size)
+static struct vr_error *intact_at(const struct part *p, uint64_t idx, uint32_t block_size, bool *ret)
 {
 	for (uint64_t i = idx, n = 0; i < p->n_desc && n < 4096; i++, n++) {
-		int r = desc_intact(p, i, block_size);
-		if (r >= 0)
-			return r == 1;
+		int r;
+		struct vr_error *err = desc_intact(p, i, block_size, &r);
+		if (err)
+			return err;
+		if (r >= 0) {
+			*ret = r == 1;
+			return NULL;
+		}
 	}
-	return true; /* zero pages to the end: nothing after them is lost */
+	*ret = true; /* zero pages to the end: nothing after them is lost */
+	return NULL;
 }
 
 /* How many of a cut part's pages are lost: makedumpfile writes
  * descriptors and data in pfn order, so the intact ones come first and a
  * binary search finds where they end. */
-static uint64_t pages_cut(const struct part *p, uint32_t block_size)
+static struct vr_error *pages_cut(const struct part *p, uint32_t block_size, uint64_t *ret)
 {
 	uint64_t lo = 0, hi = p->n_desc; /* descriptors before lo are intact, from hi on not */
 	while (lo < hi) {
 		uint64_t mid = lo + (hi - lo) / 2;
-		if (intact_at(p, mid, block_size))
+		bool intact;
+		struct vr_error *err = intact_at(p, mid, block_size, &intact);
+		if (err)
+			return err;
+		if (intact)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return p->n_desc - lo;
+	*ret = p->n_desc - lo;
+	return NULL;
 }
 
 /* A part's 2nd bitmap (the pages it holds), only the bytes that cover
@@ -509,8 +524,12 @@ static struct vr_error *open_part(struct vr_dump *d, struct dd_state *st, struct
 	/* any part cut short makes the whole dump incomplete */
 	if (h.status & DUMP_DH_COMPRESSED_INCOMPLETE)
 		st->incomplete = true;
-	if (st->incomplete)
-		d->info.pages_cut += pages_cut(p, h.block_size);
+	if (st->incomplete) {
+		uint64_t cut;
+		if ((err = pages_cut(p, h.block_size, &cut)))
+			return err;
+		d->info.pages_cut += cut;
+	}
 	if (!first)
 		return NULL;
 	uint64_t total;
@@ -632,10 +651,17 @@ static enum vr_page_state dd_page_state(struct vr_dump *d, uint64_t pfn)
 		return VR_PAGE_ABSENT;
 	if (!bit_set(p, pfn))
 		return VR_PAGE_EXCLUDED;
-	if (!p->rank && vr_error_catch(build_rank(p)))
-		return VR_PAGE_ABSENT;
+	/* build_rank() fails only when out of memory, desc_intact() besides
+	 * only when an error's message cannot be made */
+	struct vr_error *err = p->rank ? NULL : build_rank(p);
+	int r = 0;
+	if (!err)
+		err = desc_intact(p, rank_fast(p, pfn) - p->start_rank, st->block_size, &r);
+	if (err) {
+		vr_error_destroy(err);
+		return VR_PAGE_UNKNOWN;
+	}
 	/* the shared zero page (-1) is held too */
-	int r = desc_intact(p, rank_fast(p, pfn) - p->start_rank, st->block_size);
 	return r ? VR_PAGE_PRESENT : VR_PAGE_CUT;
 }
 

@@ -178,48 +178,73 @@ static bool plausible(int64_t off, int64_t len)
 	return off >= 0 && len > 0 && (uint64_t)off <= (1ull << 52) && (uint64_t)len <= (1ull << 40);
 }
 
-/* Whether a chain of sound headers starts at pos: depth more headers after
- * a plausible one, each record's data inside the file, ending early at the
- * end record or exactly at the file's end. */
-static bool chain_at(const struct vr_source *s, uint64_t pos, int depth)
+/* Whether a chain of sound headers starts at pos (*ret): depth more
+ * headers after a plausible one, each record's data inside the file,
+ * ending early at the end record or exactly at the file's end. A header
+ * that cannot be read (I/O, past the end) is no chain; out of memory is
+ * returned. */
+static struct vr_error *chain_at(const struct vr_source *s, uint64_t pos, int depth, bool *ret)
 {
+	*ret = false;
 	for (int i = 0; i <= depth; i++) {
-		if (pos >= s->file_size)
-			return pos == s->file_size; /* the file ends after a record */
+		if (pos >= s->file_size) {
+			*ret = pos == s->file_size; /* the file ends after a record */
+			return NULL;
+		}
 		if (pos + 16 > s->file_size)
-			return false;
+			return NULL;
 		uint8_t h[16];
-		if (vr_error_catch(vr_source_pread(s, h, sizeof(h), pos, "flattened record header")))
-			return false;
+		struct vr_error *err = vr_source_pread(s, h, sizeof(h), pos, "flattened record header");
+		if (err)
+			return vr_error_catch(&err, VR_ERR_IO, VR_ERR_FORMAT) ? NULL : err;
 		int64_t off = (int64_t)vr_be64(h), len = (int64_t)vr_be64(h + 8);
-		if (is_end(off, len))
-			return true;
+		if (is_end(off, len)) {
+			*ret = true;
+			return NULL;
+		}
 		/* Resynchronising demands more than the plain walk: sizes
 		 * makedumpfile's buffered writes produce. */
 		if (!plausible(off, len) || (uint64_t)len > (1ull << 32) ||
 		    (uint64_t)len > s->file_size - pos - 16)
-			return false;
+			return NULL;
 		pos += 16 + (uint64_t)len;
 	}
-	return true;
+	*ret = true;
+	return NULL;
 }
 
-/* Where the records resume after a bad header at pos: past the record when
- * its size still leads to sound headers (only the offset was hit), else the
- * next byte from which a sound chain starts; 0 when none does. */
-static uint64_t resync(const struct vr_source *s, struct reader *rd, uint64_t pos, int64_t len)
+/* Where the records resume after a bad header at pos (*ret): past the
+ * record when its size still leads to sound headers (only the offset was
+ * hit), else the next byte from which a sound chain starts; 0 when none
+ * does. */
+static struct vr_error *resync(const struct vr_source *s, struct reader *rd, uint64_t pos, int64_t len,
+			       uint64_t *ret)
 {
-	if (len > 0 && (uint64_t)len <= s->file_size - pos - 16 &&
-	    pos + 16 + (uint64_t)len < s->file_size && chain_at(s, pos + 16 + (uint64_t)len, 2))
-		return pos + 16 + (uint64_t)len;
+	struct vr_error *err;
+	bool chain = false;
+	*ret = 0;
+	if (len > 0 && (uint64_t)len <= s->file_size - pos - 16 && pos + 16 + (uint64_t)len < s->file_size) {
+		if ((err = chain_at(s, pos + 16 + (uint64_t)len, 2, &chain)))
+			return err;
+		if (chain) {
+			*ret = pos + 16 + (uint64_t)len;
+			return NULL;
+		}
+	}
 	for (uint64_t q = pos + 1; q + 16 <= s->file_size; q++) {
 		int64_t o, l;
-		if (vr_error_catch(read_header(s, rd, q, &o, &l)))
-			return 0;
-		if ((plausible(o, l) || is_end(o, l)) && chain_at(s, q, 2))
-			return q;
+		if ((err = read_header(s, rd, q, &o, &l)))
+			return vr_error_catch(&err, VR_ERR_IO, VR_ERR_FORMAT) ? NULL : err;
+		if (!plausible(o, l) && !is_end(o, l))
+			continue;
+		if ((err = chain_at(s, q, 2, &chain)))
+			return err;
+		if (chain) {
+			*ret = q;
+			return NULL;
+		}
 	}
-	return 0;
+	return NULL;
 }
 
 /* The records of a flattened file, as its headers give them. */
@@ -279,7 +304,9 @@ static struct vr_error *scan_records(struct vr_source *s, struct scan *sc)
 		if (!plausible(off, len)) {
 			if (!sc->n_bad++)
 				sc->first_bad = pos;
-			uint64_t next = resync(s, rd, pos, len);
+			uint64_t next;
+			if ((err = resync(s, rd, pos, len, &next)))
+				break;
 			if (!next) {
 				sc->skipped += s->file_size - pos;
 				sc->lost_tail = true;

@@ -53,6 +53,10 @@ struct vr_kernel {
 	struct vr_x86_64 x86;
 	struct vr_input_info input;
 	struct vr_diag *diag;            /* where open-time warnings go */
+	/* An error a function that cannot return one absorbed (out of memory,
+	 * or a code nobody expected): the running step returns it when it
+	 * ends (vr_kernel_absorb(), vr_kernel_take_fatal()). */
+	struct vr_error *fatal;
 
 	/* vmlinux, when one matches (match "yes" or "unknown") */
 	char *vmlinux_path;
@@ -133,8 +137,8 @@ bool vr_symbols_lookup_addr(struct vr_kernel *k, uint64_t addr, struct vr_symbol
 /* Lookup by name (kernel first, then modules). */
 bool vr_symbols_lookup_name(struct vr_kernel *k, const char *name, uint64_t *ret);
 /* A symbol of the vmlinux's table, as linked: its value and section. */
-bool vr_symbols_vmlinux_symbol(struct vr_debuginfo *di, const char *name, uint64_t *ret_value,
-			       unsigned *ret_shndx);
+struct vr_error *vr_symbols_vmlinux_symbol(struct vr_debuginfo *di, const char *name, uint64_t *ret_value,
+					   unsigned *ret_shndx);
 void vr_symtab_destroy(struct vr_symtab *st);
 
 /* ---- vmlinux.c: discovery and match check ---- */

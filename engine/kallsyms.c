@@ -300,8 +300,11 @@ static void *decode_part(void *arg)
 		if (nlen < 2)
 			return NULL;
 		name[nlen] = '\0';
-		if (vr_error_catch(vr_grow(&pt->names, &pt->names_cap, pt->names_len + nlen, 1, MAX_NAMES_BYTES)))
+		struct vr_error *err = vr_grow(&pt->names, &pt->names_cap, pt->names_len + nlen, 1, MAX_NAMES_BYTES);
+		if (err) {
+			vr_error_destroy(err); /* not ok: the stream reader meets it again */
 			return NULL;
+		}
 		struct vr_kallsyms_sym *sym = &pt->syms[pt->first + i];
 		sym->type = name[0];
 		sym->name = (uint32_t)pt->names_len;
@@ -313,7 +316,8 @@ static void *decode_part(void *arg)
 }
 
 /* The names from memory, or false (nothing changed) for the stream reader
- * to do it. */
+ * to do it: what fails here (a read, out of memory) fails there again,
+ * with its error, so nothing is lost by leaving it. */
 static bool names_in_halves(const struct vr_kallsyms_tables *t, vr_kallsyms_read_fn read, void *arg,
 			    const struct token tokens[256], uint32_t n, struct vr_kallsyms *ks)
 {
@@ -322,7 +326,9 @@ static bool names_in_halves(const struct vr_kallsyms_tables *t, vr_kallsyms_read
 	size_t len = (size_t)(t->token_table - t->names);
 	uint8_t *buf = malloc(len);
 	char(*padded)[TOKEN_PAD] = calloc(256, TOKEN_PAD);
-	if (!buf || !padded || vr_error_catch(read(arg, t->names, buf, len))) {
+	struct vr_error *err = buf && padded ? read(arg, t->names, buf, len) : NULL;
+	if (!buf || !padded || err) {
+		vr_error_destroy(err);
 		free(buf);
 		free(padded);
 		return false;
@@ -365,8 +371,10 @@ static bool names_in_halves(const struct vr_kallsyms_tables *t, vr_kallsyms_read
 		decode_part(&parts[1]);
 	ok = ok && parts[0].ok && (!parts[1].count || parts[1].ok);
 	if (ok && parts[1].count) {
-		ok = !vr_error_catch(vr_grow(&parts[0].names, &parts[0].names_cap,
-					     parts[0].names_len + parts[1].names_len, 1, MAX_NAMES_BYTES));
+		err = vr_grow(&parts[0].names, &parts[0].names_cap, parts[0].names_len + parts[1].names_len, 1,
+			      MAX_NAMES_BYTES);
+		ok = !err;
+		vr_error_destroy(err);
 		if (ok) {
 			memcpy(parts[0].names + parts[0].names_len, parts[1].names, parts[1].names_len);
 			for (uint32_t i = half; i < n; i++)

@@ -19,10 +19,35 @@ static const char *step_status(const struct vr_error *err)
 	return (err->code == VR_ERR_NOT_PRESENT || err->code == VR_ERR_FAULT) ? "partial" : "error";
 }
 
-/* Record a step; takes ownership of err. */
-static void record(struct vr_diag *diag, const char *name, double t0, struct vr_error *err)
+void vr_kernel_absorb_slow(struct vr_kernel *k, struct vr_error *err, const enum vr_error_code *codes,
+			   size_t n)
+{
+	vr_error_absorb_slow(&k->fatal, err, codes, n);
+}
+
+struct vr_error *vr_kernel_take_fatal(struct vr_kernel *k)
+{
+	struct vr_error *err = k ? k->fatal : NULL;
+	if (k)
+		k->fatal = NULL;
+	return err;
+}
+
+/* Record a step; takes ownership of err. An error absorbed while the step
+ * ran (out of memory, or a code nobody expected) cut it short: what it
+ * established before stays, and the step says it is partial and why. */
+static void record(struct vr_kernel *k, struct vr_diag *diag, const char *name, double t0,
+		   struct vr_error *err)
 {
 	double ms = vr_now_ms() - t0;
+	struct vr_error *fatal = vr_kernel_take_fatal(k);
+	if (fatal && (!err || (vr_error_is_fatal(fatal) && !vr_error_is_fatal(err)))) {
+		vr_diag_step(diag, name, "partial", ms, "cut short: %s", fatal->message);
+		vr_error_destroy(fatal);
+		vr_error_destroy(err);
+		return;
+	}
+	vr_error_destroy(fatal);
 	if (err)
 		vr_diag_step(diag, name, step_status(err), ms, "%s", err->message);
 	else
@@ -30,11 +55,12 @@ static void record(struct vr_diag *diag, const char *name, double t0, struct vr_
 	vr_error_destroy(err);
 }
 
-static void input_from_dump(struct vr_kernel *k, const char *path)
+static struct vr_error *input_from_dump(struct vr_kernel *k, const char *path)
 {
 	const struct vr_dump_info *di = vr_dump_get_info(k->dump);
 	struct vr_input_info *in = &k->input;
-	in->path = vr_strdup(path);
+	if (!(in->path = vr_strdup(path)))
+		return &vr_error_oom;
 	in->form = di->form;
 	in->compression = di->compression;
 	in->dump_level = di->dump_level;
@@ -45,6 +71,7 @@ static void input_from_dump(struct vr_kernel *k, const char *path)
 	in->pages_total = di->pages_total;
 	in->pages_present = di->pages_present;
 	in->vmlinux_match = "unknown";
+	return NULL;
 }
 
 struct vr_error *vr_kernel_open(const struct vr_open_options *opts, struct vr_diag *diag,
@@ -67,7 +94,10 @@ struct vr_error *vr_kernel_open(const struct vr_open_options *opts, struct vr_di
 		free(k);
 		return err;
 	}
-	input_from_dump(k, opts->dump_paths[0]);
+	if ((err = input_from_dump(k, opts->dump_paths[0]))) {
+		vr_kernel_destroy(k);
+		return err;
+	}
 	const struct vr_dump_info *di = vr_dump_get_info(k->dump);
 	if (k->input.incomplete && di->pages_cut)
 		vr_diag_warn(diag, "%s: the dump is cut short: %" PRIu64 " of its %" PRIu64
@@ -82,7 +112,7 @@ struct vr_error *vr_kernel_open(const struct vr_open_options *opts, struct vr_di
 	k->collecting = true;
 	if (vr_dump_get_info(k->dump)->damage)
 		vr_diag_warn(diag, "%s: %s", opts->dump_paths[0], vr_dump_get_info(k->dump)->damage);
-	record(diag, "open", t0, NULL);
+	record(k, diag, "open", t0, NULL);
 
 	if (opts->log_path && !(k->log_path = vr_strdup(opts->log_path))) {
 		vr_kernel_destroy(k);
@@ -90,8 +120,15 @@ struct vr_error *vr_kernel_open(const struct vr_open_options *opts, struct vr_di
 	}
 	if (opts->n_module_dirs) {
 		k->module_dirs = calloc(opts->n_module_dirs, sizeof(char *));
-		for (size_t i = 0; k->module_dirs && i < opts->n_module_dirs; i++)
-			k->module_dirs[k->n_module_dirs++] = vr_strdup(opts->module_dirs[i]);
+		for (size_t i = 0; k->module_dirs && i < opts->n_module_dirs; i++) {
+			if (!(k->module_dirs[k->n_module_dirs] = vr_strdup(opts->module_dirs[i])))
+				break;
+			k->n_module_dirs++;
+		}
+		if (k->n_module_dirs < opts->n_module_dirs) {
+			vr_kernel_destroy(k);
+			return &vr_error_oom;
+		}
 	}
 	if ((err = vr_dwarf_list_module_dirs(k))) {
 		vr_kernel_destroy(k);
@@ -118,18 +155,18 @@ struct vr_error *vr_kernel_open(const struct vr_open_options *opts, struct vr_di
 	}
 	if (err)
 		vr_diag_warn(diag, "%s", err->message);
-	record(diag, "vmcoreinfo", t0, err);
+	record(k, diag, "vmcoreinfo", t0, err);
 
 	k->arch = &vr_arch_x86_64;
 	t0 = vr_now_ms();
 	err = k->arch->init(k);
 	if (err)
 		vr_diag_warn(diag, "address translation: %s", err->message);
-	record(diag, "address-space", t0, err);
+	record(k, diag, "address-space", t0, err);
 
 	t0 = vr_now_ms();
 	err = vr_vmlinux_attach(k, opts->vmlinux_path, opts->no_discovery);
-	record(diag, "vmlinux", t0, err);
+	record(k, diag, "vmlinux", t0, err);
 	/* On another CPU while the symbols load and the collectors start. */
 	if (k->vmlinux_elf)
 		vr_types_prefetch_btf(k);
@@ -138,7 +175,7 @@ struct vr_error *vr_kernel_open(const struct vr_open_options *opts, struct vr_di
 	err = vr_symbols_load_kernel(k);
 	if (err)
 		vr_diag_warn(diag, "kernel symbols: %s", err->message);
-	record(diag, "symbols", t0, err);
+	record(k, diag, "symbols", t0, err);
 
 	*ret = k;
 	return NULL;
@@ -169,6 +206,7 @@ void vr_kernel_destroy(struct vr_kernel *k)
 	free(k->module_dirs);
 	free(k->log_path);
 	vr_input_deinit(&k->input);
+	vr_error_destroy(k->fatal);
 	free(k);
 }
 
@@ -312,6 +350,8 @@ void vr_kernel_collect(struct vr_kernel *k, struct vr_facts *facts, struct vr_di
 		if (text) {
 			facts->text = vr_memdup(text, len);
 			facts->text_len = facts->text ? len : 0;
+			if (!facts->text)
+				vr_error_keep(&k->fatal, &vr_error_oom); /* the log step says so */
 		}
 	}
 	for (size_t i = 0; i < sizeof(collectors) / sizeof(collectors[0]); i++) {
@@ -326,7 +366,7 @@ void vr_kernel_collect(struct vr_kernel *k, struct vr_facts *facts, struct vr_di
 		}
 		double t0 = vr_now_ms();
 		struct vr_error *err = c->run(k, facts);
-		record(diag, c->name, t0, err);
+		record(k, diag, c->name, t0, err);
 	}
 	k->collecting = false;
 	report_misses(k, diag);

@@ -69,6 +69,26 @@ const struct vr_input_info *vr_kernel_input(const struct vr_kernel *k);
  * panic context); each records its status in diag. Never fails as a whole. */
 void vr_kernel_collect(struct vr_kernel *k, struct vr_facts *facts, struct vr_diag *diag);
 
+/* For a function that cannot return an error: true when err is one. The
+ * codes named are expected and dropped; any other error (out of memory
+ * above all) is kept for the running step, which ends with it: a
+ * collector's or analyzer's step takes it with vr_kernel_take_fatal() and
+ * reports itself partial with the reason. */
+void vr_kernel_absorb_slow(struct vr_kernel *k, struct vr_error *err, const enum vr_error_code *codes,
+			   size_t n);
+static inline bool vr_kernel_absorb_codes(struct vr_kernel *k, struct vr_error *err,
+					  const enum vr_error_code *codes, size_t n)
+{
+	if (!err)
+		return false;
+	vr_kernel_absorb_slow(k, err, codes, n);
+	return true;
+}
+#define vr_kernel_absorb(k, err, ...) \
+	vr_kernel_absorb_codes((k), (err), VR_ERR_CODES_(__VA_ARGS__), VR_ERR_NCODES_(__VA_ARGS__))
+/* The error the running step absorbed, NULL if none; the caller owns it. */
+struct vr_error *vr_kernel_take_fatal(struct vr_kernel *k);
+
 /* True when the input holds memory (false for text input). */
 bool vr_kernel_has_memory(const struct vr_kernel *k);
 

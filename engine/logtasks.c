@@ -48,6 +48,7 @@ struct block {
 struct blocks {
 	struct block *v;
 	size_t n, cap;
+	bool oom; /* a block or a frame could not be kept: the step returns it */
 };
 
 static void blocks_deinit(struct blocks *b)
@@ -57,12 +58,25 @@ static void blocks_deinit(struct blocks *b)
 	free(b->v);
 }
 
+/* Room for one more of a bounded list: past its bound the rest of a
+ * report is not kept (as the log's own limits do); out of memory is
+ * remembered in *oom. */
+static bool room(void *items, size_t *cap, size_t need, size_t elsize, size_t limit, bool *oom)
+{
+	if (need > limit)
+		return false;
+	struct vr_error *err = vr_grow(items, cap, need, elsize, limit);
+	if (vr_error_is_fatal(err))
+		*oom = true;
+	vr_error_destroy(err);
+	return !err;
+}
+
 static struct block *new_block(struct blocks *b, const char *ctx)
 {
 	if (b->n)
 		b->v[b->n - 1].closed = true;
-	if (b->n >= MAX_BLOCKS ||
-	    vr_error_catch(vr_grow(&b->v, &b->cap, b->n + 1, sizeof(*b->v), MAX_BLOCKS)))
+	if (!room(&b->v, &b->cap, b->n + 1, sizeof(*b->v), MAX_BLOCKS, &b->oom))
 		return NULL;
 	struct block *x = &b->v[b->n++];
 	*x = (struct block){.cpu = -1, .pid = -1, .blocked_s = -1, .stack = "task"};
@@ -78,12 +92,11 @@ static void set_comm(struct block *x, const char *s, size_t n)
 	x->comm[n] = '\0';
 }
 
-static bool push_frame(struct block *x, struct vr_frame *f)
+static bool push_frame(struct blocks *b, struct block *x, struct vr_frame *f)
 {
 	f->from_log = true;
-	if (x->trace.n_frames >= MAX_BLOCK_FRAMES ||
-	    vr_error_catch(vr_grow(&x->trace.frames, &x->cap, x->trace.n_frames + 1,
-				   sizeof(*x->trace.frames), MAX_BLOCK_FRAMES))) {
+	if (!room(&x->trace.frames, &x->cap, x->trace.n_frames + 1, sizeof(*x->trace.frames), MAX_BLOCK_FRAMES,
+		  &b->oom)) {
 		vr_frame_deinit(f);
 		return false;
 	}
@@ -225,7 +238,7 @@ static void parse_line(struct blocks *b, const char *m, const char *ctx)
 	struct vr_frame f = {0};
 	if (!cur->in_trace) {
 		if (!cur->trace.n_frames && ip_line(m, &f))
-			push_frame(cur, &f);
+			push_frame(b, cur, &f);
 		else if (cur->trace.n_frames && cur->trace.frames[0].exception &&
 			 vr_klog_regs_line(m, &cur->regs))
 			attach_regs(cur);
@@ -248,11 +261,12 @@ static void parse_line(struct blocks *b, const char *m, const char *ctx)
 			return;
 	}
 	if (vr_klog_parse_frame(m, &f)) {
-		f.stack = vr_strdup(cur->stack);
+		if (!(f.stack = vr_strdup(cur->stack)))
+			b->oom = true;
 		f.exception = cur->exc_next;
 		cur->exc_next = false;
 		cur->gap = 0;
-		push_frame(cur, &f);
+		push_frame(b, cur, &f);
 	} else if (++cur->gap > MAX_GAP_LINES) {
 		cur->closed = true;
 	}
@@ -310,7 +324,7 @@ static void place_frames(struct vr_kernel *k, struct vr_trace *t)
 		struct vr_frame *f = &t->frames[i];
 		uint64_t base;
 		if (!f->symbol || f->module || f->address ||
-		    vr_error_catch(vr_kernel_symbol_address(k, f->symbol, &base)))
+		    vr_kernel_absorb(k, vr_kernel_symbol_address(k, f->symbol, &base), VR_ERR_NOT_FOUND))
 			continue;
 		struct vr_frame g = {.address = base + f->offset};
 		vr_kernel_symbolize(k, &g, !f->exception);
@@ -442,7 +456,7 @@ struct vr_error *vr_collect_log_tasks(struct vr_kernel *k, struct vr_facts *f)
 	struct blocks b = {0};
 	parse_log(&f->log, &b);
 	size_t cpus = 0, traced = 0, added = 0;
-	struct vr_error *err = fill_cpus(k, f, &b, &cpus);
+	struct vr_error *err = b.oom ? &vr_error_oom : fill_cpus(k, f, &b, &cpus);
 	if (!err)
 		err = fill_tasks(k, f, &b, &traced, &added);
 	blocks_deinit(&b);

@@ -62,6 +62,8 @@ void vr_kernel_note_miss(struct vr_kernel *k, uint64_t vaddr, uint64_t paddr,
 	if (!k->collecting || !err || err->code != VR_ERR_NOT_PRESENT)
 		return;
 	enum vr_page_state st = vr_dump_page_state(k->dump, paddr);
+	if (st == VR_PAGE_UNKNOWN) /* the tally of misses is short: the step says so */
+		vr_error_keep(&k->fatal, &vr_error_oom);
 	struct vr_misses *m = st == VR_PAGE_EXCLUDED ? &k->miss_excluded
 			      : st == VR_PAGE_CUT    ? &k->miss_cut
 						     : NULL;

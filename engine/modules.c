@@ -67,7 +67,7 @@ static bool resolve(struct vr_kernel *k, struct mod_layout *l)
 	l->has_version = vr_member_off(k, "module", "version", &l->version);
 	l->has_srcversion = vr_member_off(k, "module", "srcversion", &l->srcversion);
 	l->has_sig_ok = vr_member_off(k, "module", "sig_ok", &l->sig_ok);
-	if (vr_member_off(k, "module", "mem", &l->mem) && !vr_error_catch(vr_type_size(k, "module_memory", &l->mem_size)) &&
+	if (vr_member_off(k, "module", "mem", &l->mem) && !vr_kernel_absorb(k, vr_type_size(k, "module_memory", &l->mem_size), VR_ERRS_LAYOUT) &&
 	    vr_member_off(k, "module_memory", "base", &l->mem_base) && vr_member(k, "module_memory", "size", &l->m_mem_sz)) {
 		l->has_mem = true;
 		l->mem_sz = l->m_mem_sz.offset;
@@ -98,7 +98,7 @@ static bool resolve(struct vr_kernel *k, struct mod_layout *l)
 	};
 	for (size_t i = 0; i < 4; i++) {
 		int64_t v;
-		if (vr_error_catch(vr_type_enum_value(k, states[i].name, &v)))
+		if (vr_kernel_absorb(k, vr_type_enum_value(k, states[i].name, &v), VR_ERRS_LAYOUT))
 			v = states[i].dflt;
 		memcpy((char *)l + states[i].at, &v, sizeof(v));
 	}
@@ -124,9 +124,9 @@ static char *read_str_ptr(struct vr_kernel *k, uint64_t addr)
 {
 	uint64_t p;
 	char buf[256];
-	if (vr_error_catch(vr_read_u64(k, addr, &p)) || !p)
+	if (vr_kernel_absorb(k, vr_read_u64(k, addr, &p), VR_ERRS_READ) || !p)
 		return NULL;
-	if (vr_error_catch(vr_read_string(k, p, buf, sizeof(buf))))
+	if (vr_kernel_absorb(k, vr_read_string(k, p, buf, sizeof(buf)), VR_ERRS_READ))
 		return NULL;
 	return vr_strdup(buf);
 }
@@ -175,7 +175,7 @@ static struct vr_error *read_symbols(struct vr_kernel *k, const struct mod_layou
 				    (unsigned long long)symtab);
 		goto out;
 	}
-	if (types && vr_error_catch(vr_kernel_read(k, typetab, types, (size_t)num))) {
+	if (types && vr_kernel_absorb(k, vr_kernel_read(k, typetab, types, (size_t)num), VR_ERRS_READ)) {
 		free(types);
 		types = NULL;
 	}
@@ -188,7 +188,7 @@ static struct vr_error *read_symbols(struct vr_kernel *k, const struct mod_layou
 		if (!st_name || !value)
 			continue;
 		char buf[VR_KSYM_NAME_LEN];
-		if (vr_error_catch(vr_read_string(k, strtab + st_name, buf, sizeof(buf)))) {
+		if (vr_kernel_absorb(k, vr_read_string(k, strtab + st_name, buf, sizeof(buf)), VR_ERRS_READ)) {
 			unreadable++;
 			continue;
 		}
@@ -237,8 +237,8 @@ static void module_regions(struct vr_kernel *k, const struct mod_layout *l, uint
 		 * MOD_RO_AFTER_INIT are the core (non-init) regions. */
 		for (int t = 0; t < 4; t++) {
 			uint64_t at = mod + l->mem + (uint64_t)t * l->mem_size, b = 0, sz = 0;
-			if (vr_error_catch(vr_read_u64(k, at + l->mem_base, &b)) ||
-			    vr_error_catch(rd_uint(k, at + l->mem_sz, l->m_mem_sz.size ? l->m_mem_sz.size : 4, &sz)))
+			if (vr_kernel_absorb(k, vr_read_u64(k, at + l->mem_base, &b), VR_ERRS_READ) ||
+			    vr_kernel_absorb(k, rd_uint(k, at + l->mem_sz, l->m_mem_sz.size ? l->m_mem_sz.size : 4, &sz), VR_ERRS_READ))
 				continue;
 			if (t == 0) {
 				m->base = m->text_base = b;
@@ -251,11 +251,11 @@ static void module_regions(struct vr_kernel *k, const struct mod_layout *l, uint
 	} else if (l->has_core_layout || l->has_module_core) {
 		uint64_t b;
 		uint32_t sz, ts;
-		if (!vr_error_catch(vr_read_u64(k, mod + l->cl_base, &b)))
+		if (!vr_kernel_absorb(k, vr_read_u64(k, mod + l->cl_base, &b), VR_ERRS_READ))
 			m->base = m->text_base = b;
-		if (!vr_error_catch(vr_read_u32(k, mod + l->cl_size, &sz)))
+		if (!vr_kernel_absorb(k, vr_read_u32(k, mod + l->cl_size, &sz), VR_ERRS_READ))
 			m->size = sz;
-		if (l->cl_text_size != UINT64_MAX && !vr_error_catch(vr_read_u32(k, mod + l->cl_text_size, &ts)))
+		if (l->cl_text_size != UINT64_MAX && !vr_kernel_absorb(k, vr_read_u32(k, mod + l->cl_text_size, &ts), VR_ERRS_READ))
 			m->text_size = ts;
 		else
 			m->text_size = m->size;
@@ -279,10 +279,10 @@ static struct vr_error *read_module(struct vr_kernel *k, const struct mod_layout
 	if (!(m->name = vr_strdup(name)))
 		return &vr_error_oom;
 	uint64_t st = 0;
-	if (!vr_error_catch(rd_uint(k, mod + l->state, l->m_state.size ? l->m_state.size : 4, &st)))
+	if (!vr_kernel_absorb(k, rd_uint(k, mod + l->state, l->m_state.size ? l->m_state.size : 4, &st), VR_ERRS_READ))
 		m->state = vr_strdup(state_name(l, (int64_t)(int32_t)st));
 	uint64_t taints = 0;
-	if (l->has_taints && !vr_error_catch(vr_read_u64(k, mod + l->taints, &taints))) {
+	if (l->has_taints && !vr_kernel_absorb(k, vr_read_u64(k, mod + l->taints, &taints), VR_ERRS_READ)) {
 		m->taints = vr_taint_module_letters(taints);
 		m->out_of_tree = taints >> VR_TAINT_OOT_MODULE & 1;
 	}
@@ -291,7 +291,7 @@ static struct vr_error *read_module(struct vr_kernel *k, const struct mod_layout
 	if (l->has_srcversion)
 		m->srcversion = read_str_ptr(k, mod + l->srcversion);
 	uint8_t sig;
-	if (l->has_sig_ok && !vr_error_catch(vr_kernel_read(k, mod + l->sig_ok, &sig, 1)))
+	if (l->has_sig_ok && !vr_kernel_absorb(k, vr_kernel_read(k, mod + l->sig_ok, &sig, 1), VR_ERRS_READ))
 		m->sig_ok = sig ? 1 : 0;
 	module_regions(k, l, mod, m);
 

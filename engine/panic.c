@@ -276,7 +276,7 @@ static struct vr_error *panic_from_memory(struct vr_kernel *k, struct vr_facts *
 	uint64_t addr;
 	uint32_t v;
 	struct vr_error *err = NULL;
-	if (vr_symbols_lookup_name(k, "panic_cpu", &addr) && !vr_error_catch(vr_read_u32(k, addr, &v))) {
+	if (vr_symbols_lookup_name(k, "panic_cpu", &addr) && !vr_kernel_absorb(k, vr_read_u32(k, addr, &v), VR_ERRS_READ)) {
 		int c = (int32_t)v;
 		if (c >= 0 && c < VR_MAX_CPUS)
 			ps->mem_cpu = c;

@@ -65,7 +65,7 @@ int vr_possible_cpus(struct vr_kernel *k, uint8_t *present, int max)
 	uint32_t nr = 0;
 	uint64_t a;
 	if (vr_sym(k, "nr_cpu_ids", &a))
-		vr_error_catch(vr_read_u32(k, a, &nr));
+		vr_kernel_absorb(k, vr_read_u32(k, a, &nr), VR_ERRS_READ);
 	if (!nr || nr > (uint32_t)max)
 		nr = (uint32_t)max;
 	/* 4.5 renamed cpu_possible_mask's storage to __cpu_possible_mask. */
@@ -77,7 +77,7 @@ int vr_possible_cpus(struct vr_kernel *k, uint8_t *present, int max)
 	int n = 0;
 	for (uint32_t w = 0; w * 64 < nr; w++) {
 		uint64_t v;
-		if (vr_error_catch(vr_read_u64(k, mask + w * 8, &v)))
+		if (vr_kernel_absorb(k, vr_read_u64(k, mask + w * 8, &v), VR_ERRS_READ))
 			v = w == 0 ? 1 : 0;
 		for (uint32_t b = 0; b < 64 && w * 64 + b < nr; b++) {
 			present[w * 64 + b] = v >> b & 1;

@@ -334,7 +334,7 @@ static bool size(struct vr_kernel *k, const char *type, uint64_t *ret)
 {
 	if (k->vmcoreinfo && vr_vmcoreinfo_size(k->vmcoreinfo, type, ret))
 		return true;
-	return !vr_error_catch(vr_type_size(k, type, ret));
+	return !vr_kernel_absorb(k, vr_type_size(k, type, ret), VR_ERRS_LAYOUT);
 }
 
 
@@ -425,7 +425,7 @@ static struct vr_error *log_from_file(struct vr_kernel *k, struct vr_log *log, c
  * straight to kdump leaves it there (kernel/printk/printk_safe.c, struct
  * printk_safe_seq_buf). Its lines join the log as records of that CPU's
  * context, after the others. */
-static void read_percpu_text(struct vr_kernel *k, struct vr_log *log)
+static struct vr_error *read_percpu_text(struct vr_kernel *k, struct vr_log *log)
 {
 	static const struct {
 		const char *sym, *what;
@@ -433,21 +433,26 @@ static void read_percpu_text(struct vr_kernel *k, struct vr_log *log)
 	struct vr_member m_len, m_buf;
 	if (!vr_member(k, "printk_safe_seq_buf", "len", &m_len) ||
 	    !vr_member(k, "printk_safe_seq_buf", "buffer", &m_buf) || !m_buf.size || m_buf.size > (1u << 20))
-		return;
+		return NULL;
+	struct vr_error *err = NULL;
 	uint8_t *present = calloc(VR_MAX_CPUS, 1);
 	char *buf = malloc(2 * (size_t)m_buf.size); /* the buffer, and a line cleaned */
-	int ncpu = present ? vr_possible_cpus(k, present, VR_MAX_CPUS) : 0;
+	if (!present || !buf) {
+		err = &vr_error_oom;
+		goto out;
+	}
+	int ncpu = vr_possible_cpus(k, present, VR_MAX_CPUS);
 	size_t cap = log->n_records;
-	for (size_t b = 0; buf && b < sizeof(bufs) / sizeof(bufs[0]); b++) {
+	for (size_t b = 0; b < sizeof(bufs) / sizeof(bufs[0]); b++) {
 		for (int cpu = 0; cpu < ncpu; cpu++) {
 			uint64_t a;
 			uint32_t len;
-			if (!present[cpu] || vr_error_catch(vr_percpu_addr(k, cpu, bufs[b].sym, &a)) ||
-			    vr_error_catch(vr_read_u32(k, a + m_len.offset, &len)) || !len)
+			if (!present[cpu] || vr_kernel_absorb(k, vr_percpu_addr(k, cpu, bufs[b].sym, &a), VR_ERRS_READ, VR_ERR_NOT_FOUND, VR_ERR_LIMIT) ||
+			    vr_kernel_absorb(k, vr_read_u32(k, a + m_len.offset, &len), VR_ERRS_READ) || !len)
 				continue;
 			if (len > m_buf.size)
 				len = (uint32_t)m_buf.size;
-			if (vr_error_catch(vr_kernel_read(k, a + m_buf.offset, buf, len)))
+			if (vr_kernel_absorb(k, vr_kernel_read(k, a + m_buf.offset, buf, len), VR_ERRS_READ))
 				continue;
 			size_t lines = 0;
 			for (size_t pos = 0; pos < len;) {
@@ -474,8 +479,12 @@ static void read_percpu_text(struct vr_kernel *k, struct vr_log *log)
 				}
 				if (!k2)
 					continue;
-				if (vr_error_catch(vr_log_append(log, &cap, &rec, clean, k2)))
+				if ((err = vr_log_append(log, &cap, &rec, clean, k2))) {
+					/* a log at its bound keeps what it holds */
+					if (!vr_error_catch(&err, VR_ERR_LIMIT))
+						goto out;
 					break;
+				}
 				lines++;
 			}
 			if (lines)
@@ -485,8 +494,10 @@ static void read_percpu_text(struct vr_kernel *k, struct vr_log *log)
 					     lines, lines == 1 ? "" : "s", cpu, bufs[b].what);
 		}
 	}
+out:
 	free(buf);
 	free(present);
+	return err;
 }
 
 struct vr_error *vr_collect_log(struct vr_kernel *k, struct vr_facts *f)
@@ -498,11 +509,20 @@ struct vr_error *vr_collect_log(struct vr_kernel *k, struct vr_facts *f)
 			vr_error_destroy(err);
 			return NULL;
 		}
+		if (vr_error_is_fatal(ferr)) {
+			vr_error_destroy(err);
+			return ferr;
+		}
 		vr_diag_warn(k->diag, "kernel log: %s", ferr->message);
 		vr_error_destroy(ferr);
 	}
-	if (vr_kernel_has_memory(k))
-		read_percpu_text(k, &f->log);
+	if (vr_kernel_has_memory(k)) {
+		struct vr_error *perr = read_percpu_text(k, &f->log);
+		if (perr) {
+			vr_error_destroy(err);
+			return perr;
+		}
+	}
 	return err;
 }
 

@@ -59,7 +59,7 @@ static int read_panic_cpu(struct vr_kernel *k)
 {
 	uint64_t addr;
 	uint32_t v;
-	if (!vr_symbols_lookup_name(k, "panic_cpu", &addr) || vr_error_catch(vr_read_u32(k, addr, &v)))
+	if (!vr_symbols_lookup_name(k, "panic_cpu", &addr) || vr_kernel_absorb(k, vr_read_u32(k, addr, &v), VR_ERRS_READ))
 		return -1;
 	int cpu = (int32_t)v;
 	return cpu >= 0 && cpu < VR_MAX_CPUS ? cpu : -1;
@@ -98,15 +98,15 @@ static int note_cpu_by_buffer(struct vr_kernel *k, const struct vr_dump_cpu *dc,
 {
 	uint64_t sym, notes;
 	if (!dc->regs.valid || !vr_symbols_lookup_name(k, "crash_notes", &sym) ||
-	    vr_error_catch(vr_read_u64(k, sym, &notes)) || !notes)
+	    vr_kernel_absorb(k, vr_read_u64(k, sym, &notes), VR_ERRS_READ) || !notes)
 		return -1;
 	for (int c = 0; c < max_cpu; c++) {
 		uint64_t a;
 		/* Elf64_Nhdr, "CORE" padded to 8, then struct elf_prstatus:
 		 * pr_pid at 32, pr_reg (struct user_regs_struct) at 112. */
 		uint8_t buf[12 + 8 + 112 + 27 * 8];
-		if (taken[c] || vr_error_catch(vr_percpu_ptr(k, c, notes, &a)) ||
-		    vr_error_catch(vr_kernel_read(k, a, buf, sizeof(buf))))
+		if (taken[c] || vr_kernel_absorb(k, vr_percpu_ptr(k, c, notes, &a), VR_ERRS_READ, VR_ERR_NOT_FOUND, VR_ERR_LIMIT) ||
+		    vr_kernel_absorb(k, vr_kernel_read(k, a, buf, sizeof(buf)), VR_ERRS_READ))
 			continue;
 		uint32_t namesz = vr_le32(buf), type = vr_le32(buf + 8);
 		if (type != 1 /* NT_PRSTATUS */ || namesz != 5 || memcmp(buf + 12, "CORE", 5) != 0)
@@ -205,6 +205,113 @@ static void map_notes(struct vr_kernel *k, const struct vr_facts *f, size_t n, b
 	free(taken);
 }
 
+static const char *const crash_fns[] = {"__crash_kexec", "crash_kexec", "panic", "crash_setup_regs", NULL};
+
+/* panic_cpu unreadable: the CPU whose registers were saved in the kexec
+ * path, -1 when none was. */
+static int panic_cpu_from_notes(struct vr_kernel *k, size_t n, const int *cpu_of)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct vr_dump_cpu *dc = vr_dump_cpu(k->dump, i);
+		if (dc && dc->regs.valid && rip_in(k, dc->regs.r[VR_RIP], crash_fns))
+			return cpu_of[i];
+	}
+	return -1;
+}
+
+/* CPU c (c->cpu set) from its note dc: its task, state and stack. Fails
+ * only when out of memory. */
+static struct vr_error *collect_cpu(struct vr_kernel *k, const struct vr_facts *f, const struct vr_dump_cpu *dc,
+				    int panic_cpu, bool qemu, struct vr_cpu *c)
+{
+	c->pid = -1;
+	if (dc)
+		c->regs = dc->regs;
+	const struct vr_task *t = c->cpu >= 0 ? current_task_of(f, c->cpu) : NULL;
+	uint64_t task_addr = 0;
+	if (!t && c->cpu >= 0 && !vr_kernel_absorb(k, vr_unwind_current_task(k, c->cpu, &task_addr), VR_ERRS_READ, VR_ERR_NOT_FOUND, VR_ERR_LIMIT))
+		t = task_by_addr(f, task_addr);
+	if (t) {
+		c->task = t->task;
+		c->pid = t->pid;
+		c->comm = vr_strdup(t->comm);
+	} else {
+		c->task = task_addr;
+		if (dc && dc->pid >= 0)
+			c->pid = dc->pid;
+		/* PID 0 is the CPU's idle task, which init_idle() names
+		 * "swapper/CPU" (kernel/sched/core.c). */
+		if (c->pid == 0 && c->cpu >= 0 && !(c->comm = vr_asprintf("swapper/%d", c->cpu)))
+			return &vr_error_oom;
+	}
+	c->panic = panic_cpu >= 0 && c->cpu == panic_cpu;
+	bool idle = t ? t->is_idle : c->pid == 0;
+	c->state = vr_strdup(c->panic ? "panic" : idle ? "idle" : "running");
+	if (!c->state || (t && !c->comm))
+		return &vr_error_oom;
+
+	if (!c->regs.valid) {
+		c->trace.stop_reason = vr_strdup("no saved registers for this cpu");
+		return c->trace.stop_reason ? NULL : &vr_error_oom;
+	}
+	struct vr_unwind_start s = {
+		.regs = c->regs,
+		.cpu = c->cpu,
+		.task_stack = t && t->stack ? t->stack : vr_unwind_task_stack(k, c->cpu),
+	};
+	/* kdump's notes hold the registers the crash NMI or the oops
+	 * interrupted; start where the CPU stopped, like crash does. */
+	struct vr_regs stop;
+	if (!qemu && c->cpu >= 0 &&
+	    vr_unwind_crash_start(k, c->cpu, s.task_stack, &c->regs, &stop)) {
+		s.regs = stop;
+		s.call_frame = true;
+		s.first_unreliable = true;
+		s.anchor = &c->regs;
+	}
+	struct vr_error *err = vr_unwind_from(k, &s, &c->trace);
+	if (err) {
+		if (err->code == VR_ERR_NOMEM) {
+			vr_error_destroy(err);
+			return &vr_error_oom;
+		}
+		c->trace.stop_reason = vr_strdup(err->message);
+		vr_error_destroy(err);
+	}
+	return NULL;
+}
+
+/* panic_cpu unreadable: the CPU whose stack holds the panic or kexec path
+ * is marked the panicking one. Fails only when out of memory. */
+static struct vr_error *panic_cpu_from_traces(struct vr_cpu *cpus, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < cpus[i].trace.n_frames; j++) {
+			const char *sym = cpus[i].trace.frames[j].symbol;
+			bool hit = false;
+			if (!cpus[i].trace.frames[j].reliable)
+				continue;
+			for (const char *const *fn = crash_fns; sym && *fn; fn++)
+				hit = hit || strcmp(sym, *fn) == 0;
+			if (hit) {
+				cpus[i].panic = true;
+				free(cpus[i].state);
+				return (cpus[i].state = vr_strdup("panic")) ? NULL : &vr_error_oom;
+			}
+		}
+	return NULL;
+}
+
+static void cpus_free(struct vr_cpu *cpus, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		vr_trace_deinit(&cpus[i].trace);
+		free(cpus[i].comm);
+		free(cpus[i].state);
+	}
+	free(cpus);
+}
+
 struct vr_error *vr_collect_cpus(struct vr_kernel *k, struct vr_facts *f)
 {
 	if (!k->dump || !vr_kernel_has_memory(k))
@@ -232,101 +339,21 @@ struct vr_error *vr_collect_cpus(struct vr_kernel *k, struct vr_facts *f)
 	map_notes(k, f, n, qemu, cpu_of);
 
 	int panic_cpu = read_panic_cpu(k);
-	static const char *const crash_fns[] = {"__crash_kexec", "crash_kexec", "panic",
-						"crash_setup_regs", NULL};
-	if (panic_cpu < 0) {
-		/* The CPU whose registers were saved in the kexec path. */
-		for (size_t i = 0; i < n; i++) {
-			const struct vr_dump_cpu *dc = vr_dump_cpu(k->dump, i);
-			if (dc && dc->regs.valid && rip_in(k, dc->regs.r[VR_RIP], crash_fns)) {
-				panic_cpu = cpu_of[i];
-				break;
-			}
-		}
-	}
-
+	if (panic_cpu < 0)
+		panic_cpu = panic_cpu_from_notes(k, n, cpu_of);
 	size_t n_out = 0;
-	for (size_t i = 0; i < n; i++) {
-		const struct vr_dump_cpu *dc = vr_dump_cpu(k->dump, i);
+	struct vr_error *err = NULL;
+	for (size_t i = 0; !err && i < n; i++) {
 		struct vr_cpu *c = &cpus[n_out++];
 		c->cpu = cpu_of[i];
-		c->pid = -1;
-		if (dc)
-			c->regs = dc->regs;
-		const struct vr_task *t = c->cpu >= 0 ? current_task_of(f, c->cpu) : NULL;
-		uint64_t task_addr = 0;
-		if (!t && c->cpu >= 0 && !vr_error_catch(vr_unwind_current_task(k, c->cpu, &task_addr)))
-			t = task_by_addr(f, task_addr);
-		if (t) {
-			c->task = t->task;
-			c->pid = t->pid;
-			c->comm = vr_strdup(t->comm);
-		} else {
-			c->task = task_addr;
-			if (dc && dc->pid >= 0)
-				c->pid = dc->pid;
-			/* PID 0 is the CPU's idle task, which init_idle() names
-			 * "swapper/CPU" (kernel/sched/core.c). */
-			if (c->pid == 0 && c->cpu >= 0 && !(c->comm = vr_asprintf("swapper/%d", c->cpu)))
-				goto oom;
-		}
-		c->panic = panic_cpu >= 0 && c->cpu == panic_cpu;
-		bool idle = t ? t->is_idle : c->pid == 0;
-		c->state = vr_strdup(c->panic ? "panic" : idle ? "idle" : "running");
-		if (!c->state || (t && !c->comm))
-			goto oom;
-
-		if (!c->regs.valid) {
-			c->trace.stop_reason = vr_strdup("no saved registers for this cpu");
-			if (!c->trace.stop_reason)
-				goto oom;
-			continue;
-		}
-		struct vr_unwind_start s = {
-			.regs = c->regs,
-			.cpu = c->cpu,
-			.task_stack = t && t->stack ? t->stack : vr_unwind_task_stack(k, c->cpu),
-		};
-		/* kdump's notes hold the registers the crash NMI or the oops
-		 * interrupted; start where the CPU stopped, like crash does. */
-		struct vr_regs stop;
-		if (!qemu && c->cpu >= 0 &&
-		    vr_unwind_crash_start(k, c->cpu, s.task_stack, &c->regs, &stop)) {
-			s.regs = stop;
-			s.call_frame = true;
-			s.first_unreliable = true;
-			s.anchor = &c->regs;
-		}
-		struct vr_error *err = vr_unwind_from(k, &s, &c->trace);
-		if (err) {
-			if (err->code == VR_ERR_NOMEM) {
-				vr_error_destroy(err);
-				goto oom;
-			}
-			c->trace.stop_reason = vr_strdup(err->message);
-			vr_error_destroy(err);
-		}
+		err = collect_cpu(k, f, vr_dump_cpu(k->dump, i), panic_cpu, qemu, c);
 	}
-	if (panic_cpu < 0) {
-		/* panic_cpu unreadable: the CPU whose stack holds the panic or
-		 * kexec path. */
-		for (size_t i = 0; i < n_out && panic_cpu < 0; i++)
-			for (size_t j = 0; j < cpus[i].trace.n_frames; j++) {
-				const char *sym = cpus[i].trace.frames[j].symbol;
-				bool hit = false;
-				if (!cpus[i].trace.frames[j].reliable)
-					continue;
-				for (const char *const *fn = crash_fns; sym && *fn; fn++)
-					hit = hit || strcmp(sym, *fn) == 0;
-				if (hit) {
-					panic_cpu = cpus[i].cpu;
-					cpus[i].panic = true;
-					free(cpus[i].state);
-					if (!(cpus[i].state = vr_strdup("panic")))
-						goto oom;
-					break;
-				}
-			}
+	if (!err && panic_cpu < 0)
+		err = panic_cpu_from_traces(cpus, n_out);
+	if (err) {
+		cpus_free(cpus, n_out);
+		vr_error_destroy(orc_err);
+		return err;
 	}
 	qsort(cpus, n_out, sizeof(*cpus), cmp_cpu);
 	for (size_t i = 0; i < f->n_cpus; i++) {
@@ -340,16 +367,6 @@ struct vr_error *vr_collect_cpus(struct vr_kernel *k, struct vr_facts *f)
 	if (orc_err)
 		return vr_error_wrap(orc_err, "stack traces are guesses");
 	return NULL;
-
-oom:
-	for (size_t i = 0; i < n_out; i++) {
-		vr_trace_deinit(&cpus[i].trace);
-		free(cpus[i].comm);
-		free(cpus[i].state);
-	}
-	free(cpus);
-	vr_error_destroy(orc_err);
-	return &vr_error_oom;
 }
 
 /* ----------------------------------------------------------- blocked tasks */

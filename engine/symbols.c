@@ -276,10 +276,11 @@ static struct vr_error *sort_addressable(struct table *t, uint32_t **ret, size_t
 		while (j < n && t->syms[a[j]].addr == t->syms[a[i]].addr)
 			j++;
 		if (j - i > 1) {
-			if (vr_grow(&ties, &cap_ties, j - i, sizeof(*ties), SIZE_MAX / sizeof(*ties))) {
+			struct vr_error *err = vr_grow(&ties, &cap_ties, j - i, sizeof(*ties), SIZE_MAX / sizeof(*ties));
+			if (err) {
 				free(ties);
 				free(a);
-				return &vr_error_oom;
+				return err;
 			}
 			for (size_t x = i; x < j; x++)
 				ties[x - i] = (struct tie){ sym_prio(t, &t->syms[a[x]]), a[x] };
@@ -774,18 +775,19 @@ static struct vr_error *vmlinux_table(struct vr_debuginfo *di, const struct tabl
 	return err;
 }
 
-bool vr_symbols_vmlinux_symbol(struct vr_debuginfo *di, const char *name, uint64_t *ret_value,
-			       unsigned *ret_shndx)
+struct vr_error *vr_symbols_vmlinux_symbol(struct vr_debuginfo *di, const char *name, uint64_t *ret_value,
+					   unsigned *ret_shndx)
 {
 	const struct table *t = NULL;
-	if (vr_error_catch(vmlinux_table(di, &t)) || !t)
-		return false;
-	const struct sym *s = table_by_name(t, name);
+	struct vr_error *err = vmlinux_table(di, &t);
+	if (err)
+		return err;
+	const struct sym *s = t ? table_by_name(t, name) : NULL;
 	if (!s)
-		return false;
+		return vr_error_create(VR_ERR_NOT_FOUND, "no symbol %s in the vmlinux", name);
 	*ret_value = s->addr;
 	*ret_shndx = s->shndx;
-	return true;
+	return NULL;
 }
 
 struct vr_error *vr_symbols_load_kernel(struct vr_kernel *k)
@@ -1002,8 +1004,9 @@ void vr_kernel_symbolize(struct vr_kernel *k, struct vr_frame *f, bool is_return
 			free(module);
 		}
 	}
-	/* Source lines describe the call instruction too. */
-	vr_error_catch(vr_dwarf_source(k, look, f));
+	/* Source lines describe the call instruction too; a frame without
+	 * them is a frame without them, but out of memory ends the step. */
+	vr_kernel_absorb(k, vr_dwarf_source(k, look, f), VR_ERRS_LAYOUT, VR_ERR_IO);
 }
 
 bool vr_sym(struct vr_kernel *k, const char *name, uint64_t *ret)

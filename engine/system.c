@@ -15,12 +15,12 @@
 
 static bool rd64(struct vr_kernel *k, uint64_t addr, uint64_t *ret)
 {
-	return !vr_error_catch(vr_read_u64(k, addr, ret));
+	return !vr_kernel_absorb(k, vr_read_u64(k, addr, ret), VR_ERRS_READ);
 }
 
 static bool rd32(struct vr_kernel *k, uint64_t addr, uint32_t *ret)
 {
-	return !vr_error_catch(vr_read_u32(k, addr, ret));
+	return !vr_kernel_absorb(k, vr_read_u32(k, addr, ret), VR_ERRS_READ);
 }
 
 /* Read a variable found by symbol name. */
@@ -51,7 +51,7 @@ static bool read_uts(struct vr_kernel *k, struct vr_system *s)
 	if (!vr_sym(k, "init_uts_ns", &ns))
 		return false;
 	char buf[UTS_FIELDS * UTS_LEN + 8];
-	if (vr_error_catch(vr_kernel_read(k, ns, buf, sizeof(buf))))
+	if (vr_kernel_absorb(k, vr_kernel_read(k, ns, buf, sizeof(buf)), VR_ERRS_READ))
 		return false;
 	if (!vr_member_off(k, "uts_namespace", "name", &name_off)) {
 		/* Without a layout: struct uts_namespace began with a struct
@@ -126,7 +126,7 @@ static uint64_t present_pages(struct vr_kernel *k)
 		uint64_t *nodes = calloc((size_t)n ? (size_t)n : 1, sizeof(*nodes));
 		if (!nodes)
 			return 0;
-		if (vr_error_catch(vr_kernel_read(k, a, nodes, (size_t)n * 8)))
+		if (vr_kernel_absorb(k, vr_kernel_read(k, a, nodes, (size_t)n * 8), VR_ERRS_READ))
 			n = 0;
 		for (uint64_t i = 0; i < n; i++) {
 			uint64_t pages;
@@ -281,7 +281,7 @@ struct vr_error *vr_collect_system(struct vr_kernel *k, struct vr_facts *f)
 	uint64_t avenrun;
 	if (vr_sym(k, "avenrun", &avenrun)) {
 		uint64_t a[3];
-		if (!vr_error_catch(vr_kernel_read(k, avenrun, a, sizeof(a)))) {
+		if (!vr_kernel_absorb(k, vr_kernel_read(k, avenrun, a, sizeof(a)), VR_ERRS_READ)) {
 			/* include/linux/sched/loadavg.h: fixed point, FSHIFT 11 */
 			for (int i = 0; i < 3; i++)
 				s->load_average[i] = (double)a[i] / 2048.0;

@@ -48,7 +48,7 @@ struct task_layout {
 static bool resolve(struct vr_kernel *k, struct task_layout *l)
 {
 	*l = (struct task_layout){0};
-	if (vr_error_catch(vr_type_size(k, "task_struct", &l->size)) || l->size > VR_MAX_TASK_STRUCT)
+	if (vr_kernel_absorb(k, vr_type_size(k, "task_struct", &l->size), VR_ERRS_LAYOUT) || l->size > VR_MAX_TASK_STRUCT)
 		l->size = 0;
 	l->tasks = fld(k, "task_struct", "tasks", 8);
 	l->pid = fld(k, "task_struct", "pid", 4);
@@ -157,6 +157,9 @@ struct walk {
 	size_t cap;
 	size_t unreadable;
 	struct vr_error *first;
+	/* Why the list stopped short of a task it found: more than it holds
+	 * (VR_ERR_LIMIT), or out of memory. */
+	struct vr_error *short_by;
 	uint8_t *buf; /* l->size bytes */
 	/* Of the task read last, the fields whose page is missing: they read
 	 * as zero, which for the state means running and for the CPU CPU 0. */
@@ -185,7 +188,7 @@ static uint64_t get(const uint8_t *buf, struct fld f)
 static struct vr_error *read_task(struct walk *w, uint64_t t, bool *ret_whole)
 {
 	const struct task_layout *l = w->l;
-	if (l->span && !vr_error_catch(vr_kernel_read(w->k, t, w->buf, (size_t)l->span))) {
+	if (l->span && !vr_kernel_absorb(w->k, vr_kernel_read(w->k, t, w->buf, (size_t)l->span), VR_ERRS_READ)) {
 		*ret_whole = true;
 		return NULL;
 	}
@@ -204,7 +207,7 @@ static struct vr_error *read_task(struct walk *w, uint64_t t, bool *ret_whole)
 	for (size_t i = 0; i < sizeof(opt) / sizeof(opt[0]); i++) {
 		if (!opt[i]->ok)
 			continue;
-		if (vr_error_catch(vr_kernel_read(w->k, t + opt[i]->off, w->buf + opt[i]->off, (size_t)opt[i]->size))) {
+		if (vr_kernel_absorb(w->k, vr_kernel_read(w->k, t + opt[i]->off, w->buf + opt[i]->off, (size_t)opt[i]->size), VR_ERRS_READ)) {
 			memset(w->buf + opt[i]->off, 0, (size_t)opt[i]->size);
 			if (w->n_lost < sizeof(w->lost) / sizeof(w->lost[0]))
 				w->lost[w->n_lost++] = opt[i];
@@ -233,12 +236,20 @@ static struct vr_task *add_task(struct walk *w, uint64_t t, bool idle)
 {
 	const struct task_layout *l = w->l;
 	bool oom = false;
-	if (!addrset_add(&w->seen, t, &oom))
+	if (!addrset_add(&w->seen, t, &oom)) {
+		if (oom)
+			vr_error_keep(&w->short_by, &vr_error_oom);
 		return NULL;
-	if (oom || w->f->n_tasks >= VR_MAX_TASKS)
+	}
+	if (w->f->n_tasks >= VR_MAX_TASKS && !w->short_by)
+		w->short_by = vr_error_create(VR_ERR_LIMIT, "more than %u tasks", VR_MAX_TASKS);
+	if (w->f->n_tasks >= VR_MAX_TASKS)
 		return NULL;
-	if (vr_error_catch(vr_grow(&w->f->tasks, &w->cap, w->f->n_tasks + 1, sizeof(*w->f->tasks), VR_MAX_TASKS)))
+	struct vr_error *gerr = vr_grow(&w->f->tasks, &w->cap, w->f->n_tasks + 1, sizeof(*w->f->tasks), VR_MAX_TASKS);
+	if (gerr) {
+		vr_error_keep(&w->short_by, gerr);
 		return NULL;
+	}
 	memset(w->buf, 0, (size_t)(l->size ? l->size : VR_MAX_TASK_STRUCT));
 	bool whole;
 	w->n_lost = 0;
@@ -284,7 +295,7 @@ static void add_threads(struct walk *w, uint64_t leader)
 	uint64_t head, link_off;
 	if (l->signal.ok && l->thread_head.ok && l->thread_node.ok) {
 		uint64_t sig;
-		if (vr_error_catch(vr_read_u64(k, leader + l->signal.off, &sig)) || !sig)
+		if (vr_kernel_absorb(k, vr_read_u64(k, leader + l->signal.off, &sig), VR_ERRS_READ) || !sig)
 			return;
 		head = sig + l->thread_head.off;
 		link_off = l->thread_node.off;
@@ -295,7 +306,7 @@ static void add_threads(struct walk *w, uint64_t leader)
 		return;
 	}
 	uint64_t node;
-	if (vr_error_catch(vr_read_u64(k, head, &node)))
+	if (vr_kernel_absorb(k, vr_read_u64(k, head, &node), VR_ERRS_READ))
 		return;
 	struct addrset local = {0};
 	bool oom = false;
@@ -303,11 +314,13 @@ static void add_threads(struct walk *w, uint64_t leader)
 		if (!addrset_add(&local, node, &oom))
 			break; /* a loop that misses the head, or NULL */
 		uint64_t t = node - link_off;
-		if (vr_error_catch(vr_read_u64(k, node, &node)))
+		if (vr_kernel_absorb(k, vr_read_u64(k, node, &node), VR_ERRS_READ))
 			break;
 		add_task(w, t, false);
 	}
 	free(local.slots);
+	if (oom)
+		vr_error_keep(&w->short_by, &vr_error_oom);
 }
 
 /* The tasks a cut task list hides, through the family of every task found:
@@ -323,11 +336,11 @@ static size_t add_families(struct walk *w)
 	size_t before = w->f->n_tasks;
 	for (size_t i = 0; i < w->f->n_tasks && i < VR_MAX_TASKS; i++) {
 		uint64_t t = w->f->tasks[i].task, parent;
-		if (!vr_error_catch(vr_read_u64(k, t + l->real_parent.off, &parent)) && parent &&
+		if (!vr_kernel_absorb(k, vr_read_u64(k, t + l->real_parent.off, &parent), VR_ERRS_READ) && parent &&
 		    add_task(w, parent, false))
 			add_threads(w, parent);
 		uint64_t head = t + l->children.off, node;
-		if (vr_error_catch(vr_read_u64(k, head, &node)))
+		if (vr_kernel_absorb(k, vr_read_u64(k, head, &node), VR_ERRS_READ))
 			continue;
 		struct addrset local = {0};
 		bool oom = false;
@@ -335,14 +348,16 @@ static size_t add_families(struct walk *w)
 			if (!addrset_add(&local, node, &oom))
 				break;
 			uint64_t child = node - l->sibling.off;
-			if (vr_error_catch(vr_read_u64(k, node, &node)))
+			if (vr_kernel_absorb(k, vr_read_u64(k, node, &node), VR_ERRS_READ))
 				node = head; /* this child is readable, its successor pointer not */
 			if (add_task(w, child, false))
 				add_threads(w, child);
 		}
 		free(local.slots);
-		if (oom)
+		if (oom) {
+			vr_error_keep(&w->short_by, &vr_error_oom);
 			break;
+		}
 	}
 	return w->f->n_tasks - before;
 }
@@ -387,7 +402,7 @@ static void rb_each(struct rq_walk *rw, uint64_t root, void (*fn)(struct rq_walk
 	while (n && rw->steps++ < VR_MAX_TASKS) {
 		uint64_t node = stack[--n], child[2];
 		/* struct rb_node { __rb_parent_color; rb_right; rb_left; } */
-		if (vr_error_catch(vr_kernel_read(k, node + 8, child, sizeof(child))))
+		if (vr_kernel_absorb(k, vr_kernel_read(k, node + 8, child, sizeof(child)), VR_ERRS_READ))
 			continue;
 		fn(rw, node, depth);
 		for (int i = 0; i < 2; i++)
@@ -401,7 +416,7 @@ static void cfs_rq_walk(struct rq_walk *rw, uint64_t cfs_rq, int depth);
 static void cfs_node(struct rq_walk *rw, uint64_t node, int depth)
 {
 	uint64_t se = node - rw->run_node, my_q = 0;
-	if (rw->has_my_q && !vr_error_catch(vr_read_u64(rw->w->k, se + rw->se_my_q, &my_q)) && my_q)
+	if (rw->has_my_q && !vr_kernel_absorb(rw->w->k, vr_read_u64(rw->w->k, se + rw->se_my_q, &my_q), VR_ERRS_READ) && my_q)
 		cfs_rq_walk(rw, my_q, depth + 1); /* a task group's entity */
 	else
 		rq_add(rw, se - rw->task_se);
@@ -410,7 +425,7 @@ static void cfs_node(struct rq_walk *rw, uint64_t node, int depth)
 static void cfs_rq_walk(struct rq_walk *rw, uint64_t cfs_rq, int depth)
 {
 	uint64_t root;
-	if (depth < MAX_RQ_DEPTH && !vr_error_catch(vr_read_u64(rw->w->k, cfs_rq + rw->timeline, &root)))
+	if (depth < MAX_RQ_DEPTH && !vr_kernel_absorb(rw->w->k, vr_read_u64(rw->w->k, cfs_rq + rw->timeline, &root), VR_ERRS_READ))
 		rb_each(rw, root, cfs_node, depth);
 }
 
@@ -421,16 +436,16 @@ static void rt_rq_walk(struct rq_walk *rw, uint64_t rt_rq, int depth)
 		return;
 	for (uint64_t q = 0; q < rw->n_queues; q++) {
 		uint64_t head = rt_rq + rw->rt_queue + 16 * q, node;
-		if (vr_error_catch(vr_read_u64(k, head, &node)))
+		if (vr_kernel_absorb(k, vr_read_u64(k, head, &node), VR_ERRS_READ))
 			continue;
 		for (size_t step = 0; node != head && node && step < VR_MAX_TASKS && rw->steps++ < VR_MAX_TASKS;
 		     step++) {
 			uint64_t rt_se = node - rw->rt_run_list, my_q = 0;
-			if (rw->has_rt_my_q && !vr_error_catch(vr_read_u64(k, rt_se + rw->rt_my_q, &my_q)) && my_q)
+			if (rw->has_rt_my_q && !vr_kernel_absorb(k, vr_read_u64(k, rt_se + rw->rt_my_q, &my_q), VR_ERRS_READ) && my_q)
 				rt_rq_walk(rw, my_q, depth + 1);
 			else
 				rq_add(rw, rt_se - rw->task_rt);
-			if (vr_error_catch(vr_read_u64(k, node, &node)))
+			if (vr_kernel_absorb(k, vr_read_u64(k, node, &node), VR_ERRS_READ))
 				break;
 		}
 	}
@@ -474,7 +489,7 @@ static void add_queued(struct rq_walk *rw, uint64_t rq)
 		cfs_rq_walk(rw, rq + rw->cfs, 0);
 	if (rw->rt_ok)
 		rt_rq_walk(rw, rq + rw->rt, 0);
-	if (rw->dl_ok && !vr_error_catch(vr_read_u64(rw->w->k, rq + rw->dl + rw->dl_root, &root)))
+	if (rw->dl_ok && !vr_kernel_absorb(rw->w->k, vr_read_u64(rw->w->k, rq + rw->dl + rw->dl_root, &root), VR_ERRS_READ))
 		rb_each(rw, root, dl_node, 0);
 }
 
@@ -498,7 +513,7 @@ struct pid_walk {
 static void add_pid(struct pid_walk *pw, uint64_t pid)
 {
 	uint64_t first;
-	if (vr_error_catch(vr_read_u64(pw->w->k, pid + pw->pid_tasks, &first)) || !first)
+	if (vr_kernel_absorb(pw->w->k, vr_read_u64(pw->w->k, pid + pw->pid_tasks, &first), VR_ERRS_READ) || !first)
 		return;
 	uint64_t t = first - pw->task_link;
 	if (add_task(pw->w, t, false)) {
@@ -521,7 +536,7 @@ static void add_pid_entry(struct pid_walk *pw, uint64_t e, int depth)
 		return;
 	pw->nodes++;
 	uint64_t node = e - pw->node_tag, slots[64];
-	if (vr_error_catch(vr_kernel_read(pw->w->k, node + pw->slots_off, slots, pw->n_slots * 8)))
+	if (vr_kernel_absorb(pw->w->k, vr_kernel_read(pw->w->k, node + pw->slots_off, slots, pw->n_slots * 8), VR_ERRS_READ))
 		return;
 	for (uint64_t i = 0; i < pw->n_slots; i++)
 		add_pid_entry(pw, slots[i], depth + 1);
@@ -555,10 +570,10 @@ static size_t add_pid_namespace(struct walk *w)
 		}
 		pw.slots_off = m.offset;
 		pw.n_slots = m.size / 8;
-		if (!m.size || pw.n_slots > 64 || (!vr_error_catch(vr_type_size(k, "pid", &sz)) && !sz))
+		if (!m.size || pw.n_slots > 64 || (!vr_kernel_absorb(k, vr_type_size(k, "pid", &sz), VR_ERRS_LAYOUT) && !sz))
 			return 0;
 		uint64_t e;
-		if (!vr_error_catch(vr_read_u64(k, ns + head + root, &e)))
+		if (!vr_kernel_absorb(k, vr_read_u64(k, ns + head + root, &e), VR_ERRS_READ))
 			add_pid_entry(&pw, e, 0);
 		return pw.added;
 	}
@@ -569,18 +584,18 @@ static size_t add_pid_namespace(struct walk *w)
 	uint32_t shift;
 	if (!vr_sym(k, "pid_hash", &table) || !vr_sym(k, "pidhash_shift", &shift_sym) ||
 	    !vr_member_off(k, "upid", "pid_chain", &pid_chain) || !vr_member_off(k, "pid", "numbers", &numbers) ||
-	    !vr_member_off(k, "upid", "ns", &upid_ns) || vr_error_catch(vr_read_u64(k, table, &table)) ||
-	    vr_error_catch(vr_read_u32(k, shift_sym, &shift)) || shift > 20)
+	    !vr_member_off(k, "upid", "ns", &upid_ns) || vr_kernel_absorb(k, vr_read_u64(k, table, &table), VR_ERRS_READ) ||
+	    vr_kernel_absorb(k, vr_read_u32(k, shift_sym, &shift), VR_ERRS_READ) || shift > 20)
 		return 0;
 	for (uint64_t b = 0; b < (1ull << shift); b++) {
 		uint64_t node;
-		if (vr_error_catch(vr_read_u64(k, table + 8 * b, &node)))
+		if (vr_kernel_absorb(k, vr_read_u64(k, table + 8 * b, &node), VR_ERRS_READ))
 			continue;
 		for (size_t step = 0; node && step < VR_MAX_TASKS; step++) {
 			uint64_t upid = node - pid_chain, uns;
-			if (!vr_error_catch(vr_read_u64(k, upid + upid_ns, &uns)) && uns == ns)
+			if (!vr_kernel_absorb(k, vr_read_u64(k, upid + upid_ns, &uns), VR_ERRS_READ) && uns == ns)
 				add_pid(&pw, upid - numbers); /* numbers[0]: level 0 */
-			if (vr_error_catch(vr_read_u64(k, node, &node)))
+			if (vr_kernel_absorb(k, vr_read_u64(k, node, &node), VR_ERRS_READ))
 				break;
 		}
 	}
@@ -632,12 +647,12 @@ static struct vr_error *walk_task_list(struct walk *w, uint64_t init_task)
 	if (err && err != &vr_error_oom) {
 		uint64_t back;
 		size_t before = w->f->n_tasks;
-		if (!vr_error_catch(vr_read_u64(k, head + 8, &back))) {
+		if (!vr_kernel_absorb(k, vr_read_u64(k, head + 8, &back), VR_ERRS_READ)) {
 			for (size_t step = 0; back != head && step < VR_MAX_TASKS; step++) {
 				if (!addrset_add(&procs, back, &oom))
 					break;
 				uint64_t t = back - l->tasks.off;
-				if (vr_error_catch(vr_read_u64(k, back + 8, &back)))
+				if (vr_kernel_absorb(k, vr_read_u64(k, back + 8, &back), VR_ERRS_READ))
 					back = head; /* this one is readable, its predecessor pointer not */
 				add_task(w, t, false);
 				add_threads(w, t);
@@ -669,19 +684,19 @@ static size_t read_runqueues(struct walk *w, struct cpu_state *cs)
 		rq_walk_init(k, &rw);
 	for (int c = 0; have_rq && c < cs->n; c++) {
 		uint64_t rq, idle = 0;
-		if (!cs->present[c] || vr_error_catch(vr_percpu_addr(k, c, "runqueues", &rq)))
+		if (!cs->present[c] || vr_kernel_absorb(k, vr_percpu_addr(k, c, "runqueues", &rq), VR_ERRS_READ, VR_ERR_NOT_FOUND, VR_ERR_LIMIT))
 			continue;
 		add_queued(&rw, rq);
-		vr_error_catch(vr_read_u64(k, rq + l->rq_curr.off, &cs->curr[c]));
-		if (l->rq_idle.ok && !vr_error_catch(vr_read_u64(k, rq + l->rq_idle.off, &idle)) && idle) {
+		vr_kernel_absorb(k, vr_read_u64(k, rq + l->rq_curr.off, &cs->curr[c]), VR_ERRS_READ);
+		if (l->rq_idle.ok && !vr_kernel_absorb(k, vr_read_u64(k, rq + l->rq_idle.off, &idle), VR_ERRS_READ) && idle) {
 			struct vr_task *x = add_task(w, idle, true);
 			if (x && x->cpu < 0)
 				x->cpu = c;
 		}
 		if (l->rq_clock.ok)
-			vr_error_catch(vr_read_u64(k, rq + l->rq_clock.off, &cs->rq_clock[c]));
+			vr_kernel_absorb(k, vr_read_u64(k, rq + l->rq_clock.off, &cs->rq_clock[c]), VR_ERRS_READ);
 		if (l->rq_clock_task.ok)
-			vr_error_catch(vr_read_u64(k, rq + l->rq_clock_task.off, &cs->rq_clock_task[c]));
+			vr_kernel_absorb(k, vr_read_u64(k, rq + l->rq_clock_task.off, &cs->rq_clock_task[c]), VR_ERRS_READ);
 	}
 	if (!have_rq) {
 		/* 6.2+ keeps current in pcpu_hot.current_task (its first
@@ -690,8 +705,8 @@ static size_t read_runqueues(struct walk *w, struct cpu_state *cs)
 		const char *cur = vr_sym(k, "pcpu_hot", &var) ? "pcpu_hot" : "current_task";
 		for (int c = 0; c < cs->n; c++) {
 			uint64_t a;
-			if (cs->present[c] && !vr_error_catch(vr_percpu_addr(k, c, cur, &a)))
-				vr_error_catch(vr_read_u64(k, a, &cs->curr[c]));
+			if (cs->present[c] && !vr_kernel_absorb(k, vr_percpu_addr(k, c, cur, &a), VR_ERRS_READ, VR_ERR_NOT_FOUND, VR_ERR_LIMIT))
+				vr_kernel_absorb(k, vr_read_u64(k, a, &cs->curr[c]), VR_ERRS_READ);
 		}
 		vr_diag_warn(k->diag, "tasks: runqueues unreadable: idle tasks of secondary CPUs and blocked times unknown");
 	}
@@ -763,14 +778,25 @@ static void mark_current_and_blocked(struct walk *w, const struct cpu_state *cs)
 static struct vr_error *outcome(struct walk *w, struct vr_error *cut)
 {
 	struct vr_facts *f = w->f;
-	if (!w->unreadable && !w->first && !cut)
+	if (vr_error_is_fatal(w->short_by)) {
+		/* the list is short of tasks it found: the step ends partial,
+		 * cut short by it (record()) */
+		vr_error_keep(&w->k->fatal, w->short_by);
+		w->short_by = NULL;
+	}
+	if (!w->unreadable && !w->first && !cut && !w->short_by)
 		return NULL;
-	struct vr_error *e = cut ? cut : w->first;
-	vr_diag_warn(w->k->diag, "tasks: %zu read, %zu unreadable%s: %s", f->n_tasks, w->unreadable,
-		     cut ? ", the task list is cut" : "", e ? e->message : "");
+	struct vr_error *e = cut ? cut : w->first ? w->first : w->short_by;
+	char full[96] = "";
+	if (w->short_by)
+		snprintf(full, sizeof(full), "; the list holds the first %zu: %s", f->n_tasks, w->short_by->message);
+	vr_diag_warn(w->k->diag, "tasks: %zu read, %zu unreadable%s: %s%s", f->n_tasks, w->unreadable,
+		     cut ? ", the task list is cut" : "", e ? e->message : "", e == w->short_by ? "" : full);
+	/* partial (NOT_PRESENT, FAULT: the step's status): what was read is kept */
 	struct vr_error *p = vr_error_create(e && e->code == VR_ERR_FAULT ? VR_ERR_FAULT : VR_ERR_NOT_PRESENT,
-					     "%zu tasks read, %zu unreadable%s: %s", f->n_tasks, w->unreadable,
-					     cut ? ", the task list is cut" : "", e ? e->message : "");
+					     "%zu tasks read, %zu unreadable%s: %s%s", f->n_tasks, w->unreadable,
+					     cut ? ", the task list is cut" : "", e ? e->message : "",
+					     e == w->short_by ? "" : full);
 	vr_error_destroy(w->first);
 	w->first = NULL;
 	vr_error_destroy(cut);
@@ -808,6 +834,7 @@ struct vr_error *vr_collect_tasks(struct vr_kernel *k, struct vr_facts *f)
 	err = outcome(&w, err);
 out:
 	vr_error_destroy(w.first);
+	vr_error_destroy(w.short_by);
 	free(w.seen.slots);
 	free(w.buf);
 	free(cs.present);

@@ -274,8 +274,8 @@ static struct vr_error *table(struct vr_kernel *k, const struct image *im, const
 			      const char *end, uint64_t *ret_addr, const uint8_t **ret_p, uint64_t *ret_len)
 {
 	struct vr_symbol a, b;
-	bool has_a = !vr_error_catch(vr_kernel_symbol_lookup(k, start, &a));
-	bool has_b = !vr_error_catch(vr_kernel_symbol_lookup(k, end, &b));
+	bool has_a = !vr_kernel_absorb(k, vr_kernel_symbol_lookup(k, start, &a), VR_ERR_NOT_FOUND);
+	bool has_b = !vr_kernel_absorb(k, vr_kernel_symbol_lookup(k, end, &b), VR_ERR_NOT_FOUND);
 	*ret_addr = 0;
 	*ret_p = NULL;
 	*ret_len = 0;
@@ -425,10 +425,10 @@ static void symbol_sites(struct vr_kernel *k, struct marker *m)
 	static const char *const ftrace_sites[] = {"ftrace_call", "ftrace_regs_call", "ftrace_graph_call"};
 	struct vr_symbol s, e;
 	for (size_t i = 0; i < sizeof(ftrace_sites) / sizeof(ftrace_sites[0]); i++)
-		if (!vr_error_catch(vr_kernel_symbol_lookup(k, ftrace_sites[i], &s)))
+		if (!vr_kernel_absorb(k, vr_kernel_symbol_lookup(k, ftrace_sites[i], &s), VR_ERR_NOT_FOUND))
 			mark(m, to_link(m->im, s.address), 5, VR_PATCH_FTRACE);
-	if (!vr_error_catch(vr_kernel_symbol_lookup(k, "__static_call_text_start", &s)) &&
-	    !vr_error_catch(vr_kernel_symbol_lookup(k, "__static_call_text_end", &e)) &&
+	if (!vr_kernel_absorb(k, vr_kernel_symbol_lookup(k, "__static_call_text_start", &s), VR_ERR_NOT_FOUND) &&
+	    !vr_kernel_absorb(k, vr_kernel_symbol_lookup(k, "__static_call_text_end", &e), VR_ERR_NOT_FOUND) &&
 	    e.address > s.address && e.address - s.address < MAX_TABLE_BYTES)
 		mark(m, to_link(m->im, s.address), e.address - s.address, VR_PATCH_STATIC_CALL);
 }
@@ -557,7 +557,7 @@ struct vr_error *vr_kernel_text_ranges(struct vr_kernel *k, struct vr_text_range
 		symbol_sites(k, &m);
 		struct vr_symbol pe;
 		uint64_t percpu_end = 0;
-		if (!vr_error_catch(vr_kernel_symbol_lookup(k, "__per_cpu_end", &pe)) &&
+		if (!vr_kernel_absorb(k, vr_kernel_symbol_lookup(k, "__per_cpu_end", &pe), VR_ERR_NOT_FOUND) &&
 		    pe.address < VR_X86_64_START_KERNEL_MAP)
 			percpu_end = pe.address;
 		size_t relocs = 0;

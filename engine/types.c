@@ -284,7 +284,7 @@ void vr_types_prefetch_memory_btf(struct vr_kernel *k, uint64_t start, uint64_t 
 	p->start = start;
 	p->len = (size_t)(stop - start);
 	p->buf = malloc(p->len);
-	if (!p->buf || vr_error_catch(vr_kernel_read(k, start, p->buf, p->len)) ||
+	if (!p->buf || vr_kernel_absorb(k, vr_kernel_read(k, start, p->buf, p->len), VR_ERRS_READ) ||
 	    pthread_create(&p->thread, NULL, btf_prefetch_thread, p) != 0) {
 		free(p->buf);
 		free(p);
@@ -311,7 +311,13 @@ static struct vr_error *btf_prefetched(struct vr_kernel *k, struct vr_btf **ret)
 void vr_types_prefetch_end(struct vr_kernel *k)
 {
 	struct vr_btf *btf = NULL;
-	if (k->btf_prefetch && !vr_error_catch(btf_prefetched(k, &btf)))
+	if (!k->btf_prefetch)
+		return;
+	/* the kernel is going: its BTF, or why there is none, is not needed */
+	struct vr_error *err = btf_prefetched(k, &btf);
+	if (err)
+		vr_error_destroy(err);
+	else
 		vr_btf_destroy(btf);
 }
 
@@ -1170,7 +1176,7 @@ struct vr_error *vr_kernel_member_at(struct vr_kernel *k, const char *type, uint
 
 bool vr_member(struct vr_kernel *k, const char *type, const char *member, struct vr_member *ret)
 {
-	return !vr_error_catch(vr_type_member(k, type, member, ret));
+	return !vr_kernel_absorb(k, vr_type_member(k, type, member, ret), VR_ERRS_LAYOUT);
 }
 
 bool vr_member_off(struct vr_kernel *k, const char *type, const char *member, uint64_t *ret)

@@ -31,7 +31,7 @@ struct kctx {
 static bool k_read(void *ctx, uint64_t addr, uint64_t *ret)
 {
 	struct kctx *c = ctx;
-	return !vr_error_catch(vr_read_u64(c->k, addr, ret));
+	return !vr_kernel_absorb(c->k, vr_read_u64(c->k, addr, ret), VR_ERRS_READ);
 }
 
 static bool k_find(void *ctx, uint64_t ip, struct vr_orc_entry *ret)
@@ -92,7 +92,7 @@ static bool k_is_ret(void *ctx, uint64_t addr)
 	if (!k_is_text(c, addr))
 		return false;
 	uint8_t b[8];
-	if (vr_error_catch(vr_kernel_read(c->k, addr - 8, b, sizeof(b))))
+	if (vr_kernel_absorb(c->k, vr_kernel_read(c->k, addr - 8, b, sizeof(b)), VR_ERRS_READ))
 		return false;
 	if (b[3] == 0xe8)
 		return true;
@@ -162,7 +162,7 @@ size_t vr_unwind_stacks(struct vr_kernel *k, int cpu, uint64_t task_stack,
 {
 	size_t n = 0;
 	uint64_t size = VR_THREAD_SIZE, v;
-	if (vr_error_catch(vr_type_size(k, "irq_stack", &v)) == false && v >= 4096 && v <= (1u << 20))
+	if (vr_kernel_absorb(k, vr_type_size(k, "irq_stack", &v), VR_ERRS_LAYOUT) == false && v >= 4096 && v <= (1u << 20))
 		size = v; /* IRQ_STACK_SIZE is THREAD_SIZE */
 	if (task_stack)
 		out[n++] = (struct vr_stack_range){VR_STACK_TASK, task_stack, task_stack + size};
@@ -174,14 +174,14 @@ size_t vr_unwind_stacks(struct vr_kernel *k, int cpu, uint64_t task_stack,
 	 * the hotpath", commit 951c2a51ae75 "x86/irq/64: Adjust the per CPU
 	 * irq stack pointer by 8"); before, the end. The stack ends on a page
 	 * boundary, which tells them apart. */
-	if (!vr_error_catch(percpu_hot_u64(k, cpu, "hardirq_stack_ptr", &top)) && top > size) {
+	if (!vr_kernel_absorb(k, percpu_hot_u64(k, cpu, "hardirq_stack_ptr", &top), VR_ERRS_READ, VR_ERR_NOT_FOUND, VR_ERR_LIMIT) && top > size) {
 		uint64_t end = (top & 4095) == 0 ? top : top + 8;
 		out[n++] = (struct vr_stack_range){VR_STACK_IRQ, end - size, end};
 	}
 
 	uint64_t ptr, cea_addr;
-	if (vr_error_catch(vr_percpu_addr(k, cpu, "cea_exception_stacks", &cea_addr)) ||
-	    vr_error_catch(vr_read_u64(k, cea_addr, &ptr)) || ptr == 0)
+	if (vr_kernel_absorb(k, vr_percpu_addr(k, cpu, "cea_exception_stacks", &cea_addr), VR_ERRS_READ, VR_ERR_NOT_FOUND, VR_ERR_LIMIT) ||
+	    vr_kernel_absorb(k, vr_read_u64(k, cea_addr, &ptr), VR_ERRS_READ) || ptr == 0)
 		return n;
 	static const struct {
 		enum vr_stack_kind kind;
@@ -210,9 +210,9 @@ size_t vr_unwind_stacks(struct vr_kernel *k, int cpu, uint64_t task_stack,
 	/* The entry (trampoline) stack of the same cpu_entry_area. */
 	struct vr_member me, mp;
 	uint64_t est_off = VR_CEA_ESTACKS_OFFSET, ent_off = VR_CEA_ENTRY_STACK_OFFSET;
-	if (!vr_error_catch(vr_type_member(k, "cpu_entry_area", "estacks", &me)))
+	if (!vr_kernel_absorb(k, vr_type_member(k, "cpu_entry_area", "estacks", &me), VR_ERRS_LAYOUT))
 		est_off = me.offset;
-	if (!vr_error_catch(vr_type_member(k, "cpu_entry_area", "entry_stack_page", &mp)))
+	if (!vr_kernel_absorb(k, vr_type_member(k, "cpu_entry_area", "entry_stack_page", &mp), VR_ERRS_LAYOUT))
 		ent_off = mp.offset;
 	if (ptr > est_off) {
 		uint64_t base = ptr - est_off + ent_off;
@@ -315,8 +315,8 @@ uint64_t vr_unwind_task_stack(struct vr_kernel *k, int cpu)
 		if (f->tasks[i].is_current && f->tasks[i].cpu == cpu && f->tasks[i].stack)
 			return f->tasks[i].stack;
 	uint64_t top;
-	if (cpu < 0 || (vr_error_catch(percpu_hot_u64(k, cpu, "cpu_current_top_of_stack", &top)) &&
-			vr_error_catch(percpu_hot_u64(k, cpu, "top_of_stack", &top))))
+	if (cpu < 0 || (vr_kernel_absorb(k, percpu_hot_u64(k, cpu, "cpu_current_top_of_stack", &top), VR_ERRS_READ, VR_ERR_NOT_FOUND, VR_ERR_LIMIT) &&
+			vr_kernel_absorb(k, percpu_hot_u64(k, cpu, "top_of_stack", &top), VR_ERRS_READ, VR_ERR_NOT_FOUND, VR_ERR_LIMIT)))
 		return 0;
 	/* Stacks are THREAD_SIZE-aligned; the top may sit a few words below
 	 * the end (TOP_OF_KERNEL_STACK_PADDING: 16 bytes with FRED). */
@@ -330,9 +330,13 @@ struct vr_error *vr_unwind(struct vr_kernel *k, const struct vr_regs *regs, int 
 			   struct vr_trace *trace)
 {
 	if (!k->orc) {
+		/* no ORC: the unwinder does without (frame pointers, CFI) */
 		struct vr_orc *o;
-		if (!vr_error_catch(vr_orc_load(k, &o)))
+		struct vr_error *err = vr_orc_load(k, &o);
+		if (!err)
 			k->orc = o;
+		else if (!vr_error_catch(&err, VR_ERRS_LAYOUT, VR_ERRS_READ))
+			return err;
 	}
 	struct vr_unwind_start s = {
 		.regs = *regs,
@@ -451,7 +455,7 @@ bool vr_unwind_crash_start(struct vr_kernel *k, int cpu, uint64_t task_stack,
 		_cleanup_free_ uint64_t *w = malloc(len);
 		if (!w)
 			return false;
-		if (vr_error_catch(vr_kernel_read(k, st->lo, w, len)))
+		if (vr_kernel_absorb(k, vr_kernel_read(k, st->lo, w, len), VR_ERRS_READ))
 			continue;
 		size_t nw = len / 8;
 		/* The pt_regs the registers were copied from: the NMI entry's
@@ -493,7 +497,7 @@ bool vr_unwind_crash_start(struct vr_kernel *k, int cpu, uint64_t task_stack,
 static bool direct_call_target(struct vr_kernel *k, uint64_t ret, uint64_t *target)
 {
 	uint8_t b[5];
-	if (ret < 5 || vr_error_catch(vr_kernel_read(k, ret - 5, b, sizeof(b))) || b[0] != 0xe8)
+	if (ret < 5 || vr_kernel_absorb(k, vr_kernel_read(k, ret - 5, b, sizeof(b)), VR_ERRS_READ) || b[0] != 0xe8)
 		return false;
 	int32_t rel = (int32_t)((uint32_t)b[1] | (uint32_t)b[2] << 8 | (uint32_t)b[3] << 16 |
 				(uint32_t)b[4] << 24);

@@ -44,7 +44,7 @@ static bool cfa_offset(const Dwarf_Op *ops, size_t n, int64_t *ret)
 bool vr_cfi_orc_entry(struct vr_kernel *k, uint64_t ip, struct vr_orc_entry *ret)
 {
 	Dwarf *dbg;
-	if (!k->vmlinux_elf || vr_error_catch(vr_dwarf_vmlinux(k, &dbg)))
+	if (!k->vmlinux_elf || vr_kernel_absorb(k, vr_dwarf_vmlinux(k, &dbg), VR_ERR_NOT_FOUND))
 		return false;
 	/* libdw keeps the CFI with the Dwarf handle: asking again is cheap. */
 	Dwarf_CFI *cfi = dwarf_getcfi(dbg);

@@ -478,6 +478,237 @@ static void regs_from_words(struct vr_regs *r, const uint64_t *words)
 	r->valid = true;
 }
 
+/* What one step of the walk came to: a caller to go on from, the end of
+ * the trace (the reason is in out), or a frame already pushed to go on
+ * from (a caller guessed or proven without ORC). */
+enum step { STEP_NEXT, STEP_END, STEP_AGAIN };
+
+/* The ORC entry for w's IP (*ret); false when there is none. */
+static bool orc_entry_at(const struct vr_unwinder *u, const struct walk *w, struct vr_orc_entry *ret)
+{
+	if (w->ip == 0) {
+		/* A call through a NULL pointer: the return address is on
+		 * top of the stack (the kernel's null_orc_entry). */
+		*ret = (struct vr_orc_entry){.sp_offset = 8, .sp_reg = VR_ORC_REG_SP,
+					     .bp_reg = VR_ORC_REG_UNDEFINED,
+					     .type = VR_ORC_TYPE_CALL};
+		return true;
+	}
+	return u->find_orc(u->ctx, w->signal ? w->ip : w->ip - 1, ret);
+}
+
+/* No usable ORC entry at w's IP: the caller a call instruction proves,
+ * else one guessed from the stack; *err when it cannot be pushed. */
+static enum step step_without_orc(struct walk *w, struct vr_raw_trace *out, size_t max, struct vr_error **err)
+{
+	uint64_t old_ip = w->ip;
+	struct vr_raw_frame f;
+	if (!w->signal && proven_caller(w, out)) {
+		f = (struct vr_raw_frame){.ip = w->ip, .sp = w->sp, .call = true,
+					  .reliable = !w->degraded, .stack = w->stack};
+		*err = push(out, max, &f);
+		return STEP_AGAIN;
+	}
+	if (!guess_caller(w, out)) {
+		stopf(out, "no unwind information for 0x%016llx and no return address found on the stack",
+		      (unsigned long long)old_ip);
+		return STEP_END;
+	}
+	w->degraded = true;
+	f = (struct vr_raw_frame){.ip = w->ip, .sp = w->sp, .call = true,
+				  .reliable = false, .guessed = true,
+				  .stack = w->stack};
+	*err = push(out, max, &f);
+	return STEP_AGAIN;
+}
+
+/* The caller's SP by entry e (*ret); false when it cannot be had (the
+ * reason is in out). */
+static bool caller_sp(const struct walk *w, const struct vr_orc_entry *e, struct vr_raw_trace *out,
+		      uint64_t *ret)
+{
+	uint64_t sp = 0, v;
+	bool indirect = false;
+	switch (e->sp_reg) {
+	case VR_ORC_REG_SP:
+		sp = w->sp + (uint64_t)(int64_t)e->sp_offset;
+		break;
+	case VR_ORC_REG_BP:
+		sp = w->bp + (uint64_t)(int64_t)e->sp_offset;
+		break;
+	case VR_ORC_REG_SP_INDIRECT:
+		sp = w->sp;
+		indirect = true;
+		break;
+	case VR_ORC_REG_BP_INDIRECT:
+		sp = w->bp + (uint64_t)(int64_t)e->sp_offset;
+		indirect = true;
+		break;
+	case VR_ORC_REG_R10:
+	case VR_ORC_REG_R13:
+	case VR_ORC_REG_DI:
+	case VR_ORC_REG_DX:
+	case VR_ORC_REG_AX: {
+		enum vr_reg r = e->sp_reg == VR_ORC_REG_R10 ? VR_R10 :
+				e->sp_reg == VR_ORC_REG_R13 ? VR_R13 :
+				e->sp_reg == VR_ORC_REG_DI ? VR_RDI :
+				e->sp_reg == VR_ORC_REG_AX ? VR_RAX : VR_RDX;
+		if (!get_reg(w, r, &sp)) {
+			stopf(out, "the stack pointer at 0x%016llx is based on %s, whose value is unknown",
+			      (unsigned long long)w->ip, vr_reg_names[r]);
+			return false;
+		}
+		break;
+	}
+	default:
+		stopf(out, "unknown ORC stack base register %u at 0x%016llx", e->sp_reg,
+		      (unsigned long long)w->ip);
+		return false;
+	}
+	if (indirect) {
+		/* call_on_stack(): the previous SP was saved at the
+		 * top of the new stack. */
+		if (!rd(w, sp, &v)) {
+			stopf(out, "cannot read the saved stack pointer at 0x%016llx",
+			      (unsigned long long)sp);
+			return false;
+		}
+		sp = v;
+		if (e->sp_reg == VR_ORC_REG_SP_INDIRECT)
+			sp += (uint64_t)(int64_t)e->sp_offset;
+	}
+	*ret = sp;
+	return true;
+}
+
+/* The caller's IP, SP and maybe registers, by entry e from the caller's
+ * SP sp: *next (the walk from there) and *f (its frame, IP and SP still to
+ * fill); *err when a guessed frame cannot be pushed. */
+static enum step caller_regs(struct walk *w, const struct vr_orc_entry *e, uint64_t sp, struct vr_raw_trace *out,
+			     size_t max, struct walk *next, struct vr_raw_frame *f, struct vr_error **err)
+{
+	uint64_t v;
+	*next = *w;
+	*f = (struct vr_raw_frame){0};
+	switch (e->type) {
+	case VR_ORC_TYPE_CALL:
+		if (!rd(w, sp - 8, &v)) {
+			stopf(out, "cannot read the return address at 0x%016llx",
+			      (unsigned long long)(sp - 8));
+			return STEP_END;
+		}
+		if (!text(w, v)) {
+			if (w->degraded && guess_caller(w, out)) {
+				/* A stale guess: back to scanning. */
+				*f = (struct vr_raw_frame){.ip = w->ip, .sp = w->sp, .call = true,
+							   .reliable = false, .guessed = true,
+							   .stack = w->stack};
+				*err = push(out, max, f);
+				return STEP_AGAIN;
+			}
+			stopf(out, "return address 0x%016llx at 0x%016llx is not in kernel text",
+			      (unsigned long long)v, (unsigned long long)(sp - 8));
+			return STEP_END;
+		}
+		next->ip = v;
+		next->sp = sp;
+		next->full = next->prev_valid = false;
+		f->call = !e->signal;
+		break;
+	case VR_ORC_TYPE_REGS: {
+		uint64_t words[PTREGS_WORDS];
+		for (int i = 0; i < PTREGS_WORDS; i++) {
+			if (!rd(w, sp + 8 * (uint64_t)i, &words[i])) {
+				stopf(out, "cannot read the registers saved at 0x%016llx",
+				      (unsigned long long)sp);
+				return STEP_END;
+			}
+		}
+		regs_from_words(&next->cur, words);
+		next->ip = words[VR_RIP];
+		next->sp = words[VR_RSP];
+		next->full = true;
+		next->prev_valid = false;
+		f->exception = true;
+		f->regs_addr = sp;
+		f->regs = next->cur;
+		break;
+	}
+	case VR_ORC_TYPE_REGS_PARTIAL: {
+		uint64_t words[5];
+		for (int i = 0; i < 5; i++) {
+			if (!rd(w, sp + 8 * (uint64_t)i, &words[i])) {
+				stopf(out, "cannot read the iret frame at 0x%016llx",
+				      (unsigned long long)sp);
+				return STEP_END;
+			}
+		}
+		if (w->full) {
+			next->prev = w->cur;
+			next->prev_valid = true;
+		}
+		next->full = false;
+		/* Registers other than the iret frame are those of the
+		 * last full set, when there was one (the kernel's
+		 * prev_regs). */
+		struct vr_regs r = next->prev_valid ? next->prev : (struct vr_regs){0};
+		r.r[VR_RIP] = words[0];
+		r.r[VR_CS] = words[1];
+		r.r[VR_EFLAGS] = words[2];
+		r.r[VR_RSP] = words[3];
+		r.r[VR_SS] = words[4];
+		r.valid = true;
+		next->cur = r;
+		next->ip = words[0];
+		next->sp = words[3];
+		f->exception = true;
+		f->partial_regs = true;
+		f->regs_addr = sp - IRET_FRAME_OFFSET;
+		f->regs = r;
+		break;
+	}
+	default:
+		stopf(out, "unknown ORC entry type %u at 0x%016llx", e->type,
+		      (unsigned long long)w->ip);
+		return STEP_END;
+	}
+	next->signal = e->signal;
+	return STEP_NEXT;
+}
+
+/* The caller's BP by entry e (into next); false when it cannot be had
+ * (the reason is in out). */
+static bool caller_bp(const struct walk *w, const struct vr_orc_entry *e, uint64_t sp, struct vr_raw_trace *out,
+		      struct walk *next)
+{
+	switch (e->bp_reg) {
+	case VR_ORC_REG_UNDEFINED:
+		if (next->full)
+			next->bp = next->cur.r[VR_RBP];
+		else if (e->type == VR_ORC_TYPE_REGS_PARTIAL && next->prev_valid)
+			next->bp = next->prev.r[VR_RBP];
+		return true;
+	case VR_ORC_REG_PREV_SP:
+		if (!rd(w, sp + (uint64_t)(int64_t)e->bp_offset, &next->bp)) {
+			stopf(out, "cannot read the saved frame pointer at 0x%016llx",
+			      (unsigned long long)(sp + (uint64_t)(int64_t)e->bp_offset));
+			return false;
+		}
+		return true;
+	case VR_ORC_REG_BP:
+		if (!rd(w, w->bp + (uint64_t)(int64_t)e->bp_offset, &next->bp)) {
+			stopf(out, "cannot read the saved frame pointer at 0x%016llx",
+			      (unsigned long long)(w->bp + (uint64_t)(int64_t)e->bp_offset));
+			return false;
+		}
+		return true;
+	default:
+		stopf(out, "unknown ORC frame base register %u at 0x%016llx", e->bp_reg,
+		      (unsigned long long)w->ip);
+		return false;
+	}
+}
+
 struct vr_error *vr_unwind_raw(const struct vr_unwinder *u, const struct vr_regs *regs,
 			       bool call_frame, bool first_unreliable, struct vr_raw_trace *out)
 {
@@ -516,213 +747,36 @@ struct vr_error *vr_unwind_raw(const struct vr_unwinder *u, const struct vr_regs
 
 	for (;;) {
 		struct vr_orc_entry e;
-		bool have;
-		if (w.ip == 0) {
-			/* A call through a NULL pointer: the return address is on
-			 * top of the stack (the kernel's null_orc_entry). */
-			e = (struct vr_orc_entry){.sp_offset = 8, .sp_reg = VR_ORC_REG_SP,
-						  .bp_reg = VR_ORC_REG_UNDEFINED,
-						  .type = VR_ORC_TYPE_CALL};
-			have = true;
-		} else {
-			have = u->find_orc(u->ctx, w.signal ? w.ip : w.ip - 1, &e);
-		}
+		bool have = orc_entry_at(u, &w, &e);
 		if (have && e.type == VR_ORC_TYPE_END_OF_STACK) {
 			/* The bottom of a kernel thread or entry code. */
 			if (w.degraded)
 				confirm(out);
 			return NULL;
 		}
-		uint64_t old_ip = w.ip;
+		enum step step;
 		if (!have || e.type == VR_ORC_TYPE_UNDEFINED) {
-			if (!w.signal && proven_caller(&w, out)) {
-				f = (struct vr_raw_frame){.ip = w.ip, .sp = w.sp, .call = true,
-							  .reliable = !w.degraded, .stack = w.stack};
-				if ((err = push(out, max, &f)))
-					goto limit;
-				continue;
-			}
-			if (!guess_caller(&w, out)) {
-				stopf(out, "no unwind information for 0x%016llx and no return address found on the stack",
-				      (unsigned long long)old_ip);
-				return NULL;
-			}
-			w.degraded = true;
-			f = (struct vr_raw_frame){.ip = w.ip, .sp = w.sp, .call = true,
-						  .reliable = false, .guessed = true,
-						  .stack = w.stack};
-			if ((err = push(out, max, &f)))
+			step = step_without_orc(&w, out, max, &err);
+			if (err)
 				goto limit;
+			if (step == STEP_END)
+				return NULL;
 			continue;
 		}
 
-		/* The caller's SP. */
-		uint64_t sp = 0, v;
-		bool indirect = false;
-		switch (e.sp_reg) {
-		case VR_ORC_REG_SP:
-			sp = w.sp + (uint64_t)(int64_t)e.sp_offset;
-			break;
-		case VR_ORC_REG_BP:
-			sp = w.bp + (uint64_t)(int64_t)e.sp_offset;
-			break;
-		case VR_ORC_REG_SP_INDIRECT:
-			sp = w.sp;
-			indirect = true;
-			break;
-		case VR_ORC_REG_BP_INDIRECT:
-			sp = w.bp + (uint64_t)(int64_t)e.sp_offset;
-			indirect = true;
-			break;
-		case VR_ORC_REG_R10:
-		case VR_ORC_REG_R13:
-		case VR_ORC_REG_DI:
-		case VR_ORC_REG_DX:
-		case VR_ORC_REG_AX: {
-			enum vr_reg r = e.sp_reg == VR_ORC_REG_R10 ? VR_R10 :
-					e.sp_reg == VR_ORC_REG_R13 ? VR_R13 :
-					e.sp_reg == VR_ORC_REG_DI ? VR_RDI :
-					e.sp_reg == VR_ORC_REG_AX ? VR_RAX : VR_RDX;
-			if (!get_reg(&w, r, &sp)) {
-				stopf(out, "the stack pointer at 0x%016llx is based on %s, whose value is unknown",
-				      (unsigned long long)w.ip, vr_reg_names[r]);
-				return NULL;
-			}
-			break;
-		}
-		default:
-			stopf(out, "unknown ORC stack base register %u at 0x%016llx", e.sp_reg,
-			      (unsigned long long)w.ip);
+		uint64_t sp;
+		if (!caller_sp(&w, &e, out, &sp))
 			return NULL;
-		}
-		if (indirect) {
-			/* call_on_stack(): the previous SP was saved at the
-			 * top of the new stack. */
-			if (!rd(&w, sp, &v)) {
-				stopf(out, "cannot read the saved stack pointer at 0x%016llx",
-				      (unsigned long long)sp);
-				return NULL;
-			}
-			sp = v;
-			if (e.sp_reg == VR_ORC_REG_SP_INDIRECT)
-				sp += (uint64_t)(int64_t)e.sp_offset;
-		}
-
-		/* The caller's IP, SP and maybe registers. */
-		struct walk next = w;
-		f = (struct vr_raw_frame){0};
-		switch (e.type) {
-		case VR_ORC_TYPE_CALL:
-			if (!rd(&w, sp - 8, &v)) {
-				stopf(out, "cannot read the return address at 0x%016llx",
-				      (unsigned long long)(sp - 8));
-				return NULL;
-			}
-			if (!text(&w, v)) {
-				if (w.degraded && guess_caller(&w, out)) {
-					/* A stale guess: back to scanning. */
-					f = (struct vr_raw_frame){.ip = w.ip, .sp = w.sp, .call = true,
-								  .reliable = false, .guessed = true,
-								  .stack = w.stack};
-					if ((err = push(out, max, &f)))
-						goto limit;
-					continue;
-				}
-				stopf(out, "return address 0x%016llx at 0x%016llx is not in kernel text",
-				      (unsigned long long)v, (unsigned long long)(sp - 8));
-				return NULL;
-			}
-			next.ip = v;
-			next.sp = sp;
-			next.full = next.prev_valid = false;
-			f.call = !e.signal;
-			break;
-		case VR_ORC_TYPE_REGS: {
-			uint64_t words[PTREGS_WORDS];
-			for (int i = 0; i < PTREGS_WORDS; i++) {
-				if (!rd(&w, sp + 8 * (uint64_t)i, &words[i])) {
-					stopf(out, "cannot read the registers saved at 0x%016llx",
-					      (unsigned long long)sp);
-					return NULL;
-				}
-			}
-			regs_from_words(&next.cur, words);
-			next.ip = words[VR_RIP];
-			next.sp = words[VR_RSP];
-			next.full = true;
-			next.prev_valid = false;
-			f.exception = true;
-			f.regs_addr = sp;
-			f.regs = next.cur;
-			break;
-		}
-		case VR_ORC_TYPE_REGS_PARTIAL: {
-			uint64_t words[5];
-			for (int i = 0; i < 5; i++) {
-				if (!rd(&w, sp + 8 * (uint64_t)i, &words[i])) {
-					stopf(out, "cannot read the iret frame at 0x%016llx",
-					      (unsigned long long)sp);
-					return NULL;
-				}
-			}
-			if (w.full) {
-				next.prev = w.cur;
-				next.prev_valid = true;
-			}
-			next.full = false;
-			/* Registers other than the iret frame are those of the
-			 * last full set, when there was one (the kernel's
-			 * prev_regs). */
-			struct vr_regs r = next.prev_valid ? next.prev : (struct vr_regs){0};
-			r.r[VR_RIP] = words[0];
-			r.r[VR_CS] = words[1];
-			r.r[VR_EFLAGS] = words[2];
-			r.r[VR_RSP] = words[3];
-			r.r[VR_SS] = words[4];
-			r.valid = true;
-			next.cur = r;
-			next.ip = words[0];
-			next.sp = words[3];
-			f.exception = true;
-			f.partial_regs = true;
-			f.regs_addr = sp - IRET_FRAME_OFFSET;
-			f.regs = r;
-			break;
-		}
-		default:
-			stopf(out, "unknown ORC entry type %u at 0x%016llx", e.type,
-			      (unsigned long long)w.ip);
+		struct walk next;
+		step = caller_regs(&w, &e, sp, out, max, &next, &f, &err);
+		if (err)
+			goto limit;
+		if (step == STEP_END)
 			return NULL;
-		}
-		next.signal = e.signal;
-
-		/* The caller's BP. */
-		switch (e.bp_reg) {
-		case VR_ORC_REG_UNDEFINED:
-			if (next.full)
-				next.bp = next.cur.r[VR_RBP];
-			else if (e.type == VR_ORC_TYPE_REGS_PARTIAL && next.prev_valid)
-				next.bp = next.prev.r[VR_RBP];
-			break;
-		case VR_ORC_REG_PREV_SP:
-			if (!rd(&w, sp + (uint64_t)(int64_t)e.bp_offset, &next.bp)) {
-				stopf(out, "cannot read the saved frame pointer at 0x%016llx",
-				      (unsigned long long)(sp + (uint64_t)(int64_t)e.bp_offset));
-				return NULL;
-			}
-			break;
-		case VR_ORC_REG_BP:
-			if (!rd(&w, w.bp + (uint64_t)(int64_t)e.bp_offset, &next.bp)) {
-				stopf(out, "cannot read the saved frame pointer at 0x%016llx",
-				      (unsigned long long)(w.bp + (uint64_t)(int64_t)e.bp_offset));
-				return NULL;
-			}
-			break;
-		default:
-			stopf(out, "unknown ORC frame base register %u at 0x%016llx", e.bp_reg,
-			      (unsigned long long)w.ip);
+		if (step == STEP_AGAIN)
+			continue;
+		if (!caller_bp(&w, &e, sp, out, &next))
 			return NULL;
-		}
 
 		if (f.exception && w.degraded && u->anchor && anchor_match(&f.regs, u->anchor)) {
 			w.degraded = next.degraded = false;
@@ -803,8 +857,8 @@ static int parse_release(const char *rel)
 static int detect_version(struct vr_kernel *k)
 {
 	struct vr_member m;
-	bool has_signal = !vr_error_catch(vr_type_member(k, "orc_entry", "signal", &m));
-	bool has_end = !vr_error_catch(vr_type_member(k, "orc_entry", "end", &m));
+	bool has_signal = !vr_kernel_absorb(k, vr_type_member(k, "orc_entry", "signal", &m), VR_ERRS_LAYOUT);
+	bool has_end = !vr_kernel_absorb(k, vr_type_member(k, "orc_entry", "end", &m), VR_ERRS_LAYOUT);
 	if (has_signal && has_end)
 		return VR_ORC_V2;
 	if (has_signal)

@@ -236,7 +236,8 @@ static void check(struct vr_kernel *k, struct candidate *c)
 	} else {
 		uint64_t value;
 		unsigned shndx;
-		have_sym = vr_symbols_vmlinux_symbol(c->debuginfo, "linux_banner", &value, &shndx);
+		have_sym = !vr_kernel_absorb(k, vr_symbols_vmlinux_symbol(c->debuginfo, "linux_banner", &value, &shndx),
+					     VR_ERRS_LAYOUT, VR_ERR_IO);
 		if (have_sym) {
 			sym.st_value = value;
 			sym.st_shndx = (Elf64_Section)shndx;

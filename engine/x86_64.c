@@ -224,7 +224,7 @@ static void find_phys_base(struct vr_kernel *k)
 		uint64_t va = 0, pa = 0;
 		if (!vr_vmcoreinfo_symbol(vi, probes[i], &va) || va < x->kernel_start)
 			continue;
-		if (vr_error_catch(vr_dump_elf_vtop(k->dump, va, &pa)))
+		if (vr_kernel_absorb(k, vr_dump_elf_vtop(k->dump, va, &pa), VR_ERR_NOT_FOUND))
 			continue;
 		x->phys_base = pa - (va - x->kernel_start);
 		x->phys_base_known = true;
@@ -234,7 +234,7 @@ static void find_phys_base(struct vr_kernel *k)
 	 * the image area in 2 MiB steps (the KASLR alignment). */
 	for (uint64_t va = x->kernel_start; va < x->modules_start; va += 1ull << 21) {
 		uint64_t pa = 0;
-		if (vr_error_catch(vr_dump_elf_vtop(k->dump, va, &pa)))
+		if (vr_kernel_absorb(k, vr_dump_elf_vtop(k->dump, va, &pa), VR_ERR_NOT_FOUND))
 			continue;
 		x->phys_base = pa - (va - x->kernel_start);
 		x->phys_base_known = true;

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "failed.h"
 #include "engine/dump.h"
 
 /* The input as a file: vr_dump_open() takes paths, so hand it a memfd. */
@@ -39,13 +40,13 @@ static void fuzz_dump_open_and_read(const uint8_t *data, size_t size)
 			if (!vr_dump_page_present(d, pfn * VR_PAGE_SIZE))
 				continue;
 			reads++;
-			vr_error_catch(vr_dump_read_phys(d, pfn * VR_PAGE_SIZE, page, sizeof(page)));
+			failed(vr_dump_read_phys(d, pfn * VR_PAGE_SIZE, page, sizeof(page)));
 			/* again: now from the page cache */
-			vr_error_catch(vr_dump_read_phys(d, pfn * VR_PAGE_SIZE + 100, page, 200));
+			failed(vr_dump_read_phys(d, pfn * VR_PAGE_SIZE + 100, page, 200));
 		}
-		vr_error_catch(vr_dump_read_phys(d, UINT64_MAX - 10, page, 16));
+		failed(vr_dump_read_phys(d, UINT64_MAX - 10, page, 16));
 		uint64_t pa;
-		vr_error_catch(vr_dump_elf_vtop(d, 0xffffffff81000000ull, &pa));
+		failed(vr_dump_elf_vtop(d, 0xffffffff81000000ull, &pa));
 		for (size_t i = 0; i < vr_dump_n_cpus(d); i++)
 			(void)vr_dump_cpu(d, i)->regs.r[VR_RIP];
 		size_t len;

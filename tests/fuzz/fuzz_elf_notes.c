@@ -8,7 +8,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	/* seeds are whole ELF cores; the notes parser also sees every input raw */
 	struct vr_notes n;
-	if (!vr_error_catch(vr_notes_parse(data, size, &n)))
+	if (!failed(vr_notes_parse(data, size, &n)))
 		vr_notes_deinit(&n);
 	fuzz_dump_open_and_read(data, size);
 	return 0;

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "failed.h"
 #include "engine/kallsyms.h"
 
 #define IMAGE_BASE 0xffffffff81000000ull
@@ -65,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	};
 	struct image im = {data + HEADER_LEN, size - HEADER_LEN};
 	struct vr_kallsyms ks = {0};
-	if (vr_error_catch(vr_kallsyms_read(&t, image_read, &im, &ks)))
+	if (failed(vr_kallsyms_read(&t, image_read, &im, &ks)))
 		return 0;
 	/* Every name must lie inside names and be terminated there. */
 	size_t total = 0;

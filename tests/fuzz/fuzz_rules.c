@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "failed.h"
 #include "report/model.h"
 #include "rules/rules.h"
 
@@ -13,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct vr_ruleset *rs = NULL;
-	if (vr_error_catch(vr_ruleset_create(false, &rs)))
+	if (failed(vr_ruleset_create(false, &rs)))
 		return 0;
 	struct vr_error *err = vr_ruleset_load_buffer(rs, "fuzz.yaml", (const char *)data, size);
 	if (!err) {
@@ -23,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memset(&facts, 0, sizeof(facts));
 		memset(&diag, 0, sizeof(diag));
 		vr_report_init(&r, NULL, &facts, &diag);
-		vr_error_catch(vr_ruleset_evaluate(rs, &r));
+		failed(vr_ruleset_evaluate(rs, &r));
 		vr_report_deinit(&r);
 		vr_diag_deinit(&diag);
 	}

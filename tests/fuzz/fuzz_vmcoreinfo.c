@@ -4,12 +4,13 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "failed.h"
 #include "engine/vmcoreinfo.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct vr_vmcoreinfo *vi = NULL;
-	if (vr_error_catch(vr_vmcoreinfo_parse((const char *)data, size, &vi)))
+	if (failed(vr_vmcoreinfo_parse((const char *)data, size, &vi)))
 		return 0;
 	uint64_t u;
 	int64_t s;

@@ -115,8 +115,12 @@ static size_t read_text_symbols(const char *path, uint64_t **ret)
 		char name[256];
 		if (sscanf(line, "%llx %c %255s", &a, &t, name) != 3 || (t != 't' && t != 'T'))
 			continue;
-		if (vr_error_catch(vr_grow(&addrs, &cap, n + 1, sizeof(*addrs), 1u << 22)))
+		struct vr_error *err = vr_grow(&addrs, &cap, n + 1, sizeof(*addrs), 1u << 22);
+		if (err) {
+			fprintf(stderr, "probe_dwarf: %s\n", err->message);
+			vr_error_destroy(err);
 			break;
+		}
 		addrs[n++] = a;
 	}
 	fclose(fp);
@@ -247,8 +251,12 @@ int main(int argc, char **argv)
 				if (!hit)
 					continue;
 			}
-			if (vr_error_catch(vr_grow(&addrs, &cap, n + 1, sizeof(*addrs), 1u << 22)))
+			struct vr_error *err = vr_grow(&addrs, &cap, n + 1, sizeof(*addrs), 1u << 22);
+			if (err) {
+				fprintf(stderr, "probe_dwarf: %s\n", err->message);
+				vr_error_destroy(err);
 				break;
+			}
 			addrs[n++] = a + 4;
 		}
 		fclose(fp);
@@ -258,7 +266,14 @@ int main(int argc, char **argv)
 		for (size_t i = 0; n && i < want; i++) {
 			uint64_t addr = addrs[(i * (n / want + 1)) % n];
 			struct vr_frame f = { .address = addr };
-			if (!vr_error_catch(vr_dwarf_source(k, addr, &f)) && f.file) {
+			struct vr_error *err = vr_dwarf_source(k, addr, &f);
+			if (err && !vr_error_catch(&err, VR_ERR_NOT_FOUND, VR_ERR_FORMAT, VR_ERR_IO)) {
+				fprintf(stderr, "probe_dwarf: %s\n", err->message);
+				vr_error_destroy(err);
+				vr_frame_deinit(&f);
+				break;
+			}
+			if (!err && f.file) {
 				ok++;
 				inl += f.n_inlined;
 			}

@@ -8,6 +8,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "engine/error.h"
+
 /* CHECK(cond) passes an empty format: that is meant. */
 #pragma GCC diagnostic ignored "-Wformat-zero-length"
 
@@ -34,5 +36,25 @@ static inline void check_message(const char *fmt, ...)
 			check_message("" __VA_ARGS__);                           \
 		}                                                                \
 	} while (0)
+
+/* CHECK(succeeds(f(...))): err is NULL; else it is said and destroyed. */
+static inline bool succeeds(struct vr_error *err)
+{
+	if (err)
+		fprintf(stderr, "unexpected error (code %d): %s\n", err->code, err->message);
+	vr_error_destroy(err);
+	return !err;
+}
+
+/* CHECK(fails_with(f(...), CODE)): err has that code; it is destroyed. */
+static inline bool fails_with(struct vr_error *err, enum vr_error_code code)
+{
+	bool ok = err && err->code == code;
+	if (!ok)
+		fprintf(stderr, "expected error code %d, got %s (code %d)\n", code, err ? err->message : "success",
+			err ? (int)err->code : 0);
+	vr_error_destroy(err);
+	return ok;
+}
 
 #endif

@@ -61,7 +61,7 @@ static void test_one(void)
 	struct vr_error *err = vr_disasm_one(bad, sizeof(bad), 0, &in);
 	CHECK(err && err->code == VR_ERR_FORMAT, "invalid opcode rejected");
 	vr_error_destroy(err);
-	CHECK(vr_error_catch(vr_disasm_one(mov, 2, 0, &in)), "truncated instruction rejected");
+	CHECK(fails_with(vr_disasm_one(mov, 2, 0, &in), VR_ERR_FORMAT), "truncated instruction rejected");
 }
 
 static void test_code_parse(void)
@@ -76,11 +76,11 @@ static void test_code_parse(void)
 	struct vr_error *err = vr_code_parse("Code: Bad RIP value.", buf, sizeof(buf), &len, &off);
 	CHECK(err && err->code == VR_ERR_NOT_PRESENT, "bad RIP");
 	vr_error_destroy(err);
-	CHECK(vr_error_catch(vr_code_parse("Code: 48 8b 40", buf, sizeof(buf), &len, &off)), "no marker");
-	CHECK(vr_error_catch(vr_code_parse("Code: 48 zz <40>", buf, sizeof(buf), &len, &off)), "junk");
-	CHECK(vr_error_catch(vr_code_parse("Code: <48 8b", buf, sizeof(buf), &len, &off)), "unclosed");
-	CHECK(vr_error_catch(vr_code_parse("Code: 48 8b <40>", buf, 2, &len, &off)), "too long");
-	CHECK(vr_error_catch(vr_code_parse("", buf, sizeof(buf), &len, &off)), "empty");
+	CHECK(fails_with(vr_code_parse("Code: 48 8b 40", buf, sizeof(buf), &len, &off), VR_ERR_FORMAT), "no marker");
+	CHECK(fails_with(vr_code_parse("Code: 48 zz <40>", buf, sizeof(buf), &len, &off), VR_ERR_FORMAT), "junk");
+	CHECK(fails_with(vr_code_parse("Code: <48 8b", buf, sizeof(buf), &len, &off), VR_ERR_FORMAT), "unclosed");
+	CHECK(fails_with(vr_code_parse("Code: 48 8b <40>", buf, 2, &len, &off), VR_ERR_LIMIT), "too long");
+	CHECK(fails_with(vr_code_parse("", buf, sizeof(buf), &len, &off), VR_ERR_FORMAT), "empty");
 	CHECK(vr_reg_from_name("R09") == VR_R9 && vr_reg_from_name("eax") == VR_RAX &&
 	      vr_reg_from_name("r12d") == VR_R12 && vr_reg_from_name("xmm0") == -1, "register names");
 }
@@ -101,7 +101,7 @@ static void test_window(void)
 	CHECK(at < n && v[at].base == VR_RAX && v[at].disp == 0x10, "fault insn found");
 	CHECK(n >= 3 && v[n - 1].address == ip + 5, "last insn ret at +5 (n %zu)", n);
 	free(v);
-	CHECK(vr_error_catch(vr_disasm_window(code, sizeof(code), 40, ip, &v, &n)), "offset out of range");
+	CHECK(fails_with(vr_disasm_window(code, sizeof(code), 40, ip, &v, &n), VR_ERR_FORMAT), "offset out of range");
 
 	struct vr_insn *r = NULL;
 	CHECK(!vr_disasm_range(code + 2, sizeof(code) - 2, 0x1000, 100, &r, &n) && n == 6, "range n %zu", n);

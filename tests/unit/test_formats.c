@@ -89,7 +89,7 @@ static void check_contents(struct vr_dump *d, bool all_pages_held)
 	}
 	/* a read across a page boundary */
 	uint8_t two[16];
-	CHECK(!vr_error_catch(vr_dump_read_phys(d, 2 * 4096 - 8, two, sizeof(two))));
+	CHECK(succeeds(vr_dump_read_phys(d, 2 * 4096 - 8, two, sizeof(two))));
 	uint64_t v;
 	memcpy(&v, two + 8, 8);
 	CHECK(v == 2);
@@ -119,7 +119,7 @@ static void check_vmcoreinfo(struct vr_dump *d)
 	if (!t)
 		return;
 	struct vr_vmcoreinfo *vi;
-	CHECK(!vr_error_catch(vr_vmcoreinfo_parse(t, len, &vi)));
+	CHECK(succeeds(vr_vmcoreinfo_parse(t, len, &vi)));
 	CHECK(!strcmp(vr_vmcoreinfo_get(vi, "OSRELEASE"), "6.1.0-vrtest-amd64"));
 	vr_vmcoreinfo_destroy(vi);
 }
@@ -149,7 +149,7 @@ static void test_kdump(void)
 		check_cpus(d, false);
 		check_vmcoreinfo(d);
 		uint64_t pa;
-		CHECK(vr_error_catch(vr_dump_elf_vtop(d, 0xffffffff81000000ull, &pa)));
+		CHECK(fails_with(vr_dump_elf_vtop(d, 0xffffffff81000000ull, &pa), VR_ERR_NOT_FOUND));
 		vr_dump_destroy(d);
 	}
 }
@@ -184,8 +184,8 @@ static void test_elf(void)
 		check_cpus(d, false);
 		check_vmcoreinfo(d);
 		uint64_t pa = 0;
-		CHECK(!vr_error_catch(vr_dump_elf_vtop(d, 0xffffffff81000123ull, &pa)) && pa == 0x10123);
-		CHECK(!vr_error_catch(vr_dump_elf_vtop(d, 0xffff888000005008ull, &pa)) && pa == 0x5008);
+		CHECK(succeeds(vr_dump_elf_vtop(d, 0xffffffff81000123ull, &pa)) && pa == 0x10123);
+		CHECK(succeeds(vr_dump_elf_vtop(d, 0xffff888000005008ull, &pa)) && pa == 0x5008);
 		struct vr_error *err = vr_dump_elf_vtop(d, 0xffff888000000000ull + 45 * 4096, &pa);
 		CHECK(err && err->code == VR_ERR_NOT_FOUND);
 		vr_error_destroy(err);
@@ -199,7 +199,7 @@ static void test_elf(void)
 		check_contents(d, false);
 		check_cpus(d, true);
 		uint64_t pa;
-		CHECK(vr_error_catch(vr_dump_elf_vtop(d, 0x5000, &pa)));
+		CHECK(fails_with(vr_dump_elf_vtop(d, 0x5000, &pa), VR_ERR_NOT_FOUND));
 		vr_dump_destroy(d);
 	}
 	cur = "qemu-kdump";
@@ -254,7 +254,7 @@ static void test_split(void)
 	struct vr_dump *d = open1("s.2");
 	if (d) {
 		uint8_t b[8];
-		CHECK(!vr_error_catch(vr_dump_read_phys(d, 200 * 4096, b, 8)));
+		CHECK(succeeds(vr_dump_read_phys(d, 200 * 4096, b, 8)));
 		struct vr_error *err = vr_dump_read_phys(d, 5 * 4096, b, 8);
 		CHECK(err && err->code == VR_ERR_NOT_PRESENT);
 		vr_error_destroy(err);
@@ -282,7 +282,7 @@ static void test_incomplete(void)
 		return;
 	CHECK(vr_dump_get_info(d)->incomplete);
 	uint8_t b[8];
-	CHECK(!vr_error_catch(vr_dump_read_phys(d, 2 * 4096, b, 8)));
+	CHECK(succeeds(vr_dump_read_phys(d, 2 * 4096, b, 8)));
 	struct vr_error *err = vr_dump_read_phys(d, 511 * 4096, b, 8);
 	CHECK(err && err->code == VR_ERR_NOT_PRESENT);
 	vr_error_destroy(err);
@@ -325,7 +325,7 @@ static void test_text(void)
 			CHECK(vr_dump_text(d, &len) && len == strlen(cases[i].content));
 			CHECK(!vr_dump_has_memory(d));
 			uint8_t b[8];
-			CHECK(vr_error_catch(vr_dump_read_phys(d, 0, b, 8)));
+			CHECK(fails_with(vr_dump_read_phys(d, 0, b, 8), VR_ERR_UNSUPPORTED));
 		}
 		if (err)
 			CHECK(strstr(err->message, "not a crash dump or kernel log") != NULL);
@@ -362,7 +362,7 @@ static void test_page_cache(void)
 {
 	cur = "page cache";
 	struct vr_page_cache *c;
-	CHECK(!vr_error_catch(vr_page_cache_create(4, 64, &c)));
+	CHECK(succeeds(vr_page_cache_create(4, 64, &c)));
 	for (uint64_t k = 0; k < 10; k++) {
 		uint8_t *slot = vr_page_cache_reserve(c, k);
 		memset(slot, (int)k, 64);
@@ -386,7 +386,7 @@ static void test_page_cache(void)
 	vr_page_cache_abort(c);
 	CHECK(vr_page_cache_lookup(c, 100) == NULL);
 	vr_page_cache_destroy(c);
-	CHECK(vr_error_catch(vr_page_cache_create(0, 64, &c)));
+	CHECK(fails_with(vr_page_cache_create(0, 64, &c), VR_ERR_USAGE));
 }
 
 int main(void)

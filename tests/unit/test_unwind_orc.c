@@ -96,7 +96,7 @@ static void test_table(void)
 	vr_orc_table_deinit(&t);
 
 	struct vr_orc_table bad;
-	CHECK(vr_error_catch(vr_orc_table_init(&bad, NULL, ip_addr, ipb, orc, 0)));
+	CHECK(fails_with(vr_orc_table_init(&bad, NULL, ip_addr, ipb, orc, 0), VR_ERR_FORMAT));
 
 	/* Version guess: a table of v3 CALL entries, and one of v1 CALLs. */
 	enum { N = 64 };
