@@ -30,9 +30,9 @@ struct fixture {
 	const char *log_line; /* one record's text, whole */
 	int cpus;
 	uint64_t taint;
-	struct want_task tasks[8];
-	const char *modules[4];
-	const char *module_taints[4];
+	struct want_task tasks[12];
+	const char *modules[6];
+	const char *module_taints[6];
 	int panic_cpu, panic_pid;
 	const char *panic_comm;
 	const char *func; /* a function of the image whose line is checked */
@@ -44,6 +44,11 @@ static const struct fixture fixtures[] = {
 	    { 10, 10, 0, 'I', "rcu_sched" }, { 1822, 1822, 1, 'R', "vrctl" }, { 1823, 1822, 0, 'S', "vrctl-worker" },
 	    { 812, 812, 0, 'S', "sshd" } },
 	  { "vrdev", "binfmt_misc", "dm_multipath" }, { "OE", "", "" }, 1, 1822, "vrctl", "do_vfs_ioctl" },
+	{ "4.18", "4.18.0-553.el8_10.x86_64", 34, "kernel BUG at fs/vrfs/inode.c:214!", 2, 0x3000,
+	  { { 0, 0, 0, 'R', "swapper/0" }, { 1, 1, 1, 'S', "systemd" }, { 2, 2, 1, 'S', "kthreadd" },
+	    { 41, 41, 1, 'I', "kworker/1:1" }, { 912, 912, 1, 'S', "tuned" }, { 913, 912, 0, 'S', "gmain" },
+	    { 4980, 4980, 1, 'S', "bash" }, { 5120, 5120, 0, 'R', "rm" }, { 0, 0, 1, 'R', "swapper/1" } },
+	  { "vrfs", "xfs", "libcrc32c", "virtio_net" }, { "OE", "", "", "" }, 0, 5120, "rm", "iput" },
 };
 
 /* DIR_ENV's directory / PREFIX VERSION SUFFIX */
