@@ -1,6 +1,6 @@
 /* The engine's DWARF reading and its collectors over the fixture kernels
  * (tests/fixtures/kernels/linux-*.c, built into build/fixtures/ with their
- * kdump-compressed dumps):
+ * kdump-compressed dumps; 3.10's DWARF is version 2, 4.18's 4, 5.4's 5):
  *   - every member offset a fixture pins with AT() (which the compiler
  *     checked) is what the type layer reads from the vmlinux's DWARF
  *     alone, and every OFFSET()/SIZE() of the dump's VMCOREINFO agrees
@@ -49,6 +49,11 @@ static const struct fixture fixtures[] = {
 	    { 41, 41, 1, 'I', "kworker/1:1" }, { 912, 912, 1, 'S', "tuned" }, { 913, 912, 0, 'S', "gmain" },
 	    { 4980, 4980, 1, 'S', "bash" }, { 5120, 5120, 0, 'R', "rm" }, { 0, 0, 1, 'R', "swapper/1" } },
 	  { "vrfs", "xfs", "libcrc32c", "virtio_net" }, { "OE", "", "", "" }, 0, 5120, "rm", "iput" },
+	{ "3.10", "3.10.0-1160.el7.x86_64", 46, "Kernel panic - not syncing: Fatal exception in interrupt", 4, 0x3000,
+	  { { 0, 0, 0, 'R', "swapper/0" }, { 1, 1, 3, 'S', "systemd" }, { 2, 2, 1, 'S', "kthreadd" },
+	    { 20, 20, 2, 'S', "ksoftirqd/2" }, { 640, 640, 0, 'S', "NetworkManager" }, { 641, 640, 3, 'S', "gdbus" },
+	    { 1010, 1010, 1, 'R', "sshd" }, { 0, 0, 2, 'R', "swapper/2" }, { 0, 0, 3, 'R', "swapper/3" } },
+	  { "vrnet", "virtio_net", "xfs", "libcrc32c" }, { "OE", "", "", "" }, 2, 0, "swapper/2", "schedule" },
 };
 
 /* DIR_ENV's directory / PREFIX VERSION SUFFIX */
