@@ -36,6 +36,10 @@ struct vr_dump_info {
 	/* utsname from the diskdump header, "" when the form has none */
 	char sysname[65], nodename[65], release[65], version[65], machine[65];
 	int64_t dump_time;       /* seconds, from the diskdump header, -1 unknown */
+	/* The kdump sub-header's phys_base: where the writer (makedumpfile,
+	 * from /proc/vmcore's kernel-image segment) found the image loaded */
+	uint64_t phys_base;
+	bool phys_base_known;
 };
 
 /* Opens one dump (n_paths > 1: the parts of a --split dump). Detection is by

@@ -1412,6 +1412,22 @@ static bool peel(Dwarf_Die *die)
 	return false;
 }
 
+bool vr_dwarf_member_location(Dwarf_Attribute *attr, Dwarf_Word *ret)
+{
+	if (dwarf_formudata(attr, ret) == 0)
+		return true;
+	/* A block: the offset is what the expression adds to the
+	 * structure's address pushed before it (DWARF 2, section 5.6.6). */
+	Dwarf_Op *ops;
+	size_t n;
+	if (dwarf_getlocation(attr, &ops, &n) != 0 || n != 1)
+		return false;
+	if (ops[0].atom != DW_OP_plus_uconst && ops[0].atom != DW_OP_constu)
+		return false;
+	*ret = ops[0].number;
+	return true;
+}
+
 /* The dotted path of the member of struct/union die that holds byte off. */
 static bool member_path(Dwarf_Die *die, uint64_t off, int depth, char *buf, size_t len)
 {
@@ -1424,7 +1440,7 @@ static bool member_path(Dwarf_Die *die, uint64_t off, int depth, char *buf, size
 			continue;
 		Dwarf_Attribute a;
 		Dwarf_Word loc = 0;
-		if (dwarf_attr(&m, DW_AT_data_member_location, &a) && dwarf_formudata(&a, &loc) != 0)
+		if (dwarf_attr(&m, DW_AT_data_member_location, &a) && !vr_dwarf_member_location(&a, &loc))
 			continue;
 		Dwarf_Die t;
 		if (!dwarf_attr_integrate(&m, DW_AT_type, &a) || !dwarf_formref_die(&a, &t) || !peel(&t))

@@ -16,6 +16,12 @@ struct vr_error *vr_dwarf_vmlinux(struct vr_kernel *k, Dwarf **ret);
  * unit at a time. */
 bool vr_dwarf_units_read(struct vr_kernel *k, size_t *ret_units, uint64_t *ret_bytes, uint64_t *ret_info);
 
+/* A member's byte offset from its DW_AT_data_member_location: a constant
+ * (DWARF 4+, and what GCC writes for DWARF 3 too) or the location
+ * expression DWARF 2 compilers write, DW_OP_plus_uconst N. False for
+ * anything else. */
+bool vr_dwarf_member_location(Dwarf_Attribute *attr, Dwarf_Word *ret);
+
 /* Turns libdw's thread-local error into a vr_error. */
 struct vr_error *vr_dwarf_error(const char *what);
 

@@ -445,6 +445,7 @@ static void header_facts(struct vr_dump *d, const struct hdr *h, uint64_t total)
 	in->dump_time = h->tv_sec;
 	in->max_pfn = h->max_mapnr;
 	in->pages_total = total;
+	in->phys_base = h->phys_base;
 	memcpy(in->sysname, h->uts[0], 65);
 	memcpy(in->nodename, h->uts[1], 65);
 	memcpy(in->release, h->uts[2], 65);
@@ -611,6 +612,10 @@ static struct vr_error *open_parts(struct vr_dump *d)
 		d->info.form = "split";
 	else
 		d->info.form = qemu ? "qemu-kdump" : "kdump";
+	/* makedumpfile writes the phys_base it read from /proc/vmcore's
+	 * kernel-image segment; QEMU writes 0 unless the guest's VMCOREINFO
+	 * said otherwise, so its copy proves nothing. */
+	d->info.phys_base_known = !qemu;
 	struct vr_error *err = vr_page_cache_create(CACHE_PAGES, VR_PAGE_SIZE, &d->cache);
 	if (err)
 		return err;

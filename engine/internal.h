@@ -31,6 +31,8 @@ struct vr_x86_64 {
 	uint64_t vmemmap_start;
 	uint64_t kernel_start;   /* __START_KERNEL_map */
 	uint64_t modules_start, modules_end;
+	uint64_t image_end;      /* _end rounded up to 2 MiB, 0 unknown: past it the
+				  * image region is mapped by page tables alone */
 	uint64_t sme_mask;       /* NUMBER(sme_mask): memory-encryption bit in entries */
 	bool phys_base_known;    /* phys_base may legitimately be 0 */
 	bool ready;

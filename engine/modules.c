@@ -39,7 +39,7 @@ static struct vr_error *rd_uint(struct vr_kernel *k, uint64_t addr, uint64_t siz
 /* struct module's layout, resolved once per run. */
 struct mod_layout {
 	uint64_t list, name, state, taints;
-	struct vr_member m_state;
+	struct vr_member m_state, m_taints;
 	bool has_taints, has_version, has_srcversion, has_sig_ok;
 	uint64_t version, srcversion, sig_ok;
 	/* 6.4+ (commit ac3b43283923 "module: replace module_layout with
@@ -63,7 +63,9 @@ static bool resolve(struct vr_kernel *k, struct mod_layout *l)
 	    !vr_member(k, "module", "state", &l->m_state))
 		return false;
 	l->state = l->m_state.offset;
-	l->has_taints = vr_member_off(k, "module", "taints", &l->taints);
+	/* unsigned int in 3.10, unsigned long later: read at its own size */
+	l->has_taints = vr_member(k, "module", "taints", &l->m_taints);
+	l->taints = l->m_taints.offset;
 	l->has_version = vr_member_off(k, "module", "version", &l->version);
 	l->has_srcversion = vr_member_off(k, "module", "srcversion", &l->srcversion);
 	l->has_sig_ok = vr_member_off(k, "module", "sig_ok", &l->sig_ok);
@@ -282,7 +284,7 @@ static struct vr_error *read_module(struct vr_kernel *k, const struct mod_layout
 	if (!vr_kernel_absorb(k, rd_uint(k, mod + l->state, l->m_state.size ? l->m_state.size : 4, &st), VR_ERRS_READ))
 		m->state = vr_strdup(state_name(l, (int64_t)(int32_t)st));
 	uint64_t taints = 0;
-	if (l->has_taints && !vr_kernel_absorb(k, vr_read_u64(k, mod + l->taints, &taints), VR_ERRS_READ)) {
+	if (l->has_taints && !vr_kernel_absorb(k, rd_uint(k, mod + l->taints, l->m_taints.size, &taints), VR_ERRS_READ)) {
 		m->taints = vr_taint_module_letters(taints);
 		m->out_of_tree = taints >> VR_TAINT_OOT_MODULE & 1;
 	}

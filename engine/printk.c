@@ -370,10 +370,19 @@ static bool prb_layout(struct vr_kernel *k, struct vr_prb_layout *l)
 static bool logbuf_layout(struct vr_kernel *k, struct vr_logbuf_layout *l)
 {
 	*l = (struct vr_logbuf_layout){0};
-	return vr_sym(k, "log_buf", &l->log_buf) && vr_sym(k, "log_buf_len", &l->log_buf_len) &&
-	       vr_sym(k, "log_first_idx", &l->log_first_idx) && vr_sym(k, "log_next_idx", &l->log_next_idx) &&
-	       size(k, "printk_log", &l->size) && vr_member_off(k, "printk_log", "ts_nsec", &l->ts_nsec) &&
-	       vr_member_off(k, "printk_log", "len", &l->len) && vr_member_off(k, "printk_log", "text_len", &l->text_len);
+	if (!vr_sym(k, "log_buf", &l->log_buf) || !vr_sym(k, "log_buf_len", &l->log_buf_len) ||
+	    !vr_sym(k, "log_first_idx", &l->log_first_idx) || !vr_sym(k, "log_next_idx", &l->log_next_idx))
+		return false;
+	/* The record header was struct log from 3.5 until 3.11 renamed it
+	 * struct printk_log ("printk: rename struct log to struct
+	 * printk_log"); VMCOREINFO says SIZE(log), OFFSET(log.ts_nsec), ...
+	 * before. Some 3.10 distribution kernels (RHEL 7) carry the rename. */
+	static const char *const names[] = {"printk_log", "log"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (size(k, names[i], &l->size) && vr_member_off(k, names[i], "ts_nsec", &l->ts_nsec) &&
+		    vr_member_off(k, names[i], "len", &l->len) && vr_member_off(k, names[i], "text_len", &l->text_len))
+			return true;
+	return false;
 }
 
 static struct vr_error *collect_log(struct vr_kernel *k, struct vr_facts *f);

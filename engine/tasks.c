@@ -39,6 +39,7 @@ struct task_layout {
 	 * sizes the FPU state at the end of task_struct at boot). */
 	uint64_t span;
 	struct fld tasks, pid, tgid, comm, state, exit_state, cpu, stack, sp, on_cpu;
+	struct fld ti_cpu; /* thread_info.cpu, the thread_info at the stack's base */
 	struct fld signal, thread_node, thread_head, thread_group;
 	struct fld real_parent, children, sibling;
 	struct fld last_arrival, exec_start;
@@ -66,6 +67,11 @@ static bool resolve(struct vr_kernel *k, struct task_layout *l)
 	l->cpu = fld(k, "task_struct", "cpu", 4);
 	if (!l->cpu.ok)
 		l->cpu = fld(k, "task_struct", "thread_info.cpu", 4);
+	/* Without it (x86 before 4.9: 3.10's arch/x86/include/asm/thread_info.h)
+	 * struct thread_info sits at the base of the task's stack and
+	 * task->stack points at it. */
+	if (!l->cpu.ok)
+		l->ti_cpu = fld(k, "thread_info", "cpu", 4);
 	l->stack = fld(k, "task_struct", "stack", 8);
 	l->sp = fld(k, "task_struct", "thread.sp", 8);
 	l->on_cpu = fld(k, "task_struct", "on_cpu", 4);
@@ -274,11 +280,15 @@ static struct vr_task *add_task(struct walk *w, uint64_t t, bool idle)
 			x->comm[i] = '?';
 	uint64_t st = l->state.ok ? get(b, l->state) : 0, ex = l->exit_state.ok ? get(b, l->exit_state) : 0;
 	x->state = l->state.ok && !lost(w, &l->state) ? state_letter(st, ex) : '?';
+	x->stack = l->stack.ok && !lost(w, &l->stack) ? get(b, l->stack) : 0;
 	if (l->cpu.ok && !lost(w, &l->cpu)) {
 		uint64_t c = get(b, l->cpu);
 		x->cpu = c < VR_MAX_CPUS ? (int)c : -1;
+	} else if (l->ti_cpu.ok && x->stack) {
+		uint32_t c;
+		if (!vr_kernel_absorb(w->k, vr_read_u32(w->k, x->stack + l->ti_cpu.off, &c), VR_ERRS_READ))
+			x->cpu = c < VR_MAX_CPUS ? (int)c : -1;
 	}
-	x->stack = l->stack.ok ? get(b, l->stack) : 0;
 	x->sp = l->sp.ok ? get(b, l->sp) : 0;
 	x->on_cpu = l->on_cpu.ok && get(b, l->on_cpu) != 0;
 	if (!x->pid)

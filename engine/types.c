@@ -537,9 +537,8 @@ static bool member_bits(Dwarf_Die *m, uint64_t *ret_bits)
 	Dwarf_Attribute a;
 	Dwarf_Word w;
 	if (dwarf_attr(m, DW_AT_data_member_location, &a)) {
-		/* Constant form only: the kernel's C never needs a location
-		 * expression for a member. */
-		if (dwarf_formudata(&a, &w) != 0)
+		/* A constant, or DWARF 2's DW_OP_plus_uconst expression */
+		if (!vr_dwarf_member_location(&a, &w))
 			return false;
 		*ret_bits = w * 8;
 		return true;

@@ -13,6 +13,8 @@
  *    the SME C-bit (sme_me_mask) to be cleared and NX (bit 63) above.
  *  - arch/x86/kernel/machine_kexec_64.c (arch_crash_save_vmcoreinfo):
  *    NUMBER(phys_base), SYMBOL(init_top_pgt), NUMBER(pgtable_l5_enabled),
+ *    (older kernels: SYMBOL(phys_base), the variable's address, and before
+ *    4.13 SYMBOL(init_level4_pgt)),
  *    SYMBOL(page_offset_base)/vmalloc_base/vmemmap_base (when the memory
  *    layout is randomised), KERNELOFFSET, NUMBER(KERNEL_IMAGE_SIZE),
  *    NUMBER(sme_mask).
@@ -35,6 +37,7 @@
 #define PHYS_MASK_1G 0x000fffffc0000000ull
 
 #define PAGE_OFFSET_L4 0xffff888000000000ull
+#define PAGE_OFFSET_L4_OLD 0xffff880000000000ull /* before 4.20 */
 #define PAGE_OFFSET_L5 0xff11000000000000ull
 #define VMALLOC_L4 0xffffc90000000000ull
 #define VMALLOC_L5 0xffa0000000000000ull
@@ -120,17 +123,12 @@ struct vr_error *vr_x86_64_walk(uint64_t pgd, bool la57, uint64_t sme_mask, uint
 	return walk(pgd, la57, sme_mask, vaddr, read, arg, ret, ret_page_size, NULL);
 }
 
-/* The direct map starts at the lowest mapped address of the randomised
- * region (arch/x86/mm/kaslr.c keeps the regions in order: direct map,
- * vmalloc, vmemmap) and maps physical address 0 there (init_mem_mapping
- * always maps the ISA range). Its base is PUD-aligned. Levels found empty
- * are skipped whole, so the scan costs a few hundred entry reads. */
-uint64_t vr_x86_64_find_direct_map(uint64_t pgd, bool la57, uint64_t sme_mask,
-				   vr_x86_64_read_fn read, void *arg)
+/* The lowest mapped address in [va, end), when it maps physical 0: the
+ * direct map's base (a base is PUD-aligned); 0 otherwise. Levels found
+ * empty are skipped whole, so a scan costs a few hundred entry reads. */
+static uint64_t scan_direct_map(uint64_t pgd, bool la57, uint64_t sme_mask, vr_x86_64_read_fn read,
+				void *arg, uint64_t va, uint64_t end)
 {
-	uint64_t va = la57 ? PAGE_OFFSET_L5 : PAGE_OFFSET_L4;
-	/* The randomised region ends below the CPU entry area / fixmap. */
-	const uint64_t end = la57 ? 0xfffe000000000000ull : 0xfffffe0000000000ull;
 	for (int steps = 0; va < end && steps < 65536; steps++) {
 		uint64_t pa = 0;
 		int shift = 30;
@@ -148,6 +146,28 @@ uint64_t vr_x86_64_find_direct_map(uint64_t pgd, bool la57, uint64_t sme_mask,
 			break;
 	}
 	return 0;
+}
+
+/* The direct map starts at the lowest mapped address of the randomised
+ * region (arch/x86/mm/kaslr.c keeps the regions in order: direct map,
+ * vmalloc, vmemmap) and maps physical address 0 there (init_mem_mapping
+ * always maps the ISA range). With 4 levels the region began at
+ * 0xffff880000000000 until 4.20 ("x86/mm: Move LDT remap out of KASLR
+ * region on 5-level paging" put the LDT remap there and the direct map
+ * at 0xffff888000000000): that 512 GiB slot is searched first, and kept
+ * only where it maps physical 0 (a process's page tables may hold its LDT
+ * there). */
+uint64_t vr_x86_64_find_direct_map(uint64_t pgd, bool la57, uint64_t sme_mask,
+				   vr_x86_64_read_fn read, void *arg)
+{
+	/* The randomised region ends below the CPU entry area / fixmap. */
+	const uint64_t end = la57 ? 0xfffe000000000000ull : 0xfffffe0000000000ull;
+	if (!la57) {
+		uint64_t base = scan_direct_map(pgd, la57, sme_mask, read, arg, PAGE_OFFSET_L4_OLD, PAGE_OFFSET_L4);
+		if (base)
+			return base;
+	}
+	return scan_direct_map(pgd, la57, sme_mask, read, arg, la57 ? PAGE_OFFSET_L5 : PAGE_OFFSET_L4, end);
 }
 
 static struct vr_error *read_phys_u64(void *arg, uint64_t paddr, uint64_t *ret)
@@ -185,7 +205,8 @@ static struct vr_error *x86_64_translate(struct vr_kernel *k, uint64_t vaddr, ui
 		*ret = vaddr - x->page_offset;
 		return NULL;
 	}
-	if (x->phys_base_known && vaddr >= x->kernel_start && vaddr < x->modules_start) {
+	if (x->phys_base_known && vaddr >= x->kernel_start &&
+	    vaddr < (x->image_end ? x->image_end : x->modules_start)) {
 		*ret = vaddr - x->kernel_start + x->phys_base;
 		return NULL;
 	}
@@ -219,7 +240,13 @@ static void find_phys_base(struct vr_kernel *k)
 		x->phys_base_known = true;
 		return;
 	}
-	static const char *const probes[] = {"_stext", "init_top_pgt", "swapper_pg_dir"};
+	/* init_level4_pgt: init_top_pgt's name before 4.13 ("x86/boot/64:
+	 * Rename init_level4_pgt and early_level4_pgt"), and phys_base
+	 * itself, which older kernels' VMCOREINFO gives as SYMBOL(phys_base),
+	 * the variable's address, not its value (3.10's
+	 * arch_crash_save_vmcoreinfo()) */
+	static const char *const probes[] = {"_stext", "init_top_pgt", "init_level4_pgt", "swapper_pg_dir",
+					     "phys_base"};
 	for (size_t i = 0; vi && i < sizeof(probes) / sizeof(probes[0]); i++) {
 		uint64_t va = 0, pa = 0;
 		if (!vr_vmcoreinfo_symbol(vi, probes[i], &va) || va < x->kernel_start)
@@ -244,6 +271,13 @@ static void find_phys_base(struct vr_kernel *k)
 		if (!vi && va >= x->kernel_start + 0x1000000)
 			x->kaslr_offset = va - (x->kernel_start + 0x1000000);
 		return;
+	}
+	/* Else the kdump-compressed header's copy (what makedumpfile read
+	 * from the segments above when it wrote the dump). */
+	const struct vr_dump_info *di = vr_dump_get_info(k->dump);
+	if (di && di->phys_base_known) {
+		x->phys_base = di->phys_base;
+		x->phys_base_known = true;
 	}
 }
 
@@ -303,11 +337,13 @@ static struct vr_error *x86_64_init(struct vr_kernel *k)
 
 	find_phys_base(k);
 
-	/* Top-level table: the kernel's own (init_top_pgt; swapper_pg_dir names
-	 * the same table on x86-64), else the CR3 QEMU saved for a CPU. */
+	/* Top-level table: the kernel's own (init_top_pgt, init_level4_pgt
+	 * before 4.13; swapper_pg_dir names the same table on x86-64), else
+	 * the CR3 QEMU saved for a CPU. */
 	uint64_t sym = 0;
 	if (x->phys_base_known && vi &&
-	    (vr_vmcoreinfo_symbol(vi, "init_top_pgt", &sym) || vr_vmcoreinfo_symbol(vi, "swapper_pg_dir", &sym)) &&
+	    (vr_vmcoreinfo_symbol(vi, "init_top_pgt", &sym) || vr_vmcoreinfo_symbol(vi, "init_level4_pgt", &sym) ||
+	     vr_vmcoreinfo_symbol(vi, "swapper_pg_dir", &sym)) &&
 	    sym >= x->kernel_start && sym < x->modules_start)
 		x->pgd = sym - x->kernel_start + x->phys_base;
 	for (size_t i = 0; !x->pgd && i < vr_dump_n_cpus(k->dump); i++) {
@@ -388,9 +424,17 @@ struct vr_error *vr_x86_64_refine(struct vr_kernel *k)
 	if (!x->ready)
 		return NULL;
 	uint64_t sym = 0;
-	if (!x->pgd && x->phys_base_known && vr_symbols_lookup_name(k, "init_top_pgt", &sym) &&
+	if (!x->pgd && x->phys_base_known &&
+	    (vr_symbols_lookup_name(k, "init_top_pgt", &sym) || vr_symbols_lookup_name(k, "init_level4_pgt", &sym)) &&
 	    sym >= x->kernel_start && sym < x->modules_start)
 		x->pgd = sym - x->kernel_start + x->phys_base;
+	/* Where the image ends: a kernel built without RANDOMIZE_BASE (3.10
+	 * and most older ones) has a 512 MiB image region and its modules at
+	 * 0xffffffffa0000000, which the default 1 GiB region would take for
+	 * the image; the symbol settles it. */
+	uint64_t end = 0;
+	if (vr_symbols_lookup_name(k, "_end", &end) && end > x->kernel_start && end < x->modules_start)
+		x->image_end = (end + (1ull << 21) - 1) & ~((1ull << 21) - 1);
 	struct vr_error *err = read_bases(k, false);
 	if (!x->page_offset && x->pgd)
 		x->page_offset = vr_x86_64_find_direct_map(x->pgd, x->la57, x->sme_mask, read_phys_u64, k);
