@@ -54,14 +54,15 @@ else
 fi
 export DEBIAN_FRONTEND=noninteractive
 
-# The system's package lists, refreshed when the rig last did so more than
-# a day ago (apt keeps the server's dates on the files, not the check's).
+# The system's package lists, refreshed when this script last did so more
+# than a day ago (apt keeps the server's dates on the files, not the
+# check's). The stamp lies with the system's apt state, not in the rig's
+# cache, which another system may share.
 refresh_lists() {
-	local stamp=$RIG_ROOT/apt/system.updated
+	local stamp=/var/cache/apt/vmreport-lists.updated
 	[[ -f $stamp && -z $(find "$stamp" -mmin +1440) ]] && return 0
 	echo "deps.sh: updating the package lists" >&2
 	$SUDO apt-get update -qq
-	$SUDO mkdir -p "$RIG_ROOT/apt"
 	$SUDO touch "$stamp"
 }
 

@@ -144,9 +144,10 @@ resolve_release() {
 		return
 		;;
 	esac
-	# apt-cache takes seconds; remember its answer until the lists change.
-	memo=$RIG_ROOT/.resolve-$want
-	if [[ -s $memo && $memo -nt /var/lib/apt/lists && ! $RIG_ROOT/apt/system.updated -nt $memo ]]; then
+	# apt-cache takes seconds; remember its answer until the lists change
+	# (beside the system's apt state: the rig's cache may serve another).
+	memo=/var/cache/apt/vmreport-resolve-$want
+	if [[ -s $memo && $memo -nt /var/lib/apt/lists && ! /var/cache/apt/vmreport-lists.updated -nt $memo ]]; then
 		cat "$memo"
 		return
 	fi
@@ -154,7 +155,7 @@ resolve_release() {
 		sed 's/^linux-image-//' | sort -V | tail -n 1 || true)
 	echo "${found:-$fallback}"
 	if [[ -n $found ]]; then
-		{ mkdir -p "$RIG_ROOT" && echo "$found" >"$memo.$$" && mv "$memo.$$" "$memo"; } 2>/dev/null || true
+		{ echo "$found" >"$memo.$$" && mv "$memo.$$" "$memo"; } 2>/dev/null || true
 	fi
 }
 
