@@ -9,6 +9,7 @@
 
 const struct vr_arch *const vr_arches[] = {
 	&vr_arch_x86_64,
+	&vr_arch_arm64,
 };
 const size_t vr_n_arches = sizeof(vr_arches) / sizeof(vr_arches[0]);
 

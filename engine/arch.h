@@ -151,6 +151,7 @@ struct vr_arch {
 };
 
 extern const struct vr_arch vr_arch_x86_64;
+extern const struct vr_arch vr_arch_arm64;
 
 /* Every architecture, in the order a log text is tried in. */
 extern const struct vr_arch *const vr_arches[];
