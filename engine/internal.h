@@ -90,6 +90,11 @@ struct vr_kernel {
 	bool unwind_without_orc;
 };
 
+/* kernel.c: each CPU's saved registers, decoded by k->arch from the notes
+ * the dump kept as they are, into k->saved (before arch->init, which may
+ * read them). Fails only on out-of-memory. */
+struct vr_error *vr_kernel_decode_saved(struct vr_kernel *k);
+
 /* ---- teardown: each part frees its own state; all accept NULL ---- */
 void vr_dwarf_destroy(struct vr_dwarf *d);   /* dwarf.c */
 void vr_btf_destroy(struct vr_btf *b);       /* btf.c */

@@ -30,9 +30,7 @@ static void record(struct vr_diag *diag, const char *name, double t0, struct vr_
 	vr_error_destroy(err);
 }
 
-/* Each CPU's saved registers, decoded by the architecture from the notes
- * the dump kept as they are. */
-static struct vr_error *saved_cpus(struct vr_kernel *k)
+struct vr_error *vr_kernel_decode_saved(struct vr_kernel *k)
 {
 	size_t n = vr_dump_n_cpus(k->dump);
 	if (!n)
@@ -154,7 +152,7 @@ struct vr_error *vr_kernel_open(const struct vr_open_options *opts, struct vr_di
 		vr_kernel_destroy(k);
 		return vr_error_wrap(err, "%s", opts->dump_paths[0]);
 	}
-	if ((err = saved_cpus(k))) {
+	if ((err = vr_kernel_decode_saved(k))) {
 		vr_kernel_destroy(k);
 		return err;
 	}

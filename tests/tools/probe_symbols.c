@@ -214,6 +214,10 @@ int main(int argc, char **argv)
 	}
 	double t1 = now_ms();
 	k.arch = &vr_arch_x86_64;
+	if ((err = vr_kernel_decode_saved(&k))) {
+		rc = fail(err, "saved registers");
+		goto out;
+	}
 	err = k.arch->init(&k);
 	if (err) {
 		rc = fail(err, "address space");
@@ -295,6 +299,7 @@ out:
 	free(k.vmlinux_path);
 	vr_memory_deinit(&k);
 	free(k.arch_state);
+	free(k.saved);
 	vr_vmcoreinfo_destroy(k.vmcoreinfo);
 	vr_dump_destroy(k.dump);
 	return rc;
