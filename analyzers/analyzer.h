@@ -34,7 +34,17 @@ struct vr_analysis {
 	 * a code nobody expected): the running analyzer's step ends partial
 	 * with it (vr_error_absorb(&a->fatal, ...)). */
 	struct vr_error *fatal;
+	/* The architecture when no kernel says it (tests); NULL: the
+	 * kernel's (vr_analysis_arch()). */
+	const struct vr_arch_info *arch;
 };
+
+/* The architecture whose registers, address space and instructions the
+ * analysis reads, NULL unknown. */
+static inline const struct vr_arch_info *vr_analysis_arch(const struct vr_analysis *a)
+{
+	return a->arch ? a->arch : vr_kernel_arch(a->kernel);
+}
 
 struct vr_analyzer {
 	const char *name;

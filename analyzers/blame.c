@@ -362,7 +362,7 @@ static bool in_group(struct bctx *c, const char *sym, const char *group)
 
 static bool user_mode(const struct vr_frame *f)
 {
-	return f->regs && (f->regs->r[VR_CS] & 3) == 3;
+	return f->regs && vr_regs_user_mode(f->regs);
 }
 
 /* Where the frames of interest start in trace t:

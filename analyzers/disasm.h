@@ -1,6 +1,8 @@
-/* x86-64 instruction decoding for the analyzers (capstone): the memory
- * operand of a faulting instruction, and a listing around it in the style of
- * `crash> dis -l`. Also the parser of the oops' "Code:" line. */
+/* Instruction decoding for the analyzers, by the architecture's decoder
+ * (struct vr_arch_info.decode, kernel.h): the memory operand of a faulting
+ * instruction, and a listing around it in the style of `crash> dis -l`.
+ * Also the parser of the oops' "Code:" line. Each fails with
+ * VR_ERR_UNSUPPORTED when the architecture (NULL: unknown) has no decoder. */
 #ifndef VR_DISASM_H
 #define VR_DISASM_H
 
@@ -9,46 +11,26 @@
 #include <stdint.h>
 
 #include "../engine/error.h"
-
-/* One decoded instruction. Register fields hold an enum vr_reg (facts.h)
- * or -1 when absent or not a general-purpose register. */
-struct vr_insn {
-	uint64_t address;
-	uint8_t size;
-	uint8_t bytes[16];
-	char text[208];        /* AT&T syntax, "mov    0x10(%rax),%rax" */
-	bool has_mem;          /* an explicit memory operand */
-	int base;              /* enum vr_reg, -1 none */
-	int index;             /* enum vr_reg, -1 none */
-	int scale;
-	int64_t disp;
-	bool rip_relative;
-	bool segment_override; /* %gs:/%fs: (per-CPU) access */
-	bool mem_read, mem_write; /* how the memory operand is accessed (capstone's
-				   * operand access; both for read-modify-write) */
-	bool is_ud2;           /* BUG()/WARN() trap */
-	bool has_target;       /* a call or jump to an immediate address */
-	uint64_t target;
-};
+#include "../engine/kernel.h"
 
 /* Decode one instruction at code[0..len) located at addr. VR_ERR_FORMAT
  * when the bytes are not a valid instruction. */
-struct vr_error *vr_disasm_one(const uint8_t *code, size_t len, uint64_t addr,
-			       struct vr_insn *ret);
+struct vr_error *vr_disasm_one(const struct vr_arch_info *arch, const uint8_t *code, size_t len,
+			       uint64_t addr, struct vr_insn *ret);
 
 /* Decode forward from code[0] (at addr) while inside the buffer, at most
  * max instructions; stops at the first undecodable byte. *ret is
  * malloc'ed; *n may be 0. */
-struct vr_error *vr_disasm_range(const uint8_t *code, size_t len, uint64_t addr, size_t max,
-				 struct vr_insn **ret, size_t *n);
+struct vr_error *vr_disasm_range(const struct vr_arch_info *arch, const uint8_t *code, size_t len,
+				 uint64_t addr, size_t max, struct vr_insn **ret, size_t *n);
 
 /* Decode a window whose true instruction boundaries are known only at
  * fault_off (the "Code:" bytes: some bytes before the faulting
  * instruction, which may start mid-instruction). Finds the earliest start
  * from which decoding lands exactly on fault_off and returns the
  * instructions from there to the end of the buffer. */
-struct vr_error *vr_disasm_window(const uint8_t *code, size_t len, size_t fault_off,
-				  uint64_t fault_addr, struct vr_insn **ret, size_t *n);
+struct vr_error *vr_disasm_window(const struct vr_arch_info *arch, const uint8_t *code, size_t len,
+				  size_t fault_off, uint64_t fault_addr, struct vr_insn **ret, size_t *n);
 
 /* Parse the bytes of a "Code:" line ("48 8b 40 10 <48> 8b ..." or with the
  * faulting instruction in parentheses for a trapping IP: "(48) 8b").
@@ -59,8 +41,5 @@ struct vr_error *vr_disasm_window(const uint8_t *code, size_t len, size_t fault_
 struct vr_error *vr_code_parse(const char *text, uint8_t *buf, size_t cap, size_t *ret_len,
 			       size_t *ret_fault_off);
 
-/* Map a register name as the kernel prints it or capstone names it ("RAX",
- * "rax", "eax", "r9d") to enum vr_reg; -1 when not a general register. */
-int vr_reg_from_name(const char *name);
 
 #endif

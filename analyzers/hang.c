@@ -28,7 +28,6 @@
 
 #define MAX_WAITERS 64
 #define MAX_STACK_PROBES 4096     /* mutex candidates read per analysis */
-#define KERNEL_START 0xffff800000000000ull
 #define MAX_LOG_LINES 200000
 
 struct wait_kind {
@@ -157,10 +156,11 @@ static bool find_mutex(struct hctx *c, const struct vr_task *t, uint64_t *ret_mu
 	if (vr_kernel_absorb(c->a->kernel, vr_kernel_read(c->a->kernel, from, buf, len), VR_ERRS_READ))
 		return false;
 	uint64_t last = 0;
-	for (size_t off = 0; off + 8 <= len && c->probes < MAX_STACK_PROBES; off += 8) {
+	const struct vr_arch_info *arch = vr_analysis_arch(c->a);
+	for (size_t off = 0; arch && off + 8 <= len && c->probes < MAX_STACK_PROBES; off += 8) {
 		uint64_t v;
 		memcpy(&v, buf + off, 8);
-		if (v < KERNEL_START || v == last || (v & 7) || (v >= lo && v < hi))
+		if (v < arch->kernel_start || v == last || (v & 7) || (v >= lo && v < hi))
 			continue;
 		last = v;
 		c->probes++;
@@ -493,7 +493,7 @@ static void lockup(struct hctx *c, const char *kind)
 			if (t->frames[i].exception && i + 1 < t->n_frames && t->frames[i + 1].symbol)
 				fn = t->frames[i + 1].symbol;
 		if (!fn && vc->regs.valid) {
-			struct vr_frame fr = {.address = vc->regs.r[VR_RIP]};
+			struct vr_frame fr = {.address = vr_regs_pc(&vc->regs)};
 			if (c->a->kernel)
 				vr_kernel_symbolize(c->a->kernel, &fr, false);
 			if (fr.symbol)

@@ -147,16 +147,16 @@ static struct vr_error *resolve_crash(struct vr_kernel *k, struct vr_crash *c)
 		 * may lie past the caller's last instruction. */
 		if (!c->ip.address && c->ip.symbol)
 			resolve_frame(k, &c->ip, true);
-		if (c->regs.valid && !c->regs.r[VR_RIP])
-			c->regs.r[VR_RIP] = c->ip.address;
+		if (c->regs.valid && !vr_regs_pc(&c->regs))
+			vr_regs_set_pc(&c->regs, c->ip.address);
 	}
 	for (size_t i = 0; i < c->trace.n_frames; i++) {
 		struct vr_frame *f = &c->trace.frames[i];
 		/* Exception frames hold the interrupted instruction, the
 		 * others return addresses (the call is one byte before). */
 		resolve_frame(k, f, !f->exception);
-		if (f->exception && f->regs && !f->regs->r[VR_RIP])
-			f->regs->r[VR_RIP] = f->address;
+		if (f->exception && f->regs && !vr_regs_pc(f->regs))
+			vr_regs_set_pc(f->regs, f->address);
 	}
 	/* The log's trace has no frame for a function that tail-called the
 	 * next one; the code in memory says which. */

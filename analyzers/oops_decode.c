@@ -11,7 +11,7 @@
 
 /* "RIP: 0010:foo+0x1c/0x30 [mod]", "RIP: 0010:[<ffffffff81>]  [<ffffffff81>] foo+0x..",
  * "RIP: 0033:0x47b7a0". */
-static bool parse_rip(const char *m, struct vr_frame *f, uint64_t *cs, bool need_seg)
+static bool parse_rip(const char *m, struct vr_frame *f, bool need_seg)
 {
 	const char *p = skip_ws(m);
 	if (!starts(p, "RIP: "))
@@ -20,7 +20,6 @@ static bool parse_rip(const char *m, struct vr_frame *f, uint64_t *cs, bool need
 	uint64_t seg = 0;
 	const char *q = p;
 	if (read_hex(&q, &seg) && *q == ':') {
-		*cs = seg;
 		p = q + 1;
 	} else if (need_seg) {
 		/* 4.x's one-line summary "RIP: foo+0x16/0x20 RSP: ffff..."
@@ -264,17 +263,15 @@ struct trace_read {
 
 /* An exception frame printed inside the trace ("RIP: ..."): the registers
  * of an interrupt, exception or syscall entry follow it. */
-static struct vr_error *trace_exception(struct trace_read *tr, struct vr_frame *f, uint64_t cs)
+static struct vr_error *trace_exception(struct trace_read *tr, struct vr_frame *f, const char *line)
 {
 	f->exception = true;
 	f->from_log = true;
 	f->stack = tr->stack ? vr_strdup(tr->stack) : NULL;
 	f->regs = calloc(1, sizeof(*f->regs));
 	tr->regs = f->regs;
-	if (tr->regs) {
-		tr->regs->r[VR_CS] = cs;
-		tr->regs->r[VR_RIP] = f->address;
-	}
+	if (tr->regs)
+		vr_klog_ip_regs(line, f->address, tr->regs);
 	tr->exc_next = false;
 	return trace_push(tr->t, &tr->cap, f);
 }
@@ -386,9 +383,8 @@ static struct vr_error *parse_trace(const struct decode *d, char **msg, size_t i
 			rest = after;
 		}
 		struct vr_frame f = {0};
-		uint64_t cs = 0;
-		if (parse_rip(rest, &f, &cs, true)) {
-			err = trace_exception(&tr, &f, cs);
+		if (parse_rip(rest, &f, true)) {
+			err = trace_exception(&tr, &f, rest);
 			continue;
 		}
 		if (trace_before_frame(&tr, rest))
@@ -893,9 +889,10 @@ static enum step block_pending(struct block *b, const char *p, struct vr_error *
 		return STEP_TAKEN;
 	}
 	if (!b->own && !d->have_sec_rip && starts(p, "RIP: ")) {
-		uint64_t cs = 0;
 		struct vr_frame rf = {0};
-		if (parse_rip(p, &rf, &cs, true) && cs != 0x33 && rf.symbol) {
+		struct vr_regs rr = {0};
+		if (parse_rip(p, &rf, true) && vr_klog_ip_regs(p, 0, &rr) && !vr_regs_user_mode(&rr) &&
+		    rf.symbol) {
 			rf.exception = true;
 			rf.from_log = true;
 			d->sec_rip = rf;
@@ -974,12 +971,10 @@ static enum step block_continued(struct block *b, const char *m, const char *p, 
 		b->in_regs = false;
 	}
 	struct vr_frame f = {0};
-	uint64_t cs = 0;
-	if (!b->d->have_regs && parse_rip(p, &f, &cs, false)) {
+	if (!b->d->have_regs && parse_rip(p, &f, false)) {
 		b->d->have_regs = true;
 		b->in_regs = true;
-		c->regs.r[VR_CS] = cs;
-		c->regs.r[VR_RIP] = f.address;
+		vr_klog_ip_regs(p, f.address, &c->regs);
 		take_ip(b->d, &f, false);
 		return STEP_TAKEN;
 	}
@@ -1364,7 +1359,7 @@ static void ip_from_report(struct decode *d, const struct report *r, char **msg)
 			     vr_oops_kind_is(r->kind, "soft-lockup") || vr_oops_kind_is(r->kind, "hard-lockup"))) {
 		for (size_t i = 0; i < c->trace.n_frames && !c->ip_known; i++) {
 			struct vr_frame *f = &c->trace.frames[i];
-			if (f->exception && f->symbol && f->regs && f->regs->r[VR_CS] != 0x33) {
+			if (f->exception && f->symbol && f->regs && !vr_regs_user_mode(f->regs)) {
 				ip_from_frame(c, f);
 				c->ip_known = true;
 			}
@@ -1418,9 +1413,10 @@ static void ip_from_report(struct decode *d, const struct report *r, char **msg)
  * in lockdep itself ("DEBUG_LOCKS_WARN_ON") a lock debugging report. */
 static void refine_kind(struct vr_crash *c, const struct report *r)
 {
-	if (c->regs.valid && c->regs.has_cr &&
+	uint64_t fault;
+	if (c->regs.valid && vr_regs_fault(&c->regs, &fault) &&
 	    (vr_oops_kind_is(r->kind, "null-deref") || vr_oops_kind_is(r->kind, "page-fault")))
-		set_fault_address(c, c->regs.cr2);
+		set_fault_address(c, fault);
 	if (vr_oops_kind_is(c->kind, "page-fault") && c->fault_address_known && c->fault_address < 4096)
 		c->kind = "null-deref";
 	parse_headline_task(c->title, c);

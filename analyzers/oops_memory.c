@@ -87,16 +87,17 @@ static bool operand_address(struct vr_kernel *k, const struct vr_regs *r, bool *
 	uint8_t code[16];
 	struct vr_insn in;
 	*is_ud2 = false;
-	if (vr_kernel_absorb(k, vr_kernel_read(k, r->r[VR_RIP], code, sizeof(code)), VR_ERRS_READ) ||
-	    vr_kernel_absorb(k, vr_disasm_one(code, sizeof(code), r->r[VR_RIP], &in), VR_ERR_FORMAT,
+	uint64_t pc = vr_regs_pc(r);
+	if (vr_kernel_absorb(k, vr_kernel_read(k, pc, code, sizeof(code)), VR_ERRS_READ) ||
+	    vr_kernel_absorb(k, vr_disasm_one(vr_kernel_arch(k), code, sizeof(code), pc, &in), VR_ERR_FORMAT,
 			     VR_ERR_UNSUPPORTED))
 		return false;
-	*is_ud2 = in.is_ud2;
-	if (!in.has_mem || in.segment_override || (in.base < 0 && in.index < 0))
+	*is_ud2 = in.is_trap;
+	if (!in.has_mem || in.percpu || (in.base < 0 && in.index < 0))
 		return false;
 	uint64_t a = (uint64_t)in.disp;
-	if (in.rip_relative)
-		a += r->r[VR_RIP] + in.size;
+	if (in.pc_relative)
+		a += pc + in.size;
 	else if (in.base >= 0)
 		a += r->r[in.base];
 	if (in.index >= 0)
@@ -135,7 +136,7 @@ static struct vr_error *from_exception(struct vr_kernel *k, const struct vr_cpu 
 	struct vr_error *err = vr_frame_copy(ef, &c->ip);
 	if (err)
 		return err;
-	c->ip.address = r->r[VR_RIP];
+	c->ip.address = vr_regs_pc(r);
 	c->ip.exception = false;
 	free(c->ip.regs);
 	c->ip.regs = NULL;
@@ -155,7 +156,7 @@ static struct vr_error *from_exception(struct vr_kernel *k, const struct vr_cpu 
 			/* the kernel jumped to an address with no code: the
 			 * fetch itself faulted */
 			have_addr = true;
-			addr = r->r[VR_RIP];
+			addr = vr_regs_pc(r);
 			c->access = "exec";
 		}
 		if (have_addr) {
@@ -271,10 +272,10 @@ struct vr_error *vr_oops_from_memory(struct vr_analysis *a, struct vr_crash *out
 	struct vr_crash c;
 	vr_crash_init(&c);
 	struct vr_error *err = NULL;
-	/* The innermost exception frame of kernel code (CS ring 0). */
+	/* The innermost exception frame of kernel code (x86-64: CS ring 0). */
 	for (size_t i = 0; i < pc->trace.n_frames && !*found && !err; i++) {
 		const struct vr_frame *f = &pc->trace.frames[i];
-		if (f->exception && f->regs && f->regs->valid && !(f->regs->r[VR_CS] & 3))
+		if (f->exception && f->regs && f->regs->valid && vr_regs_kernel_mode(f->regs))
 			err = from_exception(a->kernel, pc, i, &c, found);
 	}
 	if (!*found && !err)

@@ -8,8 +8,9 @@
  *  - ERR_PTR values are -MAX_ERRNO..-1, MAX_ERRNO 4095 (include/linux/err.h);
  *  - the first page is never mapped, and user mappings start at
  *    mmap_min_addr (65536 on Debian, security/Kconfig DEFAULT_MMAP_MIN_ADDR);
- *  - x86-64 4-level paging: an address is canonical when bits 63..47 are
- *    all equal; user space ends at 0x00007fffffffffff;
+ *  - an address is canonical when its top bits are all equal, user space
+ *    ends and kernel space starts where the architecture says
+ *    (struct vr_arch_info: on x86-64 bits 63..47, 0x00007fffffffffff);
  *  - the kernel's "Code:" line holds 42 bytes before the faulting
  *    instruction and 21 from it, the first byte of it in <..>
  *    (arch/x86/kernel/dumpstack.c, show_opcodes(), OPCODE_BUFSIZE 64);
@@ -32,8 +33,6 @@
 #define PAGE 4096ull
 #define MMAP_MIN_ADDR 65536ull
 #define MAX_ERRNO 4095ull
-#define USER_END 0x0000800000000000ull
-#define KERNEL_START 0xffff800000000000ull
 #define STACK_GUARD 8192ull       /* below a stack base, counted as its guard */
 
 static void ruleset_destroyp(struct vr_ruleset **rs)
@@ -86,10 +85,10 @@ static bool is_err_ptr(uint64_t v)
 	return v >= (uint64_t)-MAX_ERRNO;
 }
 
-static bool canonical(uint64_t v)
+static bool canonical(const struct vr_arch_info *arch, uint64_t v)
 {
-	uint64_t top = v >> 47;
-	return top == 0 || top == 0x1ffff;
+	uint64_t top = v >> arch->canonical_bit;
+	return top == 0 || top == (~0ull >> arch->canonical_bit);
 }
 
 /* "+0x10", "-0x8" or "" for 0. */
@@ -108,6 +107,7 @@ struct ctx {
 	struct vr_report *r;
 	const struct vr_ruleset *rules;
 	bool mem;                      /* dump memory readable */
+	const struct vr_arch_info *arch;
 	const struct vr_regs *regs;
 	/* the faulting instruction */
 	bool have_insn;
@@ -120,7 +120,7 @@ struct ctx {
 static bool kernel_mapped(struct ctx *c, uint64_t addr)
 {
 	uint64_t phys;
-	if (!c->mem || !canonical(addr) || addr < KERNEL_START)
+	if (!c->mem || !canonical(c->arch, addr) || addr < c->arch->kernel_start)
 		return false;
 	struct vr_error *err = vr_kernel_translate(c->a->kernel, addr, &phys);
 	if (!err)
@@ -148,15 +148,15 @@ static int kernel_unmapped(struct ctx *c, uint64_t addr)
 static bool bit_flip(struct ctx *c, uint64_t addr, int *ret_bit, char *how, size_t cap)
 {
 	if (c->regs && c->regs->valid) {
-		for (int i = 0; i <= VR_RDI; i++) {
+		for (int i = 0; c->regs->set && i < c->regs->set->n_data; i++) {
 			uint64_t v = c->regs->r[i];
 			uint64_t x = v ^ addr;
 			if (c->have_base && (x == 0 || (x & (x - 1))))
 				x = v ^ c->base_value; /* the pointer before the offset was added */
-			if (v < KERNEL_START || !canonical(v) || !x || (x & (x - 1)))
+			if (v < c->arch->kernel_start || !canonical(c->arch, v) || !x || (x & (x - 1)))
 				continue;
 			*ret_bit = __builtin_ctzll(x);
-			snprintf(how, cap, "%s (0x%016" PRIx64 ")", vr_reg_names[i], v);
+			snprintf(how, cap, "%s (0x%016" PRIx64 ")", c->regs->set->names[i], v);
 			return true;
 		}
 	}
@@ -164,7 +164,7 @@ static bool bit_flip(struct ctx *c, uint64_t addr, int *ret_bit, char *how, size
 		return false;
 	for (int b = 0; b < 64; b++) {
 		uint64_t cand = addr ^ (1ull << b);
-		if (cand >= KERNEL_START && kernel_mapped(c, cand)) {
+		if (cand >= c->arch->kernel_start && kernel_mapped(c, cand)) {
 			*ret_bit = b;
 			snprintf(how, cap, "the mapped address 0x%016" PRIx64, cand);
 			return true;
@@ -288,8 +288,8 @@ static void classify_address(struct ctx *c, uint64_t addr, const char *reg, bool
 			 m->meaning ? m->meaning : "a poison value");
 		return;
 	}
-	if (!canonical(addr)) {
-		if (bit_flip(c, addr, &bit, how, sizeof(how)) && canonical(addr ^ (1ull << bit))) {
+	if (!canonical(c->arch, addr)) {
+		if (bit_flip(c, addr, &bit, how, sizeof(how)) && canonical(c->arch, addr ^ (1ull << bit))) {
 			p->class = "bit-flip";
 			set_expl(c, "%s 0x%016" PRIx64 " is non-canonical and differs from %s only in "
 				 "bit %d: a flipped bit, which points at failing memory or CPU",
@@ -297,12 +297,12 @@ static void classify_address(struct ctx *c, uint64_t addr, const char *reg, bool
 			return;
 		}
 		p->class = "non-canonical";
-		set_expl(c, "%s 0x%016" PRIx64 " is non-canonical (bits 63-47 differ): the pointer%s%s "
-			 "was overwritten with data, not a valid address", what, addr,
+		set_expl(c, "%s 0x%016" PRIx64 " is non-canonical (bits 63-%d differ): the pointer%s%s "
+			 "was overwritten with data, not a valid address", what, addr, c->arch->canonical_bit,
 			 reg ? " in " : "", reg ? reg : "");
 		return;
 	}
-	if (addr < USER_END) {
+	if (addr < c->arch->user_end) {
 		p->class = "user-address";
 		const char *why = "";
 		if (cr->access && !strcmp(cr->access, "exec"))
@@ -358,7 +358,7 @@ static const struct vr_regs *fault_regs(struct ctx *c)
 		for (size_t j = 0; j < t->n_frames; j++) {
 			const struct vr_frame *fr = &t->frames[j];
 			if (fr->exception && fr->regs && fr->regs->valid &&
-			    (!cr->ip_known || !cr->ip.address || fr->regs->r[VR_RIP] == cr->ip.address))
+			    (!cr->ip_known || !cr->ip.address || vr_regs_pc(fr->regs) == cr->ip.address))
 				return fr->regs;
 		}
 	}
@@ -546,8 +546,8 @@ static void locate_ip(const struct ctx *c, struct code_view *cv)
 		/* "RIP: 0010:0x0" (a call through a NULL pointer) has no symbol. */
 		cv->ip = cr->ip.address;
 		cv->ip_known = true;
-	} else if (c->regs && c->regs->r[VR_RIP]) {
-		cv->ip = c->regs->r[VR_RIP];
+	} else if (c->regs && vr_regs_pc(c->regs)) {
+		cv->ip = vr_regs_pc(c->regs);
 		cv->ip_known = true;
 	}
 	cv->rel = !cv->ip_known && cr->ip_known && cr->ip.symbol && cr->ip.offset < FUNC_MAX;
@@ -609,14 +609,14 @@ static struct vr_error *decode_fault(struct ctx *c, struct code_view *cv)
 	 * next source; out of memory ends the step */
 	struct vr_error *err = NULL;
 	if (cv->func) {
-		err = vr_disasm_range(cv->func, cv->funclen, cv->func_start, 4096, &v, &n);
+		err = vr_disasm_range(c->arch, cv->func, cv->funclen, cv->func_start, 4096, &v, &n);
 		if (!err)
 			listed = keep_if_listed(&v, &n, cv->ip, &fault_i);
 		else if (!vr_error_catch(&err, VR_ERR_FORMAT, VR_ERR_UNSUPPORTED, VR_ERR_LIMIT))
 			return err;
 	}
 	if (!listed && cv->have_log && (cv->ip_known || cv->rel)) {
-		err = vr_disasm_window(cv->logcode, cv->loglen, cv->logfault, cv->at, &v, &n);
+		err = vr_disasm_window(c->arch, cv->logcode, cv->loglen, cv->logfault, cv->at, &v, &n);
 		if (!err)
 			listed = keep_if_listed(&v, &n, cv->at, &fault_i);
 		else if (!vr_error_catch(&err, VR_ERR_FORMAT, VR_ERR_UNSUPPORTED, VR_ERR_LIMIT))
@@ -627,7 +627,7 @@ static struct vr_error *decode_fault(struct ctx *c, struct code_view *cv)
 	if (!listed && cv->have_log && !cv->ip_known && !cv->rel) {
 		/* No address: decode at offset 0 for the operand alone. */
 		struct vr_insn one;
-		err = vr_disasm_one(cv->logcode + cv->logfault, cv->loglen - cv->logfault, 0, &one);
+		err = vr_disasm_one(c->arch, cv->logcode + cv->logfault, cv->loglen - cv->logfault, 0, &one);
 		if (!err) {
 			c->have_insn = true;
 			c->insn = one;
@@ -676,7 +676,7 @@ static bool operand_value(struct ctx *c, const struct code_view *cv, const char 
 	struct vr_pointer *p = &c->r->pointer;
 	*ret_reg = NULL;
 	*ret_disp = 0;
-	if (!c->have_insn || !c->insn.has_mem || c->insn.rip_relative)
+	if (!c->have_insn || !c->insn.has_mem || c->insn.pc_relative)
 		return false;
 	bool have_value = false;
 	int64_t disp = c->insn.disp;
@@ -684,7 +684,7 @@ static bool operand_value(struct ctx *c, const struct code_view *cv, const char 
 	p->offset = disp;
 	int r = c->insn.base >= 0 ? c->insn.base : c->insn.index;
 	if (r >= 0) {
-		*ret_reg = vr_reg_names[r];
+		*ret_reg = c->arch->regs->names[r];
 		if (c->regs) {
 			*ret_value = c->regs->r[r];
 			have_value = true;
@@ -715,8 +715,9 @@ static void classify_fault(struct ctx *c, const struct code_view *cv, const char
 	if (cr->fault_address_known && cv->ip_known && cr->fault_address == cv->ip) {
 		p->value_known = true;
 		p->value = cv->ip;
-		p->reg = vr_strdup("RIP");
-		classify_address(c, cv->ip, "RIP", false);
+		const char *pc = c->arch->regs->names[c->arch->regs->pc];
+		p->reg = vr_strdup(pc);
+		classify_address(c, cv->ip, pc, false);
 		char *old = p->explanation;
 		p->explanation = vr_asprintf("the kernel jumped to 0x%016" PRIx64 " (a bad function "
 					     "pointer or return address); %s", cv->ip, old ? old : "");
@@ -735,7 +736,7 @@ static void classify_fault(struct ctx *c, const struct code_view *cv, const char
 		/* An index register scaled and added to a base: the base's value
 		 * alone is not the pointer; classify by the address then. */
 		bool simple = c->insn.base >= 0 && (c->insn.index < 0 || c->insn.scale == 0);
-		if (c->insn.segment_override)
+		if (c->insn.percpu)
 			simple = false;
 		/* The registers are those of the fault, so base + displacement is
 		 * the fault address; when it is not (a string instruction, a
@@ -750,7 +751,7 @@ static void classify_fault(struct ctx *c, const struct code_view *cv, const char
 	bool from_value = false;
 	if (cr->fault_address_known) {
 		addr = cr->fault_address;
-	} else if (have_value && c->insn.base >= 0 && !c->insn.segment_override) {
+	} else if (have_value && c->insn.base >= 0 && !c->insn.percpu) {
 		addr = value + (uint64_t)disp;
 		if (c->insn.index >= 0 && c->regs)
 			addr += c->regs->r[c->insn.index] * (uint64_t)(c->insn.scale ? c->insn.scale : 1);
@@ -781,7 +782,11 @@ static void classify_fault(struct ctx *c, const struct code_view *cv, const char
 static struct vr_error *run_classify(struct vr_analysis *a, const char **skipped)
 {
 	_cleanup_(ruleset_destroyp) struct vr_ruleset *own = NULL;
-	struct ctx c = {.a = a, .r = a->report, .rules = a->rules};
+	struct ctx c = {.a = a, .r = a->report, .rules = a->rules, .arch = vr_analysis_arch(a)};
+	if (!c.arch) {
+		*skipped = "the architecture is not known";
+		return NULL;
+	}
 	if (!c.rules) {
 		struct vr_error *err = vr_ruleset_create(false, &own);
 		if (err)

@@ -10,14 +10,9 @@
  * text) is the tamper: section of the rules (rules/tamper.yaml).
  *
  * Kernel facts used, beyond the types (every layout comes from VMCOREINFO,
- * BTF or DWARF through engine/kernel.h):
- *  - an IDT gate is 16 bytes: offset 15..0, selector, type and present bit
- *    (bit 15 of the third word), offset 31..16, offset 63..32 (Intel SDM
- *    vol. 3, 6.14.1; arch/x86/include/asm/desc_defs.h struct gate_struct);
- *  - CR0.PG is bit 31, CR0.WP bit 16; CR4.UMIP bit 11, SMEP bit 20, SMAP
- *    bit 21 (arch/x86/include/uapi/asm/processor-flags.h); the kernel pins
- *    WP and the CR4 bits it set in cr4_pinned_bits (5.3+,
- *    arch/x86/kernel/cpu/common.c);
+ * BTF or DWARF through engine/kernel.h) and what the architecture reads
+ * (the system call tables, the table of exception vectors and the CPU
+ * protections of the saved registers, through engine/kernel.h):
  *  - PF_KTHREAD is 0x00200000 in task_struct.flags (include/linux/sched.h);
  *  - a hidden kernel module is one the module list lacks (lsmod walks it);
  *  - an xarray entry whose low two bits are 2 and that is above 4096 is a
@@ -36,8 +31,6 @@
 
 #define MAX_EVIDENCE 40
 #define MAX_SYSCALLS 4096
-#define IDT_ENTRIES 256
-#define GATE_SIZE 16
 #define MAX_TEXT_FUNCS 2048
 #define MAX_FUNC_LEN (64u << 10)
 #define MAX_DIFF_RUNS 16
@@ -50,16 +43,11 @@
 #define MAX_TASKS_CHECKED (1u << 20)
 #define MAX_VMAP_AREAS 200000
 #define MMAP_MIN_ADDR 65536ull
-#define START_KERNEL_MAP 0xffffffff80000000ull
-#define KERNEL_SPACE 0xffff800000000000ull
-#define LIST_POISON1 0xdead000000000100ull /* include/linux/poison.h, x86-64 */
+/* include/linux/poison.h with POISON_POINTER_DELTA 0xdead000000000000
+ * (CONFIG_ILLEGAL_POINTER_VALUE of x86-64 and arm64) */
+#define LIST_POISON1 0xdead000000000100ull
 #define LIST_POISON2 0xdead000000000122ull
 
-#define CR0_WP (1ull << 16)
-#define CR0_PG (1ull << 31)
-#define CR4_UMIP (1ull << 11)
-#define CR4_SMEP (1ull << 20)
-#define CR4_SMAP (1ull << 21)
 #define PF_KTHREAD 0x00200000u
 
 /* ---- context ---- */
@@ -396,16 +384,6 @@ static bool handler_named(struct tctx *c, uint64_t v, const struct vr_symbol *s)
 	}
 }
 
-struct sctable {
-	const char *symbol, *abi, *prefix;
-};
-
-static const struct sctable sctables[] = {
-	{"sys_call_table", "x86-64", "__x64_sys_"},
-	{"ia32_sys_call_table", "ia32", "__ia32_sys_"},
-	{"x32_sys_call_table", "x32", "__x64_sys_"},
-};
-
 static struct vr_error *check_syscalls(struct tctx *c, char **covered)
 {
 	if (!c->mem)
@@ -415,7 +393,9 @@ static struct vr_error *check_syscalls(struct tctx *c, char **covered)
 	struct evidence e = {0};
 	struct vr_error *partial = NULL;
 	size_t tables = 0;
-	for (size_t t = 0; t < sizeof(sctables) / sizeof(sctables[0]); t++) {
+	const struct vr_arch_info *arch = vr_kernel_arch(c->k);
+	const struct vr_syscall_table *sctables = arch ? arch->syscall_tables : NULL;
+	for (size_t t = 0; arch && t < arch->n_syscall_tables; t++) {
 		struct vr_symbol ts;
 		if (vr_kernel_absorb(c->k, vr_kernel_symbol_lookup(c->k, sctables[t].symbol, &ts), VR_ERR_NOT_FOUND))
 			continue;
@@ -452,7 +432,7 @@ static struct vr_error *check_syscalls(struct tctx *c, char **covered)
 			bool have_want = false;
 			if (against_file) {
 				uint64_t fv = le64(file + i * 8);
-				want = fv >= START_KERNEL_MAP ? fv + c->lay.kaslr_offset : fv;
+				want = c->have_layout && fv >= c->lay.image_start ? fv + c->lay.kaslr_offset : fv;
 				have_want = true;
 			}
 			struct vr_symbol s;
@@ -502,9 +482,14 @@ static struct vr_error *check_syscalls(struct tctx *c, char **covered)
 	*covered = vr_strdup(cov);
 	if (e.n) {
 		uint64_t x;
-		if (sym(c, "x64_sys_call", &x))
-			ev_add(&e, "this kernel dispatches x86-64 system calls through x64_sys_call, not the "
-				   "table: the changed entries prove tampering, but calls do not go through them");
+		for (size_t t = 0; t < arch->n_syscall_tables; t++) {
+			if (sctables[t].dispatch && sym(c, sctables[t].dispatch, &x)) {
+				ev_add(&e, "this kernel dispatches %s system calls through %s, not the table: the "
+					   "changed entries prove tampering, but calls do not go through them",
+				       sctables[t].abi, sctables[t].dispatch);
+				break;
+			}
+		}
 		struct vr_error *err = report(c, "tamper-syscall-table", &e);
 		if (err) {
 			vr_error_destroy(partial);
@@ -520,31 +505,20 @@ static struct vr_error *check_idt(struct tctx *c, char **covered)
 {
 	if (!c->mem)
 		return vr_error_create(VR_ERR_UNSUPPORTED, "the input holds no memory");
-	uint64_t idt;
-	if (!sym(c, "idt_table", &idt))
-		return vr_error_create(VR_ERR_NOT_FOUND, "the kernel's symbols do not name idt_table");
-	uint8_t tab[IDT_ENTRIES * GATE_SIZE];
-	struct vr_error *err = vr_kernel_read(c->k, idt, tab, sizeof(tab));
+	_cleanup_free_ struct vr_vectors *t = malloc(sizeof(*t));
+	if (!t)
+		return &vr_error_oom;
+	struct vr_error *err = vr_kernel_vectors(c->k, t);
 	if (err)
-		return vr_error_wrap(err, "reading idt_table at 0x%" PRIx64, idt);
-	/* early_idt_handler_array[NUM_EXCEPTION_VECTORS][EARLY_IDT_HANDLER_SIZE]
-	 * (arch/x86/kernel/head_64.S): the stub of each exception vector. */
-	struct vr_symbol early;
-	uint64_t early_stride = 0;
-	if (!vr_kernel_absorb(c->k, vr_kernel_symbol_lookup(c->k, "early_idt_handler_array", &early), VR_ERR_NOT_FOUND) && early.size &&
-	    early.size % 32 == 0)
-		early_stride = early.size / 32;
+		return err;
 	struct evidence e = {0};
 	size_t present = 0, early_gates = 0;
-	for (int v = 0; v < IDT_ENTRIES; v++) {
-		const uint8_t *g = tab + v * GATE_SIZE;
-		uint16_t bits = (uint16_t)(g[4] | g[5] << 8);
-		if (!(bits & 0x8000))
+	for (int v = 0; v < t->n; v++) {
+		if (!t->v[v].present)
 			continue;
 		present++;
-		uint64_t target = (uint64_t)(g[0] | g[1] << 8) | (uint64_t)(g[6] | g[7] << 8) << 16 |
-				  (uint64_t)le32(g + 8) << 32;
-		if (early_stride && v < 32 && target == early.address + (uint64_t)v * early_stride) {
+		uint64_t target = t->v[v].target;
+		if (t->v[v].boot_stub) {
 			early_gates++; /* a vector the kernel does not use keeps its boot stub */
 			continue;
 		}
@@ -552,7 +526,7 @@ static struct vr_error *check_idt(struct tctx *c, char **covered)
 		bool named = vr_kernel_symbol_at(c->k, target, &s) && s.name && !s.module;
 		bool in_entry = c->have_text && target >= c->entry_start && target < c->entry_end;
 		bool entry_name = named && vr_ruleset_tamper_group(c->rs, "idt-entry", s.name);
-		char vec[8];
+		char vec[12];
 		snprintf(vec, sizeof(vec), "%d", v);
 		bool known = false;
 		bool vec_ok = named && vr_ruleset_tamper_in(c->rs, "idt-vectors", vec, s.name, &known);
@@ -568,16 +542,16 @@ static struct vr_error *check_idt(struct tctx *c, char **covered)
 			const char *p0 = vr_ruleset_tamper_pattern(c->rs, "idt-vectors", vec, 0);
 			snprintf(want, sizeof(want), "; vector %d's handler is %s", v, p0 ? p0 : "?");
 		}
-		ev_add(&e, "idt_table[%d] at 0x%016" PRIx64 " points to %s, %s%s", v, idt + (uint64_t)v * GATE_SIZE,
-		       d ? d : "?", in_entry || entry_name ? "in the entry code" : "not the kernel's entry code", want);
+		ev_add(&e, "%s[%d] at 0x%016" PRIx64 " points to %s, %s%s", t->symbol, v,
+		       t->address + (uint64_t)v * t->entry_size, d ? d : "?",
+		       in_entry || entry_name ? "in the entry code" : "not the kernel's entry code", want);
 	}
 	char early_txt[96] = "";
 	if (early_gates)
 		snprintf(early_txt, sizeof(early_txt), ", %zu unused exception vectors on their boot-time stubs",
 			 early_gates);
-	*covered = vr_asprintf("idt_table: %d gates, %zu present, each against the kernel's entry code%s%s",
-			       IDT_ENTRIES, present, c->have_text ? "" : " (its bounds unknown: by name only)",
-			       early_txt);
+	*covered = vr_asprintf("%s: %d gates, %zu present, each against the kernel's entry code%s%s", t->symbol,
+			       t->n, present, c->have_text ? "" : " (its bounds unknown: by name only)", early_txt);
 	if (e.n)
 		return report(c, "tamper-idt", &e);
 	return NULL;
@@ -631,53 +605,40 @@ static struct vr_error *check_helpers(struct tctx *c, char **covered)
 
 /* ---- CPU protections ---- */
 
-static void cr_check(struct tctx *c, struct evidence *e, const char *who, const struct vr_regs *r,
-		     uint64_t cr4_want, bool cr4_known, size_t *checked)
-{
-	if (!r->has_cr0 || !(r->cr0 & CR0_PG))
-		return; /* not in paging mode (an offline CPU): nothing to protect */
-	(*checked)++;
-	if (!(r->cr0 & CR0_WP))
-		ev_add(e, "%s: CR0 0x%016" PRIx64 " has WP (bit 16) clear: the kernel may write to its read-only "
-			  "memory; the kernel sets and pins it", who, r->cr0);
-	if (r->has_cr4 && cr4_known && (r->cr4 & cr4_want) != cr4_want) {
-		uint64_t miss = cr4_want & ~r->cr4;
-		ev_add(e, "%s: CR4 0x%016" PRIx64 " has%s%s%s clear, which the kernel pinned set (cr4_pinned_bits 0x%" PRIx64 ")",
-		       who, r->cr4, miss & CR4_SMEP ? " SMEP (bit 20)" : "", miss & CR4_SMAP ? " SMAP (bit 21)" : "",
-		       miss & CR4_UMIP ? " UMIP (bit 11)" : "", cr4_want);
-	}
-}
-
 static struct vr_error *check_cpu_protection(struct tctx *c, char **covered)
 {
-	uint64_t pinned_addr, pinned = 0;
-	bool cr4_known = c->mem && sym(c, "cr4_pinned_bits", &pinned_addr) &&
-			 !vr_kernel_absorb(c->k, rd64(c, pinned_addr, &pinned), VR_ERRS_READ);
-	uint64_t want = pinned & (CR4_SMEP | CR4_SMAP | CR4_UMIP);
-	struct evidence e = {0};
-	size_t checked = 0;
-	char who[96];
-	for (size_t i = 0; i < c->f->n_cpus; i++) {
+	size_t ncpu = c->f->n_cpus < VR_MAX_CPUS ? c->f->n_cpus : VR_MAX_CPUS;
+	_cleanup_free_ const struct vr_regs **sets = calloc(ncpu + 1, sizeof(*sets));
+	_cleanup_free_ const char **who = calloc(ncpu + 1, sizeof(*who));
+	_cleanup_free_ char (*names)[96] = calloc(ncpu + 1, sizeof(*names));
+	if (!sets || !who || !names)
+		return &vr_error_oom;
+	size_t n = 0;
+	for (size_t i = 0; i < ncpu; i++) {
 		const struct vr_cpu *cpu = &c->f->cpus[i];
-		snprintf(who, sizeof(who), "CPU %d (its saved registers)", cpu->cpu);
-		cr_check(c, &e, who, &cpu->regs, want, cr4_known, &checked);
+		snprintf(names[n], sizeof(names[n]), "CPU %d (its saved registers)", cpu->cpu);
+		who[n] = names[n];
+		sets[n++] = &cpu->regs;
 	}
 	const struct vr_crash *cr = &c->r->crash;
-	if (cr->regs.valid || cr->regs.has_cr0) {
+	if (cr->regs.valid || cr->regs.known) {
 		if (cr->cpu >= 0)
-			snprintf(who, sizeof(who), "CPU %d (the crash's register dump in the log)", cr->cpu);
+			snprintf(names[n], sizeof(names[n]), "CPU %d (the crash's register dump in the log)", cr->cpu);
 		else
-			snprintf(who, sizeof(who), "the crash's register dump in the log");
-		cr_check(c, &e, who, &cr->regs, want, cr4_known, &checked);
+			snprintf(names[n], sizeof(names[n]), "the crash's register dump in the log");
+		who[n] = names[n];
+		sets[n++] = &cr->regs;
 	}
-	if (!checked) {
-		ev_free(&e);
-		return vr_error_create(VR_ERR_NOT_FOUND, "no saved control registers: kdump's notes hold none, "
-				       "and the log has no register dump with CR0");
-	}
-	*covered = vr_asprintf("%zu register set%s: CR0.WP%s", checked, checked == 1 ? "" : "s",
-			       cr4_known ? ", and CR4's SMEP, SMAP and UMIP against cr4_pinned_bits"
-					 : " (CR4 not checked: cr4_pinned_bits is unknown)");
+	struct vr_protection p;
+	struct vr_error *err = vr_kernel_cpu_protection(c->k, sets, who, n, &p);
+	if (err)
+		return err;
+	struct evidence e = {0};
+	for (size_t i = 0; i < p.n_evidence; i++)
+		ev_add(&e, "%s", p.evidence[i]);
+	*covered = p.covered;
+	p.covered = NULL;
+	vr_protection_deinit(&p);
 	if (e.n)
 		return report(c, "tamper-cpu-protection", &e);
 	return NULL;
@@ -687,12 +648,23 @@ static struct vr_error *check_cpu_protection(struct tctx *c, char **covered)
 
 static bool kernel_mode(const struct vr_regs *r)
 {
-	return (r->unknown & (1u << VR_CS)) == 0 && r->r[VR_CS] && (r->r[VR_CS] & 3) == 0;
+	return vr_regs_mode_known(r) && vr_regs_kernel_mode(r);
+}
+
+/* The names of the instruction pointer and the mode register ("RIP", "CS"). */
+static const char *pc_name(const struct vr_regs *r)
+{
+	return r->set->names[r->set->pc];
+}
+static const char *mode_name(const struct vr_regs *r)
+{
+	return r->set->names[r->set->mode];
 }
 
 static bool user_exec_addr(const struct tctx *c, uint64_t ip)
 {
-	uint64_t end = c->have_layout ? c->lay.user_end : KERNEL_SPACE;
+	const struct vr_arch_info *arch = vr_kernel_arch(c->k);
+	uint64_t end = c->have_layout ? c->lay.user_end : arch ? arch->kernel_start : 0;
 	return ip >= MMAP_MIN_ADDR && ip < end;
 }
 
@@ -703,10 +675,11 @@ static struct vr_error *check_user_exec(struct tctx *c, char **covered)
 	const struct vr_crash *cr = &c->r->crash;
 	if (cr->regs.valid) {
 		checked++;
-		uint64_t ip = cr->regs.r[VR_RIP];
+		uint64_t ip = vr_regs_pc(&cr->regs);
 		if (kernel_mode(&cr->regs) && user_exec_addr(c, ip))
-			ev_add(&e, "the crash's registers: RIP 0x%016" PRIx64 " in user space with CS 0x%" PRIx64
-				   " (kernel mode)", ip, cr->regs.r[VR_CS]);
+			ev_add(&e, "the crash's registers: %s 0x%016" PRIx64 " in user space with %s 0x%" PRIx64
+				   " (kernel mode)", pc_name(&cr->regs), ip, mode_name(&cr->regs),
+			       cr->regs.r[cr->regs.set->mode]);
 	} else if (cr->ip_known) {
 		checked++;
 		if (cr->access && !strcmp(cr->access, "exec") && cr->fault_address_known &&
@@ -718,20 +691,22 @@ static struct vr_error *check_user_exec(struct tctx *c, char **covered)
 		if (!cpu->regs.valid)
 			continue;
 		checked++;
-		if (kernel_mode(&cpu->regs) && user_exec_addr(c, cpu->regs.r[VR_RIP]))
-			ev_add(&e, "CPU %d's saved registers: RIP 0x%016" PRIx64 " in user space with CS 0x%" PRIx64,
-			       cpu->cpu, cpu->regs.r[VR_RIP], cpu->regs.r[VR_CS]);
+		if (kernel_mode(&cpu->regs) && user_exec_addr(c, vr_regs_pc(&cpu->regs)))
+			ev_add(&e, "CPU %d's saved registers: %s 0x%016" PRIx64 " in user space with %s 0x%" PRIx64,
+			       cpu->cpu, pc_name(&cpu->regs), vr_regs_pc(&cpu->regs), mode_name(&cpu->regs),
+			       cpu->regs.r[cpu->regs.set->mode]);
 		for (size_t j = 0; j < cpu->trace.n_frames; j++) {
 			const struct vr_frame *fr = &cpu->trace.frames[j];
 			if (!fr->exception || !fr->regs || !fr->regs->valid)
 				continue;
 			checked++;
-			if (kernel_mode(fr->regs) && user_exec_addr(c, fr->regs->r[VR_RIP]))
-				ev_add(&e, "CPU %d: an exception frame with RIP 0x%016" PRIx64 " in user space and CS 0x%" PRIx64,
-				       cpu->cpu, fr->regs->r[VR_RIP], fr->regs->r[VR_CS]);
+			if (kernel_mode(fr->regs) && user_exec_addr(c, vr_regs_pc(fr->regs)))
+				ev_add(&e, "CPU %d: an exception frame with %s 0x%016" PRIx64 " in user space and %s 0x%" PRIx64,
+				       cpu->cpu, pc_name(fr->regs), vr_regs_pc(fr->regs), mode_name(fr->regs),
+				       fr->regs->r[fr->regs->set->mode]);
 		}
 	}
-	/* The kernel says so itself (arch/x86/mm/fault.c, show_fault_oops()). */
+	/* The kernel says so itself (x86-64's show_fault_oops()). */
 	if (e.n || checked) {
 		for (size_t i = 0; i < c->f->log.n_records; i++) {
 			const char *t = c->f->log.records[i].text;

@@ -362,11 +362,9 @@ void vr_dump_describe(const struct vr_dump *d, FILE *f)
 	fprintf(f, "pages: %" PRIu64 "/%" PRIu64 "\n", in->pages_present, in->pages_total);
 	fprintf(f, "cpus: %zu\n", d->n_cpus);
 	for (size_t i = 0; i < d->n_cpus; i++) {
-		const struct vr_regs *r = &d->cpus[i].regs;
-		fprintf(f, "cpu %zu: pid %d rip 0x%" PRIx64 " rsp 0x%" PRIx64, i, d->cpus[i].pid,
-			r->r[VR_RIP], r->r[VR_RSP]);
-		if (r->has_cr)
-			fprintf(f, " cr2 0x%" PRIx64 " cr3 0x%" PRIx64, r->cr2, r->cr3);
+		fprintf(f, "cpu %zu: pid %d prstatus %zu bytes", i, d->cpus[i].pid, d->cpus[i].prstatus_len);
+		if (d->cpus[i].qemu_len)
+			fprintf(f, " qemu %zu bytes", d->cpus[i].qemu_len);
 		fputc('\n', f);
 	}
 	fprintf(f, "vmcoreinfo: %zu bytes\n", d->vmcoreinfo ? d->vmcoreinfo_len : 0);

@@ -12,10 +12,17 @@
 
 struct vr_dump;
 
-/* Registers saved for one CPU (NT_PRSTATUS, or QEMU's CPU note). */
+/* The largest note descriptor a CPU's registers are kept from. */
+#define VR_DUMP_CPU_NOTE_MAX 512
+
+/* The notes one CPU saved, as they are: the architecture decodes them
+ * (arch.h). */
 struct vr_dump_cpu {
 	int pid;              /* pr_pid of NT_PRSTATUS, -1 unknown */
-	struct vr_regs regs;
+	uint8_t prstatus[VR_DUMP_CPU_NOTE_MAX]; /* NT_PRSTATUS descriptor */
+	size_t prstatus_len;  /* 0: none */
+	uint8_t qemu[VR_DUMP_CPU_NOTE_MAX];     /* QEMU's CPU-state note */
+	size_t qemu_len;      /* 0: none */
 };
 
 struct vr_dump_info {
@@ -35,6 +42,7 @@ struct vr_dump_info {
 	uint64_t pages_total;    /* pages of RAM described, 0 unknown */
 	/* utsname from the diskdump header, "" when the form has none */
 	char sysname[65], nodename[65], release[65], version[65], machine[65];
+	uint16_t e_machine;      /* ELF machine of an ELF dump, 0 for other forms */
 	int64_t dump_time;       /* seconds, from the diskdump header, -1 unknown */
 	/* The kdump sub-header's phys_base: where the writer (makedumpfile,
 	 * from /proc/vmcore's kernel-image segment) found the image loaded */

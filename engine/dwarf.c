@@ -839,7 +839,7 @@ void vr_dwarf_prefetch(struct vr_kernel *k, const uint64_t *addrs, size_t n)
 	 * the whole file's handle is for one CPU at a time. */
 	size_t m = 0, units = 0;
 	for (size_t i = 0; i < n; i++) {
-		Dwarf_Addr pc = addrs[i] - k->x86.kaslr_offset;
+		Dwarf_Addr pc = addrs[i] - k->layout.kaslr_offset;
 		struct src_result *r;
 		bool dup = false;
 		for (size_t j = 0; j < m && !dup; j++)
@@ -1321,7 +1321,7 @@ struct vr_error *vr_dwarf_source(struct vr_kernel *k, uint64_t addr, struct vr_f
 	struct vr_error *err = vr_dwarf_vmlinux(k, &dbg);
 	if (!err) {
 		/* The vmlinux is linked at its unrandomized address. */
-		Dwarf_Addr pc = addr - k->x86.kaslr_offset;
+		Dwarf_Addr pc = addr - k->layout.kaslr_offset;
 		struct src_result *r;
 		if ((err = vmlinux_lookup(k, k->dwarf, dbg, pc, &r)))
 			return err;
@@ -1371,31 +1371,6 @@ struct vr_error *vr_kernel_source_line(struct vr_kernel *k, uint64_t addr, char 
 }
 
 /* ---- the struct member behind a register ---- */
-
-/* enum vr_reg to the x86-64 DWARF register number (System V psABI,
- * table 3.36), -1 for registers DWARF does not number this way. */
-static int dwarf_regno(int reg)
-{
-	switch (reg) {
-	case VR_RAX: return 0;
-	case VR_RDX: return 1;
-	case VR_RCX: return 2;
-	case VR_RBX: return 3;
-	case VR_RSI: return 4;
-	case VR_RDI: return 5;
-	case VR_RBP: return 6;
-	case VR_RSP: return 7;
-	case VR_R8: return 8;
-	case VR_R9: return 9;
-	case VR_R10: return 10;
-	case VR_R11: return 11;
-	case VR_R12: return 12;
-	case VR_R13: return 13;
-	case VR_R14: return 14;
-	case VR_R15: return 15;
-	default: return -1;
-	}
-}
 
 /* Follow typedefs and qualifiers. */
 static bool peel(Dwarf_Die *die)
@@ -1501,7 +1476,7 @@ static bool variable_in_register(Dwarf_Die *scopes, int n, Dwarf_Addr pc, int re
 struct vr_error *vr_kernel_register_member(struct vr_kernel *k, uint64_t pc, int reg, int64_t disp,
 					   char **ret)
 {
-	int regno = dwarf_regno(reg);
+	int regno = k->arch && k->arch->dwarf_regno ? k->arch->dwarf_regno(reg) : -1;
 	if (regno < 0 || disp < 0)
 		return vr_error_create(VR_ERR_NOT_FOUND, "no DWARF register for this access");
 	Dwarf_Die cu_mem, *cu = NULL;
@@ -1510,17 +1485,17 @@ struct vr_error *vr_kernel_register_member(struct vr_kernel *k, uint64_t pc, int
 	struct vr_error *err = vr_dwarf_vmlinux(k, &dbg);
 	if (!err && k->dwarf->units) {
 		struct vr_dwarf_unit *unit;
-		err = vr_dwarf_units_find(k->dwarf->units, dbg, pc - k->x86.kaslr_offset, &unit);
+		err = vr_dwarf_units_find(k->dwarf->units, dbg, pc - k->layout.kaslr_offset, &unit);
 		if (err && err->code == VR_ERR_NOMEM)
 			return err;
 		if (!err && unit) {
 			cu_mem = *vr_dwarf_unit_die(unit);
 			cu = &cu_mem;
-			rel = pc - k->x86.kaslr_offset;
+			rel = pc - k->layout.kaslr_offset;
 		}
-	} else if (!err && dwarf_addrdie(dbg, pc - k->x86.kaslr_offset, &cu_mem)) {
+	} else if (!err && dwarf_addrdie(dbg, pc - k->layout.kaslr_offset, &cu_mem)) {
 		cu = &cu_mem;
-		rel = pc - k->x86.kaslr_offset;
+		rel = pc - k->layout.kaslr_offset;
 	}
 	vr_error_destroy(err);
 	if (!cu) {

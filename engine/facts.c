@@ -8,13 +8,6 @@
 #include <string.h>
 #include <time.h>
 
-const char *const vr_reg_names[VR_NREGS] = {
-	"R15", "R14", "R13", "R12", "RBP", "RBX", "R11", "R10",
-	"R09", "R08", "RAX", "RCX", "RDX", "RSI", "RDI", "ORIG_RAX",
-	"RIP", "CS", "EFLAGS", "RSP", "SS", "FS_BASE", "GS_BASE",
-	"DS", "ES", "FS", "GS",
-};
-
 double vr_now_ms(void)
 {
 	struct timespec ts;

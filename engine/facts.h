@@ -16,27 +16,103 @@
 /* The core memory regions of a module that vr_module holds. */
 #define VR_MODULE_REGIONS 4
 
-/* x86-64 register set, in the order of the kernel's struct pt_regs /
- * ELF user_regs_struct (arch/x86/include/asm/user_64.h). */
-enum vr_reg {
-	VR_R15, VR_R14, VR_R13, VR_R12, VR_RBP, VR_RBX, VR_R11, VR_R10,
-	VR_R9, VR_R8, VR_RAX, VR_RCX, VR_RDX, VR_RSI, VR_RDI, VR_ORIG_RAX,
-	VR_RIP, VR_CS, VR_EFLAGS, VR_RSP, VR_SS, VR_FS_BASE, VR_GS_BASE,
-	VR_DS, VR_ES, VR_FS, VR_GS,
-	VR_NREGS
+/* The most registers a register set holds (struct vr_regs.r). */
+#define VR_MAX_REGS 40
+
+struct vr_regs;
+
+/* One cell of the text report's register block (a row holds up to four):
+ * a register, the label it is printed under (padded as printed) and the
+ * number of hex digits its value takes. */
+struct vr_reg_cell {
+	int reg;            /* index in r[], -1: the row ends */
+	const char *label;
+	int digits;
 };
-/* Names as the kernel prints them ("RAX", "RIP", ...). */
-extern const char *const vr_reg_names[VR_NREGS];
+
+/* The registers of an architecture: their names, and which of them play
+ * the roles the engine and the analyzers ask about. Defined by each
+ * architecture (engine/x86_64.c, ...); r[] of struct vr_regs is indexed as
+ * its names[]. The frame registers come first, in the order of the
+ * kernel's NT_PRSTATUS pr_reg (struct user_regs_struct); system registers
+ * (control registers, fault address) follow. */
+struct vr_regset {
+	const char *arch;            /* "x86_64", as uname -m prints it */
+	int n;                       /* registers in r[] */
+	int n_frame;                 /* r[0..n_frame): the saved frame (pt_regs) */
+	int n_data;                  /* r[0..n_data): the general-purpose registers that may
+				      * hold a data pointer (the bad-pointer search) */
+	const char *const *names;    /* as the kernel's register dump prints them */
+	int pc, sp, fp;              /* instruction pointer, stack pointer, frame pointer */
+	int mode;                    /* the register that says user or kernel mode (x86's CS) */
+	int fault;                   /* the faulting address of a page fault, -1 none */
+	uint64_t report;             /* bit i: r[i] belongs in the report's register object */
+	/* The text report's register block under an exception frame. */
+	const struct vr_reg_cell (*rows)[4];
+	int n_rows;
+	/* Whether the registers were saved in user mode, in kernel mode (either
+	 * may hold for a value no CPU would save: neither is the other's
+	 * negation), and whether the mode register holds a value the CPU saves
+	 * at all (x86: a CS of 0 is none). */
+	bool (*user_mode)(const struct vr_regs *r);
+	bool (*kernel_mode)(const struct vr_regs *r);
+	bool (*mode_known)(const struct vr_regs *r);
+};
 
 struct vr_regs {
-	uint64_t r[VR_NREGS];
-	uint64_t cr2, cr3;
-	uint64_t cr0, cr4;
+	const struct vr_regset *set; /* whose registers these are; NULL when none are known */
+	uint64_t r[VR_MAX_REGS];
 	bool valid;
-	bool has_cr; /* cr2/cr3 known (QEMU notes, or the log's register dump) */
-	bool has_cr0, has_cr4; /* known (QEMU notes, or the log's register dump) */
-	uint32_t unknown; /* bit r set: register r is not known (a log's dump names no RIP address) */
+	/* Frame registers (r[0..n_frame)) are known once valid, but for the
+	 * bits set here (a log's dump that names no instruction address). */
+	uint64_t unknown;
+	/* System registers (r[n_frame..n)) are known only where a bit is set
+	 * here (QEMU notes, or the log's register dump). */
+	uint64_t known;
 };
+
+/* The roles of struct vr_regset, read through the set (0 or false when
+ * regs has none). */
+static inline uint64_t vr_regs_pc(const struct vr_regs *r)
+{
+	return r->set ? r->r[r->set->pc] : 0;
+}
+static inline uint64_t vr_regs_sp(const struct vr_regs *r)
+{
+	return r->set ? r->r[r->set->sp] : 0;
+}
+static inline bool vr_regs_user_mode(const struct vr_regs *r)
+{
+	return r->set && r->set->user_mode(r);
+}
+static inline bool vr_regs_kernel_mode(const struct vr_regs *r)
+{
+	return r->set && r->set->kernel_mode(r);
+}
+static inline bool vr_regs_mode_known(const struct vr_regs *r)
+{
+	return r->set && r->set->mode_known(r);
+}
+static inline void vr_regs_set_pc(struct vr_regs *r, uint64_t pc)
+{
+	if (r->set)
+		r->r[r->set->pc] = pc;
+}
+/* Whether register i holds a known value. */
+static inline bool vr_regs_known(const struct vr_regs *r, int i)
+{
+	if (!r->set || i < 0 || i >= r->set->n)
+		return false;
+	return i < r->set->n_frame ? r->valid && !(r->unknown & (1ull << i)) : (r->known >> i) & 1;
+}
+/* The faulting address the registers hold (x86's CR2), false when none. */
+static inline bool vr_regs_fault(const struct vr_regs *r, uint64_t *ret)
+{
+	if (!r->set || r->set->fault < 0 || !vr_regs_known(r, r->set->fault))
+		return false;
+	*ret = r->r[r->set->fault];
+	return true;
+}
 
 struct vr_inline {
 	char *symbol;

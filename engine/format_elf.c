@@ -1,4 +1,4 @@
-/* ELF64 core dumps of x86-64 kernels:
+/* ELF64 core dumps (of any architecture engine/arch.h knows):
  *  - kdump's /proc/vmcore as saved by cp/makedumpfile -E: PT_LOADs carry
  *    both the kernel virtual address (p_vaddr: the kernel image map and the
  *    direct map, kernel/crash_core.c crash_prepare_elf64_headers) and the
@@ -13,12 +13,12 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "arch.h"
 #include "cursor.h"
 #include "format.h"
 #include "notes.h"
 
 #define ET_CORE 4
-#define EM_X86_64 62
 #define PT_LOAD 1
 #define PT_NOTE 4
 #define PN_XNUM 0xffff
@@ -39,6 +39,7 @@ struct elf_state {
 	struct seg *virt;   /* segments with a real p_vaddr, sorted by vaddr */
 	uint64_t *virt_maxend;
 	size_t n_virt;
+	uint16_t e_machine;
 };
 
 static int cmp_seg(const void *a, const void *b)
@@ -165,8 +166,9 @@ static struct vr_error *parse_ehdr(const struct vr_source *s, const uint8_t *hea
 	if (type != ET_CORE)
 		return vr_error_create(VR_ERR_FORMAT, "%s: ELF header at offset 0x10: type %u is not a core file", path,
 				       type);
-	if (machine != EM_X86_64)
-		return vr_error_create(VR_ERR_UNSUPPORTED, "%s: ELF header at offset 0x12: machine %u is not x86-64",
+	if (!vr_arch_by_machine(machine))
+		return vr_error_create(VR_ERR_UNSUPPORTED,
+				       "%s: ELF header at offset 0x12: machine %u is no architecture vmreport reads",
 				       path, machine);
 	if (phentsize != 56)
 		return vr_error_create(VR_ERR_FORMAT, "%s: ELF header at offset 0x36: program header size %u is not 56",
@@ -290,6 +292,7 @@ static struct vr_error *finish_open(struct vr_dump *d, struct elf_state *st, con
 	d->vmcoreinfo = nt.vmcoreinfo;
 	d->vmcoreinfo_len = nt.vmcoreinfo_len;
 	d->info.form = nt.qemu ? "qemu-elf" : "elf";
+	d->info.e_machine = st->e_machine;
 	d->info.compression = "none";
 	uint64_t max_end = st->n_phys ? st->phys_maxend[st->n_phys - 1] : 0;
 	d->info.max_pfn = (max_end + VR_PAGE_SIZE - 1) / VR_PAGE_SIZE;
@@ -319,6 +322,7 @@ static struct vr_error *elf_open(struct vr_dump *d, const uint8_t *head, size_t 
 	if (!st)
 		return &vr_error_oom;
 	d->priv = st;
+	st->e_machine = (uint16_t)(head[18] | head[19] << 8); /* parse_ehdr() read 64 bytes */
 	size_t notes_len = 0;
 	if ((err = size_segments(d, st, ph, phnum, phoff, &notes_len)))
 		return err;

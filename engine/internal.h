@@ -3,6 +3,7 @@
 #ifndef VR_INTERNAL_H
 #define VR_INTERNAL_H
 
+#include "arch.h"
 #include "dump.h"
 #include "error.h"
 #include "facts.h"
@@ -18,41 +19,29 @@ struct vr_debuginfo; /* debuginfo.c */
 struct vr_dwarf;    /* dwarf.c */
 struct vr_types;    /* types.c: layout cache over VMCOREINFO, BTF, DWARF */
 struct vr_btf;      /* btf.c */
-struct vr_orc;      /* unwind_orc.c */
+struct vr_orc;      /* x86_64_orc.c */
 
-/* x86-64 address-space layout, established by x86_64.c. */
-struct vr_x86_64 {
-	bool la57;               /* 5-level paging */
-	uint64_t pgd;            /* physical address of the kernel top-level page table */
-	uint64_t kaslr_offset;   /* KERNELOFFSET */
-	uint64_t phys_base;
-	uint64_t page_offset;    /* direct map base (page_offset_base) */
-	uint64_t vmalloc_start;
-	uint64_t vmemmap_start;
-	uint64_t kernel_start;   /* __START_KERNEL_map */
-	uint64_t modules_start, modules_end;
-	uint64_t image_end;      /* _end rounded up to 2 MiB, 0 unknown: past it the
-				  * image region is mapped by page tables alone */
-	uint64_t sme_mask;       /* NUMBER(sme_mask): memory-encryption bit in entries */
-	bool phys_base_known;    /* phys_base may legitimately be 0 */
-	bool ready;
+/* The registers a CPU saved for the dump (NT_PRSTATUS, or QEMU's CPU note),
+ * decoded by the architecture. */
+struct vr_saved_cpu {
+	int pid;              /* pr_pid of NT_PRSTATUS, -1 unknown */
+	struct vr_regs regs;
 };
-
-/* Interfaces of an architecture; x86-64 is the one implemented. */
-struct vr_arch {
-	const char *name;
-	/* Establish the layout from VMCOREINFO, the dump's notes and memory. */
-	struct vr_error *(*init)(struct vr_kernel *k);
-	/* Kernel virtual to physical (page tables; direct map shortcut). */
-	struct vr_error *(*translate)(struct vr_kernel *k, uint64_t vaddr, uint64_t *ret);
-};
-extern const struct vr_arch vr_arch_x86_64;
 
 struct vr_kernel {
 	struct vr_dump *dump;
 	struct vr_vmcoreinfo *vmcoreinfo; /* NULL when the dump has none */
-	const struct vr_arch *arch;
-	struct vr_x86_64 x86;
+	const struct vr_arch *arch;      /* arch.h; NULL for a log text that names none */
+	/* The architecture's own state (x86_64.h struct vr_x86_64): one
+	 * malloc'ed block that holds no pointers, freed with the kernel. */
+	void *arch_state;
+	/* The address space, established by arch->init (and refine): valid
+	 * when layout_ready. layout.kaslr_offset relocates the vmlinux. */
+	struct vr_kernel_layout layout;
+	bool layout_ready;
+	/* Each CPU's saved registers, in the order of the dump's notes. */
+	struct vr_saved_cpu *saved;
+	size_t n_saved;
 	struct vr_input_info input;
 	struct vr_diag *diag;            /* where open-time warnings go */
 	/* An error a function that cannot return one absorbed (out of memory,
@@ -105,10 +94,15 @@ struct vr_kernel {
 	bool unwind_without_orc;
 };
 
+/* kernel.c: each CPU's saved registers, decoded by k->arch from the notes
+ * the dump kept as they are, into k->saved (before arch->init, which may
+ * read them). Fails only on out-of-memory. */
+struct vr_error *vr_kernel_decode_saved(struct vr_kernel *k);
+
 /* ---- teardown: each part frees its own state; all accept NULL ---- */
 void vr_dwarf_destroy(struct vr_dwarf *d);   /* dwarf.c */
 void vr_btf_destroy(struct vr_btf *b);       /* btf.c */
-void vr_orc_destroy(struct vr_orc *o);       /* unwind_orc.c */
+void vr_orc_destroy(struct vr_orc *o);       /* x86_64_orc.c */
 void vr_memory_deinit(struct vr_kernel *k);  /* memory.c: frees k->mem_cache */
 /* memory.c: a read of page paddr (at vaddr, 0 unknown) failed with err:
  * while the collectors run, tally the page when the dump's filter or its
@@ -225,7 +219,7 @@ struct vr_error *vr_collect_blocked(struct vr_kernel *k, struct vr_facts *f);  /
 struct vr_error *vr_collect_panic(struct vr_kernel *k, struct vr_facts *f);    /* panic.c */
 struct vr_error *vr_collect_log_tasks(struct vr_kernel *k, struct vr_facts *f); /* logtasks.c */
 
-/* ---- unwinder (unwind.c, unwind_orc.c) ---- */
+/* ---- unwinder (unwind.c, and the architecture's: arch.h) ---- */
 /* Unwind from regs (a CPU's saved registers, or a switch frame), appending
  * symbolized frames to trace. */
 struct vr_error *vr_unwind(struct vr_kernel *k, const struct vr_regs *regs, int cpu,

@@ -740,7 +740,7 @@ static bool find_symbol(const struct vr_kallsyms *ks, const char *name, uint64_t
 /* The tables around the token index at T, if they are kallsyms' and put
  * _stext where VMCOREINFO says. */
 static bool tables_at(vr_kallsyms_read_fn read, void *arg, uint64_t T, const uint8_t *index, uint64_t stext,
-		      struct vr_kallsyms_tables *ret_t, struct vr_kallsyms *ret)
+		      uint64_t image_min, struct vr_kallsyms_tables *ret_t, struct vr_kallsyms *ret)
 {
 	struct vr_kallsyms_tables t = {.token_index = T};
 	uint64_t markers;
@@ -772,7 +772,7 @@ static bool tables_at(vr_kallsyms_read_fn read, void *arg, uint64_t T, const uin
 		if (cand[i].relative_base) {
 			uint8_t b[8];
 			struct vr_error *err = read(arg, cand[i].relative_base, b, 8);
-			bool kernel = !err && vr_le64(b) >= 0xffffffff80000000ull;
+			bool kernel = !err && vr_le64(b) >= image_min;
 			vr_error_destroy(err);
 			if (!kernel)
 				continue;
@@ -794,7 +794,7 @@ static bool tables_at(vr_kallsyms_read_fn read, void *arg, uint64_t T, const uin
 	return false;
 }
 
-struct vr_error *vr_kallsyms_search(vr_kallsyms_read_fn read, void *arg, uint64_t stext,
+struct vr_error *vr_kallsyms_search(vr_kallsyms_read_fn read, void *arg, uint64_t stext, uint64_t image_min,
 				    struct vr_kallsyms_tables *ret_tables, struct vr_kallsyms *ret)
 {
 	size_t len = SEARCH_CHUNK + 512;
@@ -823,7 +823,7 @@ struct vr_error *vr_kallsyms_search(vr_kallsyms_read_fn read, void *arg, uint64_
 			if (!looks_like_index(buf + o))
 				continue;
 			candidates++;
-			if (tables_at(read, arg, at + o, buf + o, stext, ret_tables, ret))
+			if (tables_at(read, arg, at + o, buf + o, stext, image_min, ret_tables, ret))
 				return NULL;
 		}
 	}
@@ -833,7 +833,7 @@ struct vr_error *vr_kallsyms_search(vr_kallsyms_read_fn read, void *arg, uint64_
 }
 
 struct vr_error *vr_kallsyms_load(const struct vr_vmcoreinfo *vi, vr_kallsyms_read_fn read, void *arg,
-				  struct vr_kallsyms *ret)
+				  uint64_t image_min, struct vr_kallsyms *ret)
 {
 	struct vr_kallsyms_tables t;
 	struct vr_error *err = vr_kallsyms_tables_from_vmcoreinfo(vi, &t);
@@ -846,6 +846,6 @@ struct vr_error *vr_kallsyms_load(const struct vr_vmcoreinfo *vi, vr_kallsyms_re
 	if (!vr_vmcoreinfo_symbol(vi, "_stext", &stext))
 		return vr_error_create(VR_ERR_NOT_FOUND,
 				       "VMCOREINFO names neither the kallsyms tables nor _stext to search from");
-	err = vr_kallsyms_search(read, arg, stext, &t, ret);
+	err = vr_kallsyms_search(read, arg, stext, image_min, &t, ret);
 	return err ? vr_error_wrap(err, "kallsyms tables not named in VMCOREINFO") : NULL;
 }

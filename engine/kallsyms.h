@@ -47,12 +47,14 @@ struct vr_error *vr_kallsyms_read(const struct vr_kallsyms_tables *t, vr_kallsym
 				  void *arg, struct vr_kallsyms *ret);
 /* The tables found by their content in the SEARCH_SPAN bytes after _stext
  * (at stext), for kernels whose VMCOREINFO does not name them: accepted
- * only when the decoded table puts _stext at stext. */
-struct vr_error *vr_kallsyms_search(vr_kallsyms_read_fn read, void *arg, uint64_t stext,
+ * only when the decoded table puts _stext at stext. image_min is the
+ * lowest address of the kernel image (struct vr_arch.image_min): a base
+ * of relative offsets below it is no kernel address. */
+struct vr_error *vr_kallsyms_search(vr_kallsyms_read_fn read, void *arg, uint64_t stext, uint64_t image_min,
 				    struct vr_kallsyms_tables *ret_tables, struct vr_kallsyms *ret);
 /* The tables VMCOREINFO names, else the ones vr_kallsyms_search finds. */
 struct vr_error *vr_kallsyms_load(const struct vr_vmcoreinfo *vi, vr_kallsyms_read_fn read, void *arg,
-				  struct vr_kallsyms *ret);
+				  uint64_t image_min, struct vr_kallsyms *ret);
 void vr_kallsyms_deinit(struct vr_kallsyms *ks);
 
 #endif

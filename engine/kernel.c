@@ -55,6 +55,27 @@ static void record(struct vr_kernel *k, struct vr_diag *diag, const char *name, 
 	vr_error_destroy(err);
 }
 
+struct vr_error *vr_kernel_decode_saved(struct vr_kernel *k)
+{
+	size_t n = vr_dump_n_cpus(k->dump);
+	if (!n)
+		return NULL;
+	k->saved = calloc(n, sizeof(*k->saved));
+	if (!k->saved)
+		return &vr_error_oom;
+	k->n_saved = n;
+	for (size_t i = 0; i < n; i++) {
+		const struct vr_dump_cpu *dc = vr_dump_cpu(k->dump, i);
+		struct vr_saved_cpu *sc = &k->saved[i];
+		sc->pid = dc->pid;
+		if (dc->prstatus_len)
+			k->arch->prstatus(dc->prstatus, dc->prstatus_len, &sc->regs);
+		if (dc->qemu_len && k->arch->qemu_note)
+			k->arch->qemu_note(dc->qemu, dc->qemu_len, sc->regs.valid, &sc->regs);
+	}
+	return NULL;
+}
+
 static struct vr_error *input_from_dump(struct vr_kernel *k, const char *path)
 {
 	const struct vr_dump_info *di = vr_dump_get_info(k->dump);
@@ -136,7 +157,11 @@ struct vr_error *vr_kernel_open(const struct vr_open_options *opts, struct vr_di
 	}
 
 	if (!vr_dump_has_memory(k->dump)) {
-		/* Kernel log text: nothing to translate or symbolise. */
+		/* Kernel log text: nothing to translate or symbolise; its
+		 * register dump says whose it is. */
+		size_t tlen = 0;
+		const char *text = vr_dump_text(k->dump, &tlen);
+		k->arch = text ? vr_arch_for_text(text, tlen) : NULL;
 		k->input.vmlinux_match = "unknown";
 		*ret = k;
 		return NULL;
@@ -157,8 +182,17 @@ struct vr_error *vr_kernel_open(const struct vr_open_options *opts, struct vr_di
 		vr_diag_warn(diag, "%s", err->message);
 	record(k, diag, "vmcoreinfo", t0, err);
 
-	k->arch = &vr_arch_x86_64;
 	t0 = vr_now_ms();
+	const struct vr_dump_info *dinfo = vr_dump_get_info(k->dump);
+	err = vr_arch_detect(dinfo->e_machine, dinfo->machine, k->vmcoreinfo, &k->arch);
+	if (err) {
+		vr_kernel_destroy(k);
+		return vr_error_wrap(err, "%s", opts->dump_paths[0]);
+	}
+	if ((err = vr_kernel_decode_saved(k))) {
+		vr_kernel_destroy(k);
+		return err;
+	}
 	err = k->arch->init(k);
 	if (err)
 		vr_diag_warn(diag, "address translation: %s", err->message);
@@ -199,6 +233,8 @@ void vr_kernel_destroy(struct vr_kernel *k)
 		close(k->vmlinux_fd);
 	free(k->vmlinux_path);
 	vr_memory_deinit(k);
+	free(k->arch_state);
+	free(k->saved);
 	vr_vmcoreinfo_destroy(k->vmcoreinfo);
 	vr_dump_destroy(k->dump);
 	for (size_t i = 0; i < k->n_module_dirs; i++)
@@ -253,19 +289,9 @@ bool vr_kernel_has_memory(const struct vr_kernel *k)
 
 struct vr_error *vr_kernel_get_layout(struct vr_kernel *k, struct vr_kernel_layout *ret)
 {
-	if (!vr_kernel_has_memory(k) || !k->x86.ready)
+	if (!vr_kernel_has_memory(k) || !k->layout_ready)
 		return vr_error_create(VR_ERR_NOT_FOUND, "the dump's address space is not established");
-	const struct vr_x86_64 *x = &k->x86;
-	*ret = (struct vr_kernel_layout){
-		.kaslr_offset = x->kaslr_offset,
-		.image_start = x->kernel_start,
-		.modules_start = x->modules_start,
-		.modules_end = x->modules_end,
-		.page_offset = x->page_offset,
-		.vmalloc_start = x->vmalloc_start,
-		/* TASK_SIZE_MAX: one page below 1 << 47 (1 << 56 with LA57) */
-		.user_end = (x->la57 ? 1ull << 56 : 1ull << 47) - 4096,
-	};
+	*ret = k->layout;
 	return NULL;
 }
 

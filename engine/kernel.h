@@ -120,11 +120,99 @@ bool vr_kernel_symbol_at(struct vr_kernel *k, uint64_t addr, struct vr_symbol *r
 struct vr_error *vr_kernel_symbol_lookup(struct vr_kernel *k, const char *name,
 					 struct vr_symbol *ret);
 
-/* The kernel's virtual memory layout as the engine established it
- * (x86-64: arch/x86/include/asm/pgtable_64_types.h, randomised by KASLR). */
+/* One instruction decoded by the architecture's decoder. Register fields
+ * hold an index of the architecture's register set (struct vr_regset) or
+ * -1 when absent or not a general-purpose register. */
+struct vr_insn {
+	uint64_t address;
+	uint8_t size;
+	uint8_t bytes[16];
+	char text[208];        /* as objdump and `crash> dis` print it: "mov    0x10(%rax),%rax" */
+	bool has_mem;          /* an explicit memory operand */
+	int base;              /* register, -1 none */
+	int index;             /* register, -1 none */
+	int scale;
+	int64_t disp;
+	bool pc_relative;      /* the address is relative to the next instruction */
+	bool percpu;           /* a per-CPU access through a segment or system register */
+	bool mem_read, mem_write; /* how the memory operand is accessed (both for
+				   * read-modify-write) */
+	bool is_trap;          /* the trap BUG() and WARN() are made of */
+	bool has_target;       /* a call or jump to an immediate address */
+	uint64_t target;
+};
+
+/* A table of system call handlers, by its symbol: the ABI it serves, the
+ * prefix of its handlers' names, and the function that dispatches the
+ * calls instead of the table where a kernel has it (NULL none). */
+struct vr_syscall_table {
+	const char *symbol, *abi, *prefix, *dispatch;
+};
+
+/* What the analyzers may know of the architecture of the dump (or of the
+ * kernel that printed a log text): engine/arch.h has the rest. */
+struct vr_arch_info {
+	const char *name;                /* "x86_64", as uname -m prints it */
+	const char *label;               /* "x86-64", as the report's sentences name it */
+	const struct vr_regset *regs;
+	/* Bounds that hold in every configuration of the architecture: user
+	 * addresses are below user_end, kernel addresses at or above
+	 * kernel_start, and an address is canonical when its bits 63 down to
+	 * canonical_bit are all equal. */
+	uint64_t user_end, kernel_start;
+	int canonical_bit;
+	const struct vr_syscall_table *syscall_tables;
+	size_t n_syscall_tables;
+	/* Decodes forward from code[0] (at addr) while inside the buffer, at
+	 * most max instructions; stops at the first undecodable byte. *ret is
+	 * malloc'ed; *n may be 0. NULL: no decoder. */
+	struct vr_error *(*decode)(const uint8_t *code, size_t len, uint64_t addr, size_t max,
+				   struct vr_insn **ret, size_t *n);
+	size_t max_insn_len;             /* the longest instruction, in bytes */
+};
+/* The architecture: the dump's, or for a log text the one whose register
+ * dump it holds (x86-64 when it holds none). */
+const struct vr_arch_info *vr_kernel_arch(const struct vr_kernel *k);
+
+/* The CPU's table of exception and interrupt handlers (x86-64: the IDT),
+ * as the tamper check reads it. */
+#define VR_MAX_VECTORS 256
+struct vr_vectors {
+	const char *symbol;       /* the table's symbol ("idt_table") */
+	uint64_t address;
+	int n;                    /* entries */
+	unsigned entry_size;      /* bytes */
+	int n_boot;               /* the first n_boot entries may still hold boot-time stubs */
+	struct {
+		bool present;
+		bool boot_stub;   /* still the boot-time stub of its vector (unused) */
+		uint64_t target;
+	} v[VR_MAX_VECTORS];
+};
+/* VR_ERR_UNSUPPORTED when the architecture has none the engine reads. */
+struct vr_error *vr_kernel_vectors(struct vr_kernel *k, struct vr_vectors *ret);
+
+/* The CPU protections (write protection, supervisor-mode execution and
+ * access prevention) the saved registers show, for n register sets each
+ * named by who[i]: how many sets held what the check needs, what it
+ * examined, and one line per protection found off. */
+struct vr_protection {
+	size_t checked;
+	char *covered;            /* "CR0.WP, and CR4's SMEP, ..." */
+	char **evidence;
+	size_t n_evidence;
+};
+/* VR_ERR_UNSUPPORTED when the architecture has no such check;
+ * vr_protection_deinit() frees what it filled. */
+struct vr_error *vr_kernel_cpu_protection(struct vr_kernel *k, const struct vr_regs *const *regs,
+					  const char *const *who, size_t n, struct vr_protection *ret);
+void vr_protection_deinit(struct vr_protection *p);
+
+/* The kernel's virtual memory layout as the engine established it (each
+ * architecture's file says from what; randomised by KASLR). */
 struct vr_kernel_layout {
 	uint64_t kaslr_offset;   /* the image's displacement from its link address */
-	uint64_t image_start;    /* __START_KERNEL_map: the kernel image's mapping */
+	uint64_t image_start;    /* the kernel image's mapping (x86-64: __START_KERNEL_map) */
 	uint64_t modules_start;  /* the module area [modules_start, modules_end) */
 	uint64_t modules_end;
 	uint64_t page_offset;    /* the direct map's base, 0 unknown */

@@ -10,6 +10,8 @@
 #define _GNU_SOURCE
 #include "klog.h"
 
+#include "arch.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -777,88 +779,26 @@ const char *vr_klog_trace_marker(const char *m, const char **stack, bool *except
 	return NULL;
 }
 
-static int reg_index(const char *name, size_t len)
-{
-	for (int r = 0; r < VR_NREGS; r++)
-		if (strlen(vr_reg_names[r]) == len && !strncmp(vr_reg_names[r], name, len))
-			return r;
-	/* Older kernels and other printers: "R8" for "R08". */
-	if (len == 2 && name[0] == 'R' && (name[1] == '8' || name[1] == '9'))
-		return name[1] == '8' ? VR_R8 : VR_R9;
-	return -1;
-}
-
 bool vr_klog_regs_line(const char *m, struct vr_regs *regs)
 {
-	const char *p = skip_ws(m);
-	if (!(p[0] >= 'A' && p[0] <= 'Z'))
-		return false;
-	int found = 0;
-	while (*p) {
-		const char *name = p;
-		while (isalnum((unsigned char)*p) || *p == '_')
-			p++;
-		size_t len = (size_t)(p - name);
-		if (*p != ':' || len == 0) {
-			/* Not "NAME:": skip the token. */
-			while (*p && *p != ' ')
-				p++;
-			p = skip_ws(p);
-			if (!found)
-				return false;
+	for (size_t i = 0; i < vr_n_arches; i++) {
+		const struct vr_arch *a = vr_arches[i];
+		if (regs->set && regs->set != a->info->regs)
 			continue;
-		}
-		p = skip_ws(p + 1);
-		uint64_t v, v2;
-		if (!read_hex(&p, &v))
-			continue;
-		if (len == 3 && !strncmp(name, "RSP", 3) && *p == ':') {
-			/* "RSP: 0018:ffffc90000a3bd60": SS then RSP. */
-			p++;
-			if (!read_hex(&p, &v2))
-				continue;
-			regs->r[VR_SS] = v;
-			regs->r[VR_RSP] = v2;
-			found++;
-		} else if (len == 2 && (!strncmp(name, "FS", 2) || !strncmp(name, "GS", 2)) &&
-			   *p == '(') {
-			/* "FS:  00007f..(0000) GS:ffff..(0000)": the bases. */
-			regs->r[name[0] == 'F' ? VR_FS_BASE : VR_GS_BASE] = v;
-			found++;
-		} else if (len == 3 && !strncmp(name, "CR2", 3)) {
-			regs->cr2 = v;
-			regs->has_cr = true;
-			found++;
-		} else if (len == 3 && !strncmp(name, "CR3", 3)) {
-			regs->cr3 = v;
-			regs->has_cr = true;
-			found++;
-		} else {
-			int r = reg_index(name, len);
-			if (r >= 0) {
-				regs->r[r] = v;
-				if (r != VR_CS && r != VR_DS && r != VR_ES && r != VR_FS && r != VR_GS)
-					regs->valid = true;
-				found++;
-			} else if (len == 3 && !strncmp(name, "CR0", 3)) {
-				regs->cr0 = v;
-				regs->has_cr0 = true;
-				found++;
-			} else if (len == 3 && !strncmp(name, "CR4", 3)) {
-				regs->cr4 = v;
-				regs->has_cr4 = true;
-				found++;
-			} else if (len >= 2 && (name[0] == 'C' || name[0] == 'D') && name[1] == 'R') {
-				found++; /* DR0.. */
-			} else if (len == 5 && !strncmp(name, "knlGS", 5)) {
-				found++;
-			} else if (len == 4 && !strncmp(name, "PKRU", 4)) {
-				found++;
-			}
-		}
-		while (*p && *p != ' ')
-			p++;
-		p = skip_ws(p);
+		if (a->log_regs_line && a->log_regs_line(m, regs))
+			return true;
 	}
-	return found > 0;
+	return false;
+}
+
+bool vr_klog_ip_regs(const char *m, uint64_t ip, struct vr_regs *regs)
+{
+	for (size_t i = 0; i < vr_n_arches; i++) {
+		const struct vr_arch *a = vr_arches[i];
+		if (regs->set && regs->set != a->info->regs)
+			continue;
+		if (a->log_ip_line && a->log_ip_line(m, ip, regs))
+			return true;
+	}
+	return false;
 }

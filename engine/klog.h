@@ -94,10 +94,15 @@ bool vr_klog_is_trace_start(const char *m);
  * and the text after the marker; NULL when m does not start with one. */
 const char *vr_klog_trace_marker(const char *m, const char **stack, bool *exception_next);
 
-/* One line of an x86-64 register dump (arch/x86/kernel/process_64.c
+/* One line of a register dump (x86-64: arch/x86/kernel/process_64.c
  * __show_regs(): "RAX: ... RBX: ...", "RSP: 0018:ffff... EFLAGS: ...",
- * "FS: ...(0000) GS:...", "CR2: ..."): the registers it names are set in
- * *regs. True when the line was one. */
+ * "FS: ...(0000) GS:...", "CR2: ..."), read by the architecture that prints
+ * it (struct vr_arch.log_regs_line; regs->set, when set, says which): the
+ * registers it names are set in *regs. True when the line was one. */
 bool vr_klog_regs_line(const char *m, struct vr_regs *regs);
+/* The line of a register dump that names the instruction pointer (x86-64:
+ * "RIP: 0010:sym+0x1/0x2"), read likewise (struct vr_arch.log_ip_line):
+ * sets the mode it names and, to ip, the pc. True when the line was one. */
+bool vr_klog_ip_regs(const char *m, uint64_t ip, struct vr_regs *regs);
 
 #endif

@@ -21,7 +21,6 @@
 #include "klog.h"
 #include "log.h"
 #include "strings.h"
-#include "x86_64.h"
 
 #define LINE_MAX_LEN 4096
 #define MAX_BLOCKS 4096
@@ -178,10 +177,11 @@ static bool ip_line(const char *m, struct vr_frame *f)
 static void attach_regs(struct block *x)
 {
 	struct vr_frame *f = &x->trace.frames[0];
-	if (!x->regs.valid)
+	if (!x->regs.valid || !x->regs.set)
 		return;
-	x->regs.r[VR_RIP] = 0; /* the log names a symbol, not an address */
-	x->regs.unknown |= 1u << VR_RIP;
+	int pc = x->regs.set->pc;
+	x->regs.r[pc] = 0; /* the log names a symbol, not an address */
+	x->regs.unknown |= 1ull << pc;
 	if (!f->regs && !(f->regs = malloc(sizeof(*f->regs))))
 		return;
 	*f->regs = x->regs;
@@ -299,7 +299,7 @@ static void parse_log(const struct vr_log *log, struct blocks *b)
 /* A trace memory could not give: nothing, stopped early with fewer frames
  * than the log's, or with kernel frames it cannot name (their module's
  * symbols lost with a missing page) where the log names them all. */
-static bool trace_lacking(const struct vr_trace *mem, const struct vr_trace *log)
+static bool trace_lacking(const struct vr_kernel *k, const struct vr_trace *mem, const struct vr_trace *log)
 {
 	if (!log->n_frames)
 		return false;
@@ -308,7 +308,7 @@ static bool trace_lacking(const struct vr_trace *mem, const struct vr_trace *log
 	size_t unnamed = 0;
 	for (size_t i = 0; i < mem->n_frames; i++)
 		unnamed += mem->frames[i].reliable && !mem->frames[i].symbol && mem->frames[i].address &&
-			   mem->frames[i].address >= VR_X86_64_START_KERNEL_MAP;
+			   k->arch && mem->frames[i].address >= k->arch->image_min;
 	for (size_t i = 0; unnamed && i < log->n_frames; i++)
 		if (!log->frames[i].symbol)
 			return false;
@@ -330,9 +330,9 @@ static void place_frames(struct vr_kernel *k, struct vr_trace *t)
 		vr_kernel_symbolize(k, &g, !f->exception);
 		if (g.symbol && !strcmp(g.symbol, f->symbol) && g.offset == f->offset && !g.module) {
 			f->address = g.address;
-			if (f->regs) {
-				f->regs->r[VR_RIP] = g.address;
-				f->regs->unknown &= ~(1u << VR_RIP);
+			if (f->regs && f->regs->set) {
+				f->regs->r[f->regs->set->pc] = g.address;
+				f->regs->unknown &= ~(1ull << f->regs->set->pc);
 			}
 			free(f->file);
 			f->file = g.file;
@@ -381,7 +381,7 @@ static struct vr_error *fill_cpus(struct vr_kernel *k, struct vr_facts *f, const
 			c->pid = x->pid;
 		if (!c->comm && x->comm[0] && x->pid == c->pid && !(c->comm = vr_strdup(x->comm)))
 			return &vr_error_oom;
-		if (!trace_lacking(&c->trace, &x->trace))
+		if (!trace_lacking(k, &c->trace, &x->trace))
 			continue;
 		char *why = c->trace.stop_reason ? vr_strdup(c->trace.stop_reason) : NULL;
 		struct vr_error *err = vr_trace_copy(&x->trace, 0, &c->trace);
@@ -415,7 +415,7 @@ static struct vr_error *fill_tasks(struct vr_kernel *k, struct vr_facts *f, cons
 			/* memory lost the state (its page left out): the log's */
 			if (t->state == '?' && !t->is_current)
 				t->state = x->state;
-			if (t->state == 'D' && !t->is_current && trace_lacking(&t->trace, &x->trace)) {
+			if (t->state == 'D' && !t->is_current && trace_lacking(k, &t->trace, &x->trace)) {
 				struct vr_error *err = vr_trace_copy(&x->trace, 0, &t->trace);
 				if (err)
 					return err;

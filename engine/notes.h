@@ -30,11 +30,9 @@ struct vr_notes {
 struct vr_error *vr_notes_parse(const uint8_t *buf, size_t len, struct vr_notes *ret);
 void vr_notes_deinit(struct vr_notes *n);
 
-/* Sizes of the x86-64 records (include/uapi/linux/elfcore.h struct
- * elf_prstatus; QEMU target/i386/arch_dump.c QEMUCPUState). */
-#define VR_PRSTATUS_SIZE 336
+/* struct elf_prstatus of 64-bit kernels (include/uapi/linux/elfcore.h):
+ * pr_pid at 32, pr_reg (the architecture's registers) at 112. */
 #define VR_PRSTATUS_PID 32
 #define VR_PRSTATUS_REGS 112
-#define VR_QEMU_CPUSTATE_SIZE 440
 
 #endif

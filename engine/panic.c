@@ -283,23 +283,30 @@ static struct vr_error *panic_from_memory(struct vr_kernel *k, struct vr_facts *
 		if ((err = add_source(p, &ps->cap, vr_asprintf("panic_cpu=%d", (int32_t)v))))
 			return err;
 	}
-	size_t n_notes = k->dump ? vr_dump_n_cpus(k->dump) : 0;
+	size_t n_notes = k->n_saved;
 	for (size_t i = 0; i < n_notes && i < VR_MAX_CPUS; i++) {
-		const struct vr_dump_cpu *dc = vr_dump_cpu(k->dump, i);
+		const struct vr_saved_cpu *dc = &k->saved[i];
 		const char *fn;
-		if (!dc || !dc->regs.valid || !rip_in_kexec_path(k, dc->regs.r[VR_RIP], &fn))
+		if (!dc->regs.valid || !rip_in_kexec_path(k, vr_regs_pc(&dc->regs), &fn))
 			continue;
 		ps->note_cpu = f->n_cpus == n_notes && f->cpus[i].cpu >= 0 ? f->cpus[i].cpu : (int)i;
 		ps->note_pid = dc->pid;
+		/* The instruction pointer by its name, lower case ("rip", "pc"). */
+		char pc[16];
+		const char *name = dc->regs.set->names[dc->regs.set->pc];
+		size_t l = 0;
+		for (; name[l] && l + 1 < sizeof(pc); l++)
+			pc[l] = (char)(name[l] >= 'A' && name[l] <= 'Z' ? name[l] - 'A' + 'a' : name[l]);
+		pc[l] = '\0';
 		return add_source(p, &ps->cap,
-				  vr_asprintf("prstatus: CPU %d pid %d rip in %s", ps->note_cpu, dc->pid, fn));
+				  vr_asprintf("prstatus: CPU %d pid %d %s in %s", ps->note_cpu, dc->pid, pc, fn));
 	}
 	if (!ps->cl.found)
 		return NULL;
 	int hits = 0, at = -1;
 	for (size_t i = 0; i < n_notes && i < VR_MAX_CPUS; i++) {
-		const struct vr_dump_cpu *dc = vr_dump_cpu(k->dump, i);
-		if (dc && dc->pid == ps->cl.pid && ps->cl.pid > 0) {
+		const struct vr_saved_cpu *dc = &k->saved[i];
+		if (dc->pid == ps->cl.pid && ps->cl.pid > 0) {
 			hits++;
 			at = (int)i;
 		}

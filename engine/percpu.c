@@ -12,8 +12,8 @@ static bool percpu_relative(struct vr_kernel *k)
 	uint64_t start;
 	if (!vr_symbols_lookup_name(k, "__per_cpu_start", &start))
 		return false;
-	if (start >= (1u << 24) && start - k->x86.kaslr_offset < (1u << 24))
-		start -= k->x86.kaslr_offset;
+	if (start >= (1u << 24) && start - k->layout.kaslr_offset < (1u << 24))
+		start -= k->layout.kaslr_offset;
 	return start >= (1u << 24);
 }
 
@@ -28,8 +28,8 @@ struct vr_error *vr_percpu_addr(struct vr_kernel *k, int cpu, const char *sym, u
 	if (!vr_symbols_lookup_name(k, sym, &off))
 		return vr_error_create(VR_ERR_NOT_FOUND, "no symbol %s", sym);
 	bool relative = percpu_relative(k);
-	if (!relative && off >= (1u << 24) && off - k->x86.kaslr_offset < (1u << 24))
-		off -= k->x86.kaslr_offset;
+	if (!relative && off >= (1u << 24) && off - k->layout.kaslr_offset < (1u << 24))
+		off -= k->layout.kaslr_offset;
 	if (!relative && off >= (1u << 24))
 		return vr_error_create(VR_ERR_FORMAT, "%s at 0x%llx is not a per-cpu offset", sym,
 				       (unsigned long long)off);

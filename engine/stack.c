@@ -10,17 +10,11 @@
 
 #define VR_MAX_BLOCKED_TRACES 1024
 
-/* ORC tables are loaded once for both collectors; a failure is said once. */
-static struct vr_error *ensure_orc(struct vr_kernel *k)
+/* What unwinding needs, loaded once for both collectors; a failure is
+ * said once. */
+static struct vr_error *unwind_prepare(struct vr_kernel *k)
 {
-	if (k->orc)
-		return NULL;
-	struct vr_orc *o = NULL;
-	struct vr_error *err = vr_orc_load(k, &o);
-	if (err)
-		return err;
-	k->orc = o;
-	return NULL;
+	return k->arch->unwind_prepare ? k->arch->unwind_prepare(k) : NULL;
 }
 
 static const struct vr_task *current_task_of(const struct vr_facts *f, int cpu)
@@ -84,7 +78,7 @@ static int cmp_cpu(const void *a, const void *b)
 
 struct cpu_stacks {
 	int cpu;
-	struct vr_stack_range s[VR_STACK_N];
+	struct vr_stack_span s[VR_ARCH_MAX_STACKS];
 	size_t n;
 };
 
@@ -94,28 +88,30 @@ struct cpu_stacks {
  * /proc/vmcore gathers them, so the buffer that holds the same pid, RIP and
  * RSP names the CPU. This needs neither the task list nor the stacks, which
  * a filtered dump may lack. */
-static int note_cpu_by_buffer(struct vr_kernel *k, const struct vr_dump_cpu *dc, int max_cpu, const bool *taken)
+static int note_cpu_by_buffer(struct vr_kernel *k, const struct vr_saved_cpu *dc, int max_cpu, const bool *taken)
 {
 	uint64_t sym, notes;
-	if (!dc->regs.valid || !vr_symbols_lookup_name(k, "crash_notes", &sym) ||
+	if (!dc->regs.valid || !dc->regs.set || !vr_symbols_lookup_name(k, "crash_notes", &sym) ||
 	    vr_kernel_absorb(k, vr_read_u64(k, sym, &notes), VR_ERRS_READ) || !notes)
 		return -1;
 	for (int c = 0; c < max_cpu; c++) {
 		uint64_t a;
 		/* Elf64_Nhdr, "CORE" padded to 8, then struct elf_prstatus:
-		 * pr_pid at 32, pr_reg (struct user_regs_struct) at 112. */
-		uint8_t buf[12 + 8 + 112 + 27 * 8];
+		 * pr_pid at 32, pr_reg (the frame registers, in the order of
+		 * the architecture's register set) at 112. */
+		const struct vr_regset *rs = dc->regs.set;
+		uint8_t buf[12 + 8 + 112 + 8 * VR_MAX_REGS];
+		size_t len = 12 + 8 + 112 + 8 * (size_t)rs->n_frame;
 		if (taken[c] || vr_kernel_absorb(k, vr_percpu_ptr(k, c, notes, &a), VR_ERRS_READ, VR_ERR_NOT_FOUND, VR_ERR_LIMIT) ||
-		    vr_kernel_absorb(k, vr_kernel_read(k, a, buf, sizeof(buf)), VR_ERRS_READ))
+		    vr_kernel_absorb(k, vr_kernel_read(k, a, buf, len), VR_ERRS_READ))
 			continue;
 		uint32_t namesz = vr_le32(buf), type = vr_le32(buf + 8);
 		if (type != 1 /* NT_PRSTATUS */ || namesz != 5 || memcmp(buf + 12, "CORE", 5) != 0)
 			continue;
 		const uint8_t *st = buf + 20;
 		const uint8_t *regs = st + 112;
-		/* user_regs_struct: ip is word 16, sp word 19 */
-		if ((int)vr_le32(st + 32) == dc->pid && vr_le64(regs + 16 * 8) == (uint64_t)dc->regs.r[VR_RIP] &&
-		    vr_le64(regs + 19 * 8) == (uint64_t)dc->regs.r[VR_RSP])
+		if ((int)vr_le32(st + 32) == dc->pid && vr_le64(regs + 8 * rs->pc) == vr_regs_pc(&dc->regs) &&
+		    vr_le64(regs + 8 * rs->sp) == vr_regs_sp(&dc->regs))
 			return c;
 	}
 	return -1;
@@ -145,8 +141,8 @@ static void map_notes(struct vr_kernel *k, const struct vr_facts *f, size_t n, b
 		return;
 
 	for (size_t i = 0; i < n; i++) {
-		const struct vr_dump_cpu *dc = vr_dump_cpu(k->dump, i);
-		int c = dc ? note_cpu_by_buffer(k, dc, max_cpu, taken) : -1;
+		const struct vr_saved_cpu *dc = &k->saved[i];
+		int c = note_cpu_by_buffer(k, dc, max_cpu, taken);
 		if (c >= 0) {
 			cpu_of[i] = c;
 			taken[c] = true;
@@ -154,8 +150,8 @@ static void map_notes(struct vr_kernel *k, const struct vr_facts *f, size_t n, b
 	}
 
 	for (size_t i = 0; i < n; i++) {
-		const struct vr_dump_cpu *dc = vr_dump_cpu(k->dump, i);
-		if (cpu_of[i] >= 0 || !dc || dc->pid <= 0)
+		const struct vr_saved_cpu *dc = &k->saved[i];
+		if (cpu_of[i] >= 0 || dc->pid <= 0)
 			continue; /* pid 0: an idle task, one per CPU */
 		const struct vr_task *t = current_task_by_pid(f, dc->pid);
 		if (t && t->cpu >= 0 && t->cpu < max_cpu && !taken[t->cpu]) {
@@ -170,13 +166,13 @@ static void map_notes(struct vr_kernel *k, const struct vr_facts *f, size_t n, b
 		for (int c = 0; cs && c < max_cpu; c++) {
 			const struct vr_task *t = current_task_of(f, c);
 			cs[c].cpu = c;
-			cs[c].n = vr_unwind_stacks(k, c, t && t->stack ? t->stack : vr_unwind_task_stack(k, c), cs[c].s);
+			cs[c].n = k->arch->stacks(k, c, t && t->stack ? t->stack : k->arch->task_stack(k, c), cs[c].s);
 		}
 		for (size_t i = 0; cs && i < n; i++) {
-			const struct vr_dump_cpu *dc = vr_dump_cpu(k->dump, i);
-			if (cpu_of[i] >= 0 || !dc || !dc->regs.valid)
+			const struct vr_saved_cpu *dc = &k->saved[i];
+			if (cpu_of[i] >= 0 || !dc->regs.valid)
 				continue;
-			uint64_t sp = dc->regs.r[VR_RSP];
+			uint64_t sp = vr_regs_sp(&dc->regs);
 			for (int c = 0; c < max_cpu && cpu_of[i] < 0; c++) {
 				if (taken[c])
 					continue;
@@ -212,8 +208,8 @@ static const char *const crash_fns[] = {"__crash_kexec", "crash_kexec", "panic",
 static int panic_cpu_from_notes(struct vr_kernel *k, size_t n, const int *cpu_of)
 {
 	for (size_t i = 0; i < n; i++) {
-		const struct vr_dump_cpu *dc = vr_dump_cpu(k->dump, i);
-		if (dc && dc->regs.valid && rip_in(k, dc->regs.r[VR_RIP], crash_fns))
+		const struct vr_saved_cpu *dc = &k->saved[i];
+		if (dc->regs.valid && rip_in(k, vr_regs_pc(&dc->regs), crash_fns))
 			return cpu_of[i];
 	}
 	return -1;
@@ -221,7 +217,7 @@ static int panic_cpu_from_notes(struct vr_kernel *k, size_t n, const int *cpu_of
 
 /* CPU c (c->cpu set) from its note dc: its task, state and stack. Fails
  * only when out of memory. */
-static struct vr_error *collect_cpu(struct vr_kernel *k, const struct vr_facts *f, const struct vr_dump_cpu *dc,
+static struct vr_error *collect_cpu(struct vr_kernel *k, const struct vr_facts *f, const struct vr_saved_cpu *dc,
 				    int panic_cpu, bool qemu, struct vr_cpu *c)
 {
 	c->pid = -1;
@@ -229,7 +225,9 @@ static struct vr_error *collect_cpu(struct vr_kernel *k, const struct vr_facts *
 		c->regs = dc->regs;
 	const struct vr_task *t = c->cpu >= 0 ? current_task_of(f, c->cpu) : NULL;
 	uint64_t task_addr = 0;
-	if (!t && c->cpu >= 0 && !vr_kernel_absorb(k, vr_unwind_current_task(k, c->cpu, &task_addr), VR_ERRS_READ, VR_ERR_NOT_FOUND, VR_ERR_LIMIT))
+	if (!t && c->cpu >= 0 && k->arch->current_task &&
+	    !vr_kernel_absorb(k, k->arch->current_task(k, c->cpu, &task_addr), VR_ERRS_READ, VR_ERR_NOT_FOUND,
+			      VR_ERR_LIMIT))
 		t = task_by_addr(f, task_addr);
 	if (t) {
 		c->task = t->task;
@@ -257,13 +255,13 @@ static struct vr_error *collect_cpu(struct vr_kernel *k, const struct vr_facts *
 	struct vr_unwind_start s = {
 		.regs = c->regs,
 		.cpu = c->cpu,
-		.task_stack = t && t->stack ? t->stack : vr_unwind_task_stack(k, c->cpu),
+		.task_stack = t && t->stack ? t->stack : k->arch->task_stack(k, c->cpu),
 	};
 	/* kdump's notes hold the registers the crash NMI or the oops
 	 * interrupted; start where the CPU stopped, like crash does. */
 	struct vr_regs stop;
-	if (!qemu && c->cpu >= 0 &&
-	    vr_unwind_crash_start(k, c->cpu, s.task_stack, &c->regs, &stop)) {
+	if (!qemu && c->cpu >= 0 && k->arch->crash_start &&
+	    k->arch->crash_start(k, c->cpu, s.task_stack, &c->regs, &stop)) {
 		s.regs = stop;
 		s.call_frame = true;
 		s.first_unreliable = true;
@@ -316,14 +314,14 @@ struct vr_error *vr_collect_cpus(struct vr_kernel *k, struct vr_facts *f)
 {
 	if (!k->dump || !vr_kernel_has_memory(k))
 		return vr_error_create(VR_ERR_NOT_PRESENT, "the input holds no memory");
-	size_t n = vr_dump_n_cpus(k->dump);
+	size_t n = k->n_saved;
 	if (n == 0)
 		return vr_error_create(VR_ERR_NOT_PRESENT, "the dump holds no saved cpu registers");
 	if (n > VR_MAX_CPUS)
 		return vr_error_create(VR_ERR_LIMIT, "%zu cpu notes is beyond the limit of %d", n,
 				       VR_MAX_CPUS);
 
-	struct vr_error *orc_err = ensure_orc(k);
+	struct vr_error *orc_err = unwind_prepare(k);
 	if (orc_err && orc_err->code == VR_ERR_NOMEM)
 		return orc_err;
 
@@ -346,7 +344,7 @@ struct vr_error *vr_collect_cpus(struct vr_kernel *k, struct vr_facts *f)
 	for (size_t i = 0; !err && i < n; i++) {
 		struct vr_cpu *c = &cpus[n_out++];
 		c->cpu = cpu_of[i];
-		err = collect_cpu(k, f, vr_dump_cpu(k->dump, i), panic_cpu, qemu, c);
+		err = collect_cpu(k, f, &k->saved[i], panic_cpu, qemu, c);
 	}
 	if (!err && panic_cpu < 0)
 		err = panic_cpu_from_traces(cpus, n_out);
@@ -371,51 +369,12 @@ struct vr_error *vr_collect_cpus(struct vr_kernel *k, struct vr_facts *f)
 
 /* ----------------------------------------------------------- blocked tasks */
 
-struct switch_layout {
-	size_t words, bp_word, ret_word;
-};
-
-/* struct inactive_task_frame (arch/x86/include/asm/switch_to.h): r15 r14 r13
- * r12 bx bp ret_addr on x86-64 since v4.9 (commit 0100301bfdf5 "sched/x86:
- * Rewrite the switch_to() code"), from the kernel's types: where they do
- * not say, no switched-out task is traced. */
-static struct vr_error *switch_layout(struct vr_kernel *k, struct switch_layout *ret)
+static struct vr_error *trace_switched_task(struct vr_kernel *k, struct vr_task *t)
 {
-	uint64_t size;
-	struct vr_member bp, ra;
-	struct vr_error *err;
-	if ((err = vr_type_size(k, "inactive_task_frame", &size)) ||
-	    (err = vr_type_member(k, "inactive_task_frame", "bp", &bp)) ||
-	    (err = vr_type_member(k, "inactive_task_frame", "ret_addr", &ra)))
-		return vr_error_wrap(err, "the switch frame's layout");
-	if (size % 8 || size < 16 || size > 256 || bp.offset % 8 || ra.offset % 8 ||
-	    bp.offset >= size || ra.offset >= size)
-		return vr_error_create(VR_ERR_FORMAT,
-				       "the switch frame's layout: struct inactive_task_frame of %llu bytes "
-				       "with bp at %llu and ret_addr at %llu",
-				       (unsigned long long)size, (unsigned long long)bp.offset,
-				       (unsigned long long)ra.offset);
-	*ret = (struct switch_layout){size / 8, bp.offset / 8, ra.offset / 8};
-	return NULL;
-}
-
-static struct vr_error *trace_switched_task(struct vr_kernel *k, const struct switch_layout *l,
-					    struct vr_task *t)
-{
-	uint64_t frame[32];
-	for (size_t i = 0; i < l->words; i++) {
-		struct vr_error *err = vr_read_u64(k, t->sp + 8 * i, &frame[i]);
-		if (err)
-			return vr_error_wrap(err, "reading the switch frame of pid %d at 0x%llx", t->pid,
-					     (unsigned long long)t->sp);
-	}
-	struct vr_unwind_start s = {.cpu = -1, .task_stack = t->stack, .call_frame = true};
-	vr_unwind_switch_regs(t->sp, frame, l->words, l->bp_word, l->ret_word, &s.regs);
-	/* A task that never ran resumes in ret_from_fork, which is no return
-	 * address (the kernel's unwind_start() sets signal for it). */
-	static const char *const fork_fns[] = {"ret_from_fork", "ret_from_fork_asm", NULL};
-	if (rip_in(k, s.regs.r[VR_RIP], fork_fns))
-		s.call_frame = false;
+	struct vr_unwind_start s = {.cpu = -1, .task_stack = t->stack};
+	struct vr_error *err = k->arch->switch_frame(k, t, &s);
+	if (err)
+		return err;
 	return vr_unwind_from(k, &s, &t->trace);
 }
 
@@ -423,15 +382,13 @@ struct vr_error *vr_collect_blocked(struct vr_kernel *k, struct vr_facts *f)
 {
 	if (!k->dump || !vr_kernel_has_memory(k))
 		return vr_error_create(VR_ERR_NOT_PRESENT, "the input holds no memory");
-	struct vr_error *orc_err = ensure_orc(k);
+	struct vr_error *orc_err = unwind_prepare(k);
 	if (orc_err && orc_err->code == VR_ERR_NOMEM)
 		return orc_err;
-	struct switch_layout l = {0};
-	_cleanup_error_ struct vr_error *layout_err = switch_layout(k, &l);
-	if (layout_err && layout_err->code == VR_ERR_NOMEM) {
-		vr_error_destroy(orc_err);
-		return &vr_error_oom;
-	}
+	_cleanup_error_ struct vr_error *layout_err =
+		k->arch->switch_frame ? NULL
+				      : vr_error_create(VR_ERR_UNSUPPORTED, "no switch frame is known on %s",
+							k->arch->info->label);
 	size_t done = 0, failed = 0, skipped = 0;
 	char first_failure[256] = "";
 	for (size_t i = 0; i < f->n_tasks; i++) {
@@ -454,7 +411,7 @@ struct vr_error *vr_collect_blocked(struct vr_kernel *k, struct vr_facts *f)
 			continue;
 		}
 		struct vr_error *err = layout_err ? vr_error_create(layout_err->code, "%s", layout_err->message)
-						  : trace_switched_task(k, &l, t);
+						  : trace_switched_task(k, t);
 		if (err) {
 			if (err->code == VR_ERR_NOMEM) {
 				vr_error_destroy(orc_err);

@@ -8,7 +8,6 @@
 #include "debuginfo.h"
 #include "internal.h"
 #include "kallsyms.h"
-#include "x86_64.h"
 
 #include <ctype.h>
 #include <gelf.h>
@@ -55,6 +54,7 @@ struct table {
 	uint32_t *hash;     /* open addressing, index + 1, 0 empty */
 	size_t hash_mask;
 	uint64_t lo, hi;    /* addresses the table can answer: [lo, hi) */
+	uint64_t image_min; /* the kernel's: struct vr_arch.image_min, the shift applies above */
 	bool name_ties;     /* equal-priority symbols at one address: the first by name wins */
 };
 
@@ -63,7 +63,7 @@ struct vr_symtab {
 	struct table kernel_own;
 	bool have_kernel;
 	/* Added to the kernel table's addresses at or above
-	 * __START_KERNEL_map (per-CPU offsets and absolute values stay):
+	 * the image's base (per-CPU offsets and absolute values stay):
 	 * the KASLR offset for the vmlinux's table. */
 	uint64_t kernel_shift;
 	struct table *modules;
@@ -449,15 +449,15 @@ static const struct sym *table_by_addr(const struct table *t, uint64_t addr)
 }
 
 /* The address of s where the table's symbols are moved by shift. */
-static uint64_t shifted(const struct sym *s, uint64_t shift)
+static uint64_t shifted(const struct table *t, const struct sym *s, uint64_t shift)
 {
-	return s->addr >= VR_X86_64_START_KERNEL_MAP ? s->addr + shift : s->addr;
+	return s->addr >= t->image_min ? s->addr + shift : s->addr;
 }
 
 static void fill_symbol(const struct table *t, const struct sym *s, uint64_t shift, struct vr_symbol *ret)
 {
 	ret->name = t->strings + s->name;
-	ret->address = shifted(s, shift);
+	ret->address = shifted(t, s, shift);
 	ret->size = s->size;
 	ret->module = t->module;
 	ret->type = s->type;
@@ -622,8 +622,14 @@ static struct vr_error *load_vmlinux(Elf *elf, struct vr_debuginfo *di, struct t
 	if (di)
 		vr_debuginfo_lock(di);
 	struct vr_error *err = symtab_sections(elf, &src);
+	GElf_Ehdr eh;
+	const struct vr_arch *arch = gelf_getehdr(elf, &eh) ? vr_arch_by_machine(eh.e_machine) : NULL;
 	if (di)
 		vr_debuginfo_unlock(di);
+	if (!err && !arch)
+		err = vr_error_create(VR_ERR_UNSUPPORTED, "the vmlinux's ELF machine is no architecture vmreport reads");
+	if (!err)
+		t->image_min = arch->image_min;
 	_cleanup_free_ struct secinfo *secs = src.secs;
 	if (err)
 		return err;
@@ -673,7 +679,7 @@ static struct vr_error *load_vmlinux(Elf *elf, struct vr_debuginfo *di, struct t
 		d->prio = PRIO_ELF;
 		d->shndx = s.st_shndx;
 		d->st_info = s.st_info;
-		d->addressable = s.st_shndx != SHN_ABS && s.st_value >= VR_X86_64_START_KERNEL_MAP;
+		d->addressable = s.st_shndx != SHN_ABS && s.st_value >= t->image_min;
 		t->n++;
 	}
 	t->name_ties = true;
@@ -690,7 +696,8 @@ static struct vr_error *kallsyms_read_mem(void *arg, uint64_t vaddr, void *buf, 
 static struct vr_error *load_kallsyms(struct vr_kernel *k, struct table *t)
 {
 	struct vr_kallsyms ks;
-	struct vr_error *err = vr_kallsyms_load(k->vmcoreinfo, kallsyms_read_mem, k, &ks);
+	t->image_min = k->arch->image_min;
+	struct vr_error *err = vr_kallsyms_load(k->vmcoreinfo, kallsyms_read_mem, k, k->arch->image_min, &ks);
 	if (err)
 		return vr_error_wrap(err, "kallsyms");
 	/* The dump's BTF parses on another CPU while the table is built. */
@@ -721,7 +728,7 @@ static struct vr_error *load_kallsyms(struct vr_kernel *k, struct table *t)
 			 * (is_ksym_addr); absolute and per-CPU values are not
 			 * code or data addresses. */
 			.addressable = type != 'a' && type != 'A' &&
-				       ks.syms[i].address >= VR_X86_64_START_KERNEL_MAP,
+				       ks.syms[i].address >= t->image_min,
 		};
 	}
 	t->n = ks.n;
@@ -731,12 +738,13 @@ static struct vr_error *load_kallsyms(struct vr_kernel *k, struct table *t)
 	return table_build(t);
 }
 
-/* The symbols name the variables that hold the randomised memory layout
- * (page_offset_base, ...), which VMCOREINFO does not give in 6.1. */
+/* What only the symbols name completes the address space (x86-64: the
+ * variables that hold the randomised memory layout, page_offset_base, ...,
+ * which VMCOREINFO does not give in 6.1). */
 static void refine_layout(struct vr_kernel *k)
 {
-	if (k->arch == &vr_arch_x86_64 && k->dump && vr_dump_has_memory(k->dump)) {
-		struct vr_error *err = vr_x86_64_refine(k);
+	if (k->arch && k->arch->refine && k->dump && vr_dump_has_memory(k->dump)) {
+		struct vr_error *err = k->arch->refine(k);
 		if (err && k->diag)
 			vr_diag_warn(k->diag, "address translation: %s", err->message);
 		vr_error_destroy(err);
@@ -813,7 +821,7 @@ struct vr_error *vr_symbols_load_kernel(struct vr_kernel *k)
 		}
 		if (!elf_error) {
 			st->have_kernel = true;
-			st->kernel_shift = k->x86.kaslr_offset;
+			st->kernel_shift = k->layout.kaslr_offset;
 			refine_layout(k);
 			return NULL;
 		}
@@ -906,7 +914,7 @@ bool vr_symbols_lookup_addr(struct vr_kernel *k, uint64_t addr, struct vr_symbol
 	if (!st)
 		return false;
 	/* The kernel table's addressable symbols all lie at or above
-	 * __START_KERNEL_map, where the shift applies. */
+	 * the image's base, where the shift applies. */
 	uint64_t shift = st->kernel_shift;
 	const struct sym *s = st->have_kernel && addr >= shift ? table_by_addr(st->kernel, addr - shift)
 							       : NULL;
@@ -931,7 +939,7 @@ bool vr_symbols_lookup_name(struct vr_kernel *k, const char *name, uint64_t *ret
 		return false;
 	const struct sym *s = st->have_kernel ? table_by_name(st->kernel, name) : NULL;
 	if (s) {
-		*ret = shifted(s, st->kernel_shift);
+		*ret = shifted(st->kernel, s, st->kernel_shift);
 		return true;
 	}
 	for (size_t i = 0; !s && i < st->n_modules; i++)

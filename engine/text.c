@@ -54,7 +54,6 @@
 
 #include "cursor.h"
 #include "internal.h"
-#include "x86_64.h"
 
 #define MAX_RANGE_LEN (1u << 20)
 #define MAX_RANGES 65536
@@ -91,6 +90,7 @@ struct image {
 	} *secs;
 	size_t n_secs;
 	uint64_t kaslr;
+	uint64_t image_min; /* struct vr_arch.image_min: the relocation moves addresses above */
 };
 
 static void image_deinit(struct image *im)
@@ -114,7 +114,8 @@ static struct vr_error *image_init(struct vr_kernel *k, struct image *im)
 		return vr_error_create(VR_ERR_LIMIT, "%s: %zu sections", k->vmlinux_path, shnum);
 	im->raw = (const uint8_t *)raw;
 	im->raw_len = raw_len;
-	im->kaslr = k->x86.kaslr_offset;
+	im->kaslr = k->layout.kaslr_offset;
+	im->image_min = k->arch->image_min;
 	im->secs = calloc(shnum ? shnum : 1, sizeof(*im->secs));
 	if (!im->secs)
 		return &vr_error_oom;
@@ -150,7 +151,7 @@ static const uint8_t *image_at(const struct image *im, uint64_t addr, uint64_t l
 /* Run-time address of the image to link address. */
 static uint64_t to_link(const struct image *im, uint64_t addr)
 {
-	return addr >= VR_X86_64_START_KERNEL_MAP ? addr - im->kaslr : addr;
+	return addr >= im->image_min ? addr - im->kaslr : addr;
 }
 
 struct vr_error *vr_kernel_vmlinux_read(struct vr_kernel *k, uint64_t addr, void *buf, size_t len)
@@ -451,8 +452,8 @@ static void relocations(const struct image *im, struct vr_text_range *r, uint64_
 		for (uint64_t w = i >= 3 ? i - 3 : 0; !done && w <= i && w + 4 <= r->len; w++) {
 			uint32_t f = vr_le32(r->file + w), mv = vr_le32(r->mem + w);
 			uint64_t fx = (uint64_t)(int64_t)(int32_t)f;
-			bool abs32 = mv == (uint32_t)(f + delta) && fx >= VR_X86_64_START_KERNEL_MAP &&
-				     fx - VR_X86_64_START_KERNEL_MAP < IMAGE_SPAN;
+			bool abs32 = mv == (uint32_t)(f + delta) && fx >= im->image_min &&
+				     fx - im->image_min < IMAGE_SPAN;
 			uint64_t target = link + w + 4 + fx;
 			bool inverse = mv == (uint32_t)(f - delta) && percpu_end && target < percpu_end;
 			if (abs32 || inverse) {
@@ -462,7 +463,7 @@ static void relocations(const struct image *im, struct vr_text_range *r, uint64_
 		}
 		for (uint64_t w = i >= 7 ? i - 7 : 0; !done && w <= i && w + 8 <= r->len; w++) {
 			uint64_t f = vr_le64(r->file + w), mv = vr_le64(r->mem + w);
-			if (mv == f + delta && f >= VR_X86_64_START_KERNEL_MAP && f - VR_X86_64_START_KERNEL_MAP < IMAGE_SPAN) {
+			if (mv == f + delta && f >= im->image_min && f - im->image_min < IMAGE_SPAN) {
 				memset(r->patch + w, VR_PATCH_RELOCATION, 8);
 				done = true;
 			}
@@ -558,7 +559,7 @@ struct vr_error *vr_kernel_text_ranges(struct vr_kernel *k, struct vr_text_range
 		struct vr_symbol pe;
 		uint64_t percpu_end = 0;
 		if (!vr_kernel_absorb(k, vr_kernel_symbol_lookup(k, "__per_cpu_end", &pe), VR_ERR_NOT_FOUND) &&
-		    pe.address < VR_X86_64_START_KERNEL_MAP)
+		    pe.address < im.image_min)
 			percpu_end = pe.address;
 		size_t relocs = 0;
 		for (size_t i = 0; i < n; i++)

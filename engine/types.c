@@ -1099,19 +1099,10 @@ struct vr_error *vr_kernel_symbol_member_offset(struct vr_kernel *k, const char 
 
 struct vr_error *vr_kernel_task_stack_size(struct vr_kernel *k, uint64_t *ret)
 {
-	/* x86-64: THREAD_SIZE and IRQ_STACK_SIZE are both PAGE_SIZE << (2 +
-	 * KASAN_STACK_ORDER) (arch/x86/include/asm/page_64_types.h), and
-	 * struct irq_stack is one IRQ stack (asm/processor.h: char
-	 * stack[IRQ_STACK_SIZE]), so its size is a task stack's. */
-	uint64_t size;
-	struct vr_error *err = vr_type_size(k, "irq_stack", &size);
-	if (err)
-		return vr_error_wrap(err, "the size of a task's stack");
-	if (size < 4096 || size > (1u << 20) || (size & (size - 1)))
-		return vr_error_create(VR_ERR_FORMAT, "the size of a task's stack: struct irq_stack is %llu bytes",
-				       (unsigned long long)size);
-	*ret = size;
-	return NULL;
+	if (!k || !k->arch || !k->arch->task_stack_size)
+		return vr_error_create(VR_ERR_NOT_FOUND, "the size of a task's stack: not known on %s",
+				       k && k->arch ? k->arch->info->label : "an unknown architecture");
+	return k->arch->task_stack_size(k, ret);
 }
 
 

@@ -1,15 +1,14 @@
-/* The ORC walker (unwind_orc.h) bound to a dump: the kernel's stacks, its
- * tables and its memory (engine-private). */
+/* Stack traces, whatever the architecture (engine-private): where an unwind
+ * starts, handed to the architecture's unwinder (arch.h), and the frames of
+ * tail calls inferred from the code around return addresses. */
 #ifndef VR_UNWIND_H
 #define VR_UNWIND_H
 
 #include <stdbool.h>
-#include <stddef.h>
 #include <stdint.h>
 
 #include "error.h"
 #include "facts.h"
-#include "unwind_orc.h"
 
 struct vr_kernel;
 
@@ -17,27 +16,16 @@ struct vr_unwind_start {
 	struct vr_regs regs;
 	int cpu;              /* whose IRQ/exception stacks apply; -1 none */
 	uint64_t task_stack;  /* base of the task's stack, 0 unknown */
-	bool call_frame;      /* regs.r[VR_RIP] is a return address */
+	bool call_frame;      /* the pc of regs is a return address */
 	bool first_unreliable;/* the start was found by scanning */
-	const struct vr_regs *anchor; /* see struct vr_unwinder */
+	/* Registers known to be true (a CPU's saved registers) that a walk
+	 * which guessed its way may prove right, NULL none. */
+	const struct vr_regs *anchor;
 };
+
+/* Unwinds from s with the kernel's architecture, appending symbolized
+ * frames to trace. */
 struct vr_error *vr_unwind_from(struct vr_kernel *k, const struct vr_unwind_start *s,
 				struct vr_trace *trace);
-/* The stacks of cpu (IRQ, exception, entry) and of the task whose stack
- * starts at task_stack (0: none); returns how many were found. */
-size_t vr_unwind_stacks(struct vr_kernel *k, int cpu, uint64_t task_stack,
-			struct vr_stack_range out[VR_STACK_N]);
-/* The per-CPU current_task of cpu. */
-struct vr_error *vr_unwind_current_task(struct vr_kernel *k, int cpu, uint64_t *ret);
-/* The base of the stack of the task current on cpu (0 unknown): from the
- * task list, else from the CPU's own record of its top. */
-uint64_t vr_unwind_task_stack(struct vr_kernel *k, int cpu);
-/* kdump saves for each CPU the registers of the code it interrupted (the
- * crash NMI's or the oops' pt_regs), not where the CPU stopped. When such a
- * pt_regs is found on one of the CPU's stacks, returns a start in the
- * function that stopped the CPU (crash_nmi_callback, machine_kexec...)
- * whose walk passes through it, like crash's "bt" shows. */
-bool vr_unwind_crash_start(struct vr_kernel *k, int cpu, uint64_t task_stack,
-			   const struct vr_regs *regs, struct vr_regs *ret);
 
 #endif

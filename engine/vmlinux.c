@@ -261,13 +261,13 @@ static void check(struct vr_kernel *k, struct candidate *c)
 		evidence(c, "the vmlinux holds no readable linux_banner");
 	}
 
-	if (have_sym && vr_kernel_has_memory(k) && !k->x86.ready) {
+	if (have_sym && vr_kernel_has_memory(k) && !k->layout_ready) {
 		/* Without the address space (and its KASLR offset) a read at
 		 * the symbol proves nothing either way. */
 		evidence(c, "linux_banner not compared: the dump's address space is not established");
 	} else if (have_sym && vr_kernel_has_memory(k)) {
 		/* The vmlinux is linked at the unrandomized address. */
-		uint64_t addr = sym.st_value + k->x86.kaslr_offset;
+		uint64_t addr = sym.st_value + k->layout.kaslr_offset;
 		char mem[BANNER_MAX];
 		struct vr_error *err = vr_read_string(k, addr, mem, sizeof(mem));
 		if (err) {
@@ -334,8 +334,10 @@ static struct vr_error *candidate_open(struct vr_kernel *k, const char *path, st
 	GElf_Ehdr eh;
 	if (!gelf_getehdr(c->elf, &eh))
 		return vr_error_create(VR_ERR_FORMAT, "%s: %s", path, elf_errmsg(-1));
-	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != EM_X86_64)
-		return vr_error_create(VR_ERR_UNSUPPORTED, "%s: not an x86-64 ELF64 file", path);
+	if (!k->arch)
+		return vr_error_create(VR_ERR_UNSUPPORTED, "%s: the dump's architecture is not known", path);
+	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != k->arch->e_machine)
+		return vr_error_create(VR_ERR_UNSUPPORTED, "%s: not an %s ELF64 file", path, k->arch->info->label);
 	if (eh.e_type != ET_EXEC)
 		return vr_error_create(VR_ERR_FORMAT, "%s: an ELF %s, not a vmlinux (an executable)", path,
 				       eh.e_type == ET_DYN ? "shared object or program" :

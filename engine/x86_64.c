@@ -22,11 +22,17 @@
  *    address is vaddr - __START_KERNEL_map + phys_base; a direct-map address
  *    is vaddr - PAGE_OFFSET.
  */
+#define _GNU_SOURCE
 #include "internal.h"
 #include "x86_64.h"
 #include "cursor.h"
+#include "notes.h"
+#include "strings.h"
+#include "x86_64_disasm.h"
+#include "x86_64_unwind.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define PAGE_PRESENT 0x1ull
@@ -185,7 +191,7 @@ static struct vr_error *read_phys_u64(void *arg, uint64_t paddr, uint64_t *ret)
 
 static uint64_t direct_map_limit(const struct vr_kernel *k)
 {
-	uint64_t size = k->x86.la57 ? DIRECT_MAP_L5 : DIRECT_MAP_L4;
+	uint64_t size = ((const struct vr_x86_64 *)k->arch_state)->la57 ? DIRECT_MAP_L5 : DIRECT_MAP_L4;
 	const struct vr_dump_info *di = vr_dump_get_info(k->dump);
 	if (di && di->max_pfn && di->max_pfn < (size >> 12))
 		size = di->max_pfn << 12;
@@ -194,20 +200,21 @@ static uint64_t direct_map_limit(const struct vr_kernel *k)
 
 static struct vr_error *x86_64_translate(struct vr_kernel *k, uint64_t vaddr, uint64_t *ret)
 {
-	const struct vr_x86_64 *x = &k->x86;
-	if (!x->ready)
+	const struct vr_x86_64 *x = k->arch_state;
+	const struct vr_kernel_layout *L = &k->layout;
+	if (!x || !k->layout_ready)
 		return vr_error_create(VR_ERR_UNSUPPORTED,
 				       "0x%016" PRIx64 ": the kernel address space is not known", vaddr);
 	if (!vr_x86_64_canonical(vaddr, x->la57))
 		return vr_error_create(VR_ERR_FAULT, "0x%016" PRIx64 ": non-canonical address", vaddr);
 
-	if (x->page_offset && vaddr >= x->page_offset && vaddr - x->page_offset < direct_map_limit(k)) {
-		*ret = vaddr - x->page_offset;
+	if (L->page_offset && vaddr >= L->page_offset && vaddr - L->page_offset < direct_map_limit(k)) {
+		*ret = vaddr - L->page_offset;
 		return NULL;
 	}
-	if (x->phys_base_known && vaddr >= x->kernel_start &&
-	    vaddr < (x->image_end ? x->image_end : x->modules_start)) {
-		*ret = vaddr - x->kernel_start + x->phys_base;
+	if (x->phys_base_known && vaddr >= L->image_start &&
+	    vaddr < (x->image_end ? x->image_end : L->modules_start)) {
+		*ret = vaddr - L->image_start + x->phys_base;
 		return NULL;
 	}
 	if (!x->pgd)
@@ -232,7 +239,8 @@ static struct vr_error *read_var(struct vr_kernel *k, const char *name, uint64_t
  * kernel image (kexec-tools gives /proc/vmcore one with virtual addresses). */
 static void find_phys_base(struct vr_kernel *k)
 {
-	struct vr_x86_64 *x = &k->x86;
+	struct vr_x86_64 *x = k->arch_state;
+	struct vr_kernel_layout *L = &k->layout;
 	const struct vr_vmcoreinfo *vi = k->vmcoreinfo;
 	int64_t n = 0;
 	if (vi && vr_vmcoreinfo_number(vi, "phys_base", &n)) {
@@ -249,27 +257,27 @@ static void find_phys_base(struct vr_kernel *k)
 					     "phys_base"};
 	for (size_t i = 0; vi && i < sizeof(probes) / sizeof(probes[0]); i++) {
 		uint64_t va = 0, pa = 0;
-		if (!vr_vmcoreinfo_symbol(vi, probes[i], &va) || va < x->kernel_start)
+		if (!vr_vmcoreinfo_symbol(vi, probes[i], &va) || va < L->image_start)
 			continue;
 		if (vr_kernel_absorb(k, vr_dump_elf_vtop(k->dump, va, &pa), VR_ERR_NOT_FOUND))
 			continue;
-		x->phys_base = pa - (va - x->kernel_start);
+		x->phys_base = pa - (va - L->image_start);
 		x->phys_base_known = true;
 		return;
 	}
 	/* Else any address of the image that a segment maps will do: probe
 	 * the image area in 2 MiB steps (the KASLR alignment). */
-	for (uint64_t va = x->kernel_start; va < x->modules_start; va += 1ull << 21) {
+	for (uint64_t va = L->image_start; va < L->modules_start; va += 1ull << 21) {
 		uint64_t pa = 0;
 		if (vr_kernel_absorb(k, vr_dump_elf_vtop(k->dump, va, &pa), VR_ERR_NOT_FOUND))
 			continue;
-		x->phys_base = pa - (va - x->kernel_start);
+		x->phys_base = pa - (va - L->image_start);
 		x->phys_base_known = true;
 		/* kexec-tools' image segment starts at _text, linked at
 		 * __START_KERNEL_map + 16 MiB (CONFIG_PHYSICAL_START): without
 		 * VMCOREINFO this is the KASLR offset. */
-		if (!vi && va >= x->kernel_start + 0x1000000)
-			x->kaslr_offset = va - (x->kernel_start + 0x1000000);
+		if (!vi && va >= L->image_start + 0x1000000)
+			L->kaslr_offset = va - (L->image_start + 0x1000000);
 		return;
 	}
 	/* Else the kdump-compressed header's copy (what makedumpfile read
@@ -291,8 +299,9 @@ static struct vr_error *read_bases(struct vr_kernel *k, bool from_vmcoreinfo);
  * distribution builds). */
 static void find_image(struct vr_kernel *k)
 {
-	struct vr_x86_64 *x = &k->x86;
-	for (uint64_t va = x->kernel_start; va < x->modules_start; va += 1ull << 21) {
+	struct vr_x86_64 *x = k->arch_state;
+	struct vr_kernel_layout *L = &k->layout;
+	for (uint64_t va = L->image_start; va < L->modules_start; va += 1ull << 21) {
 		uint64_t pa = 0;
 		struct vr_error *err = walk(x->pgd, x->la57, x->sme_mask, va, read_phys_u64, k, &pa, NULL, NULL);
 		if (err) {
@@ -302,8 +311,8 @@ static void find_image(struct vr_kernel *k)
 				continue;
 			return;
 		}
-		x->kaslr_offset = va - (x->kernel_start + 0x1000000);
-		x->phys_base = pa - (va - x->kernel_start);
+		L->kaslr_offset = va - (L->image_start + 0x1000000);
+		x->phys_base = pa - (va - L->image_start);
 		x->phys_base_known = true;
 		return;
 	}
@@ -311,18 +320,22 @@ static void find_image(struct vr_kernel *k)
 
 static struct vr_error *x86_64_init(struct vr_kernel *k)
 {
-	struct vr_x86_64 *x = &k->x86;
-	const struct vr_vmcoreinfo *vi = k->vmcoreinfo;
-	memset(x, 0, sizeof(*x));
-	x->kernel_start = VR_X86_64_START_KERNEL_MAP;
 	if (!k->dump || !vr_dump_has_memory(k->dump))
 		return vr_error_create(VR_ERR_UNSUPPORTED, "the input holds no memory");
+	struct vr_x86_64 *x = calloc(1, sizeof(*x));
+	if (!x)
+		return &vr_error_oom;
+	free(k->arch_state);
+	k->arch_state = x;
+	struct vr_kernel_layout *L = &k->layout;
+	const struct vr_vmcoreinfo *vi = k->vmcoreinfo;
+	*L = (struct vr_kernel_layout){.image_start = VR_X86_64_START_KERNEL_MAP};
 
 	int64_t n = 0;
 	if (vi && vr_vmcoreinfo_number(vi, "pgtable_l5_enabled", &n))
 		x->la57 = n == 1;
 	if (vi)
-		vr_vmcoreinfo_hex(vi, "KERNELOFFSET", &x->kaslr_offset);
+		vr_vmcoreinfo_hex(vi, "KERNELOFFSET", &L->kaslr_offset);
 	if (vi && vr_vmcoreinfo_number(vi, "sme_mask", &n))
 		x->sme_mask = (uint64_t)n;
 	/* The C-bit is a single bit among 32..51; anything else is bogus. */
@@ -332,8 +345,8 @@ static struct vr_error *x86_64_init(struct vr_kernel *k)
 	uint64_t image_size = 1ull << 30; /* CONFIG_RANDOMIZE_BASE, as distributions build */
 	if (vi && vr_vmcoreinfo_number(vi, "KERNEL_IMAGE_SIZE", &n) && n > 0 && n <= (1ll << 30))
 		image_size = (uint64_t)n;
-	x->modules_start = x->kernel_start + image_size;
-	x->modules_end = MODULES_END;
+	L->modules_start = L->image_start + image_size;
+	L->modules_end = MODULES_END;
 
 	find_phys_base(k);
 
@@ -344,19 +357,21 @@ static struct vr_error *x86_64_init(struct vr_kernel *k)
 	if (x->phys_base_known && vi &&
 	    (vr_vmcoreinfo_symbol(vi, "init_top_pgt", &sym) || vr_vmcoreinfo_symbol(vi, "init_level4_pgt", &sym) ||
 	     vr_vmcoreinfo_symbol(vi, "swapper_pg_dir", &sym)) &&
-	    sym >= x->kernel_start && sym < x->modules_start)
-		x->pgd = sym - x->kernel_start + x->phys_base;
-	for (size_t i = 0; !x->pgd && i < vr_dump_n_cpus(k->dump); i++) {
-		const struct vr_dump_cpu *c = vr_dump_cpu(k->dump, i);
+	    sym >= L->image_start && sym < L->modules_start)
+		x->pgd = sym - L->image_start + x->phys_base;
+	for (size_t i = 0; !x->pgd && i < k->n_saved; i++) {
+		const struct vr_regs *r = &k->saved[i].regs;
 		/* CR3 bits 0..11 are PCID/flags and bit 63 is NOFLUSH. */
-		if (c && c->regs.has_cr && (c->regs.cr3 & PHYS_MASK_4K & ~x->sme_mask))
-			x->pgd = c->regs.cr3 & PHYS_MASK_4K & ~x->sme_mask;
+		if (vr_regs_known(r, X86_CR3) && (r->r[X86_CR3] & PHYS_MASK_4K & ~x->sme_mask))
+			x->pgd = r->r[X86_CR3] & PHYS_MASK_4K & ~x->sme_mask;
 	}
 	if (!x->pgd && !x->phys_base_known)
 		return vr_error_create(VR_ERR_NOT_FOUND, "%s",
 				       vi ? "VMCOREINFO gives neither phys_base nor init_top_pgt, and no CPU note holds CR3"
 					  : "no VMCOREINFO, and no CPU note holds CR3: the kernel page tables cannot be found");
-	x->ready = true;
+	/* TASK_SIZE_MAX: one page below 1 << 47 (1 << 56 with LA57) */
+	L->user_end = (x->la57 ? 1ull << 56 : 1ull << 47) - 4096;
+	k->layout_ready = true;
 	if (!vi && !x->phys_base_known)
 		find_image(k);
 
@@ -364,29 +379,30 @@ static struct vr_error *x86_64_init(struct vr_kernel *k)
 	 * VMCOREINFO names the variables; Linux 6.1 does not, so the direct
 	 * map is found in the page tables, and vr_x86_64_refine() reads the
 	 * variables once symbols are known. */
-	x->page_offset = 0; /* unknown: translate through the page tables */
-	x->vmalloc_start = x->la57 ? VMALLOC_L5 : VMALLOC_L4;
+	L->page_offset = 0; /* unknown: translate through the page tables */
+	L->vmalloc_start = x->la57 ? VMALLOC_L5 : VMALLOC_L4;
 	x->vmemmap_start = x->la57 ? VMEMMAP_L5 : VMEMMAP_L4;
 	struct vr_error *err = read_bases(k, true);
 	/* Without the variable the fixed base is only a guess: the page
 	 * tables must show where the direct map starts. */
-	if (!x->page_offset && x->pgd)
-		x->page_offset = vr_x86_64_find_direct_map(x->pgd, x->la57, x->sme_mask, read_phys_u64, k);
+	if (!L->page_offset && x->pgd)
+		L->page_offset = vr_x86_64_find_direct_map(x->pgd, x->la57, x->sme_mask, read_phys_u64, k);
 	return err;
 }
 
 static const char *const base_names[] = {"page_offset_base", "vmalloc_base", "vmemmap_base"};
 
-static uint64_t *base_field(struct vr_x86_64 *x, size_t i)
+static uint64_t *base_field(struct vr_kernel *k, size_t i)
 {
-	return i == 0 ? &x->page_offset : i == 1 ? &x->vmalloc_start : &x->vmemmap_start;
+	struct vr_x86_64 *x = k->arch_state;
+	return i == 0 ? &k->layout.page_offset : i == 1 ? &k->layout.vmalloc_start : &x->vmemmap_start;
 }
 
 /* Reads the three base variables, at addresses from VMCOREINFO (from_vmcoreinfo)
  * or else from the symbol table. */
 static struct vr_error *read_bases(struct vr_kernel *k, bool from_vmcoreinfo)
 {
-	struct vr_x86_64 *x = &k->x86;
+	struct vr_x86_64 *x = k->arch_state;
 	struct vr_error *err = NULL;
 	for (size_t i = 0; i < 3; i++) {
 		uint64_t va = 0, v = 0;
@@ -413,39 +429,470 @@ static struct vr_error *read_bases(struct vr_kernel *k, bool from_vmcoreinfo)
 				vr_error_destroy(e);
 			continue;
 		}
-		*base_field(x, i) = v;
+		*base_field(k, i) = v;
 	}
 	return err;
 }
 
-struct vr_error *vr_x86_64_refine(struct vr_kernel *k)
+static struct vr_error *x86_64_refine(struct vr_kernel *k)
 {
-	struct vr_x86_64 *x = &k->x86;
-	if (!x->ready)
+	struct vr_x86_64 *x = k->arch_state;
+	struct vr_kernel_layout *L = &k->layout;
+	if (!x || !k->layout_ready)
 		return NULL;
 	uint64_t sym = 0;
 	if (!x->pgd && x->phys_base_known &&
 	    (vr_symbols_lookup_name(k, "init_top_pgt", &sym) || vr_symbols_lookup_name(k, "init_level4_pgt", &sym)) &&
-	    sym >= x->kernel_start && sym < x->modules_start)
-		x->pgd = sym - x->kernel_start + x->phys_base;
+	    sym >= L->image_start && sym < L->modules_start)
+		x->pgd = sym - L->image_start + x->phys_base;
 	/* Where the image ends: a kernel built without RANDOMIZE_BASE (3.10
 	 * and most older ones) has a 512 MiB image region and its modules at
 	 * 0xffffffffa0000000, which the default 1 GiB region would take for
 	 * the image; the symbol settles it. */
 	uint64_t end = 0;
-	if (vr_symbols_lookup_name(k, "_end", &end) && end > x->kernel_start && end < x->modules_start)
+	if (vr_symbols_lookup_name(k, "_end", &end) && end > L->image_start && end < L->modules_start)
 		x->image_end = (end + (1ull << 21) - 1) & ~((1ull << 21) - 1);
 	struct vr_error *err = read_bases(k, false);
-	if (!x->page_offset && x->pgd)
-		x->page_offset = vr_x86_64_find_direct_map(x->pgd, x->la57, x->sme_mask, read_phys_u64, k);
+	if (!L->page_offset && x->pgd)
+		L->page_offset = vr_x86_64_find_direct_map(x->pgd, x->la57, x->sme_mask, read_phys_u64, k);
 	return err;
 }
 
-/* How to add an architecture: write a file like this one defining a
- * const struct vr_arch with init (may not be NULL) and translate (may not
- * be NULL), and have kernel.c pick it from the dump's machine. */
-const struct vr_arch vr_arch_x86_64 = {
+/* ---- registers ---- */
+
+static const char *const reg_names[X86_NREGS] = {
+	"R15", "R14", "R13", "R12", "RBP", "RBX", "R11", "R10",
+	"R09", "R08", "RAX", "RCX", "RDX", "RSI", "RDI", "ORIG_RAX",
+	"RIP", "CS", "EFLAGS", "RSP", "SS", "FS_BASE", "GS_BASE",
+	"DS", "ES", "FS", "GS",
+	"CR0", "CR2", "CR3", "CR4",
+};
+
+/* The report's register object: struct pt_regs as the kernel prints it
+ * (not the bases and data segments of user_regs_struct), and the fault
+ * address and page-table root. */
+#define X86_REPORT (((1ull << X86_FS_BASE) - 1) | 1ull << X86_CR2 | 1ull << X86_CR3)
+
+/* As crash prints them under "[exception RIP: ...]". */
+static const struct vr_reg_cell reg_rows[][4] = {
+	{{X86_RAX, "RAX", 16}, {X86_RBX, "RBX", 16}, {X86_RCX, "RCX", 16}, {-1, NULL, 0}},
+	{{X86_RDX, "RDX", 16}, {X86_RSI, "RSI", 16}, {X86_RDI, "RDI", 16}, {-1, NULL, 0}},
+	{{X86_RBP, "RBP", 16}, {X86_R8, " R8", 16}, {X86_R9, " R9", 16}, {-1, NULL, 0}},
+	{{X86_R10, "R10", 16}, {X86_R11, "R11", 16}, {X86_R12, "R12", 16}, {-1, NULL, 0}},
+	{{X86_R13, "R13", 16}, {X86_R14, "R14", 16}, {X86_R15, "R15", 16}, {-1, NULL, 0}},
+	{{X86_RSP, "RSP", 16}, {X86_EFLAGS, "RFLAGS", 8}, {X86_CS, "CS", 4}, {X86_SS, "SS", 4}},
+};
+
+/* The CPL is the low two bits of CS: 3 user, 0 kernel. */
+static bool x86_64_user_mode(const struct vr_regs *r)
+{
+	return (r->r[X86_CS] & 3) == 3;
+}
+
+static bool x86_64_kernel_mode(const struct vr_regs *r)
+{
+	return (r->r[X86_CS] & 3) == 0;
+}
+
+/* No CPU saves a CS of 0. */
+static bool x86_64_mode_known(const struct vr_regs *r)
+{
+	return (r->unknown & (1ull << X86_CS)) == 0 && r->r[X86_CS];
+}
+
+const struct vr_regset vr_regset_x86_64 = {
+	.arch = "x86_64",
+	.n = X86_NREGS,
+	.n_frame = X86_NFRAME,
+	.n_data = X86_ORIG_RAX, /* r15 .. rdi */
+	.names = reg_names,
+	.pc = X86_RIP,
+	.sp = X86_RSP,
+	.fp = X86_RBP,
+	.mode = X86_CS,
+	.fault = X86_CR2,
+	.report = X86_REPORT,
+	.rows = reg_rows,
+	.n_rows = sizeof(reg_rows) / sizeof(reg_rows[0]),
+	.user_mode = x86_64_user_mode,
+	.kernel_mode = x86_64_kernel_mode,
+	.mode_known = x86_64_mode_known,
+};
+
+/* NT_PRSTATUS: pr_reg is struct user_regs_struct, the frame registers in
+ * order. */
+static bool x86_64_prstatus(const uint8_t *desc, size_t len, struct vr_regs *ret)
+{
+	if (len < VR_PRSTATUS_REGS + 8 * X86_NFRAME)
+		return false;
+	ret->set = &vr_regset_x86_64;
+	for (int r = 0; r < X86_NFRAME; r++)
+		ret->r[r] = vr_le64(desc + VR_PRSTATUS_REGS + 8 * r);
+	ret->valid = true;
+	return true;
+}
+
+/* QEMUCPUState (QEMU target/i386/arch_dump.c): version, size, then rax rbx
+ * rcx rdx rsi rdi rsp rbp r8..r15 rip rflags, ten segments of 24 bytes
+ * (selector, limit, flags, pad, base) cs ds es fs gs ss ldt tr gdt idt,
+ * cr[5], kernel_gs_base. */
+enum {
+	Q_GPR = 8, Q_RIP = 136, Q_RFLAGS = 144, Q_SEG = 152, Q_SEGSZ = 24, Q_CR = 392,
+};
+
+static void x86_64_qemu_note(const uint8_t *desc, size_t len, bool have_prstatus, struct vr_regs *regs)
+{
+	static const int gpr[16] = {
+		X86_RAX, X86_RBX, X86_RCX, X86_RDX, X86_RSI, X86_RDI, X86_RSP, X86_RBP,
+		X86_R8, X86_R9, X86_R10, X86_R11, X86_R12, X86_R13, X86_R14, X86_R15,
+	};
+	if (len < Q_CR + 40)
+		return;
+	regs->set = &vr_regset_x86_64;
+	if (!have_prstatus) {
+		for (int i = 0; i < 16; i++)
+			regs->r[gpr[i]] = vr_le64(desc + Q_GPR + 8 * i);
+		regs->r[X86_RIP] = vr_le64(desc + Q_RIP);
+		regs->r[X86_EFLAGS] = vr_le64(desc + Q_RFLAGS);
+		static const int seg[6] = {X86_CS, X86_DS, X86_ES, X86_FS, X86_GS, X86_SS};
+		for (int i = 0; i < 6; i++)
+			regs->r[seg[i]] = vr_le32(desc + Q_SEG + Q_SEGSZ * i);
+		regs->r[X86_FS_BASE] = vr_le64(desc + Q_SEG + Q_SEGSZ * 3 + 16);
+		regs->r[X86_GS_BASE] = vr_le64(desc + Q_SEG + Q_SEGSZ * 4 + 16);
+		regs->valid = true;
+	}
+	regs->r[X86_CR0] = vr_le64(desc + Q_CR);
+	regs->r[X86_CR2] = vr_le64(desc + Q_CR + 16);
+	regs->r[X86_CR3] = vr_le64(desc + Q_CR + 24);
+	regs->r[X86_CR4] = vr_le64(desc + Q_CR + 32);
+	regs->known |= 1ull << X86_CR0 | 1ull << X86_CR2 | 1ull << X86_CR3 | 1ull << X86_CR4;
+}
+
+static int reg_index(const char *name, size_t len)
+{
+	for (int r = 0; r < X86_NFRAME; r++)
+		if (strlen(reg_names[r]) == len && !strncmp(reg_names[r], name, len))
+			return r;
+	/* Older kernels and other printers: "R8" for "R08". */
+	if (len == 2 && name[0] == 'R' && (name[1] == '8' || name[1] == '9'))
+		return name[1] == '8' ? X86_R8 : X86_R9;
+	return -1;
+}
+
+/* One line of the register dump of arch/x86/kernel/process_64.c
+ * __show_regs(): "RAX: ... RBX: ...", "RSP: 0018:ffff... EFLAGS: ...",
+ * "FS: ...(0000) GS:...", "CR2: ...". CR2 and CR3 are known together, as
+ * QEMU's notes give them. */
+static bool x86_64_log_regs_line(const char *m, struct vr_regs *regs)
+{
+	const char *p = vr_str_skip_ws(m);
+	if (!(p[0] >= 'A' && p[0] <= 'Z'))
+		return false;
+	int found = 0;
+	while (*p) {
+		const char *name = p;
+		while (isalnum((unsigned char)*p) || *p == '_')
+			p++;
+		size_t len = (size_t)(p - name);
+		if (*p != ':' || len == 0) {
+			/* Not "NAME:": skip the token. */
+			while (*p && *p != ' ')
+				p++;
+			p = vr_str_skip_ws(p);
+			if (!found)
+				return false;
+			continue;
+		}
+		p = vr_str_skip_ws(p + 1);
+		uint64_t v, v2;
+		if (!vr_str_read_hex(&p, &v))
+			continue;
+		if (len == 3 && !strncmp(name, "RSP", 3) && *p == ':') {
+			/* "RSP: 0018:ffffc90000a3bd60": SS then RSP. */
+			p++;
+			if (!vr_str_read_hex(&p, &v2))
+				continue;
+			regs->r[X86_SS] = v;
+			regs->r[X86_RSP] = v2;
+			found++;
+		} else if (len == 2 && (!strncmp(name, "FS", 2) || !strncmp(name, "GS", 2)) &&
+			   *p == '(') {
+			/* "FS:  00007f..(0000) GS:ffff..(0000)": the bases. */
+			regs->r[name[0] == 'F' ? X86_FS_BASE : X86_GS_BASE] = v;
+			found++;
+		} else if (len == 3 && !strncmp(name, "CR2", 3)) {
+			regs->r[X86_CR2] = v;
+			regs->known |= 1ull << X86_CR2 | 1ull << X86_CR3;
+			found++;
+		} else if (len == 3 && !strncmp(name, "CR3", 3)) {
+			regs->r[X86_CR3] = v;
+			regs->known |= 1ull << X86_CR2 | 1ull << X86_CR3;
+			found++;
+		} else {
+			int r = reg_index(name, len);
+			if (r >= 0) {
+				regs->r[r] = v;
+				if (r != X86_CS && r != X86_DS && r != X86_ES && r != X86_FS && r != X86_GS)
+					regs->valid = true;
+				found++;
+			} else if (len == 3 && !strncmp(name, "CR0", 3)) {
+				regs->r[X86_CR0] = v;
+				regs->known |= 1ull << X86_CR0;
+				found++;
+			} else if (len == 3 && !strncmp(name, "CR4", 3)) {
+				regs->r[X86_CR4] = v;
+				regs->known |= 1ull << X86_CR4;
+				found++;
+			} else if (len >= 2 && (name[0] == 'C' || name[0] == 'D') && name[1] == 'R') {
+				found++; /* DR0.. */
+			} else if (len == 5 && !strncmp(name, "knlGS", 5)) {
+				found++;
+			} else if (len == 4 && !strncmp(name, "PKRU", 4)) {
+				found++;
+			}
+		}
+		while (*p && *p != ' ')
+			p++;
+		p = vr_str_skip_ws(p);
+	}
+	if (found)
+		regs->set = &vr_regset_x86_64;
+	return found > 0;
+}
+
+/* "RIP: 0010:sym+0x1/0x2" (the segment is CS), or 4.x's one-line summary
+ * "RIP: sym+0x16/0x20 RSP: ..." without one. */
+static bool x86_64_log_ip_line(const char *m, uint64_t ip, struct vr_regs *regs)
+{
+	const char *p = vr_str_skip_ws(m);
+	if (strncmp(p, "RIP: ", 5))
+		return false;
+	p += 5;
+	uint64_t seg = 0;
+	const char *q = p;
+	if (!vr_str_read_hex(&q, &seg) || *q != ':')
+		seg = 0;
+	regs->set = &vr_regset_x86_64;
+	regs->r[X86_CS] = seg;
+	regs->r[X86_RIP] = ip;
+	return true;
+}
+
+/* The x86-64 DWARF register numbers (System V psABI, table 3.36), -1 for
+ * registers DWARF does not number this way. */
+static int x86_64_dwarf_regno(int reg)
+{
+	switch (reg) {
+	case X86_RAX: return 0;
+	case X86_RDX: return 1;
+	case X86_RCX: return 2;
+	case X86_RBX: return 3;
+	case X86_RSI: return 4;
+	case X86_RDI: return 5;
+	case X86_RBP: return 6;
+	case X86_RSP: return 7;
+	case X86_R8: return 8;
+	case X86_R9: return 9;
+	case X86_R10: return 10;
+	case X86_R11: return 11;
+	case X86_R12: return 12;
+	case X86_R13: return 13;
+	case X86_R14: return 14;
+	case X86_R15: return 15;
+	default: return -1;
+	}
+}
+
+/* THREAD_SIZE and IRQ_STACK_SIZE are both PAGE_SIZE << (2 +
+ * KASAN_STACK_ORDER) (arch/x86/include/asm/page_64_types.h), and struct
+ * irq_stack is one IRQ stack (asm/processor.h: char stack[IRQ_STACK_SIZE]),
+ * so its size is a task stack's. */
+static struct vr_error *x86_64_task_stack_size(struct vr_kernel *k, uint64_t *ret)
+{
+	uint64_t size;
+	struct vr_error *err = vr_type_size(k, "irq_stack", &size);
+	if (err)
+		return vr_error_wrap(err, "the size of a task's stack");
+	if (size < 4096 || size > (1u << 20) || (size & (size - 1)))
+		return vr_error_create(VR_ERR_FORMAT, "the size of a task's stack: struct irq_stack is %llu bytes",
+				       (unsigned long long)size);
+	*ret = size;
+	return NULL;
+}
+
+/* ---- what the tamper checks read ---- */
+
+/* An IDT gate is 16 bytes: offset 15..0, selector, type and present bit
+ * (bit 15 of the third word), offset 31..16, offset 63..32 (Intel SDM vol.
+ * 3, 6.14.1; arch/x86/include/asm/desc_defs.h struct gate_struct). */
+#define IDT_ENTRIES 256
+#define GATE_SIZE 16
+
+static struct vr_error *x86_64_vectors(struct vr_kernel *k, struct vr_vectors *ret)
+{
+	uint64_t idt;
+	if (!vr_symbols_lookup_name(k, "idt_table", &idt))
+		return vr_error_create(VR_ERR_NOT_FOUND, "the kernel's symbols do not name idt_table");
+	uint8_t tab[IDT_ENTRIES * GATE_SIZE];
+	struct vr_error *err = vr_kernel_read(k, idt, tab, sizeof(tab));
+	if (err)
+		return vr_error_wrap(err, "reading idt_table at 0x%" PRIx64, idt);
+	/* early_idt_handler_array[NUM_EXCEPTION_VECTORS][EARLY_IDT_HANDLER_SIZE]
+	 * (arch/x86/kernel/head_64.S): the stub of each exception vector. */
+	struct vr_symbol early;
+	uint64_t early_stride = 0;
+	if (!vr_error_catch(vr_kernel_symbol_lookup(k, "early_idt_handler_array", &early)) && early.size &&
+	    early.size % 32 == 0)
+		early_stride = early.size / 32;
+	memset(ret, 0, sizeof(*ret));
+	ret->symbol = "idt_table";
+	ret->address = idt;
+	ret->n = IDT_ENTRIES;
+	ret->entry_size = GATE_SIZE;
+	ret->n_boot = 32;
+	for (int v = 0; v < IDT_ENTRIES; v++) {
+		const uint8_t *g = tab + v * GATE_SIZE;
+		uint16_t bits = (uint16_t)(g[4] | g[5] << 8);
+		if (!(bits & 0x8000))
+			continue;
+		ret->v[v].present = true;
+		ret->v[v].target = (uint64_t)(g[0] | g[1] << 8) | (uint64_t)(g[6] | g[7] << 8) << 16 |
+				   (uint64_t)vr_le32(g + 8) << 32;
+		ret->v[v].boot_stub = early_stride && v < 32 &&
+				      ret->v[v].target == early.address + (uint64_t)v * early_stride;
+	}
+	return NULL;
+}
+
+/* CR0.PG is bit 31, CR0.WP bit 16; CR4.UMIP bit 11, SMEP bit 20, SMAP bit
+ * 21 (arch/x86/include/uapi/asm/processor-flags.h); the kernel pins WP and
+ * the CR4 bits it set in cr4_pinned_bits (5.3+, arch/x86/kernel/cpu/common.c). */
+#define CR0_WP (1ull << 16)
+#define CR0_PG (1ull << 31)
+#define CR4_UMIP (1ull << 11)
+#define CR4_SMEP (1ull << 20)
+#define CR4_SMAP (1ull << 21)
+
+static bool add_evidence(struct vr_protection *p, char *line)
+{
+	if (!line)
+		return false;
+	char **v = realloc(p->evidence, (p->n_evidence + 1) * sizeof(*v));
+	if (!v) {
+		free(line);
+		return false;
+	}
+	p->evidence = v;
+	p->evidence[p->n_evidence++] = line;
+	return true;
+}
+
+static struct vr_error *x86_64_cpu_protection(struct vr_kernel *k, const struct vr_regs *const *regs,
+					      const char *const *who, size_t n, struct vr_protection *ret)
+{
+	uint64_t pinned_addr, pinned = 0;
+	bool cr4_known = k && vr_kernel_has_memory(k) && vr_symbols_lookup_name(k, "cr4_pinned_bits", &pinned_addr) &&
+			 !vr_error_catch(vr_read_u64(k, pinned_addr, &pinned));
+	uint64_t want = pinned & (CR4_SMEP | CR4_SMAP | CR4_UMIP);
+	for (size_t i = 0; i < n; i++) {
+		const struct vr_regs *r = regs[i];
+		if (r->set != &vr_regset_x86_64 || !vr_regs_known(r, X86_CR0) || !(r->r[X86_CR0] & CR0_PG))
+			continue; /* not in paging mode (an offline CPU): nothing to protect */
+		ret->checked++;
+		uint64_t cr0 = r->r[X86_CR0], cr4 = r->r[X86_CR4];
+		if (!(cr0 & CR0_WP) &&
+		    !add_evidence(ret, vr_asprintf("%s: CR0 0x%016" PRIx64 " has WP (bit 16) clear: the kernel may "
+						   "write to its read-only memory; the kernel sets and pins it",
+						   who[i], cr0)))
+			goto oom;
+		if (vr_regs_known(r, X86_CR4) && cr4_known && (cr4 & want) != want) {
+			uint64_t miss = want & ~cr4;
+			if (!add_evidence(ret, vr_asprintf("%s: CR4 0x%016" PRIx64 " has%s%s%s clear, which the kernel "
+							   "pinned set (cr4_pinned_bits 0x%" PRIx64 ")",
+							   who[i], cr4, miss & CR4_SMEP ? " SMEP (bit 20)" : "",
+							   miss & CR4_SMAP ? " SMAP (bit 21)" : "",
+							   miss & CR4_UMIP ? " UMIP (bit 11)" : "", want)))
+				goto oom;
+		}
+	}
+	if (!ret->checked)
+		return vr_error_create(VR_ERR_NOT_FOUND, "no saved control registers: kdump's notes hold none, "
+				       "and the log has no register dump with CR0");
+	ret->covered = vr_asprintf("%zu register set%s: CR0.WP%s", ret->checked, ret->checked == 1 ? "" : "s",
+				   cr4_known ? ", and CR4's SMEP, SMAP and UMIP against cr4_pinned_bits"
+					     : " (CR4 not checked: cr4_pinned_bits is unknown)");
+	if (!ret->covered)
+		goto oom;
+	return NULL;
+oom:
+	vr_protection_deinit(ret);
+	return &vr_error_oom;
+}
+
+/* ---- the table ---- */
+
+static const struct vr_syscall_table syscall_tables[] = {
+	/* x64_sys_call: 6.9+ (commit 1e3ad78334a6 "x86/syscall: Don't force
+	 * use of indirect calls for system calls") */
+	{"sys_call_table", "x86-64", "__x64_sys_", "x64_sys_call"},
+	{"ia32_sys_call_table", "ia32", "__ia32_sys_", NULL},
+	{"x32_sys_call_table", "x32", "__x64_sys_", NULL},
+};
+
+static const struct vr_arch_info info = {
 	.name = "x86_64",
+	.label = "x86-64",
+	.regs = &vr_regset_x86_64,
+	/* 4-level paging: user space ends at 0x00007fffffffffff, the kernel's
+	 * half starts at 0xffff800000000000 (5-level paging keeps both inside). */
+	.user_end = 0x0000800000000000ull,
+	.kernel_start = 0xffff800000000000ull,
+	.canonical_bit = 47,
+	.syscall_tables = syscall_tables,
+	.n_syscall_tables = sizeof(syscall_tables) / sizeof(syscall_tables[0]),
+	.decode = vr_x86_64_decode,
+	.max_insn_len = 15, /* Intel SDM vol. 2, 2.3.11 */
+};
+
+/* Retpolines and return thunks (__x86_indirect_thunk_*, __x86_return_thunk,
+ * srso_*), static-call trampolines, ftrace's entry, the padding before a
+ * function (CONFIG_CALL_PADDING) and its CFI preamble. */
+static const char *const call_glue[] = {
+	"__x86_", "__SCT__", "__fentry__", "__pfx_", "__cfi_", "srso_", NULL,
+};
+
+/* VMCOREINFO of x86-64 kernels alone names the top-level page table
+ * init_top_pgt (arch/x86/kernel/machine_kexec_64.c). */
+static bool x86_64_detect(const struct vr_vmcoreinfo *vi)
+{
+	uint64_t v;
+	return vr_vmcoreinfo_symbol(vi, "init_top_pgt", &v);
+}
+
+const struct vr_arch vr_arch_x86_64 = {
+	.info = &info,
+	.e_machine = 62, /* EM_X86_64 */
+	.uts_machine = "x86_64",
+	.detect_vmcoreinfo = x86_64_detect,
+	.image_min = VR_X86_64_START_KERNEL_MAP,
 	.init = x86_64_init,
 	.translate = x86_64_translate,
+	.refine = x86_64_refine,
+	.prstatus = x86_64_prstatus,
+	.qemu_note = x86_64_qemu_note,
+	.log_regs_line = x86_64_log_regs_line,
+	.log_ip_line = x86_64_log_ip_line,
+	.dwarf_regno = x86_64_dwarf_regno,
+	.unwind_prepare = vr_x86_64_unwind_prepare,
+	.unwind = vr_x86_64_unwind,
+	.stacks = vr_x86_64_stacks,
+	.task_stack_size = x86_64_task_stack_size,
+	.task_stack = vr_x86_64_task_stack,
+	.current_task = vr_x86_64_current_task,
+	.crash_start = vr_x86_64_crash_start,
+	.switch_frame = vr_x86_64_switch_frame,
+	.call_target = vr_x86_64_call_target,
+	.call_glue = call_glue,
+	.vectors = x86_64_vectors,
+	.cpu_protection = x86_64_cpu_protection,
 };

@@ -51,17 +51,10 @@ static cJSON *regs_json(const struct vr_regs *r)
 	if (!r || !r->valid)
 		return cJSON_CreateNull();
 	cJSON *o = cJSON_CreateObject();
-	for (int i = 0; i < VR_NREGS; i++) {
-		if (i == VR_FS_BASE || i == VR_GS_BASE || i >= VR_DS)
-			continue; /* not part of pt_regs as the kernel prints it */
-		if (r->unknown & (1u << i))
-			continue;
-		add_addr(o, vr_reg_names[i], true, r->r[i]);
-	}
-	if (r->has_cr) {
-		add_addr(o, "CR2", true, r->cr2);
-		add_addr(o, "CR3", true, r->cr3);
-	}
+	const struct vr_regset *rs = r->set;
+	for (int i = 0; rs && i < rs->n; i++)
+		if ((rs->report >> i & 1) && vr_regs_known(r, i))
+			add_addr(o, rs->names[i], true, r->r[i]);
 	return o;
 }
 

@@ -81,12 +81,14 @@ static void trace_block(FILE *out, const struct vr_trace *t)
 				 name ? name : "?", tail);
 		free(name);
 		block_line(out, line);
-		if (f->exception && f->regs && f->regs->valid && !(f->regs->unknown & (1u << VR_RIP))) {
-			snprintf(line, sizeof(line), "     [exception RIP: %016" PRIx64 "  RSP: %016" PRIx64 "]",
-				 f->regs->r[VR_RIP], f->regs->r[VR_RSP]);
+		const struct vr_regset *rs = f->regs ? f->regs->set : NULL;
+		if (f->exception && rs && f->regs->valid && vr_regs_known(f->regs, rs->pc)) {
+			snprintf(line, sizeof(line), "     [exception %s: %016" PRIx64 "  %s: %016" PRIx64 "]",
+				 rs->names[rs->pc], vr_regs_pc(f->regs), rs->names[rs->sp], vr_regs_sp(f->regs));
 			block_line(out, line);
-		} else if (f->exception && f->regs && f->regs->valid) {
-			snprintf(line, sizeof(line), "     [exception RSP: %016" PRIx64 "]", f->regs->r[VR_RSP]);
+		} else if (f->exception && rs && f->regs->valid) {
+			snprintf(line, sizeof(line), "     [exception %s: %016" PRIx64 "]", rs->names[rs->sp],
+				 vr_regs_sp(f->regs));
 			block_line(out, line);
 		}
 	}

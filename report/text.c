@@ -17,22 +17,18 @@ static void field(FILE *out, const char *name, const char *value)
 }
 
 /* The registers of an exception frame, as crash prints them under
- * "[exception RIP: ...]". */
+ * "[exception RIP: ...]", in the rows the register set lays out. */
 static void print_regs(FILE *out, const struct vr_regs *regs)
 {
-	const uint64_t *r = regs->r;
-	fprintf(out, "     RAX: %016" PRIx64 "  RBX: %016" PRIx64 "  RCX: %016" PRIx64 "\n",
-		r[VR_RAX], r[VR_RBX], r[VR_RCX]);
-	fprintf(out, "     RDX: %016" PRIx64 "  RSI: %016" PRIx64 "  RDI: %016" PRIx64 "\n",
-		r[VR_RDX], r[VR_RSI], r[VR_RDI]);
-	fprintf(out, "     RBP: %016" PRIx64 "   R8: %016" PRIx64 "   R9: %016" PRIx64 "\n",
-		r[VR_RBP], r[VR_R8], r[VR_R9]);
-	fprintf(out, "     R10: %016" PRIx64 "  R11: %016" PRIx64 "  R12: %016" PRIx64 "\n",
-		r[VR_R10], r[VR_R11], r[VR_R12]);
-	fprintf(out, "     R13: %016" PRIx64 "  R14: %016" PRIx64 "  R15: %016" PRIx64 "\n",
-		r[VR_R13], r[VR_R14], r[VR_R15]);
-	fprintf(out, "     RSP: %016" PRIx64 "  RFLAGS: %08" PRIx64 "  CS: %04" PRIx64 "  SS: %04" PRIx64 "\n",
-		r[VR_RSP], r[VR_EFLAGS], r[VR_CS], r[VR_SS]);
+	const struct vr_regset *rs = regs->set;
+	for (int i = 0; rs && i < rs->n_rows; i++) {
+		fputs("    ", out);
+		for (int j = 0; j < 4 && rs->rows[i][j].reg >= 0; j++) {
+			const struct vr_reg_cell *c = &rs->rows[i][j];
+			fprintf(out, "%s%s: %0*" PRIx64, j ? "  " : " ", c->label, c->digits, regs->r[c->reg]);
+		}
+		fputc('\n', out);
+	}
 }
 
 static void print_frame(FILE *out, size_t i, const struct vr_frame *f, const struct style *st)
@@ -53,13 +49,14 @@ static void print_frame(FILE *out, size_t i, const struct vr_frame *f, const str
 	for (size_t j = 0; j < f->n_inlined; j++)
 		fprintf(out, "       inlined: %s  %s:%d\n", f->inlined[j].symbol ? f->inlined[j].symbol : "?",
 			f->inlined[j].file ? f->inlined[j].file : "?", f->inlined[j].line);
-	if (f->exception && f->regs && f->regs->valid) {
-		if (f->regs->unknown & (1u << VR_RIP)) {
+	if (f->exception && f->regs && f->regs->valid && f->regs->set) {
+		const char *pc = f->regs->set->names[f->regs->set->pc];
+		if (!vr_regs_known(f->regs, f->regs->set->pc)) {
 			char *n = vr_frame_name(f);
-			fprintf(out, "     [exception RIP: %s]\n", n ? n : "?");
+			fprintf(out, "     [exception %s: %s]\n", pc, n ? n : "?");
 			free(n);
 		} else {
-			fprintf(out, "     [exception RIP: %016" PRIx64 "]\n", f->regs->r[VR_RIP]);
+			fprintf(out, "     [exception %s: %016" PRIx64 "]\n", pc, vr_regs_pc(f->regs));
 		}
 		print_regs(out, f->regs);
 	}

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "failed.h"
+#include "engine/arch.h"
 #include "engine/dump.h"
 
 /* The input as a file: vr_dump_open() takes paths, so hand it a memfd. */
@@ -47,8 +48,16 @@ static void fuzz_dump_open_and_read(const uint8_t *data, size_t size)
 		failed(vr_dump_read_phys(d, UINT64_MAX - 10, page, 16));
 		uint64_t pa;
 		failed(vr_dump_elf_vtop(d, 0xffffffff81000000ull, &pa));
-		for (size_t i = 0; i < vr_dump_n_cpus(d); i++)
-			(void)vr_dump_cpu(d, i)->regs.r[VR_RIP];
+		/* Every architecture decodes every CPU's notes. */
+		for (size_t i = 0; i < vr_dump_n_cpus(d); i++) {
+			const struct vr_dump_cpu *c = vr_dump_cpu(d, i);
+			for (size_t a = 0; a < vr_n_arches; a++) {
+				struct vr_regs r = {0};
+				vr_arches[a]->prstatus(c->prstatus, c->prstatus_len, &r);
+				if (vr_arches[a]->qemu_note && c->qemu_len)
+					vr_arches[a]->qemu_note(c->qemu, c->qemu_len, r.valid, &r);
+			}
+		}
 		size_t len;
 		vr_dump_vmcoreinfo(d, &len);
 		vr_dump_text(d, &len);

@@ -11,8 +11,9 @@
 #include <string.h>
 
 #include "engine/internal.h"
-#include "engine/unwind_cfi.h"
-#include "engine/unwind_orc.h"
+#include "engine/x86_64_cfi.h"
+#include "engine/x86_64.h"
+#include "engine/x86_64_orc.h"
 
 static struct vr_kernel *open_kernel(const char *dump, const char *vmlinux, struct vr_diag *diag)
 {

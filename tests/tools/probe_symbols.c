@@ -68,7 +68,8 @@ static int cmd_translate(struct vr_kernel *k, int argc, char **argv)
 		struct vr_error *err = vr_kernel_symbol_address(k, argv[i], &va);
 		if (err)
 			return fail(err, argv[i]);
-		err = vr_x86_64_walk(k->x86.pgd, k->x86.la57, k->x86.sme_mask, va, walk_read, k, &walk, NULL);
+		const struct vr_x86_64 *x = k->arch_state;
+		err = vr_x86_64_walk(x->pgd, x->la57, x->sme_mask, va, walk_read, k, &walk, NULL);
 		if (err)
 			return fail(err, "page-table walk");
 		err = vr_kernel_translate(k, va, &fast);
@@ -80,7 +81,7 @@ static int cmd_translate(struct vr_kernel *k, int argc, char **argv)
 			continue;
 		}
 		/* The same bytes through the direct map. */
-		uint64_t dva = k->x86.page_offset + walk;
+		uint64_t dva = k->layout.page_offset + walk;
 		err = vr_kernel_translate(k, dva, &dm);
 		if (err)
 			return fail(err, "direct-map translation");
@@ -90,7 +91,7 @@ static int cmd_translate(struct vr_kernel *k, int argc, char **argv)
 			return fail(err, argv[i]);
 		/* And the direct-map address walked through the page tables. */
 		uint64_t dwalk = 0;
-		err = vr_x86_64_walk(k->x86.pgd, k->x86.la57, k->x86.sme_mask, dva, walk_read, k, &dwalk, NULL);
+		err = vr_x86_64_walk(x->pgd, x->la57, x->sme_mask, dva, walk_read, k, &dwalk, NULL);
 		if (err)
 			return fail(err, "page-table walk of the direct map");
 		if (dm != walk || dwalk != walk || memcmp(a, b, sizeof(a)) || memcmp(a, c, sizeof(a))) {
@@ -107,7 +108,7 @@ static int cmd_translate(struct vr_kernel *k, int argc, char **argv)
 static int cmd_kallsyms(struct vr_kernel *k)
 {
 	struct vr_kallsyms ks;
-	struct vr_error *err = vr_kallsyms_load(k->vmcoreinfo, mem_read, k, &ks);
+	struct vr_error *err = vr_kallsyms_load(k->vmcoreinfo, mem_read, k, k->arch->image_min, &ks);
 	if (err)
 		return fail(err, "kallsyms");
 	for (size_t i = 0; i < ks.n; i++)
@@ -123,7 +124,7 @@ static int cmd_kallsyms_search(struct vr_kernel *k)
 		return fail(NULL, "no _stext in VMCOREINFO");
 	struct vr_kallsyms_tables t, named;
 	struct vr_kallsyms ks;
-	struct vr_error *err = vr_kallsyms_search(mem_read, k, stext, &t, &ks);
+	struct vr_error *err = vr_kallsyms_search(mem_read, k, stext, VR_X86_64_START_KERNEL_MAP, &t, &ks);
 	if (err)
 		return fail(err, "kallsyms search");
 	for (size_t i = 0; i < ks.n; i++)
@@ -213,6 +214,10 @@ int main(int argc, char **argv)
 	}
 	double t1 = now_ms();
 	k.arch = &vr_arch_x86_64;
+	if ((err = vr_kernel_decode_saved(&k))) {
+		rc = fail(err, "saved registers");
+		goto out;
+	}
 	err = k.arch->init(&k);
 	if (err) {
 		rc = fail(err, "address space");
@@ -236,12 +241,13 @@ int main(int argc, char **argv)
 	}
 	double t3 = now_ms();
 	if (!strcmp(cmd, "info")) {
-		const struct vr_x86_64 *x = &k.x86;
+		const struct vr_x86_64 *x = k.arch_state;
+		const struct vr_kernel_layout *l = &k.layout;
 		printf("la57 %d\nkaslr_offset 0x%" PRIx64 "\nphys_base 0x%" PRIx64 "\npgd 0x%" PRIx64
 		       "\npage_offset 0x%" PRIx64 "\nvmalloc_start 0x%" PRIx64 "\nvmemmap_start 0x%" PRIx64
 		       "\nmodules 0x%" PRIx64 "-0x%" PRIx64 "\nms_open %.1f\nms_layout %.1f\nms_symbols %.1f\n",
-		       x->la57, x->kaslr_offset, x->phys_base, x->pgd, x->page_offset, x->vmalloc_start,
-		       x->vmemmap_start, x->modules_start, x->modules_end, t1 - t0, t2 - t1, t3 - t2);
+		       x->la57, l->kaslr_offset, x->phys_base, x->pgd, l->page_offset, l->vmalloc_start,
+		       x->vmemmap_start, l->modules_start, l->modules_end, t1 - t0, t2 - t1, t3 - t2);
 	} else if (!strcmp(cmd, "kallsyms")) {
 		rc = cmd_kallsyms(&k);
 	} else if (!strcmp(cmd, "kallsyms-search")) {
@@ -292,6 +298,8 @@ out:
 		close(k.vmlinux_fd);
 	free(k.vmlinux_path);
 	vr_memory_deinit(&k);
+	free(k.arch_state);
+	free(k.saved);
 	vr_vmcoreinfo_destroy(k.vmcoreinfo);
 	vr_dump_destroy(k.dump);
 	return rc;

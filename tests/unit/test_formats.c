@@ -8,9 +8,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "engine/arch.h"
 #include "engine/dump.h"
 #include "engine/page_cache.h"
 #include "engine/vmcoreinfo.h"
+#include "engine/x86_64.h"
 
 static char dir[] = "/tmp/vr-test-formats-XXXXXX";
 static const char *mkdump;
@@ -101,12 +103,17 @@ static void check_cpus(struct vr_dump *d, bool qemu)
 	for (size_t i = 0; i < vr_dump_n_cpus(d); i++) {
 		const struct vr_dump_cpu *c = vr_dump_cpu(d, i);
 		CHECK(c->pid == 100 + (int)i);
-		CHECK(c->regs.valid);
-		CHECK(c->regs.r[VR_RIP] == 0xffffffff81000000ull + 0x10 * i);
-		CHECK(c->regs.r[VR_RAX] == 0x1000 * (i + 1) + VR_RAX);
-		CHECK(c->regs.has_cr == qemu);
+		/* The notes are kept as they are; x86-64 decodes them. */
+		struct vr_regs r = {0};
+		CHECK(vr_arch_x86_64.prstatus(c->prstatus, c->prstatus_len, &r));
+		if (c->qemu_len)
+			vr_arch_x86_64.qemu_note(c->qemu, c->qemu_len, r.valid, &r);
+		CHECK(r.valid && r.set == &vr_regset_x86_64);
+		CHECK(r.r[X86_RIP] == 0xffffffff81000000ull + 0x10 * i);
+		CHECK(r.r[X86_RAX] == 0x1000 * (i + 1) + X86_RAX);
+		CHECK(vr_regs_known(&r, X86_CR2) == qemu);
 		if (qemu)
-			CHECK(c->regs.cr2 == 0xdead000 + i && c->regs.cr3 == 0x1234000);
+			CHECK(r.r[X86_CR2] == 0xdead000 + i && r.r[X86_CR3] == 0x1234000);
 	}
 	CHECK(vr_dump_cpu(d, 3) == NULL);
 }

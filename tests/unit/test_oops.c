@@ -166,16 +166,12 @@ static void check_key(const char *name, const struct vr_crash *c, const char *ke
 		const char *r = key + 5;
 		uint64_t v = 0;
 		bool found = false;
-		if (!strcmp(r, "CR2")) {
-			v = c->regs.cr2;
-			found = c->regs.has_cr;
-		} else {
-			for (int i = 0; i < VR_NREGS; i++)
-				if (!strcmp(vr_reg_names[i], r)) {
-					v = c->regs.r[i];
-					found = c->regs.valid;
-				}
-		}
+		const struct vr_regset *rs = c->regs.set;
+		for (int i = 0; rs && i < rs->n; i++)
+			if (!strcmp(rs->names[i], r)) {
+				v = c->regs.r[i];
+				found = vr_regs_known(&c->regs, i);
+			}
 		CHECK(found && v == strtoull(want, NULL, 0), "%s: %s: want %s, got 0x%" PRIx64 "%s",
 		      name, key, want, v, found ? "" : " (no registers)");
 		return;

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "analyzers/analyzer.h"
+#include "engine/arch.h"
+#include "engine/x86_64.h"
 
 extern const struct vr_analyzer vr_analyzer_pointer;
 
@@ -29,7 +31,8 @@ static void setup(struct t *t, const char *kind, const char *insn)
 {
 	memset(t, 0, sizeof(*t));
 	vr_report_init(&t->r, NULL, &t->f, &t->d);
-	t->a = (struct vr_analysis){.kernel = NULL, .facts = &t->f, .report = &t->r};
+	t->a = (struct vr_analysis){.kernel = NULL, .facts = &t->f, .report = &t->r,
+				    .arch = vr_arch_x86_64.info};
 	t->r.crash.kind = kind;
 	t->r.crash.ip_known = true;
 	t->r.crash.ip.address = IP;
@@ -59,6 +62,7 @@ static void setup(struct t *t, const char *kind, const char *insn)
 		t->r.crash.code = code;
 	}
 	t->r.crash.regs.valid = true;
+	t->r.crash.regs.set = &vr_regset_x86_64;
 }
 
 static void fault(struct t *t, uint64_t addr)
@@ -96,7 +100,7 @@ static void test_null(void)
 	struct t t;
 	setup(&t, "null-deref", "48 8b 40 10");
 	fault(&t, 0x10);
-	t.r.crash.regs.r[VR_RAX] = 0;
+	t.r.crash.regs.r[X86_RAX] = 0;
 	run(&t);
 	CLASS(&t, "null");
 	CHECK(t.r.pointer.reg && !strcmp(t.r.pointer.reg, "RAX"), "reg");
@@ -148,7 +152,7 @@ static void test_inconsistent(void)
 	struct t t;
 	setup(&t, "page-fault", "48 8b 40 10");
 	fault(&t, 0x00007fff00001000ull);
-	t.r.crash.regs.r[VR_RAX] = 0;
+	t.r.crash.regs.r[X86_RAX] = 0;
 	run(&t);
 	CLASS(&t, "user-address");
 	done(&t);
@@ -160,7 +164,7 @@ static void test_err_ptr(void)
 	/* mov 0x118(%rax),%rax with RAX = ERR_PTR(-ENOMEM): the address wraps to 0x10c. */
 	setup(&t, "null-deref", "48 8b 80 18 01 00 00");
 	fault(&t, 0x10c);
-	t.r.crash.regs.r[VR_RAX] = 0xfffffffffffffff4ull;
+	t.r.crash.regs.r[X86_RAX] = 0xfffffffffffffff4ull;
 	run(&t);
 	CLASS(&t, "err-ptr");
 	CHECK(expl_has(&t, "RAX holds ERR_PTR(-12) (-ENOMEM); 0x118 was added to it"), "%s",
@@ -189,13 +193,13 @@ static void poison(const char *klass, uint64_t v, int reg, const char *insn, con
 
 static void test_poison(void)
 {
-	poison("list-poison", 0xdead000000000100ull, VR_RAX, "48 8b 40 08", "LIST_POISON1");
-	poison("list-poison", 0xdead000000000122ull, VR_RAX, "48 8b 40 08", "LIST_POISON2");
-	poison("slab-poison", 0x6b6b6b6b6b6b6b6bull, VR_RBX, "48 8b 43 10", "POISON_FREE");
-	poison("slab-poison", 0x5a5a5a5a5a5a5a5aull, VR_RBX, "48 8b 43 10", "POISON_INUSE");
-	poison("redzone", 0xccccccccccccccccull, VR_RBX, "48 8b 43 10", "SLUB_RED_ACTIVE");
-	poison("redzone", 0xbbbbbbbbbbbbbbbbull, VR_RBX, "48 8b 43 10", "SLUB_RED_INACTIVE");
-	poison("page-poison", 0xaaaaaaaaaaaaaaaaull, VR_RBX, "48 8b 43 10", "PAGE_POISON");
+	poison("list-poison", 0xdead000000000100ull, X86_RAX, "48 8b 40 08", "LIST_POISON1");
+	poison("list-poison", 0xdead000000000122ull, X86_RAX, "48 8b 40 08", "LIST_POISON2");
+	poison("slab-poison", 0x6b6b6b6b6b6b6b6bull, X86_RBX, "48 8b 43 10", "POISON_FREE");
+	poison("slab-poison", 0x5a5a5a5a5a5a5a5aull, X86_RBX, "48 8b 43 10", "POISON_INUSE");
+	poison("redzone", 0xccccccccccccccccull, X86_RBX, "48 8b 43 10", "SLUB_RED_ACTIVE");
+	poison("redzone", 0xbbbbbbbbbbbbbbbbull, X86_RBX, "48 8b 43 10", "SLUB_RED_INACTIVE");
+	poison("page-poison", 0xaaaaaaaaaaaaaaaaull, X86_RBX, "48 8b 43 10", "PAGE_POISON");
 	/* The kernel's GPF message gives the address with the offset added. */
 	struct t t;
 	setup(&t, "gpf", NULL);
@@ -211,7 +215,7 @@ static void test_addresses(void)
 {
 	struct t t;
 	setup(&t, "gpf", "48 8b 40 08");
-	t.r.crash.regs.r[VR_RAX] = 0x4141414141414141ull;
+	t.r.crash.regs.r[X86_RAX] = 0x4141414141414141ull;
 	run(&t);
 	CLASS(&t, "non-canonical");
 	CHECK(expl_has(&t, "RAX"), "%s", t.r.pointer.explanation);
@@ -242,8 +246,8 @@ static void test_addresses(void)
 
 	/* One bit (50) away from RBX's valid pointer. */
 	setup(&t, "gpf", "48 8b 40 08");
-	t.r.crash.regs.r[VR_RAX] = 0xffff888012345678ull ^ (1ull << 50);
-	t.r.crash.regs.r[VR_RBX] = 0xffff888012345678ull;
+	t.r.crash.regs.r[X86_RAX] = 0xffff888012345678ull ^ (1ull << 50);
+	t.r.crash.regs.r[X86_RBX] = 0xffff888012345678ull;
 	run(&t);
 	CLASS(&t, "bit-flip");
 	CHECK(expl_has(&t, "bit 50") && expl_has(&t, "RBX"), "%s", t.r.pointer.explanation);

@@ -13,6 +13,7 @@
 
 #include "engine/internal.h"
 #include "engine/kallsyms.h"
+#include "engine/x86_64.h"
 
 
 #include "check.h"
@@ -147,7 +148,8 @@ static void test_vmlinux(void)
 	const uint64_t kaslr = 0x1e000000;
 	struct vr_kernel k = {0};
 	k.vmlinux_elf = e;
-	k.x86.kaslr_offset = kaslr;
+	k.arch = &vr_arch_x86_64;
+	k.layout.kaslr_offset = kaslr;
 	struct vr_error *err = vr_symbols_load_kernel(&k);
 	CHECK(!err, "loading: %s", err ? err->message : "");
 	vr_error_destroy(err);
@@ -484,7 +486,7 @@ static void test_kallsyms_search(void)
 		lay_out_kallsyms(0x3000 + 8 * (size_t)order, n, (enum layout)order);
 		struct vr_kallsyms_tables t;
 		struct vr_kallsyms ks;
-		struct vr_error *err = vr_kallsyms_search(kread, NULL, KBASE, &t, &ks);
+		struct vr_error *err = vr_kallsyms_search(kread, NULL, KBASE, VR_X86_64_START_KERNEL_MAP, &t, &ks);
 		CHECK(!err, "kallsyms search, order %d: %s", order, err ? err->message : "");
 		if (err) {
 			vr_error_destroy(err);
@@ -506,7 +508,7 @@ static void test_kallsyms_search(void)
 
 		/* The same tables, but VMCOREINFO's _stext elsewhere: not the
 		 * kernel's, so not taken. */
-		err = vr_kallsyms_search(kread, NULL, KBASE + 0x100, &t, &ks);
+		err = vr_kallsyms_search(kread, NULL, KBASE + 0x100, VR_X86_64_START_KERNEL_MAP, &t, &ks);
 		CHECK(err && err->code == VR_ERR_NOT_FOUND, "order %d: tables taken for another _stext", order);
 		vr_error_destroy(err);
 	}
@@ -529,7 +531,7 @@ static void test_kallsyms_search(void)
 	}
 	struct vr_kallsyms_tables t;
 	struct vr_kallsyms ks;
-	struct vr_error *err = vr_kallsyms_search(kread, NULL, KBASE, &t, &ks);
+	struct vr_error *err = vr_kallsyms_search(kread, NULL, KBASE, VR_X86_64_START_KERNEL_MAP, &t, &ks);
 	CHECK(err && err->code == VR_ERR_NOT_FOUND, "broken markers accepted");
 	vr_error_destroy(err);
 }

@@ -73,7 +73,7 @@ int main(void)
 	static uint8_t blob[1024];
 	size_t len = build(blob);
 	struct vr_diag diag = { 0 };
-	struct vr_kernel k = { .vmlinux_fd = -1, .diag = &diag };
+	struct vr_kernel k = { .vmlinux_fd = -1, .diag = &diag, .arch = &vr_arch_x86_64 };
 	struct vr_error *err = vr_btf_create(blob, len, &k.btf);
 	CHECK(!err, "btf: %s", err ? err->message : "");
 	if (err)

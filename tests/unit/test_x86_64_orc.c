@@ -4,7 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "engine/unwind_orc.h"
+#include "engine/x86_64.h"
+#include "engine/x86_64_orc.h"
 
 #include "check.h"
 
@@ -122,10 +123,10 @@ static void test_switch_regs(void)
 	struct vr_regs r;
 	vr_unwind_switch_regs(0xffffc90000013e40ull, frame, 7, 5, 6, &r);
 	CHECK(r.valid);
-	CHECK(r.r[VR_RIP] == 0xffffffff81a00123ull);
-	CHECK(r.r[VR_RSP] == 0xffffc90000013e40ull + 56);
-	CHECK(r.r[VR_RBP] == 0xffffc90000013e98ull);
-	CHECK(r.r[VR_RBX] == 0xb0 && r.r[VR_R15] == 15 && r.r[VR_R12] == 12);
+	CHECK(r.r[X86_RIP] == 0xffffffff81a00123ull);
+	CHECK(r.r[X86_RSP] == 0xffffc90000013e40ull + 56);
+	CHECK(r.r[X86_RBP] == 0xffffc90000013e98ull);
+	CHECK(r.r[X86_RBX] == 0xb0 && r.r[X86_R15] == 15 && r.r[X86_R12] == 12);
 	vr_unwind_switch_regs(0x1000, frame, 5, 5, 6, &r);
 	CHECK(!r.valid);
 }
@@ -212,9 +213,9 @@ static void reset(void)
 static struct vr_regs start(uint64_t ip, uint64_t sp)
 {
 	struct vr_regs r = {0};
-	r.r[VR_RIP] = ip;
-	r.r[VR_RSP] = sp;
-	r.r[VR_CS] = 0x10;
+	r.r[X86_RIP] = ip;
+	r.r[X86_RSP] = sp;
+	r.r[X86_CS] = 0x10;
 	r.valid = true;
 	return r;
 }
@@ -230,10 +231,10 @@ static void test_call_chain_and_regs(void)
 	set_word(0x10108, 0x2005);  /* A's return address, into B */
 	set_word(0x10110, 0x3005);  /* B's, into C */
 	/* pt_regs at 0x10118: ip (word 16) = D, cs, flags, sp, ss; bp */
-	set_word(0x10118 + 8 * VR_RBP, 0xbeef);
-	set_word(0x10118 + 8 * VR_RIP, 0x4010);
-	set_word(0x10118 + 8 * VR_CS, 0x10);
-	set_word(0x10118 + 8 * VR_RSP, 0x10300);
+	set_word(0x10118 + 8 * X86_RBP, 0xbeef);
+	set_word(0x10118 + 8 * X86_RIP, 0x4010);
+	set_word(0x10118 + 8 * X86_CS, 0x10);
+	set_word(0x10118 + 8 * X86_RSP, 0x10300);
 	set_word(0x10300, 0x5005);  /* D's return address, into E */
 
 	struct vr_unwinder u = machine();
@@ -246,7 +247,7 @@ static void test_call_chain_and_regs(void)
 		CHECK(t.frames[1].ip == 0x2005 && t.frames[1].sp == 0x10110 && t.frames[1].call);
 		CHECK(t.frames[2].ip == 0x3005 && t.frames[2].sp == 0x10118);
 		CHECK(t.frames[3].ip == 0x4010 && t.frames[3].exception && !t.frames[3].call);
-		CHECK(t.frames[3].regs_addr == 0x10118 && t.frames[3].regs.r[VR_RBP] == 0xbeef);
+		CHECK(t.frames[3].regs_addr == 0x10118 && t.frames[3].regs.r[X86_RBP] == 0xbeef);
 		CHECK(t.frames[4].ip == 0x5005 && t.frames[4].reliable);
 		CHECK(t.frames[0].stack == VR_STACK_TASK);
 	}
@@ -325,10 +326,10 @@ static void test_user_end_and_scan(void)
 {
 	reset();
 	add_fn(0x3000, VR_ORC_TYPE_REGS, VR_ORC_REG_SP, 0, VR_ORC_REG_UNDEFINED, 0);
-	set_word(0x10100 + 8 * VR_RIP, 0x401000);
-	set_word(0x10100 + 8 * VR_CS, 0x33);
-	set_word(0x10100 + 8 * VR_RSP, 0x7ffc0000);
-	set_word(0x10100 + 8 * VR_ORIG_RAX, 1);
+	set_word(0x10100 + 8 * X86_RIP, 0x401000);
+	set_word(0x10100 + 8 * X86_CS, 0x33);
+	set_word(0x10100 + 8 * X86_RSP, 0x7ffc0000);
+	set_word(0x10100 + 8 * X86_ORIG_RAX, 1);
 	struct vr_unwinder u = machine();
 	struct vr_regs r = start(0x3010, 0x10100);
 	struct vr_raw_trace t;
@@ -336,7 +337,7 @@ static void test_user_end_and_scan(void)
 	CHECK(t.n == 2 && t.stop[0] == '\0');
 	if (t.n == 2)
 		CHECK(t.frames[1].exception && t.frames[1].ip == 0x401000 &&
-		      t.frames[1].regs.r[VR_ORIG_RAX] == 1);
+		      t.frames[1].regs.r[X86_ORIG_RAX] == 1);
 	vr_raw_trace_deinit(&t);
 
 	/* No ORC for the IP (say, BPF): scanning finds B's return address. */
@@ -386,17 +387,17 @@ static void test_partial_regs(void)
 	set_word(0x10220, 0x18);
 	struct vr_unwinder u = machine();
 	struct vr_regs r = start(0x3010, 0x10200);
-	r.r[VR_RBX] = 0x1234;
-	r.r[VR_RBP] = 0x5678;
+	r.r[X86_RBX] = 0x1234;
+	r.r[X86_RBP] = 0x5678;
 	struct vr_raw_trace t;
 	CHECK(vr_unwind_raw(&u, &r, false, false, &t) == NULL);
 	CHECK(t.n == 2 && t.stop[0] == '\0');
 	if (t.n == 2) {
 		CHECK(t.frames[1].exception && t.frames[1].partial_regs);
 		CHECK(t.frames[1].regs_addr == 0x10200 - 16 * 8);
-		CHECK(t.frames[1].regs.r[VR_RIP] == 0x4010 && t.frames[1].regs.r[VR_RSP] == 0x10400);
-		CHECK(t.frames[1].regs.r[VR_EFLAGS] == 0x246);
-		CHECK(t.frames[1].regs.r[VR_RBX] == 0x1234);
+		CHECK(t.frames[1].regs.r[X86_RIP] == 0x4010 && t.frames[1].regs.r[X86_RSP] == 0x10400);
+		CHECK(t.frames[1].regs.r[X86_EFLAGS] == 0x246);
+		CHECK(t.frames[1].regs.r[X86_RBX] == 0x1234);
 	}
 	vr_raw_trace_deinit(&t);
 
@@ -453,7 +454,7 @@ static void test_random(void)
 					.is_return_address = r_is_ret, .stacks = stacks,
 					.n_stacks = 2, .scan_gaps = iter & 1};
 		struct vr_regs r = start(lcg() % 0x10000, TASK_LO + 8 * (lcg() % 0x800));
-		r.r[VR_RBP] = TASK_LO + 8 * (lcg() % 0x800);
+		r.r[X86_RBP] = TASK_LO + 8 * (lcg() % 0x800);
 		struct vr_raw_trace t;
 		CHECK(vr_unwind_raw(&u, &r, iter & 2, false, &t) == NULL);
 		CHECK(t.n >= 1 && t.n <= VR_UNWIND_MAX_FRAMES);

@@ -15,7 +15,8 @@
 
 #include "cursor.h"
 #include "internal.h"
-#include "unwind_orc.h"
+#include "x86_64.h"
+#include "x86_64_orc.h"
 
 /* No real table comes near this (a 6.12 kernel has ~270,000 entries). */
 #define VR_ORC_MAX_ENTRIES (8u << 20)
@@ -23,7 +24,7 @@
 /* Words scanned for a return address when ORC has nothing to say. */
 #define VR_SCAN_MAX_WORDS 2048
 /* Offsets in struct pt_regs (arch/x86/include/asm/ptrace.h), in words:
- * the same order as enum vr_reg up to ss. */
+ * the same order as int up to ss. */
 #define PTREGS_WORDS 21
 #define PTREGS_IP_WORD 16
 /* Entry code pushes an iret frame (ip cs flags sp ss) that is the tail of
@@ -245,7 +246,7 @@ static bool rd(const struct walk *w, uint64_t addr, uint64_t *ret)
 	return w->u->read_u64(w->u->ctx, addr, ret);
 }
 
-static bool get_reg(const struct walk *w, enum vr_reg r, uint64_t *ret)
+static bool get_reg(const struct walk *w, int r, uint64_t *ret)
 {
 	if (w->full) {
 		*ret = w->cur.r[r];
@@ -463,7 +464,7 @@ static void confirm(struct vr_raw_trace *out)
 
 static bool anchor_match(const struct vr_regs *r, const struct vr_regs *a)
 {
-	static const enum vr_reg check[] = {VR_RIP, VR_RSP, VR_RBX, VR_RBP, VR_R12, VR_R15};
+	static const int check[] = {X86_RIP, X86_RSP, X86_RBX, X86_RBP, X86_R12, X86_R15};
 	for (size_t i = 0; i < sizeof(check) / sizeof(check[0]); i++)
 		if (r->r[check[i]] != a->r[check[i]])
 			return false;
@@ -472,7 +473,7 @@ static bool anchor_match(const struct vr_regs *r, const struct vr_regs *a)
 
 static void regs_from_words(struct vr_regs *r, const uint64_t *words)
 {
-	*r = (struct vr_regs){0};
+	*r = (struct vr_regs){.set = &vr_regset_x86_64};
 	for (int i = 0; i < PTREGS_WORDS; i++)
 		r->r[i] = words[i];
 	r->valid = true;
@@ -549,13 +550,13 @@ static bool caller_sp(const struct walk *w, const struct vr_orc_entry *e, struct
 	case VR_ORC_REG_DI:
 	case VR_ORC_REG_DX:
 	case VR_ORC_REG_AX: {
-		enum vr_reg r = e->sp_reg == VR_ORC_REG_R10 ? VR_R10 :
-				e->sp_reg == VR_ORC_REG_R13 ? VR_R13 :
-				e->sp_reg == VR_ORC_REG_DI ? VR_RDI :
-				e->sp_reg == VR_ORC_REG_AX ? VR_RAX : VR_RDX;
+		int r = e->sp_reg == VR_ORC_REG_R10 ? X86_R10 :
+				e->sp_reg == VR_ORC_REG_R13 ? X86_R13 :
+				e->sp_reg == VR_ORC_REG_DI ? X86_RDI :
+				e->sp_reg == VR_ORC_REG_AX ? X86_RAX : X86_RDX;
 		if (!get_reg(w, r, &sp)) {
 			stopf(out, "the stack pointer at 0x%016llx is based on %s, whose value is unknown",
-			      (unsigned long long)w->ip, vr_reg_names[r]);
+			      (unsigned long long)w->ip, vr_regset_x86_64.names[r]);
 			return false;
 		}
 		break;
@@ -625,8 +626,8 @@ static enum step caller_regs(struct walk *w, const struct vr_orc_entry *e, uint6
 			}
 		}
 		regs_from_words(&next->cur, words);
-		next->ip = words[VR_RIP];
-		next->sp = words[VR_RSP];
+		next->ip = words[X86_RIP];
+		next->sp = words[X86_RSP];
 		next->full = true;
 		next->prev_valid = false;
 		f->exception = true;
@@ -651,12 +652,12 @@ static enum step caller_regs(struct walk *w, const struct vr_orc_entry *e, uint6
 		/* Registers other than the iret frame are those of the
 		 * last full set, when there was one (the kernel's
 		 * prev_regs). */
-		struct vr_regs r = next->prev_valid ? next->prev : (struct vr_regs){0};
-		r.r[VR_RIP] = words[0];
-		r.r[VR_CS] = words[1];
-		r.r[VR_EFLAGS] = words[2];
-		r.r[VR_RSP] = words[3];
-		r.r[VR_SS] = words[4];
+		struct vr_regs r = next->prev_valid ? next->prev : (struct vr_regs){.set = &vr_regset_x86_64};
+		r.r[X86_RIP] = words[0];
+		r.r[X86_CS] = words[1];
+		r.r[X86_EFLAGS] = words[2];
+		r.r[X86_RSP] = words[3];
+		r.r[X86_SS] = words[4];
 		r.valid = true;
 		next->cur = r;
 		next->ip = words[0];
@@ -684,9 +685,9 @@ static bool caller_bp(const struct walk *w, const struct vr_orc_entry *e, uint64
 	switch (e->bp_reg) {
 	case VR_ORC_REG_UNDEFINED:
 		if (next->full)
-			next->bp = next->cur.r[VR_RBP];
+			next->bp = next->cur.r[X86_RBP];
 		else if (e->type == VR_ORC_TYPE_REGS_PARTIAL && next->prev_valid)
-			next->bp = next->prev.r[VR_RBP];
+			next->bp = next->prev.r[X86_RBP];
 		return true;
 	case VR_ORC_REG_PREV_SP:
 		if (!rd(w, sp + (uint64_t)(int64_t)e->bp_offset, &next->bp)) {
@@ -720,9 +721,9 @@ struct vr_error *vr_unwind_raw(const struct vr_unwinder *u, const struct vr_regs
 
 	struct walk w = {
 		.u = u,
-		.ip = regs->r[VR_RIP],
-		.sp = regs->r[VR_RSP],
-		.bp = regs->r[VR_RBP],
+		.ip = regs->r[X86_RIP],
+		.sp = regs->r[X86_RSP],
+		.bp = regs->r[X86_RBP],
 		.signal = !call_frame,
 		.full = !call_frame,
 		.cur = *regs,
@@ -742,7 +743,7 @@ struct vr_error *vr_unwind_raw(const struct vr_unwinder *u, const struct vr_regs
 		return NULL;
 	}
 	/* First frame in user mode: nothing of the kernel's to unwind. */
-	if (!call_frame && (regs->r[VR_CS] & 3))
+	if (!call_frame && (regs->r[X86_CS] & 3))
 		return NULL;
 
 	for (;;) {
@@ -782,7 +783,7 @@ struct vr_error *vr_unwind_raw(const struct vr_unwinder *u, const struct vr_regs
 			w.degraded = next.degraded = false;
 			confirm(out);
 		}
-		bool user = f.exception && (next.cur.r[VR_CS] & 3);
+		bool user = f.exception && (next.cur.r[X86_CS] & 3);
 		if (user && w.degraded) {
 			w.degraded = false;
 			confirm(out);
@@ -921,7 +922,7 @@ static struct vr_error *load_vmlinux_table(struct vr_kernel *k, struct vr_orc_ta
 	/* Link-time addresses move by the KASLR offset like the text does.
 	 * The tables are read in place: the vmlinux stays open as long as the
 	 * kernel. */
-	return vr_orc_table_init_in_place(t, NULL, sh_ip.sh_addr + k->x86.kaslr_offset, d_ip->d_buf,
+	return vr_orc_table_init_in_place(t, NULL, sh_ip.sh_addr + k->layout.kaslr_offset, d_ip->d_buf,
 					  d_orc->d_buf, n, false);
 }
 
@@ -1083,18 +1084,18 @@ void vr_orc_destroy(struct vr_orc *o)
 void vr_unwind_switch_regs(uint64_t thread_sp, const uint64_t *frame, size_t n_words,
 			   size_t bp_word, size_t ret_word, struct vr_regs *ret)
 {
-	struct vr_regs r = {0};
+	struct vr_regs r = {.set = &vr_regset_x86_64};
 	/* On x86-64 the callee-saved registers come first, in this order. */
-	static const enum vr_reg order[] = {VR_R15, VR_R14, VR_R13, VR_R12, VR_RBX};
+	static const int order[] = {X86_R15, X86_R14, X86_R13, X86_R12, X86_RBX};
 	for (size_t i = 0; i < n_words && i < sizeof(order) / sizeof(order[0]); i++)
 		if (i != bp_word && i != ret_word)
 			r.r[order[i]] = frame[i];
 	if (bp_word < n_words)
-		r.r[VR_RBP] = frame[bp_word];
+		r.r[X86_RBP] = frame[bp_word];
 	if (ret_word < n_words)
-		r.r[VR_RIP] = frame[ret_word];
-	r.r[VR_RSP] = thread_sp + 8 * (uint64_t)n_words;
-	r.r[VR_CS] = 0x10; /* __KERNEL_CS */
+		r.r[X86_RIP] = frame[ret_word];
+	r.r[X86_RSP] = thread_sp + 8 * (uint64_t)n_words;
+	r.r[X86_CS] = 0x10; /* __KERNEL_CS */
 	r.valid = ret_word < n_words;
 	*ret = r;
 }

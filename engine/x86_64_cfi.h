@@ -1,10 +1,10 @@
 /* DWARF call-frame information as the unwinder's fallback where ORC has no
  * entry. Engine-private. */
-#ifndef VR_UNWIND_CFI_H
-#define VR_UNWIND_CFI_H
+#ifndef VR_X86_64_CFI_H
+#define VR_X86_64_CFI_H
 
 #include "internal.h"
-#include "unwind_orc.h"
+#include "x86_64_orc.h"
 
 /* The ORC entry that the vmlinux's .debug_frame row at ip amounts to: the
  * caller's SP as an offset from SP or BP, where BP was saved, and the

@@ -2,10 +2,10 @@
  *
  * The walker core (vr_unwind_raw) knows nothing of dumps: it reads memory,
  * finds ORC entries and classifies stack pointers through the callbacks of
- * struct vr_unwinder, so it can be tested on synthetic stacks. unwind.c
+ * struct vr_unwinder, so it can be tested on synthetic stacks. x86_64_unwind.c
  * binds it to a struct vr_kernel. */
-#ifndef VR_UNWIND_ORC_H
-#define VR_UNWIND_ORC_H
+#ifndef VR_X86_64_ORC_H
+#define VR_X86_64_ORC_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -186,7 +186,7 @@ struct vr_raw_trace {
 	char stop[192];              /* "" when the unwind reached the end */
 };
 
-/* Walk from regs. call_frame: regs.r[VR_RIP] is a return address (a switch
+/* Walk from regs. call_frame: regs.r[X86_RIP] is a return address (a switch
  * frame's ret_addr). first_unreliable: the start was found by scanning.
  * Returns VR_ERR_NOMEM only; every other problem ends the walk and is said
  * in out->stop. */

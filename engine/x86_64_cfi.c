@@ -6,7 +6,7 @@
  *
  * x86-64 DWARF register numbers (System V psABI, table 3.36): 6 = RBP,
  * 7 = RSP, 16 = the return address column. */
-#include "unwind_cfi.h"
+#include "x86_64_cfi.h"
 
 #include <dwarf.h>
 #include <elfutils/libdw.h>
@@ -49,7 +49,7 @@ bool vr_cfi_orc_entry(struct vr_kernel *k, uint64_t ip, struct vr_orc_entry *ret
 	/* libdw keeps the CFI with the Dwarf handle: asking again is cheap. */
 	Dwarf_CFI *cfi = dwarf_getcfi(dbg);
 	Dwarf_Frame *frame = NULL;
-	if (!cfi || dwarf_cfi_addrframe(cfi, ip - k->x86.kaslr_offset, &frame) != 0 || !frame)
+	if (!cfi || dwarf_cfi_addrframe(cfi, ip - k->layout.kaslr_offset, &frame) != 0 || !frame)
 		return false;
 
 	struct vr_orc_entry e = {.type = VR_ORC_TYPE_CALL, .sp_reg = VR_ORC_REG_UNDEFINED,
