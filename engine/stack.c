@@ -17,6 +17,12 @@ static struct vr_error *ensure_orc(struct vr_kernel *k)
 		return NULL;
 	struct vr_orc *o = NULL;
 	struct vr_error *err = vr_orc_load(k, &o);
+	if (err && err->code != VR_ERR_NOMEM && vr_unwind_frame_pointers(k)) {
+		/* A kernel without ORC: its stacks are walked by CFI and
+		 * frame pointers, no guess. */
+		vr_error_destroy(err);
+		return NULL;
+	}
 	if (err)
 		return err;
 	k->orc = o;
@@ -419,6 +425,38 @@ static struct vr_error *trace_switched_task(struct vr_kernel *k, const struct sw
 	return vr_unwind_from(k, &s, &t->trace);
 }
 
+/* A switched-out task of a kernel without struct inactive_task_frame and
+ * without ORC (before 4.9's rewrite of switch_to()): the switch_to() macro
+ * inlined in __schedule() pushed the flags and RBP, then saved RSP in
+ * thread.sp (arch/x86/include/asm/switch_to.h, SAVE_CONTEXT), so the word
+ * at thread.sp is __schedule()'s frame pointer. Its frame holds the return
+ * address into __schedule()'s caller, where the walk starts; __schedule()
+ * itself has no address to show (the switch resumes inside it). */
+static struct vr_error *trace_switched_task_fp(struct vr_kernel *k, struct vr_task *t)
+{
+	uint64_t bp, ret, saved_bp;
+	struct vr_error *err;
+	if ((err = vr_read_u64(k, t->sp, &bp)))
+		return vr_error_wrap(err, "reading the frame pointer of pid %d at 0x%llx", t->pid,
+				     (unsigned long long)t->sp);
+	struct vr_stack_range st[VR_STACK_N];
+	size_t n = vr_unwind_stacks(k, -1, t->stack, st);
+	if (n == 0 || bp <= t->sp || bp % 8 || bp < st[0].lo || st[0].hi - bp < 16)
+		return vr_error_create(VR_ERR_FORMAT,
+				       "the frame pointer 0x%llx saved at 0x%llx by pid %d is not a frame on its stack",
+				       (unsigned long long)bp, (unsigned long long)t->sp, t->pid);
+	if ((err = vr_read_u64(k, bp + 8, &ret)) || (err = vr_read_u64(k, bp, &saved_bp)))
+		return vr_error_wrap(err, "reading the frame of pid %d at 0x%llx", t->pid,
+				     (unsigned long long)bp);
+	struct vr_unwind_start s = {.cpu = -1, .task_stack = t->stack, .call_frame = true};
+	s.regs.r[VR_RIP] = ret;
+	s.regs.r[VR_RSP] = bp + 16;
+	s.regs.r[VR_RBP] = saved_bp;
+	s.regs.r[VR_CS] = 0x10; /* __KERNEL_CS */
+	s.regs.valid = true;
+	return vr_unwind_from(k, &s, &t->trace);
+}
+
 struct vr_error *vr_collect_blocked(struct vr_kernel *k, struct vr_facts *f)
 {
 	if (!k->dump || !vr_kernel_has_memory(k))
@@ -432,6 +470,7 @@ struct vr_error *vr_collect_blocked(struct vr_kernel *k, struct vr_facts *f)
 		vr_error_destroy(orc_err);
 		return &vr_error_oom;
 	}
+	bool fp_switch = layout_err && vr_unwind_frame_pointers(k);
 	size_t done = 0, failed = 0, skipped = 0;
 	char first_failure[256] = "";
 	for (size_t i = 0; i < f->n_tasks; i++) {
@@ -453,8 +492,9 @@ struct vr_error *vr_collect_blocked(struct vr_kernel *k, struct vr_facts *f)
 			t->trace.stop_reason = vr_strdup("saved stack pointer unknown");
 			continue;
 		}
-		struct vr_error *err = layout_err ? vr_error_create(layout_err->code, "%s", layout_err->message)
-						  : trace_switched_task(k, &l, t);
+		struct vr_error *err = fp_switch    ? trace_switched_task_fp(k, t)
+				       : layout_err ? vr_error_create(layout_err->code, "%s", layout_err->message)
+						    : trace_switched_task(k, &l, t);
 		if (err) {
 			if (err->code == VR_ERR_NOMEM) {
 				vr_error_destroy(orc_err);

@@ -26,6 +26,7 @@
 struct kctx {
 	struct vr_kernel *k;
 	uint64_t stext, etext, sinittext, einittext;
+	bool fp; /* no ORC: frame pointers where CFI has nothing */
 };
 
 static bool k_read(void *ctx, uint64_t addr, uint64_t *ret)
@@ -34,12 +35,22 @@ static bool k_read(void *ctx, uint64_t addr, uint64_t *ret)
 	return !vr_kernel_absorb(c->k, vr_read_u64(c->k, addr, ret), VR_ERRS_READ);
 }
 
+static bool k_is_text(const struct kctx *c, uint64_t addr);
+
 static bool k_find(void *ctx, uint64_t ip, struct vr_orc_entry *ret)
 {
 	struct kctx *c = ctx;
-	/* ORC first; where it has nothing, the vmlinux's DWARF CFI. */
-	return (!c->k->unwind_without_orc && vr_orc_find(c->k->orc, ip, ret)) ||
-	       vr_cfi_orc_entry(c->k, ip, ret);
+	/* ORC first; where it has nothing, the vmlinux's DWARF CFI; in a
+	 * kernel without ORC, whose text keeps frame pointers, the frame
+	 * pointer where CFI has nothing either. */
+	if ((!c->k->unwind_without_orc && vr_orc_find(c->k->orc, ip, ret)) ||
+	    vr_cfi_orc_entry(c->k, ip, ret))
+		return true;
+	if (c->fp && k_is_text(c, ip)) {
+		vr_orc_fp_entry(ret);
+		return true;
+	}
+	return false;
 }
 
 static bool k_is_text(const struct kctx *c, uint64_t addr)
@@ -117,13 +128,18 @@ static bool k_calls(void *ctx, uint64_t ret, uint64_t ip)
 
 static void kctx_init(struct kctx *c, struct vr_kernel *k)
 {
-	*c = (struct kctx){.k = k};
+	*c = (struct kctx){.k = k, .fp = vr_unwind_frame_pointers(k)};
 	if (!vr_symbols_lookup_name(k, "_stext", &c->stext) ||
 	    !vr_symbols_lookup_name(k, "_etext", &c->etext))
 		c->stext = c->etext = 0;
 	if (!vr_symbols_lookup_name(k, "_sinittext", &c->sinittext) ||
 	    !vr_symbols_lookup_name(k, "_einittext", &c->einittext))
 		c->sinittext = c->einittext = 0;
+}
+
+bool vr_unwind_frame_pointers(struct vr_kernel *k)
+{
+	return !k->orc && vr_orc_absent(k);
 }
 
 /* ------------------------------------------------------------ per-CPU data */
@@ -293,7 +309,7 @@ struct vr_error *vr_unwind_from(struct vr_kernel *k, const struct vr_unwind_star
 	struct vr_error *err = vr_unwind_raw(&u, &s->regs, s->call_frame, s->first_unreliable, &raw);
 	if (err)
 		return err;
-	if (!k->orc && raw.stop[0] == '\0' && raw.n > 1)
+	if (!k->orc && !c.fp && raw.stop[0] == '\0' && raw.n > 1)
 		snprintf(raw.stop, sizeof(raw.stop), "no orc data: frames found by guessing");
 	err = convert(k, &raw, trace);
 	vr_raw_trace_deinit(&raw);

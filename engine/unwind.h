@@ -27,6 +27,10 @@ struct vr_error *vr_unwind_from(struct vr_kernel *k, const struct vr_unwind_star
  * starts at task_stack (0: none); returns how many were found. */
 size_t vr_unwind_stacks(struct vr_kernel *k, int cpu, uint64_t task_stack,
 			struct vr_stack_range out[VR_STACK_N]);
+/* Whether the kernel has no ORC, so that stacks are walked by DWARF CFI
+ * and, where it has nothing, by the frame-pointer chain (x86-64 kernels
+ * before 4.14 are built with CONFIG_FRAME_POINTER). */
+bool vr_unwind_frame_pointers(struct vr_kernel *k);
 /* The per-CPU current_task of cpu. */
 struct vr_error *vr_unwind_current_task(struct vr_kernel *k, int cpu, uint64_t *ret);
 /* The base of the stack of the task current on cpu (0 unknown): from the
