@@ -441,7 +441,7 @@ static struct vr_error *trace_switched_task_fp(struct vr_kernel *k, struct vr_ta
 				     (unsigned long long)t->sp);
 	struct vr_stack_range st[VR_STACK_N];
 	size_t n = vr_unwind_stacks(k, -1, t->stack, st);
-	if (n == 0 || bp <= t->sp || bp % 8 || bp < st[0].lo || st[0].hi - bp < 16)
+	if (n == 0 || bp <= t->sp || bp % 8 || bp < st[0].lo || bp >= st[0].hi || st[0].hi - bp < 16)
 		return vr_error_create(VR_ERR_FORMAT,
 				       "the frame pointer 0x%llx saved at 0x%llx by pid %d is not a frame on its stack",
 				       (unsigned long long)bp, (unsigned long long)t->sp, t->pid);
