@@ -774,9 +774,14 @@ struct vr_error *vr_unwind_raw(const struct vr_unwinder *u, const struct vr_regs
 		uint64_t sp;
 		if (!caller_sp(&w, &e, out, &sp))
 			return NULL;
+		if (e.fp && w.bp == 0) {
+			/* The bottom of the frame-pointer chain. */
+			stopf(out, "the frame pointer chain ends: RBP is 0 at 0x%016llx",
+			      (unsigned long long)w.ip);
+			return NULL;
+		}
 		if (e.fp && w.stacks_known && (w.bp < w.sp || !stack_of(u, w.bp))) {
-			/* The frame-pointer chain ends where RBP leaves the
-			 * stack (0 at its bottom) or points below SP. */
+			/* Or it leaves the stack or points below SP. */
 			stopf(out, "frame pointer 0x%016llx at 0x%016llx is not a frame on the stack",
 			      (unsigned long long)w.bp, (unsigned long long)w.ip);
 			return NULL;
