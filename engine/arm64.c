@@ -354,15 +354,15 @@ static size_t arm64_stacks(struct vr_kernel *k, int cpu, uint64_t task_stack, st
 {
 	size_t n = 0;
 	uint64_t size;
-	if (vr_error_catch(arm64_task_stack_size(k, &size)))
+	if (vr_kernel_absorb(k, arm64_task_stack_size(k, &size), VR_ERRS_LAYOUT))
 		size = min_stack(k);
 	if (task_stack)
 		ret[n++] = (struct vr_stack_span){task_stack, task_stack + size};
 	/* irq_stack_ptr: the base of cpu's IRQ stack, IRQ_STACK_SIZE =
 	 * THREAD_SIZE (arch/arm64/kernel/irq.c). */
 	uint64_t at, base;
-	if (cpu >= 0 && !vr_error_catch(vr_percpu_addr(k, cpu, "irq_stack_ptr", &at)) &&
-	    !vr_error_catch(vr_read_u64(k, at, &base)) && base)
+	if (cpu >= 0 && !vr_kernel_absorb(k, vr_percpu_addr(k, cpu, "irq_stack_ptr", &at), VR_ERRS_READ, VR_ERR_NOT_FOUND, VR_ERR_LIMIT) &&
+	    !vr_kernel_absorb(k, vr_read_u64(k, at, &base), VR_ERRS_READ) && base)
 		ret[n++] = (struct vr_stack_span){base, base + size};
 	return n;
 }
@@ -473,7 +473,7 @@ static struct vr_error *arm64_switch_frame(struct vr_kernel *k, const struct vr_
 static bool arm64_call_target(struct vr_kernel *k, uint64_t ret, uint64_t *target)
 {
 	uint32_t insn;
-	if (ret < 4 || vr_error_catch(vr_read_u32(k, ret - 4, &insn)) || (insn & 0xfc000000u) != 0x94000000u)
+	if (ret < 4 || vr_kernel_absorb(k, vr_read_u32(k, ret - 4, &insn), VR_ERRS_READ) || (insn & 0xfc000000u) != 0x94000000u)
 		return false;
 	int64_t imm = (int64_t)((uint64_t)(insn & 0x03ffffffu) << 38) >> 36; /* sign-extended, times 4 */
 	*target = ret - 4 + (uint64_t)imm;

@@ -741,7 +741,7 @@ static struct vr_error *x86_64_vectors(struct vr_kernel *k, struct vr_vectors *r
 	 * (arch/x86/kernel/head_64.S): the stub of each exception vector. */
 	struct vr_symbol early;
 	uint64_t early_stride = 0;
-	if (!vr_error_catch(vr_kernel_symbol_lookup(k, "early_idt_handler_array", &early)) && early.size &&
+	if (!vr_kernel_absorb(k, vr_kernel_symbol_lookup(k, "early_idt_handler_array", &early), VR_ERR_NOT_FOUND) && early.size &&
 	    early.size % 32 == 0)
 		early_stride = early.size / 32;
 	memset(ret, 0, sizeof(*ret));
@@ -792,7 +792,7 @@ static struct vr_error *x86_64_cpu_protection(struct vr_kernel *k, const struct 
 {
 	uint64_t pinned_addr, pinned = 0;
 	bool cr4_known = k && vr_kernel_has_memory(k) && vr_symbols_lookup_name(k, "cr4_pinned_bits", &pinned_addr) &&
-			 !vr_error_catch(vr_read_u64(k, pinned_addr, &pinned));
+			 !vr_kernel_absorb(k, vr_read_u64(k, pinned_addr, &pinned), VR_ERRS_READ);
 	uint64_t want = pinned & (CR4_SMEP | CR4_SMAP | CR4_UMIP);
 	for (size_t i = 0; i < n; i++) {
 		const struct vr_regs *r = regs[i];

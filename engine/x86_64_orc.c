@@ -39,6 +39,13 @@ struct vr_orc {
 
 /* ---------------------------------------------------------------- entries */
 
+void vr_orc_fp_entry(struct vr_orc_entry *ret)
+{
+	*ret = (struct vr_orc_entry){.sp_reg = VR_ORC_REG_BP, .sp_offset = 16,
+				     .bp_reg = VR_ORC_REG_PREV_SP, .bp_offset = -16,
+				     .type = VR_ORC_TYPE_CALL, .fp = true};
+}
+
 void vr_orc_decode(const uint8_t raw[VR_ORC_ENTRY_SIZE], int version, struct vr_orc_entry *ret)
 {
 	uint16_t flags = (uint16_t)(raw[4] | raw[5] << 8);
@@ -768,6 +775,18 @@ struct vr_error *vr_unwind_raw(const struct vr_unwinder *u, const struct vr_regs
 		uint64_t sp;
 		if (!caller_sp(&w, &e, out, &sp))
 			return NULL;
+		if (e.fp && w.bp == 0) {
+			/* The bottom of the frame-pointer chain. */
+			stopf(out, "the frame pointer chain ends: RBP is 0 at 0x%016llx",
+			      (unsigned long long)w.ip);
+			return NULL;
+		}
+		if (e.fp && w.stacks_known && (w.bp < w.sp || !stack_of(u, w.bp))) {
+			/* Or it leaves the stack or points below SP. */
+			stopf(out, "frame pointer 0x%016llx at 0x%016llx is not a frame on the stack",
+			      (unsigned long long)w.bp, (unsigned long long)w.ip);
+			return NULL;
+		}
 		struct walk next;
 		step = caller_regs(&w, &e, sp, out, max, &next, &f, &err);
 		if (err)
@@ -991,6 +1010,15 @@ static struct vr_error *load_module_table(struct vr_kernel *k, const struct vr_m
 		t->hi = m->text_base + m->text_size;
 	}
 	return NULL;
+}
+
+bool vr_orc_absent(struct vr_kernel *k)
+{
+	GElf_Shdr sh;
+	uint64_t v;
+	return k->vmlinux_elf && !find_section(k->vmlinux_elf, ".orc_unwind_ip", &sh) &&
+	       !find_section(k->vmlinux_elf, ".orc_unwind", &sh) &&
+	       !vr_symbols_lookup_name(k, "__start_orc_unwind_ip", &v);
 }
 
 struct vr_error *vr_orc_load(struct vr_kernel *k, struct vr_orc **ret)

@@ -74,7 +74,14 @@ struct vr_orc_entry {
 	uint8_t bp_reg;
 	uint8_t type;   /* VR_ORC_TYPE_* */
 	bool signal;    /* the caller's IP is exact, not a return address */
+	bool fp;        /* no table's: the frame-pointer rule (vr_orc_fp_entry) */
 };
+
+/* The frame-pointer rule of a kernel built with CONFIG_FRAME_POINTER and no
+ * ORC (the kernel's orc_fp_entry): the function's prologue pushed the
+ * caller's RBP and set RBP to its own SP, so the return address is at
+ * RBP + 8, the caller's RBP at RBP and the caller's SP is RBP + 16. */
+void vr_orc_fp_entry(struct vr_orc_entry *ret);
 
 /* Decode one raw 6-byte entry of the given version. */
 void vr_orc_decode(const uint8_t raw[VR_ORC_ENTRY_SIZE], int version, struct vr_orc_entry *ret);
@@ -202,6 +209,11 @@ bool vr_orc_find(const struct vr_orc *o, uint64_t ip, struct vr_orc_entry *ret);
 int vr_orc_version(const struct vr_orc *o);
 size_t vr_orc_n_tables(const struct vr_orc *o);
 void vr_orc_destroy(struct vr_orc *o);
+/* Whether the kernel has no ORC at all: a vmlinux without .orc_unwind
+ * sections and no __start_orc_unwind_ip symbol (kernels before 4.14, and
+ * later ones built without CONFIG_UNWINDER_ORC). Without a vmlinux it is
+ * not known: false. */
+bool vr_orc_absent(struct vr_kernel *k);
 
 /* Start state of a task that was switched out: thread.sp points at struct
  * inactive_task_frame (arch/x86/include/asm/switch_to.h: r15 r14 r13 r12 bx

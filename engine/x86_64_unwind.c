@@ -29,20 +29,31 @@
 struct kctx {
 	struct vr_kernel *k;
 	uint64_t stext, etext, sinittext, einittext;
+	bool fp; /* no ORC: frame pointers where CFI has nothing */
 };
 
 static bool k_read(void *ctx, uint64_t addr, uint64_t *ret)
 {
 	struct kctx *c = ctx;
-	return !vr_error_catch(vr_read_u64(c->k, addr, ret));
+	return !vr_kernel_absorb(c->k, vr_read_u64(c->k, addr, ret), VR_ERRS_READ);
 }
+
+static bool k_is_text(const struct kctx *c, uint64_t addr);
 
 static bool k_find(void *ctx, uint64_t ip, struct vr_orc_entry *ret)
 {
 	struct kctx *c = ctx;
-	/* ORC first; where it has nothing, the vmlinux's DWARF CFI. */
-	return (!c->k->unwind_without_orc && vr_orc_find(c->k->orc, ip, ret)) ||
-	       vr_cfi_orc_entry(c->k, ip, ret);
+	/* ORC first; where it has nothing, the vmlinux's DWARF CFI; in a
+	 * kernel without ORC, whose text keeps frame pointers, the frame
+	 * pointer where CFI has nothing either. */
+	if ((!c->k->unwind_without_orc && vr_orc_find(c->k->orc, ip, ret)) ||
+	    vr_cfi_orc_entry(c->k, ip, ret))
+		return true;
+	if (c->fp && k_is_text(c, ip)) {
+		vr_orc_fp_entry(ret);
+		return true;
+	}
+	return false;
 }
 
 static bool k_is_text(const struct kctx *c, uint64_t addr)
@@ -95,7 +106,7 @@ static bool k_is_ret(void *ctx, uint64_t addr)
 	if (!k_is_text(c, addr))
 		return false;
 	uint8_t b[8];
-	if (vr_error_catch(vr_kernel_read(c->k, addr - 8, b, sizeof(b))))
+	if (vr_kernel_absorb(c->k, vr_kernel_read(c->k, addr - 8, b, sizeof(b)), VR_ERRS_READ))
 		return false;
 	if (b[3] == 0xe8)
 		return true;
@@ -119,13 +130,18 @@ static bool k_calls(void *ctx, uint64_t ret, uint64_t ip)
 
 static void kctx_init(struct kctx *c, struct vr_kernel *k)
 {
-	*c = (struct kctx){.k = k};
+	*c = (struct kctx){.k = k, .fp = vr_x86_64_frame_pointers(k)};
 	if (!vr_symbols_lookup_name(k, "_stext", &c->stext) ||
 	    !vr_symbols_lookup_name(k, "_etext", &c->etext))
 		c->stext = c->etext = 0;
 	if (!vr_symbols_lookup_name(k, "_sinittext", &c->sinittext) ||
 	    !vr_symbols_lookup_name(k, "_einittext", &c->einittext))
 		c->sinittext = c->einittext = 0;
+}
+
+bool vr_x86_64_frame_pointers(struct vr_kernel *k)
+{
+	return !k->orc && vr_orc_absent(k);
 }
 
 /* ------------------------------------------------------------ per-CPU data */
@@ -164,7 +180,7 @@ static size_t stacks_of(struct vr_kernel *k, int cpu, uint64_t task_stack,
 {
 	size_t n = 0;
 	uint64_t size = VR_THREAD_SIZE, v;
-	if (vr_error_catch(vr_type_size(k, "irq_stack", &v)) == false && v >= 4096 && v <= (1u << 20))
+	if (vr_kernel_absorb(k, vr_type_size(k, "irq_stack", &v), VR_ERRS_LAYOUT) == false && v >= 4096 && v <= (1u << 20))
 		size = v; /* IRQ_STACK_SIZE is THREAD_SIZE */
 	if (task_stack)
 		out[n++] = (struct vr_stack_range){VR_STACK_TASK, task_stack, task_stack + size};
@@ -176,14 +192,14 @@ static size_t stacks_of(struct vr_kernel *k, int cpu, uint64_t task_stack,
 	 * the hotpath", commit 951c2a51ae75 "x86/irq/64: Adjust the per CPU
 	 * irq stack pointer by 8"); before, the end. The stack ends on a page
 	 * boundary, which tells them apart. */
-	if (!vr_error_catch(percpu_hot_u64(k, cpu, "hardirq_stack_ptr", &top)) && top > size) {
+	if (!vr_kernel_absorb(k, percpu_hot_u64(k, cpu, "hardirq_stack_ptr", &top), VR_ERRS_READ, VR_ERR_NOT_FOUND, VR_ERR_LIMIT) && top > size) {
 		uint64_t end = (top & 4095) == 0 ? top : top + 8;
 		out[n++] = (struct vr_stack_range){VR_STACK_IRQ, end - size, end};
 	}
 
 	uint64_t ptr, cea_addr;
-	if (vr_error_catch(vr_percpu_addr(k, cpu, "cea_exception_stacks", &cea_addr)) ||
-	    vr_error_catch(vr_read_u64(k, cea_addr, &ptr)) || ptr == 0)
+	if (vr_kernel_absorb(k, vr_percpu_addr(k, cpu, "cea_exception_stacks", &cea_addr), VR_ERRS_READ, VR_ERR_NOT_FOUND, VR_ERR_LIMIT) ||
+	    vr_kernel_absorb(k, vr_read_u64(k, cea_addr, &ptr), VR_ERRS_READ) || ptr == 0)
 		return n;
 	static const struct {
 		enum vr_stack_kind kind;
@@ -212,9 +228,9 @@ static size_t stacks_of(struct vr_kernel *k, int cpu, uint64_t task_stack,
 	/* The entry (trampoline) stack of the same cpu_entry_area. */
 	struct vr_member me, mp;
 	uint64_t est_off = VR_CEA_ESTACKS_OFFSET, ent_off = VR_CEA_ENTRY_STACK_OFFSET;
-	if (!vr_error_catch(vr_type_member(k, "cpu_entry_area", "estacks", &me)))
+	if (!vr_kernel_absorb(k, vr_type_member(k, "cpu_entry_area", "estacks", &me), VR_ERRS_LAYOUT))
 		est_off = me.offset;
-	if (!vr_error_catch(vr_type_member(k, "cpu_entry_area", "entry_stack_page", &mp)))
+	if (!vr_kernel_absorb(k, vr_type_member(k, "cpu_entry_area", "entry_stack_page", &mp), VR_ERRS_LAYOUT))
 		ent_off = mp.offset;
 	if (ptr > est_off) {
 		uint64_t base = ptr - est_off + ent_off;
@@ -288,6 +304,12 @@ struct vr_error *vr_x86_64_unwind_prepare(struct vr_kernel *k)
 		return NULL;
 	struct vr_orc *o = NULL;
 	struct vr_error *err = vr_orc_load(k, &o);
+	if (err && err->code != VR_ERR_NOMEM && vr_x86_64_frame_pointers(k)) {
+		/* A kernel without ORC: its stacks are walked by CFI and
+		 * frame pointers, no guess. */
+		vr_error_destroy(err);
+		return NULL;
+	}
 	if (err)
 		return err;
 	k->orc = o;
@@ -317,7 +339,7 @@ struct vr_error *vr_x86_64_unwind(struct vr_kernel *k, const struct vr_unwind_st
 	struct vr_error *err = vr_unwind_raw(&u, &s->regs, s->call_frame, s->first_unreliable, &raw);
 	if (err)
 		return err;
-	if (!k->orc && raw.stop[0] == '\0' && raw.n > 1)
+	if (!k->orc && !c.fp && raw.stop[0] == '\0' && raw.n > 1)
 		snprintf(raw.stop, sizeof(raw.stop), "no orc data: frames found by guessing");
 	err = convert(k, &raw, trace);
 	vr_raw_trace_deinit(&raw);
@@ -330,6 +352,39 @@ struct vr_error *vr_x86_64_unwind(struct vr_kernel *k, const struct vr_unwind_st
  * r12 bx bp ret_addr on x86-64 since v4.9 (commit 0100301bfdf5 "sched/x86:
  * Rewrite the switch_to() code"), from the kernel's types: where they do
  * not say, no switched-out task is traced. */
+/* A switched-out task of a kernel without struct inactive_task_frame and
+ * without ORC (before 4.9's rewrite of switch_to()): the switch_to() macro
+ * inlined in __schedule() pushed the flags and RBP, then saved RSP in
+ * thread.sp (arch/x86/include/asm/switch_to.h, SAVE_CONTEXT), so the word
+ * at thread.sp is __schedule()'s frame pointer. Its frame holds the return
+ * address into __schedule()'s caller, where the walk starts; __schedule()
+ * itself has no address to show (the switch resumes inside it). */
+static struct vr_error *switch_frame_fp(struct vr_kernel *k, const struct vr_task *t, struct vr_unwind_start *ret)
+{
+	uint64_t bp, ra, saved_bp;
+	struct vr_error *err;
+	if ((err = vr_read_u64(k, t->sp, &bp)))
+		return vr_error_wrap(err, "reading the frame pointer of pid %d at 0x%llx", t->pid,
+				     (unsigned long long)t->sp);
+	struct vr_stack_range st[VR_STACK_N];
+	size_t n = stacks_of(k, -1, t->stack, st);
+	if (n == 0 || bp <= t->sp || bp % 8 || bp < st[0].lo || bp >= st[0].hi || st[0].hi - bp < 16)
+		return vr_error_create(VR_ERR_FORMAT,
+				       "the frame pointer 0x%llx saved at 0x%llx by pid %d is not a frame on its stack",
+				       (unsigned long long)bp, (unsigned long long)t->sp, t->pid);
+	if ((err = vr_read_u64(k, bp + 8, &ra)) || (err = vr_read_u64(k, bp, &saved_bp)))
+		return vr_error_wrap(err, "reading the frame of pid %d at 0x%llx", t->pid,
+				     (unsigned long long)bp);
+	ret->regs = (struct vr_regs){.set = &vr_regset_x86_64};
+	ret->regs.r[X86_RIP] = ra;
+	ret->regs.r[X86_RSP] = bp + 16;
+	ret->regs.r[X86_RBP] = saved_bp;
+	ret->regs.r[X86_CS] = 0x10; /* __KERNEL_CS */
+	ret->regs.valid = true;
+	ret->call_frame = true;
+	return NULL;
+}
+
 struct vr_error *vr_x86_64_switch_frame(struct vr_kernel *k, const struct vr_task *t,
 					struct vr_unwind_start *ret)
 {
@@ -338,8 +393,13 @@ struct vr_error *vr_x86_64_switch_frame(struct vr_kernel *k, const struct vr_tas
 	struct vr_error *err;
 	if ((err = vr_type_size(k, "inactive_task_frame", &size)) ||
 	    (err = vr_type_member(k, "inactive_task_frame", "bp", &bp)) ||
-	    (err = vr_type_member(k, "inactive_task_frame", "ret_addr", &ra)))
+	    (err = vr_type_member(k, "inactive_task_frame", "ret_addr", &ra))) {
+		if (err->code != VR_ERR_NOMEM && vr_x86_64_frame_pointers(k)) {
+			vr_error_destroy(err);
+			return switch_frame_fp(k, t, ret);
+		}
 		return vr_error_wrap(err, "the switch frame's layout");
+	}
 	if (size % 8 || size < 16 || size > 256 || bp.offset % 8 || ra.offset % 8 ||
 	    bp.offset >= size || ra.offset >= size)
 		return vr_error_create(VR_ERR_FORMAT,
@@ -379,8 +439,8 @@ uint64_t vr_x86_64_task_stack(struct vr_kernel *k, int cpu)
 		if (f->tasks[i].is_current && f->tasks[i].cpu == cpu && f->tasks[i].stack)
 			return f->tasks[i].stack;
 	uint64_t top;
-	if (cpu < 0 || (vr_error_catch(percpu_hot_u64(k, cpu, "cpu_current_top_of_stack", &top)) &&
-			vr_error_catch(percpu_hot_u64(k, cpu, "top_of_stack", &top))))
+	if (cpu < 0 || (vr_kernel_absorb(k, percpu_hot_u64(k, cpu, "cpu_current_top_of_stack", &top), VR_ERRS_READ, VR_ERR_NOT_FOUND, VR_ERR_LIMIT) &&
+			vr_kernel_absorb(k, percpu_hot_u64(k, cpu, "top_of_stack", &top), VR_ERRS_READ, VR_ERR_NOT_FOUND, VR_ERR_LIMIT)))
 		return 0;
 	/* Stacks are THREAD_SIZE-aligned; the top may sit a few words below
 	 * the end (TOP_OF_KERNEL_STACK_PADDING: 16 bytes with FRED). */
@@ -499,7 +559,7 @@ bool vr_x86_64_crash_start(struct vr_kernel *k, int cpu, uint64_t task_stack,
 		_cleanup_free_ uint64_t *w = malloc(len);
 		if (!w)
 			return false;
-		if (vr_error_catch(vr_kernel_read(k, st->lo, w, len)))
+		if (vr_kernel_absorb(k, vr_kernel_read(k, st->lo, w, len), VR_ERRS_READ))
 			continue;
 		size_t nw = len / 8;
 		/* The pt_regs the registers were copied from: the NMI entry's
@@ -536,7 +596,7 @@ bool vr_x86_64_crash_start(struct vr_kernel *k, int cpu, uint64_t task_stack,
 bool vr_x86_64_call_target(struct vr_kernel *k, uint64_t ret, uint64_t *target)
 {
 	uint8_t b[5];
-	if (ret < 5 || vr_error_catch(vr_kernel_read(k, ret - 5, b, sizeof(b))) || b[0] != 0xe8)
+	if (ret < 5 || vr_kernel_absorb(k, vr_kernel_read(k, ret - 5, b, sizeof(b)), VR_ERRS_READ) || b[0] != 0xe8)
 		return false;
 	int32_t rel = (int32_t)((uint32_t)b[1] | (uint32_t)b[2] << 8 | (uint32_t)b[3] << 16 |
 				(uint32_t)b[4] << 24);

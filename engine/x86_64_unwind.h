@@ -17,6 +17,10 @@
 struct vr_kernel;
 
 struct vr_error *vr_x86_64_unwind_prepare(struct vr_kernel *k);
+/* Whether the kernel has no ORC, so that stacks are walked by DWARF CFI
+ * and, where it has nothing, by the frame-pointer chain (x86-64 kernels
+ * before 4.14 are built with CONFIG_FRAME_POINTER). */
+bool vr_x86_64_frame_pointers(struct vr_kernel *k);
 struct vr_error *vr_x86_64_unwind(struct vr_kernel *k, const struct vr_unwind_start *s,
 				  struct vr_trace *trace);
 size_t vr_x86_64_stacks(struct vr_kernel *k, int cpu, uint64_t task_stack, struct vr_stack_span *ret);

@@ -8,7 +8,10 @@
  *   - source lines of the fixture's functions, read a compile unit at a
  *     time and through libdw's whole-file lookups;
  *   - the system, log, task, module and panic collectors: what each
- *     fixture's kernel state says, task by task and module by module. */
+ *     fixture's kernel state says, task by task and module by module;
+ *   - where a fixture's stacks hold frames (3.10's frame-pointer chains,
+ *     a kernel without ORC), the panicking CPU's and a blocked task's
+ *     stack traces, function by function. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +39,11 @@ struct fixture {
 	int panic_cpu, panic_pid;
 	const char *panic_comm;
 	const char *func; /* a function of the image whose line is checked */
+	/* the panicking CPU's trace from memory, and one blocked task's;
+	 * none: not checked */
+	const char *panic_trace[24];
+	int blocked_pid;
+	const char *blocked_trace[24];
 };
 
 static const struct fixture fixtures[] = {
@@ -51,9 +59,13 @@ static const struct fixture fixtures[] = {
 	  { "vrfs", "xfs", "libcrc32c", "virtio_net" }, { "OE", "", "", "" }, 0, 5120, "rm", "iput" },
 	{ "3.10", "3.10.0-1160.el7.x86_64", 46, "Kernel panic - not syncing: Fatal exception in interrupt", 4, 0x3000,
 	  { { 0, 0, 0, 'R', "swapper/0" }, { 1, 1, 3, 'S', "systemd" }, { 2, 2, 1, 'S', "kthreadd" },
-	    { 20, 20, 2, 'S', "ksoftirqd/2" }, { 640, 640, 0, 'S', "NetworkManager" }, { 641, 640, 3, 'S', "gdbus" },
+	    { 20, 20, 2, 'S', "ksoftirqd/2" }, { 640, 640, 0, 'S', "NetworkManager" }, { 641, 640, 3, 'D', "gdbus" },
 	    { 1010, 1010, 1, 'R', "sshd" }, { 0, 0, 2, 'R', "swapper/2" }, { 0, 0, 3, 'R', "swapper/3" } },
-	  { "vrnet", "virtio_net", "xfs", "libcrc32c" }, { "OE", "", "", "" }, 2, 0, "swapper/2", "schedule" },
+	  { "vrnet", "virtio_net", "xfs", "libcrc32c" }, { "OE", "", "", "" }, 2, 0, "swapper/2", "schedule",
+	  { "crash_kexec", "oops_end", "no_context", "__do_page_fault", "do_page_fault", "page_fault",
+	    "net_rx_action", "__do_softirq", "call_softirq", "do_softirq", "irq_exit", "do_IRQ", "common_interrupt",
+	    "default_idle", "arch_cpu_idle", "cpu_startup_entry", "start_secondary", "start_cpu" },
+	  641, { "schedule", "schedule_timeout", "wait_for_completion", "synchronize_sched", "system_call_fastpath" } },
 };
 
 /* DIR_ENV's directory / PREFIX VERSION SUFFIX */
@@ -204,6 +216,24 @@ static void check_lines(const struct fixture *fx, bool whole)
 	vr_diag_deinit(&diag);
 }
 
+/* The trace's functions are want's, in order, each frame proven (reliable),
+ * and the walk ended with a reason. */
+static void check_trace(const char *v, const char *whose, const struct vr_trace *t, const char *const *want)
+{
+	size_t n = 0;
+	while (n < 24 && want[n])
+		n++;
+	CHECK(t->n_frames == n, "%s: %s: %zu frames, want %zu (%s)", v, whose, t->n_frames, n,
+	      t->stop_reason ? t->stop_reason : "no stop reason");
+	for (size_t i = 0; i < n && i < t->n_frames; i++) {
+		const struct vr_frame *fr = &t->frames[i];
+		CHECK(fr->symbol && !strcmp(fr->symbol, want[i]) && fr->reliable, "%s: %s: frame %zu is %s%s, want %s",
+		      v, whose, i, fr->reliable ? "" : "? ", fr->symbol ? fr->symbol : "(none)", want[i]);
+	}
+	CHECK(t->stop_reason && strstr(t->stop_reason, "frame pointer"), "%s: %s: stop reason %s", v, whose,
+	      t->stop_reason ? t->stop_reason : "(none)");
+}
+
 static void check_collectors(const struct fixture *fx)
 {
 	struct vr_diag diag = { 0 };
@@ -275,6 +305,27 @@ static void check_collectors(const struct fixture *fx)
 	CHECK(f.panic.cpu == fx->panic_cpu && f.panic.pid == fx->panic_pid && f.panic.comm &&
 	      !strcmp(f.panic.comm, fx->panic_comm), "%s: panic CPU %d pid %d comm %s", v, f.panic.cpu, f.panic.pid,
 	      f.panic.comm ? f.panic.comm : "(null)");
+	if (fx->panic_trace[0]) {
+		for (size_t i = 0; i < diag.n_steps; i++)
+			if (!strcmp(diag.steps[i].name, "cpus") || !strcmp(diag.steps[i].name, "blocked-tasks"))
+				CHECK(!strcmp(diag.steps[i].status, "ok"), "%s: step %s: %s: %s", v,
+				      diag.steps[i].name, diag.steps[i].status,
+				      diag.steps[i].reason ? diag.steps[i].reason : "");
+		const struct vr_cpu *c = NULL;
+		for (size_t i = 0; i < f.n_cpus; i++)
+			if (f.cpus[i].cpu == fx->panic_cpu)
+				c = &f.cpus[i];
+		CHECK(c, "%s: no cpu %d", v, fx->panic_cpu);
+		if (c)
+			check_trace(v, "the panicking cpu", &c->trace, fx->panic_trace);
+		const struct vr_task *t = NULL;
+		for (size_t i = 0; i < f.n_tasks; i++)
+			if (f.tasks[i].pid == fx->blocked_pid)
+				t = &f.tasks[i];
+		CHECK(t, "%s: no task %d", v, fx->blocked_pid);
+		if (t)
+			check_trace(v, "the blocked task", &t->trace, fx->blocked_trace);
+	}
 	vr_facts_deinit(&f);
 	vr_kernel_destroy(k);
 	vr_diag_deinit(&diag);

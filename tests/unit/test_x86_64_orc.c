@@ -466,6 +466,59 @@ static void test_random(void)
 	}
 }
 
+static bool m_text(void *ctx, uint64_t addr)
+{
+	(void)ctx;
+	return addr >= 0x1000 && addr < 0x8000;
+}
+
+/* Frame-pointer rule (a kernel without ORC): the RBP chain, each frame
+ * proven while it stays on the stack, moves up it and returns into text. */
+static void test_frame_pointers(void)
+{
+	reset();
+	for (uint64_t lo = 0x1000; lo <= 0x3000; lo += 0x1000) {
+		fns[n_fns].lo = lo;
+		fns[n_fns].hi = lo + 0x1000;
+		vr_orc_fp_entry(&fns[n_fns++].e);
+	}
+	set_word(0x10140, 0x10180); /* A's frame: B's RBP, then A's return address */
+	set_word(0x10148, 0x2005);
+	set_word(0x10180, 0);       /* B's frame: the bottom */
+	set_word(0x10188, 0x3005);
+	struct vr_unwinder u = machine();
+	u.is_text = m_text;
+	struct vr_regs r = start(0x1010, 0x10100);
+	r.r[X86_RBP] = 0x10140;
+	struct vr_raw_trace t;
+	CHECK(vr_unwind_raw(&u, &r, false, false, &t) == NULL);
+	CHECK(t.n == 3);
+	if (t.n == 3) {
+		CHECK(t.frames[1].ip == 0x2005 && t.frames[1].sp == 0x10150 && t.frames[1].reliable);
+		CHECK(t.frames[2].ip == 0x3005 && t.frames[2].sp == 0x10190 && t.frames[2].reliable);
+	}
+	CHECK(strstr(t.stop, "the frame pointer chain ends: RBP is 0") != NULL, "%s", t.stop);
+	vr_raw_trace_deinit(&t);
+
+	/* A chain that turns back down the stack (here onto itself) ends. */
+	set_word(0x10180, 0x10180);
+	CHECK(vr_unwind_raw(&u, &r, false, false, &t) == NULL);
+	CHECK(t.n == 3 && strstr(t.stop, "is not a frame on the stack"), "%zu %s", t.n, t.stop);
+	vr_raw_trace_deinit(&t);
+
+	/* One that leaves every stack. */
+	set_word(0x10180, 0x90000);
+	CHECK(vr_unwind_raw(&u, &r, false, false, &t) == NULL);
+	CHECK(t.n == 3 && strstr(t.stop, "frame pointer 0x0000000000090000"), "%zu %s", t.n, t.stop);
+	vr_raw_trace_deinit(&t);
+
+	/* A return address outside text. */
+	set_word(0x10188, 0xdead0000);
+	CHECK(vr_unwind_raw(&u, &r, false, false, &t) == NULL);
+	CHECK(t.n == 2 && strstr(t.stop, "not in kernel text"), "%zu %s", t.n, t.stop);
+	vr_raw_trace_deinit(&t);
+}
+
 int main(void)
 {
 	test_decode();
@@ -476,6 +529,7 @@ int main(void)
 	test_loops_and_bounds();
 	test_user_end_and_scan();
 	test_partial_regs();
+	test_frame_pointers();
 	test_random();
 	if (failures) {
 		fprintf(stderr, "test_unwind_orc: %d checks failed\n", failures);
