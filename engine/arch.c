@@ -5,7 +5,9 @@
 
 #include <string.h>
 
+#include "cursor.h"
 #include "internal.h"
+#include "notes.h"
 
 const struct vr_arch *const vr_arches[] = {
 	&vr_arch_x86_64,
@@ -104,4 +106,15 @@ void vr_protection_deinit(struct vr_protection *p)
 		free(p->evidence[i]);
 	free(p->evidence);
 	*p = (struct vr_protection){0};
+}
+
+bool vr_arch_prstatus_frame(const uint8_t *desc, size_t len, const struct vr_regset *set, struct vr_regs *ret)
+{
+	if (len < VR_PRSTATUS_REGS + 8 * (size_t)set->n_frame)
+		return false;
+	ret->set = set;
+	for (int r = 0; r < set->n_frame; r++)
+		ret->r[r] = vr_le64(desc + VR_PRSTATUS_REGS + 8 * r);
+	ret->valid = true;
+	return true;
 }

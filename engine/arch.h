@@ -170,4 +170,9 @@ const struct vr_arch *vr_arch_by_machine(uint16_t e_machine);
  * address space). */
 const struct vr_arch *vr_arch_for_text(const char *text, size_t len);
 
+/* NT_PRSTATUS's pr_reg as set's frame registers, in their order (every
+ * architecture's struct user_regs_struct is its saved frame); false when
+ * the note is too short. */
+bool vr_arch_prstatus_frame(const uint8_t *desc, size_t len, const struct vr_regset *set, struct vr_regs *ret);
+
 #endif

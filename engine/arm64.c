@@ -300,13 +300,7 @@ const struct vr_regset vr_regset_arm64 = {
 
 static bool arm64_prstatus(const uint8_t *desc, size_t len, struct vr_regs *ret)
 {
-	if (len < VR_PRSTATUS_REGS + 8 * A64_NREGS)
-		return false;
-	ret->set = &vr_regset_arm64;
-	for (int r = 0; r < A64_NREGS; r++)
-		ret->r[r] = vr_le64(desc + VR_PRSTATUS_REGS + 8 * r);
-	ret->valid = true;
-	return true;
+	return vr_arch_prstatus_frame(desc, len, &vr_regset_arm64, ret);
 }
 
 /* AAPCS64 DWARF numbers: x0..x30 are 0..30, sp 31. */

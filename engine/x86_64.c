@@ -523,13 +523,7 @@ const struct vr_regset vr_regset_x86_64 = {
  * order. */
 static bool x86_64_prstatus(const uint8_t *desc, size_t len, struct vr_regs *ret)
 {
-	if (len < VR_PRSTATUS_REGS + 8 * X86_NFRAME)
-		return false;
-	ret->set = &vr_regset_x86_64;
-	for (int r = 0; r < X86_NFRAME; r++)
-		ret->r[r] = vr_le64(desc + VR_PRSTATUS_REGS + 8 * r);
-	ret->valid = true;
-	return true;
+	return vr_arch_prstatus_frame(desc, len, &vr_regset_x86_64, ret);
 }
 
 /* QEMUCPUState (QEMU target/i386/arch_dump.c): version, size, then rax rbx
