@@ -334,8 +334,11 @@ static struct vr_error *candidate_open(struct vr_kernel *k, const char *path, st
 	GElf_Ehdr eh;
 	if (!gelf_getehdr(c->elf, &eh))
 		return vr_error_create(VR_ERR_FORMAT, "%s: %s", path, elf_errmsg(-1));
-	if (!k->arch)
-		return vr_error_create(VR_ERR_UNSUPPORTED, "%s: the dump's architecture is not known", path);
+	/* An input without an architecture of its own (a log that names
+	 * none, or no dump at all) takes the vmlinux's. */
+	if (!k->arch && !(k->arch = vr_arch_by_machine(eh.e_machine)))
+		return vr_error_create(VR_ERR_UNSUPPORTED, "%s: an ELF file of machine %u, no architecture vmreport reads",
+				       path, (unsigned)eh.e_machine);
 	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != k->arch->e_machine)
 		return vr_error_create(VR_ERR_UNSUPPORTED, "%s: not an %s ELF64 file", path, k->arch->info->label);
 	if (eh.e_type != ET_EXEC)
