@@ -1,8 +1,9 @@
 #!/bin/bash
 # The verdict on every rig scenario of every rig kernel, from every dump
 # form (with the kernel's vmlinux, and the compressed form also without
-# any) and from the text logs alone: crash kind, pointer class, culprit,
-# module and function, as the scenario's meta.json says
+# any) and from the text logs, alone and with the vmlinux: crash kind,
+# pointer class, culprit, module and function, as the scenario's meta.json
+# says
 # (tests/rig/module/vrbug.c is the culprit of every scenario but sysrq,
 # which is the operator's). Where the crash report never reached the
 # console and the log (it stayed in a per-CPU buffer), the texts hold no
@@ -25,7 +26,7 @@ for rel in $(rig_kernels); do
 		vmlinux=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("vmlinux") or "")' "$d/meta.json")
 		[[ -n $vmlinux && -r $vmlinux ]] || vmlinux=
 		for form in vmcore.elf vmcore.zlib vmcore.lzo vmcore.flat vmcore.filtered.elf \
-			qemu.elf qemu.kdump qemu.reassembled.kdump console.log dmesg.txt \
+			qemu.elf qemu.kdump qemu.reassembled.kdump console.log dmesg.txt dmesg.txt:vmlinux \
 			vmcore.zlib:no-vmlinux debian12/vmcore.zlib debian12/vmcore.lzo debian12/dmesg.txt; do
 			f=$d/${form%:*}
 			[[ -e $f ]] || continue
@@ -35,6 +36,7 @@ for rel in $(rig_kernels); do
 			env=()
 			case $form in
 			*console.log | *dmesg.txt) args=("$f") ;;
+			*.txt:vmlinux) args=("$f" ${vmlinux:+"$vmlinux"}) ;; # the log with its kernel's symbols
 			*:no-vmlinux) args=("$f") env=(VMREPORT_NO_DISCOVERY=1) ;;
 			*) args=("$f" ${vmlinux:+"$vmlinux"}) ;;
 			esac
@@ -59,7 +61,7 @@ except ValueError as e:
 where = sys.argv[3]
 scen = meta["scenario"]
 bad = []
-text_form = where.endswith((".log", ".txt"))
+text_form = re.search(r"\.(log|txt)(:vmlinux)?$", where) is not None
 
 if text_form and meta.get("console_report") is False:
     # The log holds no report of this crash: nothing to decode.
@@ -102,7 +104,7 @@ else:
         bad.append(f"blame.module {blame.get('module')!r}, want {meta.get('module')!r}")
     want_fn = {meta["function"]}
     text_fn = (meta.get("extra") or {}).get("text_function")
-    if text_fn and where.endswith((".log", ".txt")):
+    if text_fn and text_form:
         # From the log alone: what the printed trace shows.
         want_fn = {text_fn}
     if scen == "hungtask":
@@ -111,7 +113,7 @@ else:
     if base(blame.get("function")) not in want_fn:
         bad.append(f"blame.function {blame.get('function')!r}, want one of {sorted(want_fn)}")
 
-if scen == "tailcall" and not where.endswith((".log", ".txt")):
+if scen == "tailcall" and not text_form:
     # vrbug_tailcall has no frame of its own: the call before vrbug_write's
     # return address names it, and the trace carries it as inferred.
     inferred = [f.get("symbol") for f in crash.get("trace") or [] if f.get("inferred")]
@@ -119,7 +121,7 @@ if scen == "tailcall" and not where.endswith((".log", ".txt")):
         bad.append(f"crash.trace has no inferred frame {meta['function']} (inferred: {inferred})")
 
 hang = rep.get("hang") or {}
-text_form = where.endswith((".log", ".txt"))
+text_form = re.search(r"\.(log|txt)(:vmlinux)?$", where) is not None
 if scen == "hungtask":
     waiters = hang.get("waiters") or []
     if hang.get("kind") != "hung-task" or not waiters:
