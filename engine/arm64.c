@@ -39,7 +39,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cursor.h"
 #include "internal.h"
 #include "notes.h"
 #include "unwind.h"
@@ -115,19 +114,6 @@ uint64_t vr_arm64_strip_pac(uint64_t addr, uint64_t pac_mask)
 	return addr & (1ull << 55) ? addr | pac_mask : addr & ~pac_mask;
 }
 
-static struct vr_error *read_phys_u64(void *arg, uint64_t paddr, uint64_t *ret)
-{
-	struct vr_kernel *k = arg;
-	uint8_t b[8];
-	struct vr_error *err = vr_dump_read_phys(k->dump, paddr, b, sizeof(b));
-	if (err) {
-		vr_kernel_note_miss(k, 0, paddr, err); /* a page table */
-		return err;
-	}
-	*ret = vr_le64(b);
-	return NULL;
-}
-
 static struct vr_error *arm64_translate(struct vr_kernel *k, uint64_t vaddr, uint64_t *ret)
 {
 	const struct vr_arm64 *a = k->arch_state;
@@ -138,7 +124,7 @@ static struct vr_error *arm64_translate(struct vr_kernel *k, uint64_t vaddr, uin
 		*ret = vaddr - a->page_offset + a->phys_offset;
 		return NULL;
 	}
-	return vr_arm64_walk(&a->regime, a->root, vaddr, read_phys_u64, k, ret, NULL);
+	return vr_arm64_walk(&a->regime, a->root, vaddr, vr_kernel_read_table_u64, k, ret, NULL);
 }
 
 /* A VMCOREINFO value as the kernel printed it: "0x.." hex, decimal else. */

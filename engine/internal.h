@@ -111,6 +111,9 @@ void vr_kernel_note_miss(struct vr_kernel *k, uint64_t vaddr, uint64_t paddr,
 			 const struct vr_error *err);
 
 /* ---- memory.c ---- */
+/* A page-table entry: the 8 bytes at physical address paddr of the dump
+ * of kernel arg (the walkers' read callback); a miss is noted. */
+struct vr_error *vr_kernel_read_table_u64(void *arg, uint64_t paddr, uint64_t *ret);
 /* Read with a translation; reports VR_ERR_FAULT / VR_ERR_NOT_PRESENT. */
 struct vr_error *vr_read_u64(struct vr_kernel *k, uint64_t vaddr, uint64_t *ret);
 struct vr_error *vr_read_u32(struct vr_kernel *k, uint64_t vaddr, uint32_t *ret);

@@ -88,6 +88,19 @@ void vr_kernel_note_miss(struct vr_kernel *k, uint64_t vaddr, uint64_t paddr,
 		m->more = true;
 }
 
+struct vr_error *vr_kernel_read_table_u64(void *arg, uint64_t paddr, uint64_t *ret)
+{
+	struct vr_kernel *k = arg;
+	uint8_t b[8];
+	struct vr_error *err = vr_dump_read_phys(k->dump, paddr, b, sizeof(b));
+	if (err) {
+		vr_kernel_note_miss(k, 0, paddr, err); /* a page table */
+		return err;
+	}
+	*ret = vr_le64(b);
+	return NULL;
+}
+
 struct vr_error *vr_kernel_read(struct vr_kernel *k, uint64_t vaddr, void *buf, size_t len)
 {
 	uint8_t *out = buf;

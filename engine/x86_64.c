@@ -176,19 +176,6 @@ uint64_t vr_x86_64_find_direct_map(uint64_t pgd, bool la57, uint64_t sme_mask,
 	return scan_direct_map(pgd, la57, sme_mask, read, arg, la57 ? PAGE_OFFSET_L5 : PAGE_OFFSET_L4, end);
 }
 
-static struct vr_error *read_phys_u64(void *arg, uint64_t paddr, uint64_t *ret)
-{
-	struct vr_kernel *k = arg;
-	uint8_t b[8];
-	struct vr_error *err = vr_dump_read_phys(k->dump, paddr, b, sizeof(b));
-	if (err) {
-		vr_kernel_note_miss(k, 0, paddr, err); /* a page table */
-		return err;
-	}
-	*ret = vr_le64(b);
-	return NULL;
-}
-
 static uint64_t direct_map_limit(const struct vr_kernel *k)
 {
 	uint64_t size = ((const struct vr_x86_64 *)k->arch_state)->la57 ? DIRECT_MAP_L5 : DIRECT_MAP_L4;
@@ -222,7 +209,7 @@ static struct vr_error *x86_64_translate(struct vr_kernel *k, uint64_t vaddr, ui
 				       "0x%016" PRIx64 ": no page tables known (neither SYMBOL(init_top_pgt) "
 				       "in VMCOREINFO nor a CR3 in the CPU notes)",
 				       vaddr);
-	return vr_x86_64_walk(x->pgd, x->la57, x->sme_mask, vaddr, read_phys_u64, k, ret, NULL);
+	return vr_x86_64_walk(x->pgd, x->la57, x->sme_mask, vaddr, vr_kernel_read_table_u64, k, ret, NULL);
 }
 
 /* Reads a kernel variable during init, before the layout is complete. */
@@ -231,7 +218,7 @@ static struct vr_error *read_var(struct vr_kernel *k, const char *name, uint64_t
 	uint64_t paddr = 0;
 	struct vr_error *err = x86_64_translate(k, vaddr, &paddr);
 	if (!err)
-		err = read_phys_u64(k, paddr, ret);
+		err = vr_kernel_read_table_u64(k, paddr, ret);
 	return vr_error_wrap(err, "reading %s", name);
 }
 
@@ -303,7 +290,7 @@ static void find_image(struct vr_kernel *k)
 	struct vr_kernel_layout *L = &k->layout;
 	for (uint64_t va = L->image_start; va < L->modules_start; va += 1ull << 21) {
 		uint64_t pa = 0;
-		struct vr_error *err = walk(x->pgd, x->la57, x->sme_mask, va, read_phys_u64, k, &pa, NULL, NULL);
+		struct vr_error *err = walk(x->pgd, x->la57, x->sme_mask, va, vr_kernel_read_table_u64, k, &pa, NULL, NULL);
 		if (err) {
 			bool fault = err->code == VR_ERR_FAULT;
 			vr_error_destroy(err);
@@ -386,7 +373,7 @@ static struct vr_error *x86_64_init(struct vr_kernel *k)
 	/* Without the variable the fixed base is only a guess: the page
 	 * tables must show where the direct map starts. */
 	if (!L->page_offset && x->pgd)
-		L->page_offset = vr_x86_64_find_direct_map(x->pgd, x->la57, x->sme_mask, read_phys_u64, k);
+		L->page_offset = vr_x86_64_find_direct_map(x->pgd, x->la57, x->sme_mask, vr_kernel_read_table_u64, k);
 	return err;
 }
 
@@ -415,7 +402,7 @@ static struct vr_error *read_bases(struct vr_kernel *k, bool from_vmcoreinfo)
 		if (!e && i == 0 && x->pgd) {
 			/* The direct map must map physical 0 at its base. */
 			uint64_t pa = 1;
-			e = walk(x->pgd, x->la57, x->sme_mask, v, read_phys_u64, k, &pa, NULL, NULL);
+			e = walk(x->pgd, x->la57, x->sme_mask, v, vr_kernel_read_table_u64, k, &pa, NULL, NULL);
 			if (!e && pa != 0)
 				e = vr_error_create(VR_ERR_FORMAT,
 						    "page_offset_base 0x%" PRIx64 " maps physical 0x%" PRIx64 ", not 0",
@@ -454,7 +441,7 @@ static struct vr_error *x86_64_refine(struct vr_kernel *k)
 		x->image_end = (end + (1ull << 21) - 1) & ~((1ull << 21) - 1);
 	struct vr_error *err = read_bases(k, false);
 	if (!L->page_offset && x->pgd)
-		L->page_offset = vr_x86_64_find_direct_map(x->pgd, x->la57, x->sme_mask, read_phys_u64, k);
+		L->page_offset = vr_x86_64_find_direct_map(x->pgd, x->la57, x->sme_mask, vr_kernel_read_table_u64, k);
 	return err;
 }
 
